@@ -1,0 +1,3 @@
+from wgp_bridge.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Engines behind the protocol: `wangp` (WanGP's in-process API) and `dry-run` (no WanGP)."""

@@ -1,0 +1,57 @@
+"""What the server needs from an adapter, and what a finished job returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from wgp_bridge.job_context import JobContext
+from wgp_bridge.protocol import GenerateCommand
+
+
+@dataclass(frozen=True)
+class StartInfo:
+    wangp_version: str | None = None
+    gpu: dict[str, Any] | None = None
+    wangp: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Timings:
+    model_load_s: float
+    generation_s: float
+    total_s: float
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    files: list[str]
+    seed: int
+    model_type: str
+    settings: dict[str, Any]
+    timings: Timings
+
+    @property
+    def main_file(self) -> str:
+        """The last file: with sliding windows WanGP saves the full video last."""
+        return self.files[-1]
+
+
+class Adapter(Protocol):
+    name: str
+
+    def start(self) -> StartInfo:
+        """Loads the engine; raises FatalError when it cannot."""
+        ...
+
+    def generate(self, command: GenerateCommand, job: JobContext) -> JobOutcome:
+        """Runs one job on the calling thread; raises JobError for any failure."""
+        ...
+
+    def describe(self, model_type: str) -> dict[str, Any]:
+        """Defaults, LoRA folder and availability of a model type; JobError("invalid") if unknown."""
+        ...
+
+    def close(self) -> None:
+        """Releases the engine before exit."""
+        ...
