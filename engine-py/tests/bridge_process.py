@@ -29,7 +29,7 @@ class BridgeProcess:
             env=full_env,
             cwd=cwd,
         )
-        self.raw_lines: list[bytes] = []
+        self.not_json: list[bytes] = []
         self.stderr_lines: list[str] = []
         self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
         threading.Thread(target=self._read_stdout, daemon=True).start()
@@ -37,8 +37,10 @@ class BridgeProcess:
 
     def _read_stdout(self) -> None:
         for line in self.process.stdout:
-            self.raw_lines.append(line)
-            self._messages.put(json.loads(line))  # a non-JSON line fails the reader, and the test
+            try:
+                self._messages.put(json.loads(line))
+            except ValueError:
+                self.not_json.append(line)
         self._messages.put(None)
 
     def _read_stderr(self) -> None:
@@ -53,7 +55,9 @@ class BridgeProcess:
     def next_message(self, timeout: float = 10.0) -> dict[str, Any]:
         message = self._messages.get(timeout=timeout)
         if message is None:
-            raise EOFError(f"bridge closed its channel (exit {self.process.wait(5)}); stderr:\n{''.join(self.stderr_lines[-30:])}")
+            raise EOFError(
+                f"bridge closed its channel (exit {self.process.wait(5)}); stderr:\n{''.join(self.stderr_lines[-30:])}"
+            )
         return message
 
     def wait_for(self, message_type: str, timeout: float = 10.0) -> dict[str, Any]:
@@ -76,7 +80,15 @@ class BridgeProcess:
                 return collected
 
     def generate(self, job_id: str, settings: dict[str, Any], output_dir: Path, output_name: str = "output") -> None:
-        self.send({"type": "generate", "id": job_id, "settings": settings, "output_dir": str(output_dir), "output_name": output_name})
+        self.send(
+            {
+                "type": "generate",
+                "id": job_id,
+                "settings": settings,
+                "output_dir": str(output_dir),
+                "output_name": output_name,
+            }
+        )
 
     def run_job(self, job_id: str, settings: dict[str, Any], output_dir: Path, **kwargs: Any) -> list[dict[str, Any]]:
         self.generate(job_id, settings, output_dir, **kwargs)

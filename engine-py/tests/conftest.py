@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -24,10 +24,19 @@ def start_bridge(tmp_path: Path, record_file: Path) -> Iterator[StartBridge]:
     """Starts the bridge with the wangp adapter on the WanGP test double (or any other args)."""
     started: list[BridgeProcess] = []
 
-    def start(*extra_args: str, env: dict[str, str] | None = None, adapter_args: list[str] | None = None) -> BridgeProcess:
-        args = adapter_args if adapter_args is not None else [
-            "--wangp-root", str(FAKE_WANGP), "--config-dir", str(tmp_path / "gpu0"),
-        ]
+    def start(
+        *extra_args: str, env: dict[str, str] | None = None, adapter_args: list[str] | None = None
+    ) -> BridgeProcess:
+        args = (
+            adapter_args
+            if adapter_args is not None
+            else [
+                "--wangp-root",
+                str(FAKE_WANGP),
+                "--config-dir",
+                str(tmp_path / "gpu0"),
+            ]
+        )
         bridge = BridgeProcess([*args, *extra_args], env={"FAKE_WANGP_RECORD": str(record_file), **(env or {})})
         started.append(bridge)
         return bridge
@@ -42,4 +51,3 @@ def ready_bridge(start_bridge: StartBridge) -> BridgeProcess:
     bridge = start_bridge()
     assert bridge.next_message()["type"] == "ready"
     return bridge
-

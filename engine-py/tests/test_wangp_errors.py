@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from bridge_process import BridgeProcess, t2v_settings
 
 
@@ -25,21 +24,29 @@ def terminal(bridge: BridgeProcess, job_id: str, settings: dict, tmp_path: Path)
         (t2v_settings(video_prompt_type="VA"), "You must provide a Control Video"),
     ],
 )
-def test_invalid_settings_end_the_job_with_kind_invalid(ready_bridge: BridgeProcess, tmp_path: Path, settings: dict, message_part: str) -> None:
+def test_invalid_settings_end_the_job_with_kind_invalid(
+    ready_bridge: BridgeProcess, tmp_path: Path, settings: dict, message_part: str
+) -> None:
     error = terminal(ready_bridge, "bad", settings, tmp_path)
     assert (error["type"], error["kind"]) == ("error", "invalid")
     assert message_part in error["message"]
 
 
 def test_a_malformed_generate_command_is_refused_as_invalid_for_its_id(ready_bridge: BridgeProcess) -> None:
-    ready_bridge.send({"type": "generate", "id": "rel", "settings": t2v_settings(), "output_dir": "relative/dir", "output_name": "x"})
+    ready_bridge.send(
+        {"type": "generate", "id": "rel", "settings": t2v_settings(), "output_dir": "relative/dir", "output_name": "x"}
+    )
     error = ready_bridge.wait_for("error")
     assert (error["id"], error["kind"]) == ("rel", "invalid")
-    ready_bridge.send({"type": "generate", "id": "name", "settings": t2v_settings(), "output_dir": "/tmp/x", "output_name": "../up"})
+    ready_bridge.send(
+        {"type": "generate", "id": "name", "settings": t2v_settings(), "output_dir": "/tmp/x", "output_name": "../up"}
+    )
     assert ready_bridge.wait_for("error")["kind"] == "invalid"
 
 
-def test_oom_is_recognised_from_the_reworded_message_and_the_session_stays_usable(ready_bridge: BridgeProcess, tmp_path: Path) -> None:
+def test_oom_is_recognised_from_the_reworded_message_and_the_session_stays_usable(
+    ready_bridge: BridgeProcess, tmp_path: Path
+) -> None:
     error = terminal(ready_bridge, "oom", t2v_settings("[fake:oom] big"), tmp_path)
     assert (error["kind"], error["detail"]["errors"][0]["stage"]) == ("oom", "generation")
     assert "unsufficient VRAM" in error["message"]
@@ -48,7 +55,9 @@ def test_oom_is_recognised_from_the_reworded_message_and_the_session_stays_usabl
     assert terminal(ready_bridge, "after", t2v_settings(), tmp_path)["type"] == "result"
 
 
-def test_oom_while_loading_the_model_passes_the_raw_text_and_is_still_oom(ready_bridge: BridgeProcess, tmp_path: Path) -> None:
+def test_oom_while_loading_the_model_passes_the_raw_text_and_is_still_oom(
+    ready_bridge: BridgeProcess, tmp_path: Path
+) -> None:
     error = terminal(ready_bridge, "load-oom", t2v_settings("[fake:load-oom] x"), tmp_path)
     assert error["kind"] == "oom"
     assert "CUDA out of memory" in error["message"]
@@ -84,27 +93,35 @@ def test_a_second_generate_while_one_runs_is_busy_and_the_first_finishes(start_b
     assert bridge.job_messages("first")[-1]["type"] == "result"
 
 
-def test_silent_success_without_files_when_the_attention_mode_is_missing_is_an_engine_error(ready_bridge: BridgeProcess, tmp_path: Path) -> None:
+def test_silent_success_without_files_when_the_attention_mode_is_missing_is_an_engine_error(
+    ready_bridge: BridgeProcess, tmp_path: Path
+) -> None:
     error = terminal(ready_bridge, "attn", t2v_settings(override_attention="flash"), tmp_path)
     assert error["kind"] == "engine"
     assert "wrote no file" in error["message"] and "attention mode 'flash'" in error["message"]
 
 
-def test_a_generic_model_failure_is_an_engine_error_and_the_engine_goes_on(ready_bridge: BridgeProcess, tmp_path: Path) -> None:
+def test_a_generic_model_failure_is_an_engine_error_and_the_engine_goes_on(
+    ready_bridge: BridgeProcess, tmp_path: Path
+) -> None:
     error = terminal(ready_bridge, "err", t2v_settings("[fake:error] x"), tmp_path)
     assert error["kind"] == "engine"
     assert "injected model failure" in error["message"]
     assert terminal(ready_bridge, "ok", t2v_settings(), tmp_path)["type"] == "result"
 
 
-def test_a_cuda_error_that_poisons_the_context_ends_the_process_non_zero(ready_bridge: BridgeProcess, tmp_path: Path) -> None:
+def test_a_cuda_error_that_poisons_the_context_ends_the_process_non_zero(
+    ready_bridge: BridgeProcess, tmp_path: Path
+) -> None:
     messages = ready_bridge.run_job("cuda", t2v_settings("[fake:cuda] x"), tmp_path / "cuda")
     assert (messages[-1]["kind"], messages[-1]["detail"]["cuda_context_poisoned"]) == ("engine", True)
     assert ready_bridge.next_message()["type"] == "fatal"
     assert ready_bridge.process.wait(10) == 4
 
 
-def test_a_crash_inside_wangp_ends_the_process_without_a_terminal_message(ready_bridge: BridgeProcess, tmp_path: Path) -> None:
+def test_a_crash_inside_wangp_ends_the_process_without_a_terminal_message(
+    ready_bridge: BridgeProcess, tmp_path: Path
+) -> None:
     ready_bridge.generate("crash", t2v_settings("[fake:crash] x"), tmp_path / "crash")
     with pytest.raises(EOFError):
         ready_bridge.job_messages("crash")

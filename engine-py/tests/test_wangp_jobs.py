@@ -8,15 +8,22 @@ from pathlib import Path
 from bridge_process import BridgeProcess, read_record, t2v_settings
 
 
-def test_a_job_reports_progress_per_step_then_one_result_with_its_file(ready_bridge: BridgeProcess, tmp_path: Path) -> None:
+def test_a_job_reports_progress_per_step_then_one_result_with_its_file(
+    ready_bridge: BridgeProcess, tmp_path: Path
+) -> None:
     staging = tmp_path / "staging" / "job-1"
-    messages = ready_bridge.run_job("job-1", t2v_settings(num_inference_steps=5, seed=1234), staging, output_name="video")
+    messages = ready_bridge.run_job(
+        "job-1", t2v_settings(num_inference_steps=5, seed=1234), staging, output_name="video"
+    )
 
     steps = [(m["step"], m["total"]) for m in messages if m["type"] == "progress" and m["phase"] == "inference"]
     assert steps == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
     percents = [m["percent"] for m in messages if m["type"] == "progress"]
     assert percents == sorted(percents) and 0 < percents[-1] <= 100
-    assert [m["text"] for m in messages if m["type"] == "status"] == ["Loading model Fixture Text2video 14B...", "Model loaded"]
+    assert [m["text"] for m in messages if m["type"] == "status"] == [
+        "Loading model Fixture Text2video 14B...",
+        "Model loaded",
+    ]
     result = messages[-1]
     assert result["type"] == "result"
     assert [m["type"] for m in messages].count("result") == 1
@@ -28,8 +35,12 @@ def test_a_job_reports_progress_per_step_then_one_result_with_its_file(ready_bri
     assert set(result["timings"]) == {"model_load_s", "generation_s", "total_s"}
 
 
-def test_the_settings_sent_to_wangp_pin_seed_prompt_mode_enhancer_and_file_name(ready_bridge: BridgeProcess, tmp_path: Path, record_file: Path) -> None:
-    result = ready_bridge.run_job("job-2", t2v_settings(seed=-1, output_filename="{date}"), tmp_path / "out", output_name="job-2")[-1]
+def test_the_settings_sent_to_wangp_pin_seed_prompt_mode_enhancer_and_file_name(
+    ready_bridge: BridgeProcess, tmp_path: Path, record_file: Path
+) -> None:
+    result = ready_bridge.run_job(
+        "job-2", t2v_settings(seed=-1, output_filename="{date}"), tmp_path / "out", output_name="job-2"
+    )[-1]
 
     submitted = [r for r in read_record(record_file) if r["event"] == "submit"]
     assert len(submitted) == 1
@@ -43,7 +54,9 @@ def test_the_settings_sent_to_wangp_pin_seed_prompt_mode_enhancer_and_file_name(
     assert {k: v for k, v in result["settings"].items()} == {k: v for k, v in params.items() if k != "settings_version"}
 
 
-def test_the_model_loads_once_and_again_only_when_the_model_type_changes(start_bridge, tmp_path: Path, record_file: Path) -> None:
+def test_the_model_loads_once_and_again_only_when_the_model_type_changes(
+    start_bridge, tmp_path: Path, record_file: Path
+) -> None:
     bridge = start_bridge(env={"FAKE_WANGP_LOAD_S": "0.3"})
     assert bridge.next_message()["type"] == "ready"
     first = bridge.run_job("a", t2v_settings(), tmp_path / "a")[-1]
@@ -69,7 +82,9 @@ def test_a_lora_is_found_relative_to_the_model_family_lora_folder(ready_bridge: 
     assert ready_bridge.run_job("lora", settings, tmp_path / "lora")[-1]["type"] == "result"
 
 
-def test_outputs_leave_the_scratch_folder_and_the_gpu_config_is_seeded(ready_bridge: BridgeProcess, tmp_path: Path, record_file: Path) -> None:
+def test_outputs_leave_the_scratch_folder_and_the_gpu_config_is_seeded(
+    ready_bridge: BridgeProcess, tmp_path: Path, record_file: Path
+) -> None:
     ready_bridge.run_job("s", t2v_settings(), tmp_path / "s")
 
     assert list((tmp_path / "gpu0" / "outputs").iterdir()) == []

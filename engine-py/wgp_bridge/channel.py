@@ -24,7 +24,7 @@ class ProtocolChannel:
         self._lock = threading.Lock()
 
     @classmethod
-    def take_over_stdout(cls) -> "ProtocolChannel":
+    def take_over_stdout(cls) -> ProtocolChannel:
         sys.stdout.flush()
         proto = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
         os.dup2(2, 1)

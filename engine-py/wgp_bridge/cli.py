@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from wgp_bridge.log_limiter import LogLimits
 from wgp_bridge.overrides import LEGACY_OPTIONS
@@ -24,19 +24,44 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m wgp_bridge", description="Keeps WanGP loaded and speaks JSON lines (PROTOCOL.md).")
     parser.add_argument("--adapter", choices=("wangp", "dry-run"), default="wangp")
     parser.add_argument("--wangp-root", type=Path, help="the WanGP checkout (required by the wangp adapter)")
-    parser.add_argument("--config-dir", type=Path, help="this GPU's folder for wgp_config.json (required by the wangp adapter)")
-    parser.add_argument("--scratch-dir", type=Path, help="where WanGP writes before files move to the job's folder (default: CONFIG_DIR/outputs)")
-    parser.add_argument("--no-console-output", dest="console_output", action="store_false", help="do not mirror WanGP's output to stderr")
-    parser.add_argument("--dry-run-duration", type=float, default=0.5, metavar="SECONDS", help="dry-run: time one job takes")
+    parser.add_argument(
+        "--config-dir", type=Path, help="this GPU's folder for wgp_config.json (required by the wangp adapter)"
+    )
+    parser.add_argument(
+        "--scratch-dir",
+        type=Path,
+        help="where WanGP writes before files move to the job's folder (default: CONFIG_DIR/outputs)",
+    )
+    parser.add_argument(
+        "--no-console-output",
+        dest="console_output",
+        action="store_false",
+        help="do not mirror WanGP's output to stderr",
+    )
+    parser.add_argument(
+        "--dry-run-duration", type=float, default=0.5, metavar="SECONDS", help="dry-run: time one job takes"
+    )
     parser.add_argument("--max-line-bytes", type=int, default=DEFAULT_MAX_LINE_BYTES)
     parser.add_argument("--log-lines-per-s", type=float, default=LogLimits.lines_per_s)
     parser.add_argument("--log-burst", type=int, default=LogLimits.burst)
     parser.add_argument("--log-line-max-chars", type=int, default=LogLimits.max_line_chars)
-    parser.add_argument("--shutdown-grace", type=float, default=10.0, metavar="SECONDS", help="how long shutdown waits for a cancelled job")
+    parser.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long shutdown waits for a cancelled job",
+    )
     legacy = parser.add_argument_group("WanGP options (the old --wgp-* flags, mapped per CONTRACT.md §3)")
     for option in LEGACY_OPTIONS:
         legacy.add_argument(option.flag, dest=_dest(option.flag), metavar="VALUE", help=option.help)
-    legacy.add_argument("--wangp-arg", action="append", default=[], metavar="ARG", help="extra WanGP CLI argument (repeatable), e.g. --wangp-arg=--verbose --wangp-arg=2")
+    legacy.add_argument(
+        "--wangp-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra WanGP CLI argument (repeatable), e.g. --wangp-arg=--verbose --wangp-arg=2",
+    )
     return parser
 
 

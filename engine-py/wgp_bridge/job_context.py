@@ -4,7 +4,7 @@ about a cancel. Messages carry the job id; after `finish` late callbacks are ign
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from wgp_bridge.bridge_log import note
 from wgp_bridge.channel import ProtocolChannel

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from wgp_bridge import __version__
 from wgp_bridge.adapters.base import Adapter

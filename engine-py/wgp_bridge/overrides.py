@@ -4,15 +4,16 @@ longer takes is refused with the reason and, where there is one, the replacement
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 ATTENTION_MODES = ("auto", "sdpa", "sage", "sage2", "flash", "xformers")
 PROFILES = (1.0, 2.0, 3.0, 3.5, 4.0, 4.5, 5.0)
 REFUSED_PASSTHROUGH = {
     "--gpu": "it overwrites CUDA_VISIBLE_DEVICES; the worker picks the GPU through that variable",
     "--config": "the bridge sets WanGP's config folder itself from --config-dir",
-    "--quantize-transformer": "WanGP removed it; use --wgp-transformer-quantization (config key transformer_quantization)",
+    "--quantize-transformer": "WanGP removed it; use --wgp-transformer-quantization (config transformer_quantization)",
 }
 
 
@@ -85,18 +86,89 @@ def _preload_policy(value: str) -> list[str]:
 
 _OFF = "boost is now 1 (on) or 2 (off): use 2"
 _ON = "boost is now 1 (on) or 2 (off): use 1"
+_VAE = "vae_precision is now the string '16' or '32': use "
+_MIXED = "mixed_precision is now the string '0' or '1': use "
+_COMPILE = {
+    "": [],
+    "none": [],
+    "false": [],
+    "0": [],
+    "transformer": ["--compile"],
+    "true": ["--compile"],
+    "1": ["--compile"],
+}
+
 LEGACY_OPTIONS: tuple[LegacyOption, ...] = (
-    LegacyOption("--wgp-attention-mode", "cli", "--attention", _choice({m: ["--attention", m] for m in ATTENTION_MODES}), "attention: auto, sdpa, sage, sage2, flash, xformers"),
-    LegacyOption("--wgp-compile", "cli", "--compile", _choice({"": [], "none": [], "false": [], "0": [], "transformer": ["--compile"], "true": ["--compile"], "1": ["--compile"]}), "compile the transformer (needs Triton): transformer|true or ''"),
+    LegacyOption(
+        "--wgp-attention-mode",
+        "cli",
+        "--attention",
+        _choice({mode: ["--attention", mode] for mode in ATTENTION_MODES}),
+        "attention: auto, sdpa, sage, sage2, flash, xformers",
+    ),
+    LegacyOption(
+        "--wgp-compile",
+        "cli",
+        "--compile",
+        _choice(_COMPILE),
+        "compile the transformer (needs Triton): transformer or ''",
+    ),
     LegacyOption("--wgp-profile", "cli", "--profile", _profile, "memory profile: 1, 2, 3, 3.5, 4, 4.5, 5"),
-    LegacyOption("--wgp-vae-config", "cli", "--vae-config", _choice({str(n): ["--vae-config", str(n)] for n in range(4)}), "VAE tiling: 0 auto, 1 >=16GB, 2 >=8GB, 3 >=6GB"),
-    LegacyOption("--wgp-transformer-dtype-policy", "cli", "--fp16/--bf16", _choice({"": [], "fp16": ["--fp16"], "bf16": ["--bf16"]}, {"fp32": "transformers run in fp16 or bf16: use fp16 or bf16"}), "transformer dtype: '' (auto), fp16, bf16"),
-    LegacyOption("--wgp-boost", "config", "boost", _choice({"1": 1, "2": 2}, {"0": _OFF, "off": _OFF, "false": _OFF, "on": _ON, "true": _ON}), "boost: 1 on, 2 off"),
-    LegacyOption("--wgp-transformer-quantization", "config", "transformer_quantization", _choice({"int8": "int8", "fp8": "fp8", "bf16": "bf16"}, {"fp16": "use bf16 (unquantized weights) with --wgp-transformer-dtype-policy fp16", "none": "use bf16 for unquantized weights"}), "int8, fp8, bf16"),
-    LegacyOption("--wgp-text-encoder-quantization", "config", "text_encoder_quantization", _choice({"int8": "int8", "bf16": "bf16"}, {"fp16": "use bf16", "none": "use bf16"}), "int8, bf16"),
-    LegacyOption("--wgp-vae-precision", "config", "vae_precision", _choice({"16": "16", "32": "32"}, {"fp16": "vae_precision is now the string '16' or '32': use 16", "bf16": "vae_precision is now the string '16' or '32': use 16", "fp32": "vae_precision is now the string '16' or '32': use 32"}), "16 or 32"),
-    LegacyOption("--wgp-mixed-precision", "config", "mixed_precision", _choice({"0": "0", "1": "1"}, {"false": "mixed_precision is now the string '0' or '1': use 0", "true": "mixed_precision is now the string '0' or '1': use 1"}), "0 or 1"),
-    LegacyOption("--wgp-preload-policy", "config", "preload_model_policy", _preload_policy, "'' (default), S, U; P is refused"),
+    LegacyOption(
+        "--wgp-vae-config",
+        "cli",
+        "--vae-config",
+        _choice({str(n): ["--vae-config", str(n)] for n in range(4)}),
+        "VAE tiling: 0 auto, 1 >=16GB, 2 >=8GB, 3 >=6GB",
+    ),
+    LegacyOption(
+        "--wgp-transformer-dtype-policy",
+        "cli",
+        "--fp16/--bf16",
+        _choice({"": [], "fp16": ["--fp16"], "bf16": ["--bf16"]}, {"fp32": "transformers run in fp16 or bf16"}),
+        "transformer dtype: '' (auto), fp16, bf16",
+    ),
+    LegacyOption(
+        "--wgp-boost",
+        "config",
+        "boost",
+        _choice({"1": 1, "2": 2}, {"0": _OFF, "off": _OFF, "false": _OFF, "on": _ON, "true": _ON}),
+        "boost: 1 on, 2 off",
+    ),
+    LegacyOption(
+        "--wgp-transformer-quantization",
+        "config",
+        "transformer_quantization",
+        _choice(
+            {"int8": "int8", "fp8": "fp8", "bf16": "bf16"},
+            {"fp16": "use bf16 (unquantized weights) with --wgp-transformer-dtype-policy fp16", "none": "use bf16"},
+        ),
+        "int8, fp8, bf16",
+    ),
+    LegacyOption(
+        "--wgp-text-encoder-quantization",
+        "config",
+        "text_encoder_quantization",
+        _choice({"int8": "int8", "bf16": "bf16"}, {"fp16": "use bf16", "none": "use bf16"}),
+        "int8, bf16",
+    ),
+    LegacyOption(
+        "--wgp-vae-precision",
+        "config",
+        "vae_precision",
+        _choice({"16": "16", "32": "32"}, {"fp16": _VAE + "16", "bf16": _VAE + "16", "fp32": _VAE + "32"}),
+        "16 or 32",
+    ),
+    LegacyOption(
+        "--wgp-mixed-precision",
+        "config",
+        "mixed_precision",
+        _choice({"0": "0", "1": "1"}, {"false": _MIXED + "0", "true": _MIXED + "1"}),
+        "0 or 1",
+    ),
+    LegacyOption(
+        "--wgp-preload-policy", "config", "preload_model_policy", _preload_policy, "'' (default), S, U; P is refused"
+    ),
 )
 
 

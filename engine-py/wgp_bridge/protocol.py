@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Iterator, Union
+from typing import Any, BinaryIO
 
 PROTOCOL_VERSION = 1
 DEFAULT_MAX_LINE_BYTES = 1 << 20
@@ -41,14 +42,16 @@ class ShutdownCommand:
     pass
 
 
-Command = Union[GenerateCommand, CancelCommand, DescribeCommand, PingCommand, ShutdownCommand]
+Command = GenerateCommand | CancelCommand | DescribeCommand | PingCommand | ShutdownCommand
 
 
 class CommandError(Exception):
     """A line that is not a valid command. `id` and `command_type` are set when they could be read,
     so the reply can name the job or request it belongs to."""
 
-    def __init__(self, message: str, *, id: str | None = None, command_type: str | None = None, detail: Any = None) -> None:
+    def __init__(
+        self, message: str, *, id: str | None = None, command_type: str | None = None, detail: Any = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.id = id

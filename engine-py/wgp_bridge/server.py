@@ -105,7 +105,9 @@ class BridgeServer:
                 )
                 return
             context = JobContext(command.id, self._channel, self._limits.log)
-            thread = threading.Thread(target=self._run_job, args=(command, context), name=f"bridge-job-{command.id}", daemon=True)
+            thread = threading.Thread(
+                target=self._run_job, args=(command, context), name=f"bridge-job-{command.id}", daemon=True
+            )
             self._running = _RunningJob(context, thread)
         thread.start()
 
@@ -117,7 +119,9 @@ class BridgeServer:
             failure = exc
         except BaseException as exc:
             note(f"job {command.id} failed inside the bridge:\n{traceback.format_exc()}")
-            failure = JobError("engine", f"bridge failure: {describe_exception(exc)}", {"traceback": traceback.format_exc(limit=8)})
+            failure = JobError(
+                "engine", f"bridge failure: {describe_exception(exc)}", {"traceback": traceback.format_exc(limit=8)}
+            )
         context.finish()
         with self._lock:
             self._running = None
@@ -126,7 +130,11 @@ class BridgeServer:
             return
         self._channel.send("error", id=command.id, kind=failure.kind, message=failure.message, detail=failure.detail)
         if failure.restart_required:
-            self._channel.send("fatal", message=f"engine unusable after job {command.id}; exiting so it is restarted", detail=failure.detail)
+            self._channel.send(
+                "fatal",
+                message=f"engine unusable after job {command.id}; exiting so it is restarted",
+                detail=failure.detail,
+            )
             os._exit(EXIT_RESTART_REQUIRED)
 
     def _cancel(self, job_id: str) -> None:
@@ -140,7 +148,9 @@ class BridgeServer:
         try:
             described = self._adapter.describe(command.model_type)
         except JobError as failure:
-            self._channel.send("error", id=command.id, kind=failure.kind, message=failure.message, detail=failure.detail)
+            self._channel.send(
+                "error", id=command.id, kind=failure.kind, message=failure.message, detail=failure.detail
+            )
             return
         except Exception as exc:
             self._channel.send("error", id=command.id, kind="engine", message=describe_exception(exc), detail=None)
@@ -154,7 +164,9 @@ class BridgeServer:
             running.context.request_cancel()
             running.thread.join(self._limits.shutdown_grace_s)
             if running.thread.is_alive():
-                note(f"job {running.context.job_id} did not stop within {self._limits.shutdown_grace_s}s; exiting anyway")
+                note(
+                    f"job {running.context.job_id} did not stop within {self._limits.shutdown_grace_s}s; exiting anyway"
+                )
                 return EXIT_OK
         try:
             self._adapter.close()

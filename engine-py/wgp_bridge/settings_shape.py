@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MEDIA_KEYS = (
-    "image_start", "image_end", "image_refs", "image_guide", "image_mask", "video_guide", "video_guide2",
-    "video_mask", "video_source", "audio_guide", "audio_guide2", "audio_source", "replace_voice_sample",
-    "replace_voice_sample2", "custom_guide",
+    "image_start",
+    "image_end",
+    "image_refs",
+    "image_guide",
+    "image_mask",
+    "video_guide",
+    "video_guide2",
+    "video_mask",
+    "video_source",
+    "audio_guide",
+    "audio_guide2",
+    "audio_source",
+    "replace_voice_sample",
+    "replace_voice_sample2",
+    "custom_guide",
 )
 RESERVED_KEYS = {
     "state": "is WanGP's internal UI state, not a setting",
@@ -41,13 +54,22 @@ def _is_str_list(value: Any) -> bool:
 _KEY_CHECKS: dict[str, tuple[Check, str]] = {
     "seed": (lambda v: _is_int(v), "an integer (-1 or absent: the bridge picks one)"),
     "num_inference_steps": (_is_positive_int, "a positive integer"),
-    "video_length": (lambda v: _is_positive_int(v) or (isinstance(v, str) and bool(_SECONDS.match(v))), "a positive integer number of frames, or seconds like \"5s\""),
-    "resolution": (lambda v: isinstance(v, str) and bool(_RESOLUTION.match(v)), "a string \"WIDTHxHEIGHT\", e.g. \"832x480\""),
+    "video_length": (
+        lambda v: _is_positive_int(v) or (isinstance(v, str) and bool(_SECONDS.match(v))),
+        'a positive integer number of frames, or seconds like "5s"',
+    ),
+    "resolution": (
+        lambda v: isinstance(v, str) and bool(_RESOLUTION.match(v)),
+        'a string "WIDTHxHEIGHT", e.g. "832x480"',
+    ),
     "guidance_scale": (_is_number, "a number"),
     "flow_shift": (_is_number, "a number"),
     "negative_prompt": (lambda v: isinstance(v, str), "a string"),
     "activated_loras": (_is_str_list, "a list of strings"),
-    "loras_multipliers": (lambda v: isinstance(v, str) or (isinstance(v, list) and all(_is_number(x) for x in v)), "a string like \"0.7 1.0\" or a list of numbers"),
+    "loras_multipliers": (
+        lambda v: isinstance(v, str) or (isinstance(v, list) and all(_is_number(x) for x in v)),
+        'a string like "0.7 1.0" or a list of numbers',
+    ),
     "video_prompt_type": (lambda v: isinstance(v, str), "a string of flags"),
     "image_prompt_type": (lambda v: isinstance(v, str), "a string of flags"),
     "repeat_generation": (_is_positive_int, "a positive integer"),
@@ -61,7 +83,7 @@ def settings_problems(settings: Any) -> list[str]:
     problems: list[str] = []
     model_type = settings.get("model_type")
     if not isinstance(model_type, str) or not model_type.strip():
-        problems.append("model_type must be a non-empty string (a WanGP model type such as \"t2v\")")
+        problems.append('model_type must be a non-empty string (a WanGP model type such as "t2v")')
     prompt = settings.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         problems.append("prompt must be a non-empty string")

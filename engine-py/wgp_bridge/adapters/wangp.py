@@ -66,7 +66,9 @@ class WanGPAdapter:
         except FatalError:
             raise
         except BaseException as exc:  # init may raise SystemExit (argparse, mmgp version check)
-            raise FatalError(f"WanGP failed to start: {describe_exception(exc)}", {"exception": type(exc).__name__}) from None
+            raise FatalError(
+                f"WanGP failed to start: {describe_exception(exc)}", {"exception": type(exc).__name__}
+            ) from None
         wgp = sys.modules.get("wgp")
         return StartInfo(
             wangp_version=getattr(wgp, "WanGP_version", None),
@@ -185,4 +187,3 @@ def _optional(session: Any, method: str, model_type: str) -> Any:
     """Calls a metadata method that older WanGP versions lack."""
     function = getattr(session, method, None)
     return function(model_type) if callable(function) else None
-

@@ -9,7 +9,8 @@ import functools
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from wgp_bridge.adapters.wangp_signs import CUDA_POISON_SIGNS, STREAM_OOM_SIGNS, contains_any
 from wgp_bridge.bridge_log import note
@@ -20,7 +21,7 @@ STREAM_TAIL_LINES = 40
 
 def _never_raises(method: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(method)
-    def guarded(self: "JobCallbacks", *args: Any) -> None:
+    def guarded(self: JobCallbacks, *args: Any) -> None:
         try:
             method(self, *args)
         except Exception as exc:

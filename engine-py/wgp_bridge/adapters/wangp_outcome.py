@@ -28,7 +28,7 @@ def generated_files_or_raise(result: Any, seen: JobCallbacks, cancel_requested: 
 def _failure(errors: list[Any], seen: JobCallbacks, cancelled: bool, files: list[str]) -> JobError:
     messages = [str(getattr(error, "message", error)) for error in errors]
     detail: dict[str, Any] = {
-        "errors": [{"message": m, "stage": getattr(e, "stage", None)} for m, e in zip(messages, errors)],
+        "errors": [{"message": m, "stage": getattr(e, "stage", None)} for m, e in zip(messages, errors, strict=True)],
         "infos": list(seen.infos),
         "stream_tail": list(seen.stream_tail),
         "files": files,
@@ -41,7 +41,7 @@ def _failure(errors: list[Any], seen: JobCallbacks, cancelled: bool, files: list
     if any(contains_any(m, CUDA_POISON_SIGNS) for m in messages) or seen.stream_shows_cuda_error:
         detail["cuda_context_poisoned"] = True
         return JobError("engine", f"CUDA error, the engine restarts: {first}", detail, restart_required=True)
-    validation = [m for m, e in zip(messages, errors) if getattr(e, "stage", None) == "validation"]
+    validation = [m for m, e in zip(messages, errors, strict=True) if getattr(e, "stage", None) == "validation"]
     if validation:
         return JobError("invalid", validation[0], detail)
     return JobError("engine", first, detail)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 # In the error message WanGP reports (its rewording, or the raw text outside the model call).
 MESSAGE_OOM_SIGNS = ("unsufficient vram", "unsufficient ram", "out of memory")
