@@ -1,0 +1,156 @@
+/**
+ * The wgp_bridge JSON-lines protocol, version 1 (engine-py/PROTOCOL.md), as zod schemas.
+ * Field names are the wire's (snake_case); unknown fields are dropped, so the engine may add some.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+const Detail = z.record(z.string(), z.unknown()).nullable();
+
+export const ReadyMessageSchema = z.object({
+  type: z.literal("ready"),
+  protocol: z.number().int(),
+  adapter: z.enum(["wangp", "dry-run"]),
+  engine_version: z.string(),
+  wangp_version: z.string().nullable(),
+  python: z.string(),
+  gpu: z.object({ name: z.string(), vram_mb: z.number().int() }).nullable(),
+  pid: z.number().int(),
+  max_line_bytes: z.number().int().positive(),
+  wangp: z
+    .object({
+      root: z.string(),
+      config_path: z.string(),
+      cli_args: z.array(z.string()),
+      config_keys: z.record(z.string(), z.unknown()),
+    })
+    .nullable(),
+});
+
+export const FatalMessageSchema = z.object({
+  type: z.literal("fatal"),
+  message: z.string(),
+  detail: Detail,
+});
+
+export const ProgressMessageSchema = z.object({
+  type: z.literal("progress"),
+  id: z.string(),
+  phase: z.string(),
+  step: z.number().int().nullable(),
+  total: z.number().int().nullable(),
+  percent: z.number().nullable(),
+  text: z.string(),
+});
+
+export const StatusMessageSchema = z.object({
+  type: z.literal("status"),
+  id: z.string(),
+  text: z.string(),
+});
+
+export const LogStreamSchema = z.enum(["stdout", "stderr", "info", "bridge"]);
+
+export const LogMessageSchema = z.object({
+  type: z.literal("log"),
+  id: z.string(),
+  stream: LogStreamSchema,
+  line: z.string(),
+});
+
+export const TimingsSchema = z.object({
+  model_load_s: z.number(),
+  generation_s: z.number(),
+  total_s: z.number(),
+});
+
+export const ResultMessageSchema = z.object({
+  type: z.literal("result"),
+  id: z.string(),
+  files: z.array(z.string()).min(1),
+  main_file: z.string(),
+  seed: z.number().int(),
+  model_type: z.string(),
+  settings: z.record(z.string(), z.unknown()),
+  timings: TimingsSchema,
+});
+
+export const EngineErrorKindSchema = z.enum(["invalid", "oom", "cancelled", "engine", "busy"]);
+
+export const ErrorMessageSchema = z.object({
+  type: z.literal("error"),
+  id: z.string(),
+  kind: EngineErrorKindSchema,
+  message: z.string(),
+  detail: Detail,
+});
+
+export const DescribedMessageSchema = z.object({
+  type: z.literal("described"),
+  id: z.string(),
+  model_type: z.string(),
+  name: z.string().nullable(),
+  defaults: z.record(z.string(), z.unknown()),
+  lora_dir: z.string().nullable(),
+  loras: z.array(z.string()),
+  loras_supported: z.boolean(),
+  availability: z.record(z.string(), z.unknown()).nullable(),
+});
+
+export const PongMessageSchema = z.object({
+  type: z.literal("pong"),
+  id: z.string(),
+});
+
+export const ProtocolErrorMessageSchema = z.object({
+  type: z.literal("protocol_error"),
+  id: z.string().nullable(),
+  message: z.string(),
+  detail: z.unknown(),
+});
+
+export const EngineMessageSchema = z.discriminatedUnion("type", [
+  ReadyMessageSchema,
+  FatalMessageSchema,
+  ProgressMessageSchema,
+  StatusMessageSchema,
+  LogMessageSchema,
+  ResultMessageSchema,
+  ErrorMessageSchema,
+  DescribedMessageSchema,
+  PongMessageSchema,
+  ProtocolErrorMessageSchema,
+]);
+
+export const GenerateCommandSchema = z.object({
+  type: z.literal("generate"),
+  id: z.string().min(1).max(256),
+  settings: z.record(z.string(), z.unknown()),
+  output_dir: z.string().refine((dir) => dir.startsWith("/"), "output_dir must be absolute"),
+  output_name: z.string().min(1).max(200),
+});
+
+export const EngineCommandSchema = z.discriminatedUnion("type", [
+  GenerateCommandSchema,
+  z.object({ type: z.literal("cancel"), id: z.string().min(1) }),
+  z.object({ type: z.literal("describe"), id: z.string().min(1), model_type: z.string().min(1) }),
+  z.object({ type: z.literal("ping"), id: z.string().min(1) }),
+  z.object({ type: z.literal("shutdown") }),
+]);
+
+export type ReadyMessage = z.infer<typeof ReadyMessageSchema>;
+export type FatalMessage = z.infer<typeof FatalMessageSchema>;
+export type ProgressMessage = z.infer<typeof ProgressMessageSchema>;
+export type StatusMessage = z.infer<typeof StatusMessageSchema>;
+export type LogStream = z.infer<typeof LogStreamSchema>;
+export type LogMessage = z.infer<typeof LogMessageSchema>;
+export type Timings = z.infer<typeof TimingsSchema>;
+export type ResultMessage = z.infer<typeof ResultMessageSchema>;
+export type EngineErrorKind = z.infer<typeof EngineErrorKindSchema>;
+export type ErrorMessage = z.infer<typeof ErrorMessageSchema>;
+export type DescribedMessage = z.infer<typeof DescribedMessageSchema>;
+export type PongMessage = z.infer<typeof PongMessageSchema>;
+export type ProtocolErrorMessage = z.infer<typeof ProtocolErrorMessageSchema>;
+export type EngineMessage = z.infer<typeof EngineMessageSchema>;
+export type EngineCommand = z.infer<typeof EngineCommandSchema>;
