@@ -29,13 +29,14 @@ class Recorder:
     def on_progress(self, update: Any) -> None:
         self.calls.append(("progress", threading.current_thread().name, update))
         self.during_job.setdefault("cwd", os.getcwd())
-        self.during_job.setdefault("stdout", sys.stdout)
 
     def on_status(self, text: str) -> None:
         self.calls.append(("status", threading.current_thread().name, text))
 
     def on_stream(self, message: Any) -> None:
+        # Runs inside WanGP's print(), so sys.stdout is whatever WanGP swapped in.
         self.calls.append(("stream", threading.current_thread().name, message))
+        self.during_job.setdefault("stdout", sys.stdout)
 
     def on_complete(self, result: Any) -> None:
         self.calls.append(("complete", threading.current_thread().name, result))
