@@ -8,7 +8,7 @@ import {
   type ProgressMessage,
   type StatusMessage,
 } from "../src/index.js";
-import { FAKE_WANGP, fakeWangpOptions, jobRequest, startedEngine, t2v, track } from "./support.js";
+import { FAKE_WANGP, fakeWangpOptions, jobRequest, startedEngine, t2v, tempDir, track } from "./support.js";
 
 async function jobError(promise: Promise<unknown>): Promise<EngineJobError> {
   const error = await promise.then(
@@ -43,6 +43,21 @@ describe("EngineProcess with engine-py on the WanGP test double", () => {
     expect(progress.filter((m) => m.phase === "inference").map((m) => m.step)).toEqual([1, 2, 3]);
     expect(statuses.map((m) => m.text)).toEqual(["Loading model Fixture Text2video 14B...", "Model loaded"]);
     expect(engine.state).toBe("ready");
+  });
+
+  it("picks the GPU through CUDA_VISIBLE_DEVICES and passes the WanGP options, never --gpu", async () => {
+    const record = path.join(await tempDir(), "record.jsonl");
+    await startedEngine({
+      gpu: 2,
+      wgpOptions: { "attention-mode": "sdpa", boost: "2" },
+      wangpArgs: ["--verbose", "2"],
+      env: { FAKE_WANGP_RECORD: record },
+    });
+    const init = JSON.parse((await readFile(record, "utf8")).split("\n")[0] ?? "{}");
+    expect(init.cuda_visible_devices).toBe("2");
+    expect(init.argv.slice(0, 4)).toEqual(["--attention", "sdpa", "--verbose", "2"]);
+    expect(init.argv).not.toContain("--gpu");
+    expect(init.config.boost).toBe(2);
   });
 
   it("describes a model type and answers pings", async () => {
