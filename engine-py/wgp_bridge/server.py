@@ -123,8 +123,9 @@ class BridgeServer:
                 "engine", f"bridge failure: {describe_exception(exc)}", {"traceback": traceback.format_exc(limit=8)}
             )
         context.finish()
-        with self._lock:
-            self._running = None
+        if failure is None or not failure.restart_required:
+            with self._lock:
+                self._running = None  # before the terminal message: the parent may send the next job at once
         if failure is None:
             self._channel.send("result", **_result_fields(command.id, outcome))
             return

@@ -88,13 +88,7 @@ class WanGPAdapter:
             raise JobError("invalid", f"Unknown model_type: {model_type}", {"model_type": model_type})
         seen = JobCallbacks(job)
         started = time.monotonic()
-        try:
-            wangp_job = self._session.submit_task({"id": command.id, "params": settings}, callbacks=seen)
-        except RuntimeError as exc:
-            kind = "busy" if "in progress" in str(exc) else "engine"
-            raise JobError(kind, str(exc)) from None
-        except (TypeError, ValueError) as exc:
-            raise JobError("invalid", str(exc)) from None
+        wangp_job = self._submit(command.id, settings, seen)
         job.on_cancel(wangp_job.cancel)
         result = _wait_dropping_events(wangp_job)
         total_s = time.monotonic() - started
@@ -116,6 +110,14 @@ class WanGPAdapter:
             settings=settings,
             timings=Timings(round(seen.model_load_s, 3), round(total_s - seen.model_load_s, 3), round(total_s, 3)),
         )
+
+    def _submit(self, job_id: str, settings: dict[str, Any], callbacks: JobCallbacks) -> Any:
+        try:
+            return self._session.submit_task({"id": job_id, "params": settings}, callbacks=callbacks)
+        except RuntimeError as exc:
+            raise JobError("busy" if "in progress" in str(exc) else "engine", str(exc)) from None
+        except (TypeError, ValueError) as exc:
+            raise JobError("invalid", str(exc)) from None
 
     def describe(self, model_type: str) -> dict[str, Any]:
         session = self._session
