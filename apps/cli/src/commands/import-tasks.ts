@@ -1,0 +1,152 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import {
+  DEFAULT_PREFIX,
+  DEFAULT_REDIS_URL,
+  DEFAULT_RETRY_POLICY,
+  DryRunTaskSink,
+  FarmConnection,
+  type ImportReport,
+  RedisTaskSink,
+  TaskImporter,
+} from "@wgp-farm/queue";
+import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
+import type { Command } from "commander";
+import { z } from "zod";
+import { addOptions, REDIS_OPTIONS, settingsOf } from "../cli-options.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { printJson } from "../output/format.js";
+import { formatImportReport } from "../output/import-report.js";
+import { ProgressBar } from "../output/progress-bar.js";
+
+const ImportSettings = z.object({
+  redisUrl: z.string().default(DEFAULT_REDIS_URL),
+  prefix: z.string().min(1).default(DEFAULT_PREFIX),
+  mediaRoot: z.string().optional(),
+  strict: z.boolean().default(false),
+  rerun: z.boolean().default(false),
+  dryRun: z.boolean().default(false),
+  json: z.boolean().default(false),
+  attempts: z.coerce.number().int().min(1).max(100).default(DEFAULT_RETRY_POLICY.attempts),
+  backoffMs: z.coerce.number().int().min(0).default(DEFAULT_RETRY_POLICY.backoffMs),
+});
+export type ImportSettings = z.output<typeof ImportSettings>;
+
+/** Counts the bytes that pass, for the progress bar. */
+async function* countingBytes(source: AsyncIterable<Buffer>, onBytes: (total: number) => void) {
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.length;
+    onBytes(total);
+    yield chunk;
+  }
+}
+
+async function openInput(
+  file: string,
+): Promise<{ stream: AsyncIterable<Buffer>; size?: number; baseDir: string; source: string }> {
+  if (file === "-") return { stream: process.stdin, baseDir: process.cwd(), source: "-" };
+  const absolute = path.resolve(file);
+  try {
+    const info = await stat(absolute);
+    if (!info.isFile()) throw new CliError(`${file} is not a file`);
+    return {
+      stream: createReadStream(absolute),
+      size: info.size,
+      baseDir: path.dirname(absolute),
+      source: absolute,
+    };
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(
+      `cannot read tasks file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
+  }
+}
+
+/** Imports a task list into Redis (or only validates it with --dry-run) and returns the report. */
+export async function importTaskFile(file: string, settings: ImportSettings): Promise<ImportReport> {
+  const input = await openInput(file);
+  const validator = new TaskValidator({
+    mediaRoot: settings.mediaRoot ? path.resolve(settings.mediaRoot) : input.baseDir,
+    strict: settings.strict,
+  });
+  const farm = settings.dryRun ? undefined : await FarmConnection.open(settings.redisUrl, settings.prefix);
+  const progress = new ProgressBar(`importing ${file === "-" ? "stdin" : path.basename(file)}`, input.size);
+  let bytes = 0;
+  let tasks = 0;
+  const records = readTaskRecords(
+    countingBytes(input.stream, (total) => {
+      bytes = total;
+      progress.update(bytes, `${tasks.toLocaleString("en-US")} tasks`);
+    }),
+  );
+  try {
+    const sink = farm
+      ? new RedisTaskSink(farm, { attempts: settings.attempts, backoffMs: settings.backoffMs })
+      : new DryRunTaskSink();
+    const importer = new TaskImporter(sink);
+    const report = await importer.import(records, validator, {
+      source: input.source,
+      rerun: settings.rerun,
+      onProgress: ({ tasksRead }) => {
+        tasks = tasksRead;
+        progress.update(bytes, `${tasks.toLocaleString("en-US")} tasks`);
+      },
+    });
+    progress.finish(bytes, `${tasks.toLocaleString("en-US")} tasks`);
+    return report;
+  } finally {
+    await farm?.close();
+  }
+}
+
+export function registerImportTasks(program: Command): void {
+  const command = program
+    .command("import-tasks")
+    .description(
+      "validate a task list (JSON array or JSON Lines, '-' for stdin) and queue each valid task as a BullMQ job in model.<model>",
+    )
+    .argument("<file>", "tasks file, or - to read stdin");
+  const specs = addOptions(command, [
+    ...REDIS_OPTIONS,
+    {
+      flags: "--media-root <dir>",
+      description: "folder that relative media paths resolve against",
+      env: "WGP_FARM_MEDIA_ROOT",
+      defaultText: "the tasks file's folder (the current folder for stdin)",
+    },
+    { flags: "--strict", description: "treat unknown fields as errors instead of warnings" },
+    {
+      flags: "--rerun",
+      description: "queue finished (completed, failed, cancelled) tasks again instead of skipping them",
+    },
+    { flags: "--dry-run", description: "validate and report only; Redis is not touched" },
+    { flags: "--json", description: "print the report as one JSON object" },
+    {
+      flags: "--attempts <n>",
+      description: "attempts per task for retryable failures (OOM, engine crash, hang)",
+      env: "WGP_FARM_ATTEMPTS",
+      defaultText: String(DEFAULT_RETRY_POLICY.attempts),
+    },
+    {
+      flags: "--backoff-ms <ms>",
+      description: "delay before the first retry; doubles each attempt",
+      env: "WGP_FARM_BACKOFF_MS",
+      defaultText: String(DEFAULT_RETRY_POLICY.backoffMs),
+    },
+  ]);
+  command.addHelpText(
+    "after",
+    "\nExit codes: 0 every task imported or skipped, 1 some task invalid, 2 usage or connection error.",
+  );
+  command.action(async (file: string) => {
+    const settings = settingsOf(ImportSettings, specs, command);
+    const report = await importTaskFile(file, settings);
+    if (settings.json) printJson(report);
+    else process.stdout.write(`${formatImportReport(report, { dryRun: settings.dryRun, source: file })}\n`);
+    const failed = report.invalid.length > 0 || report.file_errors.length > 0;
+    process.exitCode = failed ? ExitCode.failed : ExitCode.ok;
+  });
+}

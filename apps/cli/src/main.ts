@@ -1,0 +1,52 @@
+import { ConfigError } from "@wgp-farm/config";
+import { RedisServerMissingError, RedisUnreachableError } from "@wgp-farm/queue";
+import { Command, CommanderError } from "commander";
+import { registerDemo } from "./commands/demo.js";
+import { registerImportTasks } from "./commands/import-tasks.js";
+import { registerSchema } from "./commands/schema.js";
+import { CliError, ExitCode } from "./exit-codes.js";
+
+function buildProgram(): Command {
+  const program = new Command()
+    .name("wgp-farm")
+    .description(
+      "Run WanGP (Wan2GP) video generation on a farm of GPUs: tasks.json → Redis queues → one warm WanGP per GPU.",
+    )
+    .version("0.1.0")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerImportTasks(program);
+  registerSchema(program);
+  registerDemo(program);
+  program.commands.forEach((command) => {
+    command.exitOverride();
+  });
+  return program;
+}
+
+function exitCodeFor(error: unknown): { code: number; message?: string } {
+  if (error instanceof CommanderError) {
+    const quiet = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code);
+    return { code: quiet ? ExitCode.ok : ExitCode.usage };
+  }
+  if (error instanceof CliError) return { code: error.exitCode, message: error.message };
+  if (
+    error instanceof ConfigError ||
+    error instanceof RedisUnreachableError ||
+    error instanceof RedisServerMissingError
+  ) {
+    return { code: ExitCode.usage, message: error.message };
+  }
+  return {
+    code: ExitCode.usage,
+    message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+  };
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  const { code, message } = exitCodeFor(error);
+  if (message) process.stderr.write(`wgp-farm: ${message}\n`);
+  process.exitCode = code;
+}

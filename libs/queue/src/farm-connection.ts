@@ -1,0 +1,29 @@
+import type { Redis } from "ioredis";
+import { DEFAULT_PREFIX, FarmKeys } from "./farm-keys.js";
+import { ModelQueues } from "./model-queues.js";
+import { type ConnectRedisOptions, connectRedis } from "./redis-connection.js";
+
+/** One process's handle on the farm's Redis: the connection, the key names and the model queues. */
+export class FarmConnection {
+  private constructor(
+    readonly url: string,
+    readonly redis: Redis,
+    readonly keys: FarmKeys,
+    readonly queues: ModelQueues,
+  ) {}
+
+  static async open(
+    url: string,
+    prefix = DEFAULT_PREFIX,
+    options: ConnectRedisOptions = {},
+  ): Promise<FarmConnection> {
+    const redis = await connectRedis(url, options);
+    const keys = new FarmKeys(prefix);
+    return new FarmConnection(url, redis, keys, new ModelQueues(redis, keys));
+  }
+
+  async close(): Promise<void> {
+    await this.queues.close();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

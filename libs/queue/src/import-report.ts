@@ -1,0 +1,43 @@
+import type { TaskIssue } from "@wgp-farm/tasks";
+
+export interface ImportedEntry {
+  index: number;
+  task_id: string;
+  queue: string;
+  /** Why an already known task was queued again (`--rerun`, or a repair of an interrupted import). */
+  note?: string;
+}
+
+export interface SkippedEntry {
+  index: number;
+  task_id: string;
+  queue: string;
+  state: string;
+}
+
+export interface InvalidEntry {
+  index: number;
+  task_id: string | null;
+  line: number;
+  errors: TaskIssue[];
+}
+
+export interface WarningEntry {
+  index: number;
+  task_id: string | null;
+  warnings: TaskIssue[];
+}
+
+/** What an import did with every task it read. */
+export interface ImportReport {
+  imported: ImportedEntry[];
+  skipped: SkippedEntry[];
+  invalid: InvalidEntry[];
+  warnings: WarningEntry[];
+  /** Problems with the input as a whole (a truncated JSON array, …). */
+  file_errors: { line: number; message: string }[];
+}
+
+export function emptyImportReport(): ImportReport {
+  return { imported: [], skipped: [], invalid: [], warnings: [], file_errors: [] };
+}

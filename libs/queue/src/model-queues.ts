@@ -1,0 +1,47 @@
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { type FarmKeys, modelQueueName } from "./farm-keys.js";
+import type { TaskJobData } from "./task-job.js";
+
+/**
+ * The BullMQ queue of each model, created on first use and shared by whoever needs it in this
+ * process. Queues share one Redis connection.
+ */
+export class ModelQueues {
+  private readonly queues = new Map<string, Queue<TaskJobData>>();
+
+  constructor(
+    private readonly redis: Redis,
+    readonly keys: FarmKeys,
+  ) {}
+
+  /** The queue called `name` (a model queue, or the quarantine queue). */
+  byName(name: string): Queue<TaskJobData> {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue<TaskJobData>(name, { connection: this.redis, prefix: this.keys.prefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  forModel(modelType: string): Queue<TaskJobData> {
+    return this.byName(modelQueueName(modelType));
+  }
+
+  /** Records that a model has a queue, so that workers and the dashboard find it. */
+  async registerModels(modelTypes: Iterable<string>): Promise<void> {
+    const list = [...modelTypes];
+    if (list.length > 0) await this.redis.sadd(this.keys.models, ...list);
+  }
+
+  /** Model types that have (or had) a queue. */
+  async knownModels(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.models)).sort();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    this.queues.clear();
+  }
+}

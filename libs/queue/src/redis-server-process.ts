@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { connectRedis } from "./redis-connection.js";
+
+export class RedisServerMissingError extends Error {
+  override name = "RedisServerMissingError";
+}
+
+export interface RedisServerOptions {
+  /** Folder for the AOF and RDB files (created if missing). */
+  dataDir: string;
+  /** TCP port on 127.0.0.1; a free one is chosen when absent. */
+  port?: number;
+  /** `aof`: AOF with fsync every second (durable private Redis); `none`: nothing on disk (tests). */
+  persistence?: "aof" | "none";
+  /** The redis-server binary (default: `redis-server` on PATH, or WGP_FARM_REDIS_SERVER). */
+  binary?: string;
+  /** How long to wait for the server to answer PING (default 10 s). */
+  startTimeoutMs?: number;
+}
+
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+const INSTALL_HINT =
+  "install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) or set REDIS_URL to a running Redis";
+
+/**
+ * A private redis-server child process: the embedded default of `headless` and `demo`, and the real
+ * Redis every test runs against. Bound to loopback only; configured for a queue (noeviction).
+ */
+export class RedisServerProcess {
+  private constructor(
+    readonly url: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+    private readonly exited: Promise<void>,
+  ) {}
+
+  static async start(options: RedisServerOptions): Promise<RedisServerProcess> {
+    await mkdir(options.dataDir, { recursive: true });
+    const port = options.port ?? (await findFreePort());
+    const binary = options.binary ?? process.env.WGP_FARM_REDIS_SERVER ?? "redis-server";
+    const persistence =
+      options.persistence === "none"
+        ? ["--appendonly", "no", "--save", ""]
+        : ["--appendonly", "yes", "--appendfsync", "everysec", "--save", "900 1"];
+    const args = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      path.resolve(options.dataDir),
+      "--daemonize",
+      "no",
+      "--maxmemory-policy",
+      "noeviction",
+      "--logfile",
+      "",
+      "--loglevel",
+      "warning",
+      ...persistence,
+    ];
+    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const spawnError = new Promise<never>((_, reject) => {
+      child.once("error", (error: NodeJS.ErrnoException) => {
+        reject(
+          error.code === "ENOENT"
+            ? new RedisServerMissingError(`redis-server not found (looked for '${binary}'): ${INSTALL_HINT}`)
+            : error,
+        );
+      });
+    });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const url = `redis://127.0.0.1:${port}`;
+    const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
+    for (;;) {
+      try {
+        const probe = await Promise.race([connectRedis(url, { timeoutMs: 500 }), spawnError]);
+        await probe.quit();
+        return new RedisServerProcess(url, port, child, exited);
+      } catch (error) {
+        if (error instanceof RedisServerMissingError) throw error;
+        if (child.exitCode !== null || Date.now() > deadline) {
+          child.kill("SIGKILL");
+          throw new Error(
+            `redis-server did not start on port ${port}: ${stderr.trim() || (error as Error).message}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Stops the server, letting it flush its AOF (SIGTERM); SIGKILL after `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** Kills the server at once, as a crash would (for recovery tests). */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill("SIGKILL");
+    await this.exited;
+  }
+}

@@ -1,0 +1,157 @@
+import type { Task } from "@wgp-farm/tasks";
+import type { FarmConnection } from "./farm-connection.js";
+import { modelQueueName } from "./farm-keys.js";
+import type { ImportReport } from "./import-report.js";
+import { CLAIM_TASK_SCRIPT } from "./scripts/claim-task.js";
+import type { ImportOptions, PendingTask, TaskSink } from "./task-importer.js";
+import { jobNameFor, jobOptionsFor, type RetryPolicy, type TaskJobData } from "./task-job.js";
+
+type ClaimReply = ["claimed" | "exists" | "dir-taken", string];
+
+interface ToAdd {
+  pending: PendingTask;
+  note?: string;
+}
+
+const FINISHED_STATES = new Set(["completed", "failed"]);
+
+/**
+ * Puts tasks into their model queues, with jobId = task_id. Safe to re-run at any point: a task id
+ * is claimed atomically in the task index (with its output folder) before its job is added, and a
+ * claimed id whose job is missing (an import that died in between) is repaired by the next import.
+ */
+export class RedisTaskSink implements TaskSink {
+  constructor(
+    private readonly farm: FarmConnection,
+    private readonly retry: RetryPolicy,
+  ) {
+    farm.redis.defineCommand("wgpClaimTask", { numberOfKeys: 2, lua: CLAIM_TASK_SCRIPT });
+  }
+
+  async accept(batch: readonly PendingTask[], report: ImportReport, options: ImportOptions): Promise<void> {
+    const claims = await this.claim(batch);
+    const toAdd: ToAdd[] = [];
+    const known: { pending: PendingTask; queue: string }[] = [];
+    batch.forEach((pending, i) => {
+      const [outcome, value] = claims[i] as ClaimReply;
+      if (outcome === "claimed") toAdd.push({ pending });
+      else if (outcome === "exists") known.push({ pending, queue: value });
+      else {
+        report.invalid.push({
+          index: pending.index,
+          task_id: pending.task.task_id,
+          line: pending.line,
+          errors: [
+            {
+              path: "output_sub_dir",
+              message: `output folder '${pending.task.output_sub_dir}' is already used by task '${value}'`,
+            },
+          ],
+        });
+      }
+    });
+    await Promise.all(
+      known.map(({ pending, queue }) => this.resolveKnown(pending, queue, report, options, toAdd)),
+    );
+    await this.addJobs(toAdd, report);
+  }
+
+  private async claim(batch: readonly PendingTask[]): Promise<ClaimReply[]> {
+    const { redis, keys } = this.farm;
+    const pipeline = redis.pipeline() as unknown as {
+      wgpClaimTask(...args: string[]): void;
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    for (const { task } of batch) {
+      pipeline.wgpClaimTask(
+        keys.taskIndex,
+        keys.outputDirs,
+        task.task_id,
+        modelQueueName(task.model),
+        task.output_sub_dir,
+      );
+    }
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, reply]) => {
+      if (error) throw error;
+      return reply as ClaimReply;
+    });
+  }
+
+  /** A task id the index already knows: skip it, re-run it, or repair a half-done import. */
+  private async resolveKnown(
+    pending: PendingTask,
+    queueName: string,
+    report: ImportReport,
+    options: ImportOptions,
+    toAdd: ToAdd[],
+  ): Promise<void> {
+    const { redis, keys, queues } = this.farm;
+    const { task, index } = pending;
+    const queue = queues.byName(queueName);
+    const state = await queue.getJobState(task.task_id);
+    if (state === "unknown") {
+      const cancelled = (await redis.hexists(keys.cancelled, task.task_id)) === 1;
+      if (cancelled && !options.rerun) {
+        report.skipped.push({ index, task_id: task.task_id, queue: queueName, state: "cancelled" });
+        return;
+      }
+      if (cancelled) await redis.hdel(keys.cancelled, task.task_id);
+      await this.moveIndexEntry(task, queueName);
+      toAdd.push({
+        pending,
+        note: cancelled ? "rerun of a cancelled task" : "repaired: the task was indexed but had no job",
+      });
+      return;
+    }
+    if (!options.rerun || !FINISHED_STATES.has(state)) {
+      report.skipped.push({ index, task_id: task.task_id, queue: queueName, state });
+      return;
+    }
+    const job = await queue.getJob(task.task_id);
+    if (job && modelQueueName(task.model) === queueName) {
+      await job.updateData({ task, import: pending.info });
+      await job.retry(state as "completed" | "failed", {
+        resetAttemptsMade: true,
+        resetAttemptsStarted: true,
+      });
+      report.imported.push({ index, task_id: task.task_id, queue: queueName, note: `rerun (was ${state})` });
+      return;
+    }
+    await job?.remove();
+    await this.moveIndexEntry(task, queueName);
+    toAdd.push({ pending, note: `rerun (was ${state} in ${queueName})` });
+  }
+
+  private async moveIndexEntry(task: Task, fromQueue: string): Promise<void> {
+    const { redis, keys } = this.farm;
+    const targetQueue = modelQueueName(task.model);
+    if (targetQueue !== fromQueue) await redis.hset(keys.taskIndex, task.task_id, targetQueue);
+    await redis.hset(keys.outputDirs, task.output_sub_dir, task.task_id);
+  }
+
+  private async addJobs(entries: readonly ToAdd[], report: ImportReport): Promise<void> {
+    const byModel = Map.groupBy(entries, (entry) => entry.pending.task.model);
+    await this.farm.queues.registerModels(byModel.keys());
+    await Promise.all(
+      [...byModel.entries()].map(async ([model, list]) => {
+        const queue = this.farm.queues.forModel(model);
+        await queue.addBulk(
+          list.map(({ pending }) => ({
+            name: jobNameFor(pending.task),
+            data: { task: pending.task, import: pending.info } satisfies TaskJobData,
+            opts: jobOptionsFor(pending.task, this.retry),
+          })),
+        );
+        for (const { pending, note } of list) {
+          report.imported.push({
+            index: pending.index,
+            task_id: pending.task.task_id,
+            queue: queue.name,
+            ...(note ? { note } : {}),
+          });
+        }
+      }),
+    );
+  }
+}

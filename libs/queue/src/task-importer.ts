@@ -1,0 +1,109 @@
+import type { Task, TaskRecord, TaskValidator } from "@wgp-farm/tasks";
+import { modelQueueName } from "./farm-keys.js";
+import { emptyImportReport, type ImportReport } from "./import-report.js";
+import type { TaskImportInfo } from "./task-job.js";
+
+export interface ImportProgress {
+  tasksRead: number;
+}
+
+export interface ImportOptions {
+  /** Where the tasks came from (recorded with every job). */
+  source: string;
+  /** Queue finished (completed, failed, cancelled) tasks again instead of skipping them. */
+  rerun?: boolean;
+  batchSize?: number;
+  onProgress?: (progress: ImportProgress) => void;
+}
+
+/** A valid task on its way into the farm. */
+export interface PendingTask {
+  index: number;
+  line: number;
+  task: Task;
+  info: TaskImportInfo;
+}
+
+/** Where validated tasks go: Redis (`RedisTaskSink`) or nowhere (`DryRunTaskSink`, for --dry-run). */
+export interface TaskSink {
+  accept(batch: readonly PendingTask[], report: ImportReport, options: ImportOptions): Promise<void>;
+}
+
+/** --dry-run: every valid task is reported as what would be imported; Redis is not touched. */
+export class DryRunTaskSink implements TaskSink {
+  async accept(batch: readonly PendingTask[], report: ImportReport): Promise<void> {
+    for (const { index, task } of batch) {
+      report.imported.push({ index, task_id: task.task_id, queue: modelQueueName(task.model) });
+    }
+  }
+}
+
+/**
+ * Reads task records, validates each one, and hands the valid ones to a sink in batches, so that
+ * memory stays bounded whatever the size of the input. Every record ends up in the report.
+ */
+export class TaskImporter {
+  constructor(private readonly sink: TaskSink) {}
+
+  async import(
+    records: AsyncIterable<TaskRecord>,
+    validator: TaskValidator,
+    options: ImportOptions,
+  ): Promise<ImportReport> {
+    const report = emptyImportReport();
+    const batchSize = options.batchSize ?? 1000;
+    let batch: PendingTask[] = [];
+    let tasksRead = 0;
+    for await (const record of records) {
+      if (record.kind === "file-error") {
+        report.file_errors.push({ line: record.line, message: record.message });
+        continue;
+      }
+      tasksRead++;
+      if (record.kind === "unparsable") {
+        report.invalid.push({
+          index: record.index,
+          task_id: null,
+          line: record.line,
+          errors: [{ path: "", message: record.message }],
+        });
+        continue;
+      }
+      const verdict = await validator.validate(record.value);
+      if (verdict.warnings.length > 0) {
+        const taskId = verdict.ok ? verdict.task.task_id : (verdict.taskId ?? null);
+        report.warnings.push({ index: record.index, task_id: taskId, warnings: verdict.warnings });
+      }
+      if (!verdict.ok) {
+        report.invalid.push({
+          index: record.index,
+          task_id: verdict.taskId ?? null,
+          line: record.line,
+          errors: verdict.errors,
+        });
+        continue;
+      }
+      const raw = record.value as Record<string, unknown>;
+      batch.push({
+        index: record.index,
+        line: record.line,
+        task: verdict.task,
+        info: {
+          source: options.source,
+          imported_at: new Date().toISOString(),
+          seed_generated: raw.seed === undefined || raw.seed === -1,
+          warnings: verdict.warnings,
+        },
+      });
+      if (batch.length >= batchSize) {
+        await this.sink.accept(batch, report, options);
+        batch = [];
+        options.onProgress?.({ tasksRead });
+      }
+    }
+    if (batch.length > 0) await this.sink.accept(batch, report, options);
+    options.onProgress?.({ tasksRead });
+    report.invalid.sort((a, b) => a.index - b.index);
+    return report;
+  }
+}

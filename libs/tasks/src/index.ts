@@ -1,0 +1,47 @@
+export { CAUSVID_PRESET, isCausVidFamily, prependCausVidLora } from "./causvid.js";
+export { closestName, editDistance } from "./closest-name.js";
+export { taskListJsonSchema } from "./json-schema.js";
+export { resolveMediaPath } from "./media-paths.js";
+export {
+  normalizeOutputSubDir,
+  OutputDirEscapeError,
+  outputSubDirProblem,
+  RESERVED_OUTPUT_PREFIX,
+  resolveOutputDir,
+} from "./output-dir.js";
+export { TASK_ID_MAX_LENGTH, taskIdProblem } from "./task-id.js";
+export { deriveTaskId } from "./task-id-derivation.js";
+export {
+  DEFAULT_MODEL,
+  DEFAULT_PRIORITY,
+  MAX_FRAMES,
+  MEDIA_TASK_FIELDS,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+  TASK_FIELD_NAMES,
+  TASK_FIELD_TO_WANGP_KEY,
+  type Task,
+  type TaskFields,
+  TaskFieldsSchema,
+} from "./task-schema.js";
+export { readTaskRecords, type TaskRecord, type TaskStreamOptions } from "./task-stream.js";
+export {
+  type TaskIssue,
+  TaskValidator,
+  type TaskValidatorOptions,
+  type TaskVerdict,
+} from "./task-validator.js";
+export { hasControlCharacters } from "./text-rules.js";
+export {
+  KNOWN_MODEL_TYPES,
+  WAN21_T2V_14B_FAMILY,
+  WANGP_MEDIA_KEYS,
+  WANGP_SETTING_NAMES,
+  wanLoraSubdir,
+} from "./wangp-catalog.js";
+export {
+  toWanGPSettings,
+  translateLegacyVideoPromptType,
+  type WanGPSettings,
+  type WanGPSettingsPlan,
+} from "./wangp-settings.js";

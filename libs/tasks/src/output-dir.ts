@@ -1,0 +1,82 @@
+import { realpath } from "node:fs/promises";
+import path from "node:path";
+import { hasControlCharacters } from "./text-rules.js";
+
+/** Folder names wgp-farm keeps for itself inside the main output dir (staging of unpublished results). */
+export const RESERVED_OUTPUT_PREFIX = ".wgp-farm";
+
+const MAX_SUB_DIR_LENGTH = 255;
+
+/**
+ * Why `subDir` cannot name a folder inside the main output dir, or undefined when it can. Purely
+ * lexical: symlinks are checked when the folder is resolved on a worker (`resolveOutputDir`).
+ */
+export function outputSubDirProblem(subDir: string): string | undefined {
+  if (subDir.length === 0) return "must not be empty";
+  if (subDir.length > MAX_SUB_DIR_LENGTH) return `must be at most ${MAX_SUB_DIR_LENGTH} characters`;
+  if (hasControlCharacters(subDir)) return "must not contain control characters";
+  if (subDir.includes("\\")) return "must use '/' between folders, not '\\'";
+  if (path.posix.isAbsolute(subDir) || /^[A-Za-z]:/.test(subDir)) {
+    return "must be relative to the main output dir, not an absolute path (it would write outside the output root)";
+  }
+  const segments = subDir.split("/");
+  if (segments.includes("..")) return "must not contain '..' (it would resolve outside the main output dir)";
+  const normalized = normalizeOutputSubDir(subDir);
+  if (normalized === "" || normalized === ".")
+    return "must name a folder inside the main output dir, not the dir itself";
+  if (normalized.split("/")[0]?.startsWith(RESERVED_OUTPUT_PREFIX)) {
+    return `must not start with '${RESERVED_OUTPUT_PREFIX}' (reserved for wgp-farm's staging folders)`;
+  }
+  return undefined;
+}
+
+/** `./a//b/` → `a/b`. Only meaningful for sub dirs that passed `outputSubDirProblem`. */
+export function normalizeOutputSubDir(subDir: string): string {
+  return path.posix
+    .normalize(subDir)
+    .replace(/^\.\/+/, "")
+    .replace(/\/+$/, "");
+}
+
+export class OutputDirEscapeError extends Error {
+  override name = "OutputDirEscapeError";
+}
+
+/**
+ * The absolute folder for a task's results. Re-checks the lexical rules, then follows the symlinks of
+ * every part that already exists, so a link planted inside the output root cannot lead writes outside.
+ */
+export async function resolveOutputDir(mainOutputDir: string, subDir: string): Promise<string> {
+  const problem = outputSubDirProblem(subDir);
+  if (problem) throw new OutputDirEscapeError(`output_sub_dir '${subDir}' ${problem}`);
+  const root = await realpath(mainOutputDir);
+  const target = path.join(root, normalizeOutputSubDir(subDir));
+  const existing = await deepestExistingRealPath(target);
+  if (!isInside(root, existing)) {
+    throw new OutputDirEscapeError(
+      `output_sub_dir '${subDir}' resolves to ${existing} through a symbolic link, outside the main output dir ${root}`,
+    );
+  }
+  return target;
+}
+
+function isInside(root: string, candidate: string): boolean {
+  const relative = path.relative(root, candidate);
+  return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
+}
+
+async function deepestExistingRealPath(target: string): Promise<string> {
+  let current = target;
+  const missing: string[] = [];
+  for (;;) {
+    try {
+      return path.join(await realpath(current), ...missing.reverse());
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      const parent = path.dirname(current);
+      if (parent === current) throw error;
+      missing.push(path.basename(current));
+      current = parent;
+    }
+  }
+}

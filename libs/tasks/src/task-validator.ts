@@ -1,0 +1,236 @@
+import { randomInt } from "node:crypto";
+import type { z } from "zod";
+import { closestName } from "./closest-name.js";
+import { resolveMediaPath } from "./media-paths.js";
+import { normalizeOutputSubDir, outputSubDirProblem } from "./output-dir.js";
+import { taskIdProblem } from "./task-id.js";
+import { deriveTaskId } from "./task-id-derivation.js";
+import {
+  DEFAULT_PRIORITY,
+  MEDIA_TASK_FIELDS,
+  RANDOM_SEED_MAX,
+  TASK_FIELD_NAMES,
+  TASK_FIELD_TO_WANGP_KEY,
+  type Task,
+  TaskFieldsSchema,
+} from "./task-schema.js";
+import { KNOWN_MODEL_TYPES, WANGP_MEDIA_KEYS, WANGP_SETTING_NAMES } from "./wangp-catalog.js";
+
+export interface TaskIssue {
+  /** Where in the task: `output_sub_dir`, `image_refs_paths[1]`, or "" for the task as a whole. */
+  path: string;
+  message: string;
+}
+
+export type TaskVerdict =
+  | { ok: true; task: Task; warnings: TaskIssue[] }
+  | { ok: false; taskId: string | undefined; errors: TaskIssue[]; warnings: TaskIssue[] };
+
+export interface TaskValidatorOptions {
+  /** Folder that relative media paths resolve against: the tasks file's folder, or --media-root. */
+  mediaRoot: string;
+  /** Unknown fields are errors instead of warnings. */
+  strict?: boolean;
+  /** Check that media files exist (default true). */
+  checkMediaExists?: boolean;
+  /** A task without task_id gets one derived from its content (the watcher) instead of an error. */
+  deriveMissingIds?: boolean;
+}
+
+/** Keys wgp-farm sets itself on every WanGP task; a task's own value would break the pipeline. */
+const RESERVED_SETTINGS: Readonly<Record<string, string>> = {
+  output_filename: "wgp-farm names the output after the task",
+  multi_prompts_gen_type: "wgp-farm always sends 'FG' (one generation per task)",
+  prompt_enhancer: "the prompt enhancer is turned off for headless runs",
+  client_id: "set by WanGP's API",
+  settings_version: "set by WanGP's API",
+};
+
+const WANGP_MEDIA_KEY_SET: ReadonlySet<string> = new Set(WANGP_MEDIA_KEYS);
+const KNOWN_KEYS: readonly string[] = [...TASK_FIELD_NAMES, ...WANGP_SETTING_NAMES];
+
+function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return `a ${typeof value}`;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, part) =>
+      typeof part === "number" ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part),
+    "",
+  );
+}
+
+/**
+ * Validates tasks one by one, the way the importer and the watcher need it: every problem is named by
+ * field, the valid tasks are normalised (media paths absolute, seed drawn, output_sub_dir set), and
+ * task_ids are unique within one validator's lifetime (one file).
+ */
+export class TaskValidator {
+  private readonly seenIds = new Set<string>();
+  private readonly seenOutputDirs = new Map<string, string>();
+
+  constructor(private readonly options: TaskValidatorOptions) {}
+
+  async validate(raw: unknown): Promise<TaskVerdict> {
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+      return {
+        ok: false,
+        taskId: undefined,
+        errors: [{ path: "", message: `a task must be a JSON object, got ${describeType(raw)}` }],
+        warnings: [],
+      };
+    }
+    const errors: TaskIssue[] = [];
+    const warnings: TaskIssue[] = [];
+    const input = { ...(raw as Record<string, unknown>) };
+    if (input.task_id === undefined && this.options.deriveMissingIds) input.task_id = deriveTaskId(input);
+    const rawId = typeof input.task_id === "string" ? input.task_id : undefined;
+
+    this.moveWangpAliases(input, errors);
+    if (rawId !== undefined && taskIdProblem(rawId) === undefined) this.claimId(rawId, errors);
+    this.dropReservedSettings(input, warnings);
+    this.reportUnknownKeys(input, this.options.strict ? errors : warnings);
+
+    const parsed = TaskFieldsSchema.safeParse(input);
+    if (!parsed.success) errors.push(...this.zodIssues(parsed.error));
+    if (!parsed.success || errors.length > 0) return { ok: false, taskId: rawId, errors, warnings };
+
+    const fields = parsed.data;
+    const passthrough = Object.fromEntries(
+      Object.entries(input).filter(([key]) => !TASK_FIELD_NAMES.has(key) && WANGP_SETTING_NAMES.has(key)),
+    );
+    const task: Task = {
+      ...passthrough,
+      ...fields,
+      seed: fields.seed === undefined || fields.seed === -1 ? randomInt(0, RANDOM_SEED_MAX + 1) : fields.seed,
+      priority: fields.priority ?? DEFAULT_PRIORITY,
+      output_sub_dir: "",
+    };
+    this.checkModel(task.model, warnings);
+    this.assignOutputDir(task, fields.output_sub_dir, errors);
+    await this.resolveMedia(task, errors);
+    if (errors.length > 0) return { ok: false, taskId: task.task_id, errors, warnings };
+    this.seenOutputDirs.set(task.output_sub_dir, task.task_id);
+    return { ok: true, task, warnings };
+  }
+
+  /** WanGP's own names (`video_length`, `model_type`, …) are accepted for the task's fields. */
+  private moveWangpAliases(input: Record<string, unknown>, errors: TaskIssue[]): void {
+    for (const [field, wangpKey] of Object.entries(TASK_FIELD_TO_WANGP_KEY)) {
+      if (!(wangpKey in input)) continue;
+      if (field in input) {
+        errors.push({ path: wangpKey, message: `give either '${field}' or '${wangpKey}', not both` });
+        continue;
+      }
+      input[field] = input[wangpKey];
+      delete input[wangpKey];
+    }
+  }
+
+  private dropReservedSettings(input: Record<string, unknown>, warnings: TaskIssue[]): void {
+    for (const [key, reason] of Object.entries(RESERVED_SETTINGS)) {
+      if (!(key in input)) continue;
+      warnings.push({ path: key, message: `ignored: ${reason}` });
+      delete input[key];
+    }
+  }
+
+  private reportUnknownKeys(input: Record<string, unknown>, sink: TaskIssue[]): void {
+    for (const key of Object.keys(input)) {
+      if (TASK_FIELD_NAMES.has(key) || WANGP_SETTING_NAMES.has(key)) continue;
+      const suggestion = closestName(key, KNOWN_KEYS);
+      const hint = suggestion
+        ? `, did you mean '${suggestion}'?`
+        : " (not a wgp-farm field nor a WanGP setting)";
+      sink.push({ path: key, message: `unknown field${hint}` });
+      delete input[key];
+    }
+  }
+
+  private zodIssues(error: z.ZodError): TaskIssue[] {
+    return error.issues.map((issue) => {
+      const path = formatPath(issue.path);
+      const missing = issue.code === "invalid_type" && issue.input === undefined;
+      const message =
+        missing && !/required/.test(issue.message) ? `is required (${issue.message})` : issue.message;
+      return { path, message };
+    });
+  }
+
+  private checkModel(model: string, warnings: TaskIssue[]): void {
+    if (KNOWN_MODEL_TYPES.has(model)) return;
+    const suggestion = closestName(model, KNOWN_MODEL_TYPES);
+    const hint = suggestion ? `; did you mean '${suggestion}'?` : "";
+    warnings.push({
+      path: "model",
+      message: `'${model}' is not a model type of WanGP's defaults (fine for a finetune)${hint}`,
+    });
+  }
+
+  private assignOutputDir(task: Task, given: string | undefined, errors: TaskIssue[]): void {
+    const subDir = given ?? task.task_id;
+    const problem = outputSubDirProblem(subDir);
+    if (problem) {
+      // Only reachable for the task_id default: a given output_sub_dir was checked by the schema.
+      errors.push({
+        path: "task_id",
+        message: `cannot be used as the output folder: it ${problem}; set output_sub_dir`,
+      });
+      return;
+    }
+    task.output_sub_dir = normalizeOutputSubDir(subDir);
+    const owner = this.seenOutputDirs.get(task.output_sub_dir);
+    if (owner !== undefined) {
+      errors.push({
+        path: given === undefined ? "task_id" : "output_sub_dir",
+        message: `output folder '${task.output_sub_dir}' is already used by task '${owner}' earlier in this file`,
+      });
+    }
+  }
+
+  private async resolveMedia(task: Task, errors: TaskIssue[]): Promise<void> {
+    const mediaKeys = [
+      ...MEDIA_TASK_FIELDS,
+      ...Object.keys(task).filter((key) => WANGP_MEDIA_KEY_SET.has(key)),
+    ];
+    for (const key of mediaKeys) {
+      const value = task[key];
+      if (value === undefined || value === null) continue;
+      if (Array.isArray(value)) {
+        const resolved: string[] = [];
+        for (const [index, item] of value.entries()) {
+          if (typeof item !== "string") {
+            errors.push({ path: `${key}[${index}]`, message: "must be a file path (string)" });
+            continue;
+          }
+          resolved.push(await this.resolveOne(item, `${key}[${index}]`, errors));
+        }
+        task[key] = resolved;
+      } else if (typeof value === "string") {
+        task[key] = await this.resolveOne(value, key, errors);
+      } else {
+        errors.push({ path: key, message: "must be a file path (string) or a list of paths" });
+      }
+    }
+  }
+
+  private async resolveOne(raw: string, fieldPath: string, errors: TaskIssue[]): Promise<string> {
+    const result = await resolveMediaPath(raw, this.options.mediaRoot, this.options.checkMediaExists ?? true);
+    if (result.problem) errors.push({ path: fieldPath, message: result.problem });
+    return result.value;
+  }
+
+  private claimId(taskId: string, errors: TaskIssue[]): void {
+    if (this.seenIds.has(taskId)) {
+      errors.push({
+        path: "task_id",
+        message: `duplicate task_id '${taskId}': an earlier task in this file has it`,
+      });
+      return;
+    }
+    this.seenIds.add(taskId);
+  }
+}

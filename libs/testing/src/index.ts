@@ -1,0 +1,15 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+/** A key prefix no other test uses, so tests share one Redis without seeing each other. */
+export function uniquePrefix(label = "t"): string {
+  return `${label}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A fresh temporary folder and a function that removes it. */
+export async function temporaryDir(label: string): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `wgp-farm-${label}-`));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
