@@ -7,6 +7,7 @@ export {
   modelQueueName,
   QUARANTINE_QUEUE,
 } from "./farm-keys.js";
+export { type HostRecord, HostRecords } from "./host-records.js";
 export {
   emptyImportReport,
   type ImportedEntry,
@@ -23,6 +24,17 @@ export {
   RedisUnreachableError,
   redactRedisUrl,
 } from "./redis-connection.js";
+export {
+  assessRedisForQueue,
+  compareVersions,
+  hasHashTag,
+  parseInfo,
+  REDIS_MINIMUM_VERSION,
+  REDIS_RECOMMENDED_VERSION,
+  type RedisFinding,
+  type RedisServerFacts,
+  readRedisFacts,
+} from "./redis-health.js";
 export {
   findFreePort,
   RedisServerMissingError,
