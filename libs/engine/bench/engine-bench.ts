@@ -16,6 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createLogger } from "@wgp-farm/config";
+import { printBenchResult } from "../../../test/bench/bench-result.ts";
 import { EngineProcess } from "../dist/index.js";
 
 const FAKE_WANGP = fileURLToPath(new URL("../../../test/fixtures/fake-wangp", import.meta.url));
@@ -104,39 +105,51 @@ async function main(): Promise<void> {
     const growthPercent = ((rssAfterAll - rssAfterBaseline) / rssAfterBaseline) * 100;
 
     const median = percentile(times, 0.5);
-    console.log(
-      JSON.stringify(
+    const details = {
+      setup: {
+        double: "test/fixtures/fake-wangp, FAKE_WANGP_LOAD_S=0, FAKE_WANGP_STEP_S=0",
+        steps_per_job: steps,
+        python: ready.python,
+        node: process.version,
+        cpu: cpus()[0]?.model,
+      },
+      round_trip: {
+        jobs: times.length,
+        median_ms: round(median),
+        p95_ms: round(percentile(times, 0.95)),
+        p99_ms: round(percentile(times, 0.99)),
+      },
+      ping: { median_ms: round(percentile(pings, 0.5)) },
+      idle: { rss_mb: round(idleRss, 1), cpu_percent: round(idleCpuPercent, 2), sampled_s: idleSeconds },
+      memory: {
+        rss_after_100_jobs_mb: round(rssAfterBaseline, 1),
+        rss_after_all_jobs_mb: round(rssAfterAll, 1),
+        jobs: memoryJobs,
+      },
+    };
+    printBenchResult({
+      title: "Engine round trip (EngineProcess + engine-py)",
+      method: `EngineProcess driving the real engine-py (wangp adapter) on the WanGP test double with zero load and step time, ${steps} steps per job; ${times.length} timed jobs after 100 warm-up jobs; RSS of the Python process from /proc.`,
+      rows: [
         {
-          benchmark: "engine",
-          setup: {
-            double: "test/fixtures/fake-wangp, FAKE_WANGP_LOAD_S=0, FAKE_WANGP_STEP_S=0",
-            steps_per_job: steps,
-            python: ready.python,
-            node: process.version,
-            cpu: cpus()[0]?.model,
-          },
-          round_trip: {
-            jobs: times.length,
-            median_ms: round(median),
-            p95_ms: round(percentile(times, 0.95)),
-            p99_ms: round(percentile(times, 0.99)),
-            target_median_ms: TARGET_MEDIAN_MS,
-            pass: median <= TARGET_MEDIAN_MS,
-          },
-          ping: { median_ms: round(percentile(pings, 0.5)) },
-          idle: { rss_mb: round(idleRss, 1), cpu_percent: round(idleCpuPercent, 2), sampled_s: idleSeconds },
-          memory: {
-            rss_after_100_jobs_mb: round(rssAfterBaseline, 1),
-            [`rss_after_${memoryJobs}_jobs_mb`]: round(rssAfterAll, 1),
-            growth_percent: round(growthPercent, 2),
-            target_growth_percent: TARGET_GROWTH_PERCENT,
-            pass: growthPercent <= TARGET_GROWTH_PERCENT,
-          },
+          measure: "job round trip, median",
+          value: `${round(median, 2)} ms`,
+          target: `≤ ${TARGET_MEDIAN_MS} ms`,
+          pass: median <= TARGET_MEDIAN_MS,
         },
-        null,
-        2,
-      ),
-    );
+        { measure: "job round trip, p99", value: `${round(percentile(times, 0.99), 2)} ms` },
+        { measure: "ping round trip, median", value: `${round(percentile(pings, 0.5), 2)} ms` },
+        { measure: "engine-py RSS, idle", value: `${round(idleRss, 1)} MB` },
+        { measure: `engine-py CPU, idle (${idleSeconds} s)`, value: `${round(idleCpuPercent, 2)} %` },
+        {
+          measure: `engine-py RSS after ${memoryJobs.toLocaleString("en-US")} jobs vs after 100`,
+          value: `${round(rssAfterAll, 1)} MB vs ${round(rssAfterBaseline, 1)} MB (${growthPercent >= 0 ? "+" : ""}${round(growthPercent, 1)} %)`,
+          target: `within ${TARGET_GROWTH_PERCENT} %`,
+          pass: Math.abs(growthPercent) <= TARGET_GROWTH_PERCENT,
+        },
+      ],
+      details,
+    });
   } finally {
     await engine.shutdown();
     await rm(workDir, { recursive: true, force: true });

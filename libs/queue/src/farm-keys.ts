@@ -39,4 +39,44 @@ export class FarmKeys {
   get cancelled(): string {
     return `${this.prefix}:farm:cancelled`;
   }
+
+  /** Sorted set slot_id → last publish (ms): the index of the slot status keys (`SlotRegistry`). */
+  get slots(): string {
+    return `${this.prefix}:farm:slots`;
+  }
+
+  /** One GPU slot's status (JSON, with a TTL so that a dead host disappears). */
+  slot(slotId: string): string {
+    return `${this.prefix}:farm:slot:${slotId}`;
+  }
+
+  /** Hash of farm-wide counters (`FarmStats`). */
+  get stats(): string {
+    return `${this.prefix}:farm:stats`;
+  }
+
+  /** Pub/sub channel on which cancel requests reach the slot running the task, wherever it is. */
+  get cancelChannel(): string {
+    return `${this.prefix}:farm:cancel`;
+  }
+
+  /** Flag (with a TTL) saying that a cancel of the task was requested; slots also check it themselves. */
+  cancelRequest(taskId: string): string {
+    return `${this.prefix}:farm:cancel-request:${taskId}`;
+  }
+
+  /** Sorted set slot_id → expiry (ms): slots about to load `model`, so that two do not switch for one backlog. */
+  switchClaims(modelType: string): string {
+    return `${this.prefix}:farm:switch-claims:${modelType}`;
+  }
+
+  /** Hash task_id → JSON list of the task's attempts (slot, start, outcome), kept until the task ends. */
+  get attemptHistory(): string {
+    return `${this.prefix}:farm:attempt-history`;
+  }
+
+  /** Stream with one entry per newly registered model type, so that idle workers watch its queue at once. */
+  get modelEvents(): string {
+    return `${this.prefix}:farm:model-events`;
+  }
 }

@@ -1,3 +1,16 @@
+export {
+  CANCEL_REQUEST_TTL_MS,
+  CancelChannel,
+  type CancelRequest,
+} from "./cancel-channel.js";
+export {
+  CANCELLED_REASON_PREFIX,
+  type CancelledTaskRecord,
+  type CancelOutcome,
+  type CancelTaskResult,
+  cancelTask,
+} from "./cancel-task.js";
+export { type CancelledRecord, readCancelledRecord, readCancelledRecords } from "./cancelled-records.js";
 export { FarmConnection } from "./farm-connection.js";
 export {
   DEFAULT_PREFIX,
@@ -7,6 +20,7 @@ export {
   modelQueueName,
   QUARANTINE_QUEUE,
 } from "./farm-keys.js";
+export { FARM_COUNTERS, type FarmCounter, FarmStats } from "./farm-stats.js";
 export { type HostRecord, HostRecords } from "./host-records.js";
 export {
   emptyImportReport,
@@ -17,6 +31,25 @@ export {
   type WarningEntry,
 } from "./import-report.js";
 export { ModelQueues } from "./model-queues.js";
+export {
+  type AttemptOutcome,
+  type AttemptRecord,
+  QUARANTINED_REASON_PREFIX,
+  type QuarantinedJobData,
+  type QuarantineInfo,
+} from "./quarantine-record.js";
+export {
+  type QueueCounts,
+  type QueueOverview,
+  readQueueOverview,
+  readQueueOverviews,
+} from "./queue-overview.js";
+export {
+  type QueuePauseState,
+  resolveModels,
+  setModelQueuesPaused,
+  UnknownModelError,
+} from "./queue-pause.js";
 export {
   type ConnectRedisOptions,
   connectRedis,
@@ -42,6 +75,17 @@ export {
   RedisServerProcess,
 } from "./redis-server-process.js";
 export { RedisTaskSink } from "./redis-task-sink.js";
+export { type JobProgress, SlotRegistry, type SlotState, type SlotStatus } from "./slot-registry.js";
+export {
+  CLEANABLE_STATES,
+  type CleanableState,
+  type CleanedTask,
+  type CleanOptions,
+  type CleanReport,
+  cleanTasks,
+  type RemoveJobsOptions,
+  removeQueueJobs,
+} from "./task-cleaner.js";
 export {
   DryRunTaskSink,
   type ImportOptions,
@@ -50,6 +94,7 @@ export {
   TaskImporter,
   type TaskSink,
 } from "./task-importer.js";
+export { type RemovedTask, TaskIndex } from "./task-index.js";
 export {
   DEFAULT_RETRY_POLICY,
   jobNameFor,
@@ -58,3 +103,24 @@ export {
   type TaskImportInfo,
   type TaskJobData,
 } from "./task-job.js";
+export { type ListTasksOptions, listTasks } from "./task-listing.js";
+export { type FindTaskOptions, findTask, findTaskJob, type TaskDetails } from "./task-lookup.js";
+export { type RetryOutcome, type RetryResult, retryAllFailed, retryTask } from "./task-retry.js";
+export {
+  ALL_JOB_TYPES,
+  JOB_TYPES_OF_FILTER,
+  TASK_STATE_FILTERS,
+  type TaskState,
+  type TaskStateFilter,
+  taskStateOfJob,
+} from "./task-state.js";
+export {
+  type AttemptError,
+  attemptErrors,
+  isoTime,
+  modelOfJob,
+  percentOf,
+  summarizeJob,
+  type TaskSummary,
+} from "./task-summary.js";
+export { formatDuration, parseDuration } from "./durations.js";

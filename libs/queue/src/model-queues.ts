@@ -32,7 +32,12 @@ export class ModelQueues {
   /** Records that a model has a queue, so that workers and the dashboard find it. */
   async registerModels(modelTypes: Iterable<string>): Promise<void> {
     const list = [...modelTypes];
-    if (list.length > 0) await this.redis.sadd(this.keys.models, ...list);
+    if (list.length === 0) return;
+    const added = await this.redis.sadd(this.keys.models, ...list);
+    // Idle workers block on the queues they know; this entry makes them watch a new queue at once.
+    if (added > 0) {
+      await this.redis.xadd(this.keys.modelEvents, "MAXLEN", "~", "1000", "*", "models", list.join(","));
+    }
   }
 
   /** Model types that have (or had) a queue. */

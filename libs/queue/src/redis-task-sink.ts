@@ -2,11 +2,14 @@ import type { Task } from "@wgp-farm/tasks";
 import type { FarmConnection } from "./farm-connection.js";
 import { modelQueueName } from "./farm-keys.js";
 import type { ImportReport } from "./import-report.js";
-import { CLAIM_TASK_SCRIPT } from "./scripts/claim-task.js";
+import { CLAIM_TASKS_SCRIPT } from "./scripts/claim-tasks.js";
 import type { ImportOptions, PendingTask, TaskSink } from "./task-importer.js";
 import { jobNameFor, jobOptionsFor, type RetryPolicy, type TaskJobData } from "./task-job.js";
 
 type ClaimReply = ["claimed" | "exists" | "dir-taken", string];
+interface ClaimCommand {
+  wgpClaimTasks(...keysAndArgs: string[]): Promise<unknown>;
+}
 
 interface ToAdd {
   pending: PendingTask;
@@ -25,7 +28,7 @@ export class RedisTaskSink implements TaskSink {
     private readonly farm: FarmConnection,
     private readonly retry: RetryPolicy,
   ) {
-    farm.redis.defineCommand("wgpClaimTask", { numberOfKeys: 2, lua: CLAIM_TASK_SCRIPT });
+    farm.redis.defineCommand("wgpClaimTasks", { numberOfKeys: 2, lua: CLAIM_TASKS_SCRIPT });
   }
 
   async accept(batch: readonly PendingTask[], report: ImportReport, options: ImportOptions): Promise<void> {
@@ -58,24 +61,9 @@ export class RedisTaskSink implements TaskSink {
 
   private async claim(batch: readonly PendingTask[]): Promise<ClaimReply[]> {
     const { redis, keys } = this.farm;
-    const pipeline = redis.pipeline() as unknown as {
-      wgpClaimTask(...args: string[]): void;
-      exec(): Promise<[Error | null, unknown][] | null>;
-    };
-    for (const { task } of batch) {
-      pipeline.wgpClaimTask(
-        keys.taskIndex,
-        keys.outputDirs,
-        task.task_id,
-        modelQueueName(task.model),
-        task.output_sub_dir,
-      );
-    }
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, reply]) => {
-      if (error) throw error;
-      return reply as ClaimReply;
-    });
+    const args = batch.flatMap(({ task }) => [task.task_id, modelQueueName(task.model), task.output_sub_dir]);
+    const flat = (await (redis as unknown as ClaimCommand).wgpClaimTasks(keys.taskIndex, keys.outputDirs, ...args)) as string[];
+    return batch.map((_, i) => [flat[2 * i], flat[2 * i + 1]] as ClaimReply);
   }
 
   /** A task id the index already knows: skip it, re-run it, or repair a half-done import. */

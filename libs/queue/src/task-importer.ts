@@ -54,6 +54,13 @@ export class TaskImporter {
     const batchSize = options.batchSize ?? 1000;
     let batch: PendingTask[] = [];
     let tasksRead = 0;
+    // One batch goes to the sink while the next one is read and validated: Redis and the parser
+    // work at the same time, and at most two batches are held in memory.
+    let inFlight: Promise<void> = Promise.resolve();
+    const send = async (tasks: PendingTask[]) => {
+      await inFlight;
+      inFlight = this.sink.accept(tasks, report, options);
+    };
     for await (const record of records) {
       if (record.kind === "file-error") {
         report.file_errors.push({ line: record.line, message: record.message });
@@ -96,14 +103,17 @@ export class TaskImporter {
         },
       });
       if (batch.length >= batchSize) {
-        await this.sink.accept(batch, report, options);
+        await send(batch);
         batch = [];
         options.onProgress?.({ tasksRead });
       }
     }
-    if (batch.length > 0) await this.sink.accept(batch, report, options);
+    if (batch.length > 0) await send(batch);
+    await inFlight;
     options.onProgress?.({ tasksRead });
-    report.invalid.sort((a, b) => a.index - b.index);
+    for (const list of [report.imported, report.skipped, report.invalid, report.warnings]) {
+      list.sort((a, b) => a.index - b.index);
+    }
     return report;
   }
 }

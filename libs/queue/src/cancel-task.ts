@@ -1,0 +1,81 @@
+import { CancelChannel } from "./cancel-channel.js";
+import type { FarmConnection } from "./farm-connection.js";
+import type { TaskJobData } from "./task-job.js";
+
+/** A running task that was cancelled fails with a reason that starts with this. */
+export const CANCELLED_REASON_PREFIX = "cancelled: ";
+
+export type CancelOutcome = "removed" | "cancelling" | "already-finished" | "not-found";
+
+export interface CancelTaskResult {
+  task_id: string;
+  /**
+   * `removed`: it had not started; its job is gone and a cancel record stays. `cancelling`: it runs
+   * (or its worker died and it is about to be re-queued); the slot running it stops it. Otherwise
+   * nothing was done.
+   */
+  outcome: CancelOutcome;
+  /** The state the task was in when the cancel arrived (`cancelled` for a task cancelled before). */
+  state: string;
+}
+
+/** What stays of a task cancelled before it ran, in `keys.cancelled`. */
+export interface CancelledTaskRecord {
+  task_id: string;
+  queue: string;
+  reason: string | null;
+  cancelled_at: string;
+  /** The job state it was removed from. */
+  state: string;
+  task: TaskJobData["task"] | null;
+  import: TaskJobData["import"] | null;
+}
+
+const NOT_STARTED = new Set(["waiting", "wait", "prioritized", "delayed", "waiting-children", "paused"]);
+const FINISHED = new Set(["completed", "failed"]);
+
+/**
+ * Cancels a task wherever it is. A task that has not started is removed from its queue and leaves a
+ * cancel record (it "ends cancelled", it is never silently gone). A running task gets a cancel
+ * request that reaches its slot on any host; the slot stops the engine and fails the job with a
+ * `cancelled: …` reason, without retry.
+ */
+export async function cancelTask(
+  farm: FarmConnection,
+  taskId: string,
+  reason?: string,
+): Promise<CancelTaskResult> {
+  const { redis, keys, queues } = farm;
+  const [queueName, previous] = await Promise.all([
+    redis.hget(keys.taskIndex, taskId),
+    redis.hexists(keys.cancelled, taskId),
+  ]);
+  const job = queueName ? await queues.byName(queueName).getJob(taskId) : undefined;
+  if (!queueName || !job) {
+    return previous === 1
+      ? { task_id: taskId, outcome: "already-finished", state: "cancelled" }
+      : { task_id: taskId, outcome: "not-found", state: "unknown" };
+  }
+  const state = await job.getState();
+  if (FINISHED.has(state)) return { task_id: taskId, outcome: "already-finished", state };
+  if (NOT_STARTED.has(state)) {
+    try {
+      await job.remove();
+      const record: CancelledTaskRecord = {
+        task_id: taskId,
+        queue: queueName,
+        reason: reason ?? null,
+        cancelled_at: new Date().toISOString(),
+        state,
+        task: job.data?.task ?? null,
+        import: job.data?.import ?? null,
+      };
+      await redis.hset(keys.cancelled, taskId, JSON.stringify(record));
+      return { task_id: taskId, outcome: "removed", state };
+    } catch {
+      // It was taken by a slot between the state read and the removal: cancel it as a running task.
+    }
+  }
+  await new CancelChannel(redis, keys).request(taskId, reason);
+  return { task_id: taskId, outcome: "cancelling", state: NOT_STARTED.has(state) ? "active" : state };
+}

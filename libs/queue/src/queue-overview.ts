@@ -1,0 +1,83 @@
+import type { FarmConnection } from "./farm-connection.js";
+import { modelOfQueue, modelQueueName, QUARANTINE_QUEUE } from "./farm-keys.js";
+import { isoTime } from "./task-summary.js";
+
+export interface QueueCounts {
+  waiting: number;
+  prioritized: number;
+  delayed: number;
+  active: number;
+  completed: number;
+  failed: number;
+}
+
+/** One queue at a glance: depth per state, paused or not, and how long its oldest job has waited. */
+export interface QueueOverview {
+  queue: string;
+  /** The model type of a model queue; null for the quarantine queue. */
+  model: string | null;
+  paused: boolean;
+  counts: QueueCounts;
+  /** Waiting + prioritized: jobs ready to run. */
+  queued: number;
+  oldest_queued_at: string | null;
+  oldest_wait_s: number | null;
+}
+
+/**
+ * How many prioritized jobs to read timestamps from. The prioritized set is ordered by priority, not
+ * age, so the oldest job can be anywhere in it; past this many, the answer is a lower bound.
+ */
+const PRIORITIZED_SAMPLE = 1000;
+
+/** Creation time of the oldest job ready to run (ms), or null when none is. */
+async function oldestQueuedAt(farm: FarmConnection, queueName: string): Promise<number | null> {
+  const queue = farm.queues.byName(queueName);
+  const [oldestWaiting, prioritized] = await Promise.all([
+    queue.getRanges(["wait"], 0, 0, true),
+    queue.getRanges(["prioritized"], 0, PRIORITIZED_SAMPLE - 1, true),
+  ]);
+  const ids = [...oldestWaiting, ...prioritized];
+  if (ids.length === 0) return null;
+  const pipeline = farm.redis.pipeline();
+  for (const id of ids) pipeline.hget(queue.toKey(id), "timestamp");
+  const replies = (await pipeline.exec()) ?? [];
+  const times = replies.map(([, value]) => Number(value)).filter((ms) => Number.isFinite(ms) && ms > 0);
+  return times.length > 0 ? Math.min(...times) : null;
+}
+
+export async function readQueueOverview(
+  farm: FarmConnection,
+  queueName: string,
+  now = Date.now(),
+): Promise<QueueOverview> {
+  const queue = farm.queues.byName(queueName);
+  const [raw, paused, oldest] = await Promise.all([
+    queue.getJobCounts("waiting", "prioritized", "delayed", "active", "completed", "failed"),
+    queue.isPaused(),
+    oldestQueuedAt(farm, queueName),
+  ]);
+  const counts: QueueCounts = {
+    waiting: raw.waiting ?? 0,
+    prioritized: raw.prioritized ?? 0,
+    delayed: raw.delayed ?? 0,
+    active: raw.active ?? 0,
+    completed: raw.completed ?? 0,
+    failed: raw.failed ?? 0,
+  };
+  return {
+    queue: queueName,
+    model: modelOfQueue(queueName) ?? null,
+    paused,
+    counts,
+    queued: counts.waiting + counts.prioritized,
+    oldest_queued_at: isoTime(oldest),
+    oldest_wait_s: oldest === null ? null : Math.max(0, Math.round((now - oldest) / 1000)),
+  };
+}
+
+/** Every model queue, then the quarantine queue. */
+export async function readQueueOverviews(farm: FarmConnection, now = Date.now()): Promise<QueueOverview[]> {
+  const names = [...(await farm.queues.knownModels()).map(modelQueueName), QUARANTINE_QUEUE];
+  return Promise.all(names.map((name) => readQueueOverview(farm, name, now)));
+}

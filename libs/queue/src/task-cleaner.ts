@@ -1,0 +1,111 @@
+import type { Job, JobType } from "bullmq";
+import type { FarmConnection } from "./farm-connection.js";
+import { modelQueueName, QUARANTINE_QUEUE } from "./farm-keys.js";
+import { resolveModels } from "./queue-pause.js";
+import { type RemovedTask, TaskIndex } from "./task-index.js";
+import { ALL_JOB_TYPES } from "./task-state.js";
+import { isoTime, modelOfJob } from "./task-summary.js";
+
+export const CLEANABLE_STATES = ["completed", "failed", "quarantined"] as const;
+export type CleanableState = (typeof CLEANABLE_STATES)[number];
+
+export interface CleanOptions {
+  state: CleanableState;
+  /** Only jobs that finished (or, for unfinished states, were created) longer ago than this. */
+  olderThanMs: number;
+  /** Only this model's tasks. */
+  model?: string | undefined;
+  /** Report what would be removed; remove nothing. */
+  dryRun?: boolean | undefined;
+}
+
+export interface CleanedTask {
+  task_id: string;
+  queue: string;
+  finished_at: string | null;
+}
+
+export interface CleanReport {
+  state: CleanableState;
+  older_than_ms: number;
+  dry_run: boolean;
+  removed: CleanedTask[];
+}
+
+export interface RemoveJobsOptions {
+  types: readonly JobType[];
+  olderThanMs: number;
+  /** Extra condition a job must meet to be removed. */
+  filter?: (job: Job) => boolean;
+  dryRun?: boolean;
+}
+
+const BATCH = 200;
+
+function removedTaskOf(job: Job): RemovedTask {
+  const subDir = (job.data as { task?: { output_sub_dir?: unknown } } | undefined)?.task?.output_sub_dir;
+  return { task_id: String(job.id), output_sub_dir: typeof subDir === "string" ? subDir : undefined };
+}
+
+/** Removes each job; a job a worker holds cannot be removed and is left out of the result. */
+async function removeEach(jobs: readonly Job[]): Promise<Job[]> {
+  const outcomes = await Promise.allSettled(jobs.map((job) => job.remove()));
+  return jobs.filter((_, i) => outcomes[i]?.status === "fulfilled");
+}
+
+/**
+ * Removes the jobs of some states of one queue that are older than a cutoff, and forgets the removed
+ * tasks in the farm's indexes. Finished jobs are aged by when they finished, others by when they were
+ * created. Shared by `wgp-farm clean` and the dashboard's clean, empty and remove actions.
+ */
+export async function removeQueueJobs(
+  farm: FarmConnection,
+  queueName: string,
+  options: RemoveJobsOptions,
+): Promise<CleanedTask[]> {
+  const queue = farm.queues.byName(queueName);
+  const index = new TaskIndex(farm.redis, farm.keys);
+  const cutoff = Date.now() - options.olderThanMs;
+  const ids = await queue.getRanges([...options.types], 0, -1, true);
+  const removed: CleanedTask[] = [];
+  for (let start = 0; start < ids.length; start += BATCH) {
+    const jobs = await Promise.all(ids.slice(start, start + BATCH).map((id) => queue.getJob(id)));
+    const old = jobs.filter(
+      (job): job is Job =>
+        job !== undefined && (job.finishedOn || job.timestamp) <= cutoff && (options.filter?.(job) ?? true),
+    );
+    const gone = options.dryRun ? old : await removeEach(old);
+    if (!options.dryRun) await index.forget(gone.map(removedTaskOf));
+    for (const job of gone) {
+      removed.push({ task_id: String(job.id), queue: queueName, finished_at: isoTime(job.finishedOn) });
+    }
+  }
+  return removed;
+}
+
+/** `wgp-farm clean`: removes old finished (or quarantined) tasks, keeping the farm's indexes consistent. */
+export async function cleanTasks(farm: FarmConnection, options: CleanOptions): Promise<CleanReport> {
+  const report: CleanReport = {
+    state: options.state,
+    older_than_ms: options.olderThanMs,
+    dry_run: options.dryRun ?? false,
+    removed: [],
+  };
+  const common = { olderThanMs: options.olderThanMs, dryRun: report.dry_run };
+  if (options.state === "quarantined") {
+    const { model } = options;
+    report.removed = await removeQueueJobs(farm, QUARANTINE_QUEUE, {
+      ...common,
+      types: ALL_JOB_TYPES,
+      ...(model ? { filter: (job: Job) => modelOfJob(job, QUARANTINE_QUEUE) === model } : {}),
+    });
+    return report;
+  }
+  const models = await resolveModels(farm, options.model ? [options.model] : []);
+  for (const model of models) {
+    report.removed.push(
+      ...(await removeQueueJobs(farm, modelQueueName(model), { ...common, types: [options.state] })),
+    );
+  }
+  return report;
+}

@@ -1,0 +1,138 @@
+import type { Job } from "bullmq";
+import { type CancelledRecord, readCancelledRecord } from "./cancelled-records.js";
+import type { FarmConnection } from "./farm-connection.js";
+import { modelOfQueue, QUARANTINE_QUEUE } from "./farm-keys.js";
+import { TaskIndex } from "./task-index.js";
+import { type TaskState, taskStateOfJob } from "./task-state.js";
+import { type AttemptError, attemptErrors, isoTime, modelOfJob } from "./task-summary.js";
+
+/** Everything the farm knows about one task (`wgp-farm status <task_id>`). */
+export interface TaskDetails {
+  task_id: string;
+  state: TaskState;
+  /** The queue holding its job (the quarantine queue for a quarantined task), else the indexed queue. */
+  queue: string | null;
+  model: string | null;
+  name: string | null;
+  priority: number | null;
+  attempts: { made: number; started: number; max: number; stalled: number };
+  /** The job's progress object (phase, step/total, percent, ETA, slot) while it runs. */
+  progress: unknown;
+  /** The worker that last took the job (`host/gpuN`). */
+  worker: string | null;
+  /** The output folder relative to the main output dir (from the task). */
+  output_sub_dir: string | null;
+  /** The published output folder (from the result, once completed). */
+  output_dir: string | null;
+  errors: AttemptError[];
+  /** The worker's result manifest (completed tasks). */
+  result: unknown;
+  created_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  /** The cancel record of a task cancelled before it finished. */
+  cancelled: CancelledRecord | null;
+  /** The last lines of the job's log (engine output). */
+  log_tail: string[];
+}
+
+export interface FindTaskOptions {
+  /** How many of the last log lines to include (default 10). */
+  logLines?: number;
+}
+
+/** The job of a task: in the queue the index names, else in the quarantine queue. */
+export async function findTaskJob(
+  farm: FarmConnection,
+  taskId: string,
+  indexedQueue: string | null,
+): Promise<{ job: Job; queueName: string } | null> {
+  const candidates = [indexedQueue, QUARANTINE_QUEUE].filter(
+    (name, i, all): name is string => name !== null && all.indexOf(name) === i,
+  );
+  for (const queueName of candidates) {
+    const job = await farm.queues.byName(queueName).getJob(taskId);
+    if (job) return { job, queueName };
+  }
+  return null;
+}
+
+function outputSubDirOf(job: Job): string | null {
+  const subDir = (job.data as { task?: { output_sub_dir?: unknown } } | undefined)?.task?.output_sub_dir;
+  return typeof subDir === "string" ? subDir : null;
+}
+
+function outputDirOf(result: unknown): string | null {
+  const dir = (result as { output_dir?: unknown } | null | undefined)?.output_dir;
+  return typeof dir === "string" ? dir : null;
+}
+
+/** Looks a task up by id. Null when the farm never saw the id. */
+export async function findTask(
+  farm: FarmConnection,
+  taskId: string,
+  options: FindTaskOptions = {},
+): Promise<TaskDetails | null> {
+  const indexedQueue = await new TaskIndex(farm.redis, farm.keys).queueOf(taskId);
+  const [found, cancelled] = await Promise.all([
+    findTaskJob(farm, taskId, indexedQueue),
+    readCancelledRecord(farm, taskId),
+  ]);
+  if (!found) {
+    if (!indexedQueue && !cancelled) return null;
+    const queue = indexedQueue ?? (typeof cancelled?.queue === "string" ? cancelled.queue : null);
+    return {
+      task_id: taskId,
+      state: cancelled ? "cancelled" : "missing",
+      queue,
+      model: queue ? (modelOfQueue(queue) ?? null) : null,
+      name: null,
+      priority: null,
+      attempts: { made: 0, started: 0, max: 0, stalled: 0 },
+      progress: null,
+      worker: null,
+      output_sub_dir: null,
+      output_dir: null,
+      errors: [],
+      result: null,
+      created_at: null,
+      started_at: null,
+      finished_at: null,
+      cancelled,
+      log_tail: [],
+    };
+  }
+  const { job, queueName } = found;
+  const queue = farm.queues.byName(queueName);
+  const logLines = options.logLines ?? 10;
+  const [jobState, logs] = await Promise.all([
+    job.getState(),
+    logLines > 0 ? queue.getJobLogs(taskId, -logLines, -1, true) : { logs: [] },
+  ]);
+  const result = job.returnvalue ?? null;
+  return {
+    task_id: taskId,
+    state: queueName === QUARANTINE_QUEUE ? "quarantined" : taskStateOfJob(jobState),
+    queue: queueName,
+    model: modelOfJob(job, queueName),
+    name: job.name ?? null,
+    priority: job.priority || null,
+    attempts: {
+      made: job.attemptsMade ?? 0,
+      started: job.attemptsStarted ?? 0,
+      max: job.opts.attempts ?? 1,
+      stalled: job.stalledCounter ?? 0,
+    },
+    progress: job.progress ?? null,
+    worker: job.processedBy ?? null,
+    output_sub_dir: outputSubDirOf(job),
+    output_dir: outputDirOf(result),
+    errors: attemptErrors(job),
+    result,
+    created_at: isoTime(job.timestamp),
+    started_at: isoTime(job.processedOn),
+    finished_at: isoTime(job.finishedOn),
+    cancelled,
+    log_tail: logs.logs,
+  };
+}
