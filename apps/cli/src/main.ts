@@ -2,6 +2,7 @@ import { ConfigError } from "@wgp-farm/config";
 import { RedisServerMissingError, RedisUnreachableError } from "@wgp-farm/queue";
 import { Command, CommanderError } from "commander";
 import { registerDemo } from "./commands/demo.js";
+import { registerDoctor } from "./commands/doctor.js";
 import { registerImportTasks } from "./commands/import-tasks.js";
 import { registerSchema } from "./commands/schema.js";
 import { CliError, ExitCode } from "./exit-codes.js";
@@ -18,6 +19,7 @@ function buildProgram(): Command {
   registerImportTasks(program);
   registerSchema(program);
   registerDemo(program);
+  registerDoctor(program);
   program.commands.forEach((command) => {
     command.exitOverride();
   });

@@ -27,15 +27,17 @@ export class HostRecords {
     await this.redis.hset(this.key, record.host, JSON.stringify(record));
   }
 
+  /** Every record, by host name. */
   async list(): Promise<HostRecord[]> {
     const entries = await this.redis.hgetall(this.key);
-    return Object.values(entries).flatMap((text) => {
+    const records = Object.values(entries).flatMap((text) => {
       try {
         return [JSON.parse(text) as HostRecord];
       } catch {
         return [];
       }
     });
+    return records.sort((a, b) => a.host.localeCompare(b.host));
   }
 
   async forget(host: string): Promise<boolean> {

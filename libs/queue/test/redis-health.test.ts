@@ -92,7 +92,7 @@ describe("Redis health", () => {
       await records.write({ host: "a", checked_at: "2026-01-02T00:00:00Z", wangp_version: "12.60" });
       await records.write({ host: "b", checked_at: "2026-01-02T00:00:00Z" });
       const listed = await records.list();
-      expect(listed.map((r) => [r.host, r.wangp_version]).sort()).toEqual([
+      expect(listed.map((r) => [r.host, r.wangp_version])).toEqual([
         ["a", "12.60"],
         ["b", undefined],
       ]);
