@@ -10,7 +10,8 @@ export {
   type CancelTaskResult,
   cancelTask,
 } from "./cancel-task.js";
-export { type CancelledRecord, readCancelledRecord, readCancelledRecords } from "./cancelled-records.js";
+export { readCancelledRecord, readCancelledRecords } from "./cancelled-records.js";
+export { formatDuration, parseDuration } from "./durations.js";
 export { FarmConnection } from "./farm-connection.js";
 export {
   DEFAULT_PREFIX,
@@ -21,6 +22,7 @@ export {
   QUARANTINE_QUEUE,
 } from "./farm-keys.js";
 export { FARM_COUNTERS, type FarmCounter, FarmStats } from "./farm-stats.js";
+export { type FarmStatus, readFarmStatus, slotBusyRatio } from "./farm-status.js";
 export { type HostRecord, HostRecords } from "./host-records.js";
 export {
   emptyImportReport,
@@ -91,6 +93,7 @@ export {
   type ImportOptions,
   type ImportProgress,
   type PendingTask,
+  recordInvalid,
   TaskImporter,
   type TaskSink,
 } from "./task-importer.js";
@@ -106,6 +109,13 @@ export {
 export { type ListTasksOptions, listTasks } from "./task-listing.js";
 export { type FindTaskOptions, findTask, findTaskJob, type TaskDetails } from "./task-lookup.js";
 export { type RetryOutcome, type RetryResult, retryAllFailed, retryTask } from "./task-retry.js";
+export {
+  importTaskSource,
+  openTaskSource,
+  type SourceImportOptions,
+  type TaskSource,
+  TaskSourceError,
+} from "./task-source.js";
 export {
   ALL_JOB_TYPES,
   JOB_TYPES_OF_FILTER,
@@ -123,4 +133,3 @@ export {
   summarizeJob,
   type TaskSummary,
 } from "./task-summary.js";
-export { formatDuration, parseDuration } from "./durations.js";

@@ -3,7 +3,7 @@ import type { FarmConnection } from "./farm-connection.js";
 import { modelQueueName } from "./farm-keys.js";
 import type { ImportReport } from "./import-report.js";
 import { CLAIM_TASKS_SCRIPT } from "./scripts/claim-tasks.js";
-import type { ImportOptions, PendingTask, TaskSink } from "./task-importer.js";
+import { type ImportOptions, type PendingTask, recordInvalid, type TaskSink } from "./task-importer.js";
 import { jobNameFor, jobOptionsFor, type RetryPolicy, type TaskJobData } from "./task-job.js";
 
 type ClaimReply = ["claimed" | "exists" | "dir-taken", string];
@@ -40,17 +40,14 @@ export class RedisTaskSink implements TaskSink {
       if (outcome === "claimed") toAdd.push({ pending });
       else if (outcome === "exists") known.push({ pending, queue: value });
       else {
-        report.invalid.push({
+        const message = `output folder '${pending.task.output_sub_dir}' is already used by task '${value}'`;
+        const entry = {
           index: pending.index,
           task_id: pending.task.task_id,
           line: pending.line,
-          errors: [
-            {
-              path: "output_sub_dir",
-              message: `output folder '${pending.task.output_sub_dir}' is already used by task '${value}'`,
-            },
-          ],
-        });
+          errors: [{ path: "output_sub_dir", message }],
+        };
+        recordInvalid(report, options, entry, pending.raw);
       }
     });
     await Promise.all(
@@ -62,7 +59,11 @@ export class RedisTaskSink implements TaskSink {
   private async claim(batch: readonly PendingTask[]): Promise<ClaimReply[]> {
     const { redis, keys } = this.farm;
     const args = batch.flatMap(({ task }) => [task.task_id, modelQueueName(task.model), task.output_sub_dir]);
-    const flat = (await (redis as unknown as ClaimCommand).wgpClaimTasks(keys.taskIndex, keys.outputDirs, ...args)) as string[];
+    const flat = (await (redis as unknown as ClaimCommand).wgpClaimTasks(
+      keys.taskIndex,
+      keys.outputDirs,
+      ...args,
+    )) as string[];
     return batch.map((_, i) => [flat[2 * i], flat[2 * i + 1]] as ClaimReply);
   }
 

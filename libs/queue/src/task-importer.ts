@@ -1,6 +1,6 @@
 import type { Task, TaskRecord, TaskValidator } from "@wgp-farm/tasks";
 import { modelQueueName } from "./farm-keys.js";
-import { emptyImportReport, type ImportReport } from "./import-report.js";
+import { emptyImportReport, type ImportReport, type InvalidEntry } from "./import-report.js";
 import type { TaskImportInfo } from "./task-job.js";
 
 export interface ImportProgress {
@@ -14,14 +14,29 @@ export interface ImportOptions {
   rerun?: boolean;
   batchSize?: number;
   onProgress?: (progress: ImportProgress) => void;
+  /** Called for every invalid task with what was read (undefined when it did not parse). */
+  onInvalid?: (entry: InvalidEntry, raw: unknown) => void;
 }
 
 /** A valid task on its way into the farm. */
 export interface PendingTask {
   index: number;
   line: number;
+  /** The task as read, for reports of tasks refused later (by the sink). */
+  raw: unknown;
   task: Task;
   info: TaskImportInfo;
+}
+
+/** Adds an invalid task to the report and tells the caller's `onInvalid`. */
+export function recordInvalid(
+  report: ImportReport,
+  options: ImportOptions,
+  entry: InvalidEntry,
+  raw: unknown,
+): void {
+  report.invalid.push(entry);
+  options.onInvalid?.(entry, raw);
 }
 
 /** Where validated tasks go: Redis (`RedisTaskSink`) or nowhere (`DryRunTaskSink`, for --dry-run). */
@@ -68,12 +83,13 @@ export class TaskImporter {
       }
       tasksRead++;
       if (record.kind === "unparsable") {
-        report.invalid.push({
-          index: record.index,
-          task_id: null,
-          line: record.line,
-          errors: [{ path: "", message: record.message }],
-        });
+        const errors = [{ path: "", message: record.message }];
+        recordInvalid(
+          report,
+          options,
+          { index: record.index, task_id: null, line: record.line, errors },
+          undefined,
+        );
         continue;
       }
       const verdict = await validator.validate(record.value);
@@ -82,18 +98,20 @@ export class TaskImporter {
         report.warnings.push({ index: record.index, task_id: taskId, warnings: verdict.warnings });
       }
       if (!verdict.ok) {
-        report.invalid.push({
+        const entry = {
           index: record.index,
           task_id: verdict.taskId ?? null,
           line: record.line,
           errors: verdict.errors,
-        });
+        };
+        recordInvalid(report, options, entry, record.value);
         continue;
       }
       const raw = record.value as Record<string, unknown>;
       batch.push({
         index: record.index,
         line: record.line,
+        raw: record.value,
         task: verdict.task,
         info: {
           source: options.source,

@@ -1,5 +1,3 @@
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
 import path from "node:path";
 import {
   DEFAULT_PREFIX,
@@ -8,10 +6,12 @@ import {
   DryRunTaskSink,
   FarmConnection,
   type ImportReport,
+  importTaskSource,
+  openTaskSource,
   RedisTaskSink,
-  TaskImporter,
+  type TaskSource,
+  TaskSourceError,
 } from "@wgp-farm/queue";
-import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
 import type { Command } from "commander";
 import { z } from "zod";
 import { addOptions, REDIS_OPTIONS, settingsOf } from "../cli-options.js";
@@ -33,63 +33,31 @@ const ImportSettings = z.object({
 });
 export type ImportSettings = z.output<typeof ImportSettings>;
 
-/** Counts the bytes that pass, for the progress bar. */
-async function* countingBytes(source: AsyncIterable<Buffer>, onBytes: (total: number) => void) {
-  let total = 0;
-  for await (const chunk of source) {
-    total += chunk.length;
-    onBytes(total);
-    yield chunk;
-  }
-}
-
-async function openInput(
-  file: string,
-): Promise<{ stream: AsyncIterable<Buffer>; size?: number; baseDir: string; source: string }> {
-  if (file === "-") return { stream: process.stdin, baseDir: process.cwd(), source: "-" };
-  const absolute = path.resolve(file);
-  try {
-    const info = await stat(absolute);
-    if (!info.isFile()) throw new CliError(`${file} is not a file`);
-    return {
-      stream: createReadStream(absolute),
-      size: info.size,
-      baseDir: path.dirname(absolute),
-      source: absolute,
-    };
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError(
-      `cannot read tasks file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-    );
-  }
-}
-
 /** Imports a task list into Redis (or only validates it with --dry-run) and returns the report. */
 export async function importTaskFile(file: string, settings: ImportSettings): Promise<ImportReport> {
-  const input = await openInput(file);
-  const validator = new TaskValidator({
-    mediaRoot: settings.mediaRoot ? path.resolve(settings.mediaRoot) : input.baseDir,
-    strict: settings.strict,
-  });
+  let source: TaskSource;
+  try {
+    source = await openTaskSource(file);
+  } catch (error) {
+    if (error instanceof TaskSourceError) throw new CliError(error.message);
+    throw error;
+  }
   const farm = settings.dryRun ? undefined : await FarmConnection.open(settings.redisUrl, settings.prefix);
-  const progress = new ProgressBar(`importing ${file === "-" ? "stdin" : path.basename(file)}`, input.size);
+  const progress = new ProgressBar(`importing ${file === "-" ? "stdin" : path.basename(file)}`, source.size);
   let bytes = 0;
   let tasks = 0;
-  const records = readTaskRecords(
-    countingBytes(input.stream, (total) => {
-      bytes = total;
-      progress.update(bytes, `${tasks.toLocaleString("en-US")} tasks`);
-    }),
-  );
   try {
     const sink = farm
       ? new RedisTaskSink(farm, { attempts: settings.attempts, backoffMs: settings.backoffMs })
       : new DryRunTaskSink();
-    const importer = new TaskImporter(sink);
-    const report = await importer.import(records, validator, {
-      source: input.source,
+    const report = await importTaskSource(sink, source, {
+      ...(settings.mediaRoot ? { mediaRoot: settings.mediaRoot } : {}),
+      strict: settings.strict,
       rerun: settings.rerun,
+      onBytes: (total) => {
+        bytes = total;
+        progress.update(bytes, `${tasks.toLocaleString("en-US")} tasks`);
+      },
       onProgress: ({ tasksRead }) => {
         tasks = tasksRead;
         progress.update(bytes, `${tasks.toLocaleString("en-US")} tasks`);
