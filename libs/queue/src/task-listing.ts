@@ -1,6 +1,9 @@
-import { type CancelledRecord, cancelledAtMs, readCancelledRecords } from "./cancelled-records.js";
+import type { CancelledTaskRecord } from "./cancel-task.js";
+import { readCancelledRecords } from "./cancelled-records.js";
 import type { FarmConnection } from "./farm-connection.js";
 import { modelOfQueue, modelQueueName, QUARANTINE_QUEUE } from "./farm-keys.js";
+import { jobNameFor } from "./task-job.js";
+import { isQuarantinedOriginal } from "./task-lookup.js";
 import { ALL_JOB_TYPES, JOB_TYPES_OF_FILTER, type TaskStateFilter, taskStateOfJob } from "./task-state.js";
 import { isoTime, summarizeJob, type TaskSummary } from "./task-summary.js";
 
@@ -27,29 +30,31 @@ async function listQueue(
   const types =
     state && state !== "quarantined" && state !== "cancelled" ? JOB_TYPES_OF_FILTER[state] : ALL_JOB_TYPES;
   const jobs = await queue.getJobs(types, 0, limit === null ? -1 : limit - 1);
-  const quarantined = queueName === QUARANTINE_QUEUE;
-  return Promise.all(
+  if (queueName === QUARANTINE_QUEUE) return jobs.map((job) => summarizeJob(job, queueName, "quarantined"));
+  const summaries = await Promise.all(
     jobs.map(async (job) =>
-      summarizeJob(job, queueName, quarantined ? "quarantined" : taskStateOfJob(await job.getState())),
+      // The failed original of a quarantined task is listed once, from the quarantine queue.
+      (await isQuarantinedOriginal(job))
+        ? null
+        : summarizeJob(job, queueName, taskStateOfJob(await job.getState())),
     ),
   );
+  return summaries.filter((summary): summary is TaskSummary => summary !== null);
 }
 
-function summarizeCancelled(record: CancelledRecord): TaskSummary {
-  const queue = typeof record.queue === "string" ? record.queue : null;
-  const model =
-    typeof record.model === "string" ? record.model : queue ? (modelOfQueue(queue) ?? null) : null;
+function summarizeCancelled(record: CancelledTaskRecord): TaskSummary {
+  const queue = record.queue || null;
   return {
     task_id: record.task_id,
     state: "cancelled",
     queue,
-    model,
-    name: typeof record.name === "string" ? record.name : null,
+    model: record.task?.model ?? (queue ? (modelOfQueue(queue) ?? null) : null),
+    name: record.task ? jobNameFor(record.task) : null,
     attempts_made: 0,
     percent: null,
-    created_at: null,
-    finished_at: isoTime(cancelledAtMs(record)),
-    failed_reason: typeof record.reason === "string" ? record.reason : null,
+    created_at: record.import?.imported_at ?? null,
+    finished_at: isoTime(Date.parse(record.cancelled_at)),
+    failed_reason: record.reason,
   };
 }
 

@@ -1,7 +1,9 @@
 import type { Job } from "bullmq";
-import { type CancelledRecord, readCancelledRecord } from "./cancelled-records.js";
+import type { CancelledTaskRecord } from "./cancel-task.js";
+import { readCancelledRecord } from "./cancelled-records.js";
 import type { FarmConnection } from "./farm-connection.js";
 import { modelOfQueue, QUARANTINE_QUEUE } from "./farm-keys.js";
+import { QUARANTINED_REASON_PREFIX, type QuarantineInfo } from "./quarantine-record.js";
 import { TaskIndex } from "./task-index.js";
 import { type TaskState, taskStateOfJob } from "./task-state.js";
 import { type AttemptError, attemptErrors, isoTime, modelOfJob } from "./task-summary.js";
@@ -31,7 +33,9 @@ export interface TaskDetails {
   started_at: string | null;
   finished_at: string | null;
   /** The cancel record of a task cancelled before it finished. */
-  cancelled: CancelledRecord | null;
+  cancelled: CancelledTaskRecord | null;
+  /** Why and after what a quarantined task was set aside, with the history of its attempts. */
+  quarantine: QuarantineInfo | null;
   /** The last lines of the job's log (engine output). */
   log_tail: string[];
 }
@@ -41,25 +45,47 @@ export interface FindTaskOptions {
   logLines?: number;
 }
 
-/** The job of a task: in the queue the index names, else in the quarantine queue. */
+/**
+ * Whether a model-queue job is the failed original of a quarantined task (the worker fails it with a
+ * `quarantined: …` reason and puts a copy, with its history, in the quarantine queue).
+ */
+export async function isQuarantinedOriginal(job: Job): Promise<boolean> {
+  return (
+    (job.failedReason ?? "").startsWith(QUARANTINED_REASON_PREFIX) && (await job.getState()) === "failed"
+  );
+}
+
+/**
+ * The job of a task: in the queue the index names, unless that job is the failed original of a
+ * quarantined task, in which case the quarantine queue's copy (with the history) is the task.
+ */
 export async function findTaskJob(
   farm: FarmConnection,
   taskId: string,
   indexedQueue: string | null,
 ): Promise<{ job: Job; queueName: string } | null> {
-  const candidates = [indexedQueue, QUARANTINE_QUEUE].filter(
-    (name, i, all): name is string => name !== null && all.indexOf(name) === i,
-  );
-  for (const queueName of candidates) {
-    const job = await farm.queues.byName(queueName).getJob(taskId);
-    if (job) return { job, queueName };
+  const indexed =
+    indexedQueue && indexedQueue !== QUARANTINE_QUEUE
+      ? await farm.queues.byName(indexedQueue).getJob(taskId)
+      : undefined;
+  if (indexed && indexedQueue && !(await isQuarantinedOriginal(indexed))) {
+    return { job: indexed, queueName: indexedQueue };
   }
-  return null;
+  const quarantined = await farm.queues.byName(QUARANTINE_QUEUE).getJob(taskId);
+  if (quarantined) return { job: quarantined, queueName: QUARANTINE_QUEUE };
+  return indexed && indexedQueue ? { job: indexed, queueName: indexedQueue } : null;
 }
 
 function outputSubDirOf(job: Job): string | null {
   const subDir = (job.data as { task?: { output_sub_dir?: unknown } } | undefined)?.task?.output_sub_dir;
   return typeof subDir === "string" ? subDir : null;
+}
+
+function quarantineInfoOf(job: Job): QuarantineInfo | null {
+  const info = (job.data as { quarantine?: QuarantineInfo } | undefined)?.quarantine;
+  return info && typeof info === "object"
+    ? { ...info, errors: info.errors ?? [], log_tail: info.log_tail ?? [] }
+    : null;
 }
 
 function outputDirOf(result: unknown): string | null {
@@ -80,7 +106,7 @@ export async function findTask(
   ]);
   if (!found) {
     if (!indexedQueue && !cancelled) return null;
-    const queue = indexedQueue ?? (typeof cancelled?.queue === "string" ? cancelled.queue : null);
+    const queue = indexedQueue ?? (cancelled?.queue || null);
     return {
       task_id: taskId,
       state: cancelled ? "cancelled" : "missing",
@@ -99,6 +125,7 @@ export async function findTask(
       started_at: null,
       finished_at: null,
       cancelled,
+      quarantine: null,
       log_tail: [],
     };
   }
@@ -110,6 +137,7 @@ export async function findTask(
     logLines > 0 ? queue.getJobLogs(taskId, -logLines, -1, true) : { logs: [] },
   ]);
   const result = job.returnvalue ?? null;
+  const quarantine = queueName === QUARANTINE_QUEUE ? quarantineInfoOf(job) : null;
   return {
     task_id: taskId,
     state: queueName === QUARANTINE_QUEUE ? "quarantined" : taskStateOfJob(jobState),
@@ -127,12 +155,15 @@ export async function findTask(
     worker: job.processedBy ?? null,
     output_sub_dir: outputSubDirOf(job),
     output_dir: outputDirOf(result),
-    errors: attemptErrors(job),
+    errors: quarantine
+      ? quarantine.errors.map((message, i) => ({ attempt: i + 1, message }))
+      : attemptErrors(job),
     result,
     created_at: isoTime(job.timestamp),
     started_at: isoTime(job.processedOn),
     finished_at: isoTime(job.finishedOn),
     cancelled,
-    log_tail: logs.logs,
+    quarantine,
+    log_tail: quarantine && logs.logs.length === 0 ? quarantine.log_tail.slice(-logLines) : logs.logs,
   };
 }

@@ -11,7 +11,7 @@ import {
   type RetryPolicy,
   type TaskJobData,
 } from "./task-job.js";
-import { findTaskJob } from "./task-lookup.js";
+import { findTaskJob, isQuarantinedOriginal } from "./task-lookup.js";
 import { type TaskState, taskStateOfJob } from "./task-state.js";
 
 export type RetryOutcome = "retried" | "not-retriable" | "not-found";
@@ -21,102 +21,105 @@ export interface RetryResult {
   outcome: RetryOutcome;
   /** The state the task was in before the retry. */
   state: TaskState | null;
+  /** The queue the task is in now (its model queue once retried). */
   queue: string | null;
   /** Why a task was not retried. */
   message: string | null;
 }
 
+function hasTask(data: unknown): data is TaskJobData {
+  const { task, import: info } = (data ?? {}) as Partial<TaskJobData>;
+  return typeof task?.task_id === "string" && typeof task.model === "string" && info !== undefined;
+}
+
+function policyOf(job: Job | undefined): RetryPolicy {
+  const backoff = job?.opts.backoff;
+  const delay = typeof backoff === "object" ? backoff.delay : backoff;
+  return {
+    attempts: job?.opts.attempts ?? DEFAULT_RETRY_POLICY.attempts,
+    backoffMs: delay ?? DEFAULT_RETRY_POLICY.backoffMs,
+  };
+}
+
 /**
- * Queues a failed (or quarantined) task again, with a fresh count of attempts. Any other state is
- * refused with the reason: a waiting or running task needs no retry, a completed or cancelled one is
- * run again by re-importing it with --rerun.
+ * Queues a task again as a fresh job in its model queue (replacing a finished job of the same id
+ * there), and points the task index at it.
+ */
+async function requeue(farm: FarmConnection, data: TaskJobData, policy: RetryPolicy): Promise<string> {
+  const { task } = data;
+  const target = farm.queues.forModel(task.model);
+  await (await target.getJob(task.task_id))?.remove();
+  await farm.queues.registerModels([task.model]);
+  await target.add(jobNameFor(task), { task, import: data.import }, jobOptionsFor(task, policy));
+  await farm.redis.hset(farm.keys.taskIndex, task.task_id, target.name);
+  return target.name;
+}
+
+function refused(taskId: string, state: TaskState, queue: string | null, message: string): RetryResult {
+  return { task_id: taskId, outcome: "not-retriable", state, queue, message };
+}
+
+/**
+ * Runs a failed, quarantined or cancelled task again, with a fresh count of attempts. Any other state
+ * is refused with the reason: a waiting or running task needs no retry, and a completed one is run
+ * again by re-importing it with --rerun (its output is kept until then).
  */
 export async function retryTask(farm: FarmConnection, taskId: string): Promise<RetryResult> {
   const indexedQueue = await new TaskIndex(farm.redis, farm.keys).queueOf(taskId);
   const found = await findTaskJob(farm, taskId, indexedQueue);
   if (!found) {
     const cancelled = await readCancelledRecord(farm, taskId);
-    if (!indexedQueue && !cancelled) {
-      return { task_id: taskId, outcome: "not-found", state: null, queue: null, message: "unknown task id" };
+    if (!cancelled) {
+      return indexedQueue
+        ? refused(
+            taskId,
+            "missing",
+            indexedQueue,
+            "the task has no job any more; re-import it to run it again",
+          )
+        : { task_id: taskId, outcome: "not-found", state: null, queue: null, message: "unknown task id" };
     }
-    return {
-      task_id: taskId,
-      outcome: "not-retriable",
-      state: cancelled ? "cancelled" : "missing",
-      queue: indexedQueue,
-      message: cancelled
-        ? "the task was cancelled; re-import it with import-tasks --rerun to run it again"
-        : "the task has no job any more; re-import it to run it again",
-    };
+    const data = { task: cancelled.task, import: cancelled.import };
+    if (!hasTask(data)) return refused(taskId, "cancelled", indexedQueue, "the cancel record holds no task");
+    const queue = await requeue(farm, data, DEFAULT_RETRY_POLICY);
+    await farm.redis.hdel(farm.keys.cancelled, taskId);
+    return { task_id: taskId, outcome: "retried", state: "cancelled", queue, message: null };
   }
   const { job, queueName } = found;
   if (queueName === QUARANTINE_QUEUE) {
-    return { ...(await requeueQuarantined(farm, job)), task_id: taskId };
+    if (!hasTask(job.data)) {
+      return refused(taskId, "quarantined", queueName, "the quarantine record holds no task");
+    }
+    const original = await farm.queues.forModel(job.data.task.model).getJob(taskId);
+    const queue = await requeue(farm, job.data, policyOf(original ?? job));
+    await job.remove();
+    return { task_id: taskId, outcome: "retried", state: "quarantined", queue, message: null };
   }
   const state = taskStateOfJob(await job.getState());
   if (state !== "failed") {
     const hint = state === "completed" ? "; re-import it with import-tasks --rerun to run it again" : "";
-    return {
-      task_id: taskId,
-      outcome: "not-retriable",
-      state,
-      queue: queueName,
-      message: `the task is ${state}${hint}`,
-    };
+    return refused(taskId, state, queueName, `the task is ${state}${hint}`);
   }
   await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
   return { task_id: taskId, outcome: "retried", state, queue: queueName, message: null };
 }
 
-/** Retries every failed task of the named models (every model when none is named). */
+/**
+ * Retries every failed task of the named models (every model when none is named). Quarantined tasks
+ * are left alone: they kept killing workers, and each is retried only by name.
+ */
 export async function retryAllFailed(
   farm: FarmConnection,
   models: readonly string[] = [],
 ): Promise<RetryResult[]> {
   const results: RetryResult[] = [];
   for (const model of await resolveModels(farm, models)) {
-    const ids = await farm.queues.forModel(model).getRanges(["failed"], 0, -1, true);
-    for (const id of ids) results.push(await retryTask(farm, id));
+    const queue = farm.queues.forModel(model);
+    for (const id of await queue.getRanges(["failed"], 0, -1, true)) {
+      const job = await queue.getJob(id);
+      if (!job || (await isQuarantinedOriginal(job))) continue;
+      results.push(await retryTask(farm, id));
+    }
   }
   return results;
-}
-
-/**
- * Moves a quarantined task back into its model queue as a fresh job (the quarantine job, which
- * holds its history, is removed), with the attempts policy it was imported with.
- */
-async function requeueQuarantined(
-  farm: FarmConnection,
-  quarantined: Job,
-): Promise<Omit<RetryResult, "task_id">> {
-  const taskId = String(quarantined.id);
-  const data = quarantined.data as Partial<TaskJobData>;
-  if (!data.task || !data.import) {
-    return {
-      outcome: "not-retriable",
-      state: "quarantined",
-      queue: QUARANTINE_QUEUE,
-      message: "the quarantine record holds no task to queue again",
-    };
-  }
-  const target = farm.queues.forModel(data.task.model);
-  await (await target.getJob(taskId))?.remove();
-  const policy: RetryPolicy = {
-    attempts: quarantined.opts.attempts ?? DEFAULT_RETRY_POLICY.attempts,
-    backoffMs: backoffDelayOf(quarantined) ?? DEFAULT_RETRY_POLICY.backoffMs,
-  };
-  await farm.queues.registerModels([data.task.model]);
-  await target.add(
-    jobNameFor(data.task),
-    { task: data.task, import: data.import },
-    jobOptionsFor(data.task, policy),
-  );
-  await farm.redis.hset(farm.keys.taskIndex, taskId, target.name);
-  await quarantined.remove();
-  return { outcome: "retried", state: "quarantined", queue: QUARANTINE_QUEUE, message: null };
-}
-
-function backoffDelayOf(job: Job): number | undefined {
-  const backoff = job.opts.backoff;
-  return typeof backoff === "object" ? backoff.delay : backoff;
 }
