@@ -4,7 +4,9 @@ import { Command, CommanderError } from "commander";
 import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerImportTasks } from "./commands/import-tasks.js";
+import { registerPrefetch } from "./commands/prefetch.js";
 import { registerSchema } from "./commands/schema.js";
+import { registerWatch } from "./commands/watch.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 
 function buildProgram(): Command {
@@ -18,8 +20,10 @@ function buildProgram(): Command {
     .exitOverride();
   registerImportTasks(program);
   registerSchema(program);
+  registerWatch(program);
   registerDemo(program);
   registerDoctor(program);
+  registerPrefetch(program);
   program.commands.forEach((command) => {
     command.exitOverride();
   });
