@@ -1,8 +1,5 @@
 import path from "node:path";
 import {
-  DEFAULT_PREFIX,
-  DEFAULT_REDIS_URL,
-  DEFAULT_RETRY_POLICY,
   DryRunTaskSink,
   FarmConnection,
   type ImportReport,
@@ -14,22 +11,17 @@ import {
 } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { z } from "zod";
-import { addOptions, REDIS_OPTIONS, settingsOf } from "../cli-options.js";
+import { addOptions, settingsOf } from "../cli-options.js";
 import { CliError, ExitCode } from "../exit-codes.js";
+import { retryPolicyOf, TASK_INTAKE_OPTIONS, TaskIntakeSettings } from "../intake-options.js";
 import { printJson } from "../output/format.js";
 import { formatImportReport } from "../output/import-report.js";
 import { ProgressBar } from "../output/progress-bar.js";
 
-const ImportSettings = z.object({
-  redisUrl: z.string().default(DEFAULT_REDIS_URL),
-  prefix: z.string().min(1).default(DEFAULT_PREFIX),
-  mediaRoot: z.string().optional(),
-  strict: z.boolean().default(false),
+const ImportSettings = TaskIntakeSettings.extend({
   rerun: z.boolean().default(false),
   dryRun: z.boolean().default(false),
   json: z.boolean().default(false),
-  attempts: z.coerce.number().int().min(1).max(100).default(DEFAULT_RETRY_POLICY.attempts),
-  backoffMs: z.coerce.number().int().min(0).default(DEFAULT_RETRY_POLICY.backoffMs),
 });
 export type ImportSettings = z.output<typeof ImportSettings>;
 
@@ -47,9 +39,7 @@ export async function importTaskFile(file: string, settings: ImportSettings): Pr
   let bytes = 0;
   let tasks = 0;
   try {
-    const sink = farm
-      ? new RedisTaskSink(farm, { attempts: settings.attempts, backoffMs: settings.backoffMs })
-      : new DryRunTaskSink();
+    const sink = farm ? new RedisTaskSink(farm, retryPolicyOf(settings)) : new DryRunTaskSink();
     const report = await importTaskSource(sink, source, {
       ...(settings.mediaRoot ? { mediaRoot: settings.mediaRoot } : {}),
       strict: settings.strict,
@@ -78,32 +68,13 @@ export function registerImportTasks(program: Command): void {
     )
     .argument("<file>", "tasks file, or - to read stdin");
   const specs = addOptions(command, [
-    ...REDIS_OPTIONS,
-    {
-      flags: "--media-root <dir>",
-      description: "folder that relative media paths resolve against",
-      env: "WGP_FARM_MEDIA_ROOT",
-      defaultText: "the tasks file's folder (the current folder for stdin)",
-    },
-    { flags: "--strict", description: "treat unknown fields as errors instead of warnings" },
+    ...TASK_INTAKE_OPTIONS,
     {
       flags: "--rerun",
       description: "queue finished (completed, failed, cancelled) tasks again instead of skipping them",
     },
     { flags: "--dry-run", description: "validate and report only; Redis is not touched" },
     { flags: "--json", description: "print the report as one JSON object" },
-    {
-      flags: "--attempts <n>",
-      description: "attempts per task for retryable failures (OOM, engine crash, hang)",
-      env: "WGP_FARM_ATTEMPTS",
-      defaultText: String(DEFAULT_RETRY_POLICY.attempts),
-    },
-    {
-      flags: "--backoff-ms <ms>",
-      description: "delay before the first retry; doubles each attempt",
-      env: "WGP_FARM_BACKOFF_MS",
-      defaultText: String(DEFAULT_RETRY_POLICY.backoffMs),
-    },
   ]);
   command.addHelpText(
     "after",
