@@ -6,6 +6,7 @@ import { registerDoctor } from "./commands/doctor.js";
 import { registerImportTasks } from "./commands/import-tasks.js";
 import { registerPrefetch } from "./commands/prefetch.js";
 import { registerSchema } from "./commands/schema.js";
+import { registerWatch } from "./commands/watch.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 
 function buildProgram(): Command {
@@ -19,6 +20,7 @@ function buildProgram(): Command {
     .exitOverride();
   registerImportTasks(program);
   registerSchema(program);
+  registerWatch(program);
   registerDemo(program);
   registerDoctor(program);
   registerPrefetch(program);

@@ -97,6 +97,7 @@ export {
   TaskImporter,
   type TaskSink,
 } from "./task-importer.js";
+export { TaskFileWatcher, type TaskFileWatcherOptions } from "./task-file-watcher.js";
 export { type RemovedTask, TaskIndex } from "./task-index.js";
 export {
   DEFAULT_RETRY_POLICY,
