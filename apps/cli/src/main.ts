@@ -1,11 +1,17 @@
 import { ConfigError } from "@wgp-farm/config";
 import { RedisServerMissingError, RedisUnreachableError } from "@wgp-farm/queue";
 import { Command, CommanderError } from "commander";
+import { registerClean } from "./commands/clean.js";
+import { registerDashboard } from "./commands/dashboard.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerImportTasks } from "./commands/import-tasks.js";
+import { registerLs } from "./commands/ls.js";
+import { registerPauseResume } from "./commands/pause.js";
 import { registerPrefetch } from "./commands/prefetch.js";
+import { registerRetry } from "./commands/retry.js";
 import { registerSchema } from "./commands/schema.js";
+import { registerStatus } from "./commands/status.js";
 import { registerWatch } from "./commands/watch.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 
@@ -24,6 +30,12 @@ function buildProgram(): Command {
   registerDemo(program);
   registerDoctor(program);
   registerPrefetch(program);
+  registerStatus(program);
+  registerLs(program);
+  registerRetry(program);
+  registerPauseResume(program);
+  registerClean(program);
+  registerDashboard(program);
   program.commands.forEach((command) => {
     command.exitOverride();
   });

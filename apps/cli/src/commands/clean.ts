@@ -1,0 +1,70 @@
+import { CLEANABLE_STATES, cleanTasks, parseDuration } from "@wgp-farm/queue";
+import type { Command } from "commander";
+import { z } from "zod";
+import { addOptions, settingsOf } from "../cli-options.js";
+import { FARM_COMMAND_OPTIONS, FarmCommandSettings, withFarm } from "../farm-command.js";
+import { plural, printJson } from "../output/format.js";
+
+const CleanSettings = FarmCommandSettings.extend({
+  state: z.enum(CLEANABLE_STATES).default("completed"),
+  olderThan: z
+    .string({ error: "is required (e.g. 7d, 12h, 30m; 0s for every one)" })
+    .transform((text, context) => {
+      const ms = parseDuration(text);
+      if (ms === null) {
+        context.addIssue({
+          code: "custom",
+          message: `'${text}' is not a duration such as 7d, 12h, 30m or 1d12h`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  model: z.string().min(1).optional(),
+  dryRun: z.boolean().default(false),
+});
+
+export function registerClean(program: Command): void {
+  const command = program
+    .command("clean")
+    .description(
+      "remove finished tasks' jobs older than a duration (their output folders stay), keeping the task index consistent",
+    );
+  const specs = addOptions(command, [
+    {
+      flags: "--state <state>",
+      description: "which tasks",
+      choices: CLEANABLE_STATES,
+      defaultText: "completed",
+    },
+    {
+      flags: "--older-than <duration>",
+      description: "only tasks finished longer ago than this (7d, 12h, 30m)",
+    },
+    { flags: "--model <model>", description: "only this model type's tasks" },
+    { flags: "--dry-run", description: "list what would be removed; remove nothing" },
+    ...FARM_COMMAND_OPTIONS,
+  ]);
+  command.addHelpText("after", "\nExit codes: 0 done, 1 unknown model, 2 usage or connection error.");
+  command.action(async () => {
+    const settings = settingsOf(CleanSettings, specs, command);
+    const report = await withFarm(settings, (farm) =>
+      cleanTasks(farm, {
+        state: settings.state,
+        olderThanMs: settings.olderThan,
+        model: settings.model,
+        dryRun: settings.dryRun,
+      }),
+    );
+    if (settings.json) {
+      printJson(report);
+      return;
+    }
+    const verb = report.dry_run ? "Would remove" : "Removed";
+    const ids = report.removed.map((task) => task.task_id);
+    const shown = ids.length > 20 ? `${ids.slice(0, 20).join(", ")}, …` : ids.join(", ");
+    process.stdout.write(
+      `${verb} ${plural(ids.length, `${report.state} task`)}${ids.length > 0 ? `: ${shown}` : ""}\n`,
+    );
+  });
+}

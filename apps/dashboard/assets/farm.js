@@ -1,0 +1,153 @@
+// The farm view: polls /farm/api/status and redraws. Every value from the farm goes in with
+// textContent, never as HTML: prompts and error messages are written by whoever submits tasks.
+
+const REFRESH_MS = 3000;
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+function link(href, text) {
+  const anchor = element("a", text);
+  anchor.href = href;
+  return anchor;
+}
+
+function cell(...children) {
+  const node = element("td");
+  node.append(...children);
+  return node;
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+function ago(iso, now) {
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? "—" : `${duration((now - at) / 1000)} ago`;
+}
+
+function progressCell(progress) {
+  const cell = element("td");
+  if (!progress) return cell;
+  const percent = typeof progress.percent === "number" ? progress.percent : 0;
+  const bar = element("progress");
+  bar.max = 100;
+  bar.value = percent;
+  const steps =
+    progress.step !== null && progress.total !== null ? ` ${progress.step}/${progress.total}` : "";
+  cell.append(bar, element("span", `${progress.phase}${steps} · ${Math.round(percent)}%`, "muted"));
+  return cell;
+}
+
+async function cancel(taskId, button) {
+  if (!window.confirm(`Cancel task ${taskId}?`)) return;
+  button.disabled = true;
+  const response = await fetch(`/farm/api/tasks/${encodeURIComponent(taskId)}/cancel`, { method: "POST" });
+  const body = await response.json().catch(() => ({}));
+  button.textContent = response.ok ? body.outcome : `error ${response.status}`;
+}
+
+function slotRow(slot, status, now) {
+  const row = element("tr");
+  row.dataset.slot = slot.slot_id;
+  const current = slot.current;
+  const queue = current ? status.queues.find((q) => q.queue === current.queue) : undefined;
+  const taskCell = cell();
+  if (current) {
+    taskCell.append(
+      queue
+        ? link(`${queue.board_url}/${encodeURIComponent(current.task_id)}`, current.task_id)
+        : current.task_id,
+    );
+  }
+  const actions = cell();
+  if (current && !status.read_only) {
+    const button = element("button", "Cancel");
+    button.type = "button";
+    button.addEventListener("click", () => cancel(current.task_id, button));
+    actions.append(button);
+  }
+  row.append(
+    element("td", slot.host),
+    element("td", `${slot.gpu_index}: ${slot.gpu_name ?? "GPU"}`),
+    element("td", slot.state, `state state-${slot.state}`),
+    element("td", slot.loaded_model ?? "—"),
+    taskCell,
+    progressCell(current?.progress),
+    element("td", duration(current?.progress?.eta_s)),
+    element("td", slot.jobs_done, "num"),
+    element("td", slot.jobs_failed, "num"),
+    element("td", slot.engine_restarts, "num"),
+    element("td", `${Math.round(slot.busy_ratio * 100)}%`, "num"),
+    element("td", ago(slot.updated_at, now)),
+    actions,
+  );
+  if (slot.last_error) row.title = `last error: ${slot.last_error.message}`;
+  return row;
+}
+
+function queueRow(queue) {
+  const row = element("tr");
+  row.dataset.queue = queue.queue;
+  const counts = queue.counts;
+  row.append(
+    cell(link(queue.board_url, queue.queue)),
+    element("td", queue.queued, "num"),
+    element("td", counts.active, "num"),
+    element("td", counts.delayed, "num"),
+    element("td", counts.failed, "num"),
+    element("td", counts.completed, "num"),
+    element("td", queue.queued > 0 ? duration(queue.oldest_wait_s) : "—"),
+    element("td", queue.paused ? "paused" : ""),
+  );
+  return row;
+}
+
+function render(status) {
+  const now = Date.parse(status.generated_at) || Date.now();
+  document
+    .querySelector("#slots tbody")
+    .replaceChildren(...status.slots.map((slot) => slotRow(slot, status, now)));
+  document.getElementById("no-slots").hidden = status.slots.length > 0;
+  document.querySelector("#queues tbody").replaceChildren(...status.queues.map(queueRow));
+  const counters = document.getElementById("counters");
+  counters.replaceChildren(
+    ...Object.entries(status.counters).flatMap(([name, value]) => [
+      element("dt", name.replace(/_/g, " ")),
+      element("dd", value),
+    ]),
+  );
+  document.getElementById("badge").hidden = !status.read_only;
+  document.getElementById("updated").textContent = `updated ${new Date(now).toLocaleTimeString()}`;
+}
+
+async function refresh() {
+  const error = document.getElementById("error");
+  try {
+    const response = await fetch("/farm/api/status", { headers: { Accept: "application/json" } });
+    if (response.status === 401) {
+      window.location.assign(`/login?next=${encodeURIComponent("/farm")}`);
+      return;
+    }
+    if (!response.ok) throw new Error(`the dashboard answered ${response.status}`);
+    render(await response.json());
+    error.hidden = true;
+  } catch (problem) {
+    error.textContent = `Cannot refresh: ${problem.message}`;
+    error.hidden = false;
+  } finally {
+    setTimeout(refresh, REFRESH_MS);
+  }
+}
+
+refresh();

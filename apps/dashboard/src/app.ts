@@ -1,0 +1,71 @@
+import { fileURLToPath } from "node:url";
+import type { Logger } from "@wgp-farm/config";
+import type { FarmConnection } from "@wgp-farm/queue";
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import { Authenticator } from "./auth/authenticator.js";
+import type { DashboardCredentials } from "./auth/credentials.js";
+import { loginRoutes } from "./auth/login-routes.js";
+import { LoginThrottle, type LoginThrottleOptions } from "./auth/login-throttle.js";
+import { requireAuth } from "./auth/require-auth.js";
+import { SessionTokens } from "./auth/session-tokens.js";
+import type { QueueBoard } from "./board/queue-board.js";
+import { farmViewRoutes } from "./farm-view/farm-view-routes.js";
+import { healthRoute } from "./health/health-route.js";
+import type { MetricsRoute } from "./metrics/metrics-route.js";
+import { loopbackHostGuard } from "./security/host-guard.js";
+import { readOnlyGuard } from "./security/read-only-guard.js";
+import { sameOriginGuard } from "./security/same-origin-guard.js";
+import { securityHeaders } from "./security/security-headers.js";
+
+const ASSETS_DIR = fileURLToPath(new URL("../assets/", import.meta.url));
+export const QUEUES_PATH = "/queues";
+
+export interface DashboardAppParts {
+  farm: FarmConnection;
+  board: QueueBoard;
+  metrics: MetricsRoute;
+  credentials: DashboardCredentials | null;
+  readOnly: boolean;
+  loginThrottle: LoginThrottleOptions;
+  sessionTtlMs: number;
+  /** Express's `trust proxy` (only behind a reverse proxy that sets X-Forwarded-*). */
+  trustProxy: boolean | string | number;
+  logger: Logger;
+}
+
+/**
+ * The dashboard's request pipeline, in the order that matters: security headers on everything; the
+ * health check and static assets open; cross-site writes refused before anything acts on them
+ * (login included); then authentication, read-only mode, and the pages and APIs behind them.
+ */
+export function createDashboardApp(parts: DashboardAppParts): Express {
+  const { farm, board, credentials, readOnly, logger } = parts;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", parts.trustProxy);
+  const throttle = new LoginThrottle(parts.loginThrottle);
+  const authenticator = new Authenticator(credentials, new SessionTokens(parts.sessionTtlMs));
+
+  app.use(securityHeaders());
+  if (!authenticator.required) app.use(loopbackHostGuard());
+  app.get("/healthz", healthRoute(farm));
+  app.use("/assets", express.static(ASSETS_DIR, { index: false, maxAge: "1h" }));
+  app.use(sameOriginGuard());
+  app.use(loginRoutes(authenticator, credentials, throttle));
+  app.use(requireAuth(authenticator, throttle));
+  if (readOnly) app.use(readOnlyGuard());
+
+  app.get("/", (_req: Request, res: Response) => res.redirect(303, QUEUES_PATH));
+  app.get("/metrics", parts.metrics.handler);
+  app.use(farmViewRoutes({ farm, readOnly, boardUrlOf: (name) => board.urlOf(name) }));
+  app.use(QUEUES_PATH, board.router);
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: "not found" });
+  });
+  app.use((error: Error, req: Request, res: Response, _next: NextFunction) => {
+    logger.error({ err: error, path: req.path }, "request failed");
+    if (!res.headersSent) res.status(500).json({ error: "internal error" });
+  });
+  return app;
+}

@@ -1,0 +1,32 @@
+import { formatDuration } from "@wgp-farm/queue";
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The progress object (phase, step/total, percent, ETA, slot) as the job page shows it. Bull Board
+ * draws its progress ring from a `progress` number inside an object, so the percent goes there too.
+ */
+export function formatProgress(progress: unknown): unknown {
+  if (!isRecord(progress)) return progress;
+  const { phase, step, total, percent, eta_s: etaS, slot } = progress;
+  return {
+    progress: typeof percent === "number" ? percent : 0,
+    phase,
+    step: typeof step === "number" ? (typeof total === "number" ? `${step}/${total}` : step) : null,
+    eta: typeof etaS === "number" ? formatDuration(etaS) : null,
+    slot,
+    raw: progress,
+  };
+}
+
+/** The result manifest, with its timings also in words (`model_load: "1m 05s"`). */
+export function formatReturnValue(result: unknown): unknown {
+  if (!isRecord(result) || !isRecord(result.timings)) return result;
+  const readable: Record<string, string> = {};
+  for (const [key, value] of Object.entries(result.timings)) {
+    if (key.endsWith("_s") && typeof value === "number") readable[key.slice(0, -2)] = formatDuration(value);
+  }
+  return { ...result, timings_readable: readable };
+}
