@@ -1,1 +1,26 @@
-export {};
+export { CausVidDownloadError, CausVidLora, type CausVidLoraOptions } from "./causvid-lora.js";
+export { FarmWorker, type FarmWorkerHandle, startFarmWorker } from "./farm-worker.js";
+export {
+  GpuDetectionError,
+  planSlots,
+  type SlotPlan,
+  type SlotPlanOptions,
+  workerHostName,
+} from "./gpu-detection.js";
+export { OutputPublisher, type PublishedFile, STAGING_DIR_NAME } from "./output-publisher.js";
+export type { ResultManifest, ResultSummary, ResultTimings } from "./result-manifest.js";
+export {
+  decideNextQueue,
+  type QueueSnapshot,
+  type SchedulingDecision,
+  type SchedulingInput,
+} from "./scheduling-policy.js";
+export { handleShutdownSignals, type ShutdownSignalOptions } from "./shutdown-signals.js";
+export {
+  type FarmWorkerOptions,
+  type ResolvedWorkerOptions,
+  resolveWorkerOptions,
+  type SchedulingPolicyName,
+  WORKER_DEFAULTS,
+  WorkerConfigError,
+} from "./worker-options.js";

@@ -1,0 +1,278 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { createLogger, type Logger } from "@wgp-farm/config";
+import {
+  CancelChannel,
+  FarmConnection,
+  FarmStats,
+  modelQueueName,
+  SlotRegistry,
+  type SlotStatus,
+} from "@wgp-farm/queue";
+import type { Redis } from "ioredis";
+import { AttemptHistory } from "./attempt-history.js";
+import { CausVidLora } from "./causvid-lora.js";
+import { planSlots, type SlotPlan } from "./gpu-detection.js";
+import { GpuSlot } from "./gpu-slot.js";
+import { JobScheduler } from "./job-scheduler.js";
+import { OutputPublisher, type StagingOwner } from "./output-publisher.js";
+import { Quarantine } from "./quarantine.js";
+import { QueueActivityWatcher } from "./queue-activity-watcher.js";
+import { QueueWorkerSet } from "./queue-workers.js";
+import type { SlotContext } from "./slot-context.js";
+import { WakeSignal } from "./wake-signal.js";
+import {
+  type FarmWorkerOptions,
+  type ResolvedWorkerOptions,
+  resolveWorkerOptions,
+  WorkerConfigError,
+} from "./worker-options.js";
+
+/** How long a job stopped for a drain may take to reach its engine's next step before the engine is shut down. */
+const REQUEUE_GRACE_MS = 15_000;
+/** Staging folders of dead attempts are swept this often (and at start). */
+const STAGING_SWEEP_MS = 10 * 60_000;
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A GPU host's worker process: one slot per GPU, the queue watcher that wakes idle slots, the
+ * stalled-job checker, cancel requests from anywhere, and the drain that returns running jobs to
+ * their queues on shutdown.
+ */
+export class FarmWorker {
+  readonly #slots: GpuSlot[];
+  readonly #ctx: SlotContext;
+  readonly #watcher: QueueActivityWatcher;
+  readonly #stalledChecker: QueueWorkerSet;
+  readonly #subscriber: Redis;
+  #unsubscribe: (() => Promise<void>) | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #closed: Promise<void>;
+  #resolveClosed!: () => void;
+
+  private constructor(
+    ctx: SlotContext,
+    plans: readonly SlotPlan[],
+    watcher: QueueActivityWatcher,
+    subscriber: Redis,
+  ) {
+    this.#ctx = ctx;
+    this.#subscriber = subscriber;
+    this.#watcher = watcher;
+    const host = plans[0]?.host ?? "worker";
+    this.#stalledChecker = new QueueWorkerSet(
+      ctx.farm.redis,
+      {
+        prefix: ctx.options.prefix,
+        name: `stalled-check@${host}`,
+        lockDurationMs: ctx.options.lockDurationMs,
+        stalledIntervalMs: ctx.options.stalledIntervalMs,
+        checkStalled: true,
+      },
+      ctx.logger,
+    );
+    this.#slots = plans.map((plan) => new GpuSlot(plan, ctx));
+    this.#closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+  }
+
+  /** Connects, starts every slot's engine and begins fetching. Rejects when a slot cannot start. */
+  static async start(options: FarmWorkerOptions): Promise<FarmWorker> {
+    const resolved = resolveWorkerOptions(options);
+    const logger = options.logger ?? createLogger({ name: "worker" });
+    const plans = await planSlots(resolved);
+    const farm = await FarmConnection.open(resolved.redisUrl, resolved.prefix, {
+      role: "service",
+      connectionName: `wgp-farm:worker:${plans[0]?.host ?? ""}`.replace(/\s/g, "-"),
+    });
+    let worker: FarmWorker | undefined;
+    try {
+      const wake = new WakeSignal();
+      const watcher = new QueueActivityWatcher(farm.redis.duplicate(), farm.keys, wake, logger);
+      const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models);
+      await FarmWorker.#checkIdentity(ctx.registry, plans);
+      worker = new FarmWorker(ctx, plans, watcher, farm.redis.duplicate());
+      await worker.#start();
+      return worker;
+    } catch (error) {
+      if (worker) await worker.stop().catch(() => undefined);
+      else await farm.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  static async #context(
+    options: ResolvedWorkerOptions,
+    farm: FarmConnection,
+    logger: Logger,
+    wake: WakeSignal,
+    models: () => readonly string[],
+  ): Promise<SlotContext> {
+    const registry = new SlotRegistry(farm.redis, farm.keys, options.slotStatusTtlMs);
+    return {
+      options,
+      farm,
+      registry,
+      stats: new FarmStats(farm.redis, farm.keys),
+      cancels: new CancelChannel(farm.redis, farm.keys),
+      history: new AttemptHistory(farm.redis, farm.keys),
+      quarantine: new Quarantine(farm, options.quarantineAfter),
+      scheduler: new JobScheduler(farm.redis, farm.keys, registry, {
+        policy: options.schedulingPolicy,
+        maxWaitMs: options.maxWaitMs,
+        backlogPerSlot: options.switchBacklogPerSlot,
+      }),
+      wake,
+      models,
+      publisher: await OutputPublisher.open(options.mainOutputDir),
+      causvid:
+        options.engine === "wangp" && options.wangpRoot
+          ? new CausVidLora({
+              wangpRoot: options.wangpRoot,
+              url: options.causvidUrl,
+              sha256: options.causvidSha256,
+              logger,
+            })
+          : undefined,
+      logger,
+    };
+  }
+
+  /** Two live processes must not run the same slot id (the same --name on one host). */
+  static async #checkIdentity(registry: SlotRegistry, plans: readonly SlotPlan[]): Promise<void> {
+    for (const plan of plans) {
+      const live = await registry.get(plan.slotId);
+      if (live && live.pid !== process.pid && processIsAlive(live.pid)) {
+        throw new WorkerConfigError(
+          `slot ${plan.slotId} is already run by pid ${live.pid} (status updated ${live.updated_at}); give this worker another --name`,
+        );
+      }
+    }
+  }
+
+  async #start(): Promise<void> {
+    const ctx = this.#ctx;
+    this.#watcher.onModelsChanged((models) => this.#stalledChecker.watch(models.map(modelQueueName)));
+    await this.#watcher.start();
+    this.#stalledChecker.watch(this.#watcher.models.map(modelQueueName));
+    this.#unsubscribe = await ctx.cancels.subscribe(
+      this.#subscriber,
+      (taskId) => void this.#onCancel(taskId),
+    );
+    await this.#sweepStaging();
+    this.#sweepTimer = setInterval(() => void this.#sweepStaging(), STAGING_SWEEP_MS);
+    this.#sweepTimer.unref();
+    await Promise.all(this.#slots.map((slot) => slot.start()));
+    for (const slot of this.#slots) slot.run();
+    ctx.logger.info(
+      { slots: this.#slots.map((slot) => slot.id), models: this.#watcher.models },
+      "worker started; waiting for jobs",
+    );
+  }
+
+  get slotIds(): string[] {
+    return this.#slots.map((slot) => slot.id);
+  }
+
+  /** Resolves once the worker has stopped (drain or stop). */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  statuses(): SlotStatus[] {
+    return this.#slots.map((slot) => slot.status());
+  }
+
+  /**
+   * Stops fetching, lets running jobs finish for up to `timeoutMs`, then stops the rest and puts
+   * them back in their queues (not failed), shuts the engines down and disconnects.
+   */
+  drain(timeoutMs: number = this.#ctx.options.drainTimeoutMs): Promise<void> {
+    this.#closing ??= this.#drain(timeoutMs).finally(() => this.#resolveClosed());
+    return this.#closing;
+  }
+
+  /** Stops at once: running jobs go back to their queues. */
+  stop(): Promise<void> {
+    return this.drain(0);
+  }
+
+  async #drain(timeoutMs: number): Promise<void> {
+    const { logger } = this.#ctx;
+    const busy = this.#slots.filter((slot) => slot.currentTaskId !== undefined).length;
+    logger.info({ running_jobs: busy, timeout_ms: timeoutMs }, "draining: no new jobs");
+    for (const slot of this.#slots) slot.stopFetching();
+    const allIdle = Promise.all(this.#slots.map((slot) => slot.idle()));
+    if (!(await this.#within(allIdle, timeoutMs))) {
+      logger.warn("drain timeout: returning running jobs to their queues");
+      for (const slot of this.#slots) slot.requeueRunning("the worker is shutting down");
+      if (!(await this.#within(allIdle, REQUEUE_GRACE_MS))) {
+        logger.warn("engines did not stop their jobs in time; shutting them down");
+      }
+    }
+    await Promise.all(this.#slots.map((slot) => slot.shutdown()));
+    await this.#close();
+    logger.info("worker stopped");
+  }
+
+  async #close(): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    await this.#unsubscribe?.().catch(() => undefined);
+    this.#subscriber.disconnect();
+    await this.#watcher.close();
+    await this.#stalledChecker.close();
+    await this.#ctx.farm.close().catch(() => undefined);
+  }
+
+  async #within(work: Promise<unknown>, ms: number): Promise<boolean> {
+    const timeout = new AbortController();
+    const done = await Promise.race([
+      work.then(() => true),
+      sleep(ms, false, { signal: timeout.signal }).catch(() => false),
+    ]);
+    timeout.abort();
+    return done;
+  }
+
+  async #onCancel(taskId: string): Promise<void> {
+    const slot = this.#slots.find((candidate) => candidate.currentTaskId === taskId);
+    if (!slot) return;
+    const request = await this.#ctx.cancels.requestOf(taskId).catch(() => null);
+    slot.cancel(taskId, request?.reason ?? null);
+  }
+
+  async #sweepStaging(): Promise<void> {
+    const { farm, publisher, logger } = this.#ctx;
+    const isHeld = async (owner: StagingOwner) =>
+      (await farm.redis.get(`${farm.keys.prefix}:${owner.queue}:${owner.task_id}:lock`)) === owner.token;
+    try {
+      const removed = await publisher.sweep(isHeld);
+      if (removed > 0) logger.info({ removed }, "removed staging folders of attempts that lost their job");
+    } catch (error) {
+      logger.warn({ err: error }, "sweeping the staging folder failed");
+    }
+  }
+}
+
+/** What `startFarmWorker` gives back: enough to run a worker inside another process (`headless`). */
+export interface FarmWorkerHandle {
+  readonly slotIds: string[];
+  readonly closed: Promise<void>;
+  statuses(): SlotStatus[];
+  drain(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts a worker in this process (the CLI's `worker` command and `headless` both use it). */
+export function startFarmWorker(options: FarmWorkerOptions): Promise<FarmWorkerHandle> {
+  return FarmWorker.start(options);
+}

@@ -1,0 +1,76 @@
+import type { Logger } from "@wgp-farm/config";
+import type { TaskJobData } from "@wgp-farm/queue";
+import { Worker } from "bullmq";
+import type { Redis } from "ioredis";
+
+export interface QueueWorkerSettings {
+  prefix: string;
+  /** BullMQ worker name: `processedBy` of its jobs and its name in Bull Board's workers panel. */
+  name: string;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  /** Run BullMQ's stalled-job checker on each queue (one set per process does). */
+  checkStalled: boolean;
+}
+
+/**
+ * BullMQ stalls a job more than `maxStalledCount` times into a failure, whatever `attempts` says. The
+ * farm quarantines such a job itself (with its history), so BullMQ's own limit is set out of reach.
+ */
+export const UNLIMITED_STALLS = 1_000_000;
+
+/**
+ * One manual-fetch BullMQ Worker (no processor) per queue, created on first use and sharing the
+ * process's Redis connection for commands (each Worker opens one blocking connection of its own).
+ * Slots own one set each, under their own name; the process owns one more that runs the stalled
+ * checker on every model queue, so a dead worker's job is re-queued even when nobody here fetches
+ * from its queue.
+ */
+export class QueueWorkerSet {
+  readonly #workers = new Map<string, Worker<TaskJobData>>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly settings: QueueWorkerSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  get(queueName: string): Worker<TaskJobData> {
+    let worker = this.#workers.get(queueName);
+    if (!worker) {
+      worker = new Worker<TaskJobData>(queueName, null, {
+        connection: this.connection,
+        prefix: this.settings.prefix,
+        name: this.settings.name,
+        lockDuration: this.settings.lockDurationMs,
+        stalledInterval: this.settings.stalledIntervalMs,
+        maxStalledCount: UNLIMITED_STALLS,
+        skipStalledCheck: !this.settings.checkStalled,
+        skipLockRenewal: true,
+        autorun: false,
+      });
+      worker.on("error", (error) =>
+        this.logger.warn({ err: error, queue: queueName }, "BullMQ worker error"),
+      );
+      if (this.settings.checkStalled) {
+        worker.on("stalled", (jobId) =>
+          this.logger.warn({ task_id: jobId, queue: queueName }, "job stalled (its worker died); re-queued"),
+        );
+        void worker.startStalledCheckTimer();
+      }
+      this.#workers.set(queueName, worker);
+    }
+    return worker;
+  }
+
+  /** Makes sure every queue named has its worker (and stalled checker). */
+  watch(queueNames: Iterable<string>): void {
+    for (const name of queueNames) this.get(name);
+  }
+
+  async close(): Promise<void> {
+    const workers = [...this.#workers.values()];
+    this.#workers.clear();
+    await Promise.all(workers.map((worker) => worker.close(true).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,115 @@
+import type { ReadyMessage, ResultMessage } from "@wgp-farm/engine";
+import type { PublishedFile } from "./output-publisher.js";
+
+export interface ResultTimings {
+  /** When the task was queued (the job's creation). */
+  queued_at: string;
+  /** When this attempt started on its slot. */
+  started_at: string;
+  finished_at: string;
+  queue_wait_s: number;
+  model_load_s: number;
+  generation_s: number;
+  total_s: number;
+}
+
+/** The job's return value: what the dashboard and `status` read without opening result.json. */
+export interface ResultSummary {
+  status: "completed";
+  output_dir: string;
+  main_file: string;
+  files: PublishedFile[];
+  seed: number;
+  model_type: string;
+  timings: ResultTimings;
+  slot: string;
+  host: string;
+  gpu_index: number;
+}
+
+/** result.json: everything needed to know how a video was made and to make it again. */
+export interface ResultManifest extends ResultSummary {
+  task_id: string;
+  /** Exactly the settings sent to WanGP (seed and output name included). */
+  settings: Record<string, unknown>;
+  loras: { activated: string[]; multipliers: string };
+  causvid: boolean;
+  /** Things to know about this result: settings translations, the CausVid non-14B warning, import warnings. */
+  notes: string[];
+  attempt: number;
+  worker: { name: string; host: string; pid: number; gpu_index: number; gpu_name: string | null };
+  engine: { adapter: string; version: string; wangp_version: string | null; python: string };
+}
+
+export interface ManifestInput {
+  taskId: string;
+  outputDir: string;
+  files: PublishedFile[];
+  result: ResultMessage;
+  notes: string[];
+  causvid: boolean;
+  attempt: number;
+  queuedAtMs: number;
+  startedAtMs: number;
+  finishedAtMs: number;
+  slot: { id: string; host: string; gpuIndex: number; gpuName: string | null };
+  engine: ReadyMessage | undefined;
+}
+
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
+export function buildManifest(input: ManifestInput): ResultManifest {
+  const { result, slot } = input;
+  const mainName = result.main_file.split("/").at(-1) ?? result.main_file;
+  const main = input.files.find((file) => file.name === mainName) ?? input.files.at(-1);
+  const settings = result.settings;
+  const activated = Array.isArray(settings.activated_loras) ? settings.activated_loras.map(String) : [];
+  return {
+    status: "completed",
+    task_id: input.taskId,
+    output_dir: input.outputDir,
+    main_file: main?.name ?? mainName,
+    files: input.files,
+    seed: result.seed,
+    model_type: result.model_type,
+    settings,
+    loras: {
+      activated,
+      multipliers: typeof settings.loras_multipliers === "string" ? settings.loras_multipliers : "",
+    },
+    causvid: input.causvid,
+    notes: input.notes,
+    timings: {
+      queued_at: new Date(input.queuedAtMs).toISOString(),
+      started_at: new Date(input.startedAtMs).toISOString(),
+      finished_at: new Date(input.finishedAtMs).toISOString(),
+      queue_wait_s: seconds(Math.max(0, input.startedAtMs - input.queuedAtMs)),
+      model_load_s: result.timings.model_load_s,
+      generation_s: result.timings.generation_s,
+      total_s: seconds(input.finishedAtMs - input.startedAtMs),
+    },
+    attempt: input.attempt,
+    slot: slot.id,
+    host: slot.host,
+    gpu_index: slot.gpuIndex,
+    worker: {
+      name: slot.id,
+      host: slot.host,
+      pid: process.pid,
+      gpu_index: slot.gpuIndex,
+      gpu_name: slot.gpuName,
+    },
+    engine: {
+      adapter: input.engine?.adapter ?? "unknown",
+      version: input.engine?.engine_version ?? "unknown",
+      wangp_version: input.engine?.wangp_version ?? null,
+      python: input.engine?.python ?? "unknown",
+    },
+  };
+}
+
+/** The job's return value: the manifest's summary fields. */
+export function summarize(manifest: ResultManifest): ResultSummary {
+  const { status, output_dir, main_file, files, seed, model_type, timings, slot, host, gpu_index } = manifest;
+  return { status, output_dir, main_file, files, seed, model_type, timings, slot, host, gpu_index };
+}
