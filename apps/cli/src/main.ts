@@ -1,6 +1,7 @@
 import { ConfigError } from "@wgp-farm/config";
 import { RedisServerMissingError, RedisUnreachableError } from "@wgp-farm/queue";
 import { Command, CommanderError } from "commander";
+import { registerCancel } from "./commands/cancel.js";
 import { registerClean } from "./commands/clean.js";
 import { registerDashboard } from "./commands/dashboard.js";
 import { registerDemo } from "./commands/demo.js";
@@ -13,6 +14,7 @@ import { registerRetry } from "./commands/retry.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerStatus } from "./commands/status.js";
 import { registerWatch } from "./commands/watch.js";
+import { registerWorker } from "./commands/worker.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 
 function buildProgram(): Command {
@@ -36,6 +38,8 @@ function buildProgram(): Command {
   registerPauseResume(program);
   registerClean(program);
   registerDashboard(program);
+  registerWorker(program);
+  registerCancel(program);
   program.commands.forEach((command) => {
     command.exitOverride();
   });
