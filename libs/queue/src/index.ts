@@ -88,6 +88,7 @@ export {
   type RemoveJobsOptions,
   removeQueueJobs,
 } from "./task-cleaner.js";
+export { TaskFileWatcher, type TaskFileWatcherOptions } from "./task-file-watcher.js";
 export {
   DryRunTaskSink,
   type ImportOptions,
@@ -97,7 +98,6 @@ export {
   TaskImporter,
   type TaskSink,
 } from "./task-importer.js";
-export { TaskFileWatcher, type TaskFileWatcherOptions } from "./task-file-watcher.js";
 export { type RemovedTask, TaskIndex } from "./task-index.js";
 export {
   DEFAULT_RETRY_POLICY,
