@@ -48,7 +48,10 @@ export class GpuSlot {
   #loop: Promise<void> | undefined;
   #running: RunningJob | undefined;
   #state: SlotState = "starting";
+  /** The model this slot holds or is about to load (what the scheduler and the registry see). */
   #loadedModel: string | null = null;
+  /** The model the engine really has loaded (a job that fails before the engine leaves it as it was). */
+  #engineModel: string | null = null;
   #jobsSinceEngineStart = 0;
   readonly #counters = { jobs_done: 0, jobs_failed: 0, engine_restarts: 0, model_switches: 0, busy_ms: 0 };
   #lastError: SlotStatus["last_error"] = null;
@@ -244,7 +247,9 @@ export class GpuSlot {
       progress: null,
     };
     this.#running = running;
-    this.#setState(next.model === this.#loadedModel ? "busy" : "loading");
+    const switching = next.model !== this.#loadedModel;
+    this.#loadedModel = next.model;
+    this.#setState(switching ? "loading" : "busy");
     if (next.claimed) {
       // The status now says which model this slot holds: other slots count it, the claim can go.
       void this.#publishing
@@ -257,6 +262,7 @@ export class GpuSlot {
     } finally {
       this.#counters.busy_ms += Date.now() - running.startedAt;
       this.#running = undefined;
+      this.#loadedModel = this.#engineModel;
     }
     this.#recordEnd(held.taskId, end);
     this.#setState(this.#fetching.signal.aborted ? "stopped" : "idle");
@@ -276,12 +282,11 @@ export class GpuSlot {
   }
 
   #onEngineJob(model: string): void {
-    if (this.#loadedModel !== null && this.#loadedModel !== model) {
+    if (this.#engineModel !== null && this.#engineModel !== model) {
       this.#counters.model_switches += 1;
       void this.#ctx.stats.increment("model_switches").catch(() => undefined);
     }
-    this.#loadedModel = model;
-    this.#publish();
+    this.#engineModel = model;
   }
 
   #onProgress(progress: JobProgress): void {
@@ -341,7 +346,8 @@ export class GpuSlot {
       if (!this.#running) this.#setState(this.#fetching.signal.aborted ? "stopped" : "idle");
     });
     engine.on("exit", (exit) => {
-      this.#loadedModel = null;
+      this.#engineModel = null;
+      if (!this.#running) this.#loadedModel = null;
       if (exit.reason !== "shutdown") this.#engineUp = GpuSlot.#deferred();
     });
     engine.on("restarting", ({ attempt, delayMs }) => {
@@ -376,6 +382,7 @@ export class GpuSlot {
     this.#engine = this.#createEngine();
     this.#engineUp = GpuSlot.#deferred();
     this.#loadedModel = null;
+    this.#engineModel = null;
     try {
       await this.#engine.start();
     } catch (error) {

@@ -34,6 +34,7 @@ const SERVING_STATES: ReadonlySet<SlotStatus["state"]> = new Set(["idle", "loadi
 export class JobScheduler {
   private readonly commands: SchedulerCommands;
   private readonly claimTtlMs: number;
+  #deciding: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly redis: Redis,
@@ -77,8 +78,17 @@ export class JobScheduler {
     );
   }
 
-  /** Decides, and claims the model when the decision loads a model that is not the slot's. */
-  async next(slotId: string, loadedModel: string | null, models: readonly string[]): Promise<NextWork> {
+  /**
+   * Decides, and claims the model when the decision loads a model that is not the slot's. The slots
+   * of one process decide one at a time, so that each sees the claims of the others.
+   */
+  next(slotId: string, loadedModel: string | null, models: readonly string[]): Promise<NextWork> {
+    const decision = this.#deciding.then(() => this.#next(slotId, loadedModel, models));
+    this.#deciding = decision.catch(() => undefined);
+    return decision;
+  }
+
+  async #next(slotId: string, loadedModel: string | null, models: readonly string[]): Promise<NextWork> {
     const now = Date.now();
     const queues = await this.snapshot(models, now);
     const input = {

@@ -1,0 +1,189 @@
+import { cp, readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLogger } from "@wgp-farm/config";
+import {
+  FarmConnection,
+  type ImportReport,
+  importTaskSource,
+  RedisTaskSink,
+  type RetryPolicy,
+  type TaskJobData,
+} from "@wgp-farm/queue";
+import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
+import type { Job } from "bullmq";
+import { afterEach, expect, inject } from "vitest";
+import { type FarmWorkerHandle, type FarmWorkerOptions, startFarmWorker } from "../src/index.js";
+
+/** The WanGP test double (a fixture shaped like WanGP, not WanGP). */
+export const FAKE_WANGP = fileURLToPath(new URL("../../../test/fixtures/fake-wangp", import.meta.url));
+/** The nvidia-smi test double. */
+export const FAKE_NVIDIA_SMI = fileURLToPath(
+  new URL("../../../test/fixtures/fake-nvidia-smi/nvidia-smi", import.meta.url),
+);
+/** The real `wgp-farm` binary (runs the built CLI). */
+export const WGP_FARM_BIN = fileURLToPath(new URL("../../cli/bin/wgp-farm", import.meta.url));
+
+export const silent = createLogger({
+  name: "worker-test",
+  level: process.env.WGP_FARM_TEST_LOG ? "debug" : "silent",
+});
+
+const cleanups: Array<() => Promise<unknown>> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+});
+
+export function onCleanup(cleanup: () => Promise<unknown>): void {
+  cleanups.push(cleanup);
+}
+
+/** A Redis prefix, an output folder and a fake-WanGP record file of the test's own. */
+export interface TestFarm {
+  redisUrl: string;
+  prefix: string;
+  farm: FarmConnection;
+  dir: string;
+  outputDir: string;
+  /** FAKE_WANGP_RECORD: JSON lines of the engines' init/submit/load events. */
+  recordFile: string;
+}
+
+export async function testFarm(label: string): Promise<TestFarm> {
+  const redisUrl = inject("redisUrl");
+  const prefix = uniquePrefix(label);
+  const { dir, remove } = await temporaryDir(label);
+  const farm = await FarmConnection.open(redisUrl, prefix);
+  cleanups.push(remove, () => farm.close());
+  return {
+    redisUrl,
+    prefix,
+    farm,
+    dir,
+    outputDir: path.join(dir, "out"),
+    recordFile: path.join(dir, "record.jsonl"),
+  };
+}
+
+/** A copy of the WanGP double that a test may add files to (LoRAs). */
+export async function copyOfFakeWangp(into: string): Promise<string> {
+  const root = path.join(into, "wangp");
+  await cp(FAKE_WANGP, root, { recursive: true, filter: (source) => !source.includes("__pycache__") });
+  return root;
+}
+
+export const FAST_RETRY: RetryPolicy = { attempts: 3, backoffMs: 50 };
+
+/** Imports tasks the way `import-tasks` does (validator, task index, model queues). */
+export async function importTasks(
+  tf: TestFarm,
+  tasks: readonly Record<string, unknown>[],
+  retry: RetryPolicy = FAST_RETRY,
+): Promise<ImportReport> {
+  const body = Buffer.from(JSON.stringify(tasks));
+  const report = await importTaskSource(
+    new RedisTaskSink(tf.farm, retry),
+    {
+      stream: (async function* () {
+        yield body;
+      })(),
+      baseDir: tf.dir,
+      name: "test",
+    },
+    {},
+  );
+  expect(report.invalid).toEqual([]);
+  return report;
+}
+
+export interface WorkerOverrides extends Partial<FarmWorkerOptions> {
+  /** Fake WanGP knobs (FAKE_WANGP_*) for every engine. */
+  env?: Record<string, string>;
+}
+
+/** The real engine-py with the WanGP double, in this process. Stopped after the test. */
+export async function startWorker(tf: TestFarm, overrides: WorkerOverrides = {}): Promise<FarmWorkerHandle> {
+  const { env, ...options } = overrides;
+  const worker = await startFarmWorker({
+    redisUrl: tf.redisUrl,
+    prefix: tf.prefix,
+    mainOutputDir: tf.outputDir,
+    stateDir: path.join(tf.dir, "state"),
+    wangpRoot: FAKE_WANGP,
+    engine: "wangp",
+    slots: 1,
+    nvidiaSmi: path.join(tf.dir, "no-nvidia-smi"),
+    name: "test-host",
+    lockDurationMs: 4_000,
+    stalledIntervalMs: 1_000,
+    idleRecheckMs: 2_000,
+    logger: silent,
+    ...options,
+    engineEnv: {
+      PYTHONDONTWRITEBYTECODE: "1",
+      FAKE_WANGP_RECORD: tf.recordFile,
+      ...env,
+      ...options.engineEnv,
+    },
+  });
+  cleanups.push(() => worker.stop());
+  return worker;
+}
+
+const FINISHED = ["completed", "failed"];
+
+/** Polls until the task's job reaches one of `states` (default: finished); returns the job. */
+export async function waitForJob(
+  tf: TestFarm,
+  taskId: string,
+  queueName: string,
+  states: readonly string[] = FINISHED,
+  timeoutMs = 30_000,
+): Promise<Job<TaskJobData>> {
+  const queue = tf.farm.queues.byName(queueName);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await queue.getJob(taskId);
+    const state = job ? await job.getState() : "missing";
+    if (job && states.includes(state)) return job;
+    if (Date.now() > deadline)
+      throw new Error(`task ${taskId} still ${state} after ${timeoutMs} ms (wanted ${states.join("/")})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Polls until `check` returns a value (not undefined). */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface FakeRecord {
+  event: "init" | "submit" | "load";
+  t: number;
+  model_type?: string;
+  id?: string;
+  params?: Record<string, unknown>;
+}
+
+export async function readRecords(file: string): Promise<FakeRecord[]> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as FakeRecord);
+}
+
+export function t2vTask(taskId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { task_id: taskId, prompt: `a lighthouse in a storm (${taskId})`, model: "t2v", steps: 3, ...extra };
+}
