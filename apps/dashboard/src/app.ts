@@ -50,6 +50,8 @@ export function createDashboardApp(parts: DashboardAppParts): Express {
   if (!authenticator.required) app.use(loopbackHostGuard());
   app.get("/healthz", healthRoute(farm));
   app.use("/assets", express.static(ASSETS_DIR, { index: false, maxAge: "1h" }));
+  // Browsers ask for it on every page, the login page included: answer without a 401 or a 404.
+  app.get("/favicon.ico", (_req: Request, res: Response) => res.status(204).end());
   app.use(sameOriginGuard());
   app.use(loginRoutes(authenticator, credentials, throttle));
   app.use(requireAuth(authenticator, throttle));

@@ -103,7 +103,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
         jobDetails: { defaultTab: "Progress" },
       },
     });
-    const metrics = new MetricsRoute(farm, () => board.queueNames);
+    const metrics = new MetricsRoute(farm);
     const app = createDashboardApp({
       farm,
       board,

@@ -13,3 +13,5 @@ export async function temporaryDir(label: string): Promise<{ dir: string; remove
   const dir = await mkdtemp(path.join(os.tmpdir(), `wgp-farm-${label}-`));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
+
+export { importTestTasks, startTestWorker, type TestTask, testManifest, waitUntil } from "./farm-fixtures.js";

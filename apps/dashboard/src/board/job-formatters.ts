@@ -15,9 +15,10 @@ export function formatProgress(progress: unknown): unknown {
     progress: typeof percent === "number" ? percent : 0,
     phase,
     step: typeof step === "number" ? (typeof total === "number" ? `${step}/${total}` : step) : null,
+    percent,
     eta: typeof etaS === "number" ? formatDuration(etaS) : null,
+    eta_s: etaS,
     slot,
-    raw: progress,
   };
 }
 

@@ -2,7 +2,7 @@ import { createBullBoard } from "@bull-board/api";
 import type { UIConfig } from "@bull-board/api/typings/app";
 import { ExpressAdapter } from "@bull-board/express";
 import { type FarmConnection, modelQueueName, QUARANTINE_QUEUE } from "@wgp-farm/queue";
-import type { Router } from "express";
+import type { Express, Router } from "express";
 import { farmBoardHooks } from "./farm-board-hooks.js";
 import { FarmQueueAdapter } from "./farm-queue-adapter.js";
 import { formatProgress, formatReturnValue } from "./job-formatters.js";
@@ -46,7 +46,10 @@ export class QueueBoard {
       serverAdapter,
       options: { uiConfig: options.uiConfig, handlerHooks: farmBoardHooks(options.farm) },
     });
-    this.router = serverAdapter.getRouter() as Router;
+    const app = serverAdapter.getRouter() as Express;
+    // Bull Board mounts an express app of its own, which would announce itself in X-Powered-By.
+    app.disable("x-powered-by");
+    this.router = app;
   }
 
   static async create(options: QueueBoardOptions): Promise<QueueBoard> {
@@ -61,10 +64,6 @@ export class QueueBoard {
     const added = names.filter((name) => !this.shown.has(name));
     for (const name of added) this.show(name);
     return added;
-  }
-
-  get queueNames(): string[] {
-    return [...this.shown];
   }
 
   /** The board's page of a queue. */

@@ -1,4 +1,4 @@
-import { type FarmConnection, readFarmStatus } from "@wgp-farm/queue";
+import { type FarmConnection, modelQueueName, readFarmStatus } from "@wgp-farm/queue";
 import type { Request, RequestHandler, Response } from "express";
 import { CompletedJobTimings } from "./completed-job-timings.js";
 import { FarmMetrics } from "./farm-metrics.js";
@@ -8,20 +8,18 @@ export class MetricsRoute {
   private readonly metrics = new FarmMetrics();
   private readonly timings: CompletedJobTimings;
 
-  constructor(
-    private readonly farm: FarmConnection,
-    private readonly queueNames: () => string[],
-  ) {
+  constructor(private readonly farm: FarmConnection) {
     this.timings = new CompletedJobTimings(farm, this.metrics.timings);
   }
 
   /** Reads the completed jobs Redis keeps, so that the first scrape does not have to. */
-  warmUp(): Promise<void> {
-    return this.timings.catchUp(this.queueNames());
+  async warmUp(): Promise<void> {
+    await this.timings.catchUp((await this.farm.queues.knownModels()).map(modelQueueName));
   }
 
   readonly handler: RequestHandler = async (_req: Request, res: Response) => {
-    const [status] = await Promise.all([readFarmStatus(this.farm), this.timings.catchUp(this.queueNames())]);
+    const status = await readFarmStatus(this.farm);
+    await this.timings.catchUp(status.queues.map((queue) => queue.queue));
     this.metrics.update(status);
     res
       .set("Cache-Control", "no-store")
