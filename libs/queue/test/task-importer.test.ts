@@ -55,8 +55,8 @@ describe("TaskImporter with Redis", () => {
     );
     expect(report.imported.map((e) => [e.task_id, e.queue])).toEqual([
       ["a", "model.t2v"],
-      ["c", "model.t2v"],
       ["b", "model.vace_14B"],
+      ["c", "model.t2v"],
     ]);
     const job = await farm.queues.forModel("t2v").getJob("a");
     expect(job?.opts.priority).toBe(5);
@@ -138,8 +138,8 @@ describe("TaskImporter with Redis", () => {
     await farm.redis.hset(farm.keys.taskIndex, "orphan", "model.t2v");
     const report = await runImport(jsonl([task("orphan"), task("fresh")]));
     expect(report.imported.map((e) => [e.task_id, e.note])).toEqual([
-      ["fresh", undefined],
       ["orphan", "repaired: the task was indexed but had no job"],
+      ["fresh", undefined],
     ]);
     expect(await farm.queues.forModel("t2v").count()).toBe(2);
   });
