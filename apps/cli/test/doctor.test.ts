@@ -1,8 +1,8 @@
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { findExecutable } from "@wgp-farm/host";
-import { RedisServerProcess } from "@wgp-farm/queue";
+import { findExecutable, mountOf } from "@wgp-farm/host";
+import { FarmConnection, RedisServerProcess, SlotRegistry } from "@wgp-farm/queue";
 import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { CheckResult, DoctorReport } from "../src/doctor/check-result.js";
@@ -175,7 +175,7 @@ describe("wgp-farm doctor", () => {
     await mkdir(shared);
     await mkdir(elsewhere);
     const on = (host: string, dir: string, extra: string[] = []) =>
-      doctor(["--engine", "dry-run", "--host-name", host, "--main-output-dir", dir, ...extra], { prefix });
+      doctor(["--engine", "dry-run", "--name", host, "--main-output-dir", dir, ...extra], { prefix });
 
     const alpha = await on("alpha", shared);
     expect(alpha.check("output-shared")?.summary).toContain("the only host seen so far");
@@ -195,14 +195,51 @@ describe("wgp-farm doctor", () => {
     expect(forgotten.status("output-shared")).toBe("ok");
   });
 
+  it("fails a local output folder while workers run on another host", async () => {
+    const prefix = uniquePrefix("slots");
+    const farm = await FarmConnection.open(inject("redisUrl"), prefix);
+    const output = path.join(work.dir, "out-local");
+    await mkdir(output);
+    try {
+      const now = new Date().toISOString();
+      await new SlotRegistry(farm.redis, farm.keys, 60_000).publish({
+        slot_id: "gpu0@remote-gpu",
+        host: "remote-gpu",
+        gpu_index: 0,
+        gpu_name: "NVIDIA H100 80GB HBM3",
+        worker_name: "gpu0@remote-gpu",
+        pid: 1,
+        state: "idle",
+        loaded_model: null,
+        current: null,
+        jobs_done: 0,
+        jobs_failed: 0,
+        engine_restarts: 0,
+        model_switches: 0,
+        busy_ms: 0,
+        started_at: now,
+        last_error: null,
+        updated_at: now,
+      });
+      const run = await doctor(["--engine", "dry-run", "--name", "here", "--main-output-dir", output], {
+        prefix,
+      });
+      const network = (await mountOf(output))?.network;
+      expect(run.status("output-shared")).toBe(network ? "warn" : "fail");
+      expect(run.check("output-shared")?.summary).toContain("remote-gpu");
+    } finally {
+      await farm.close();
+    }
+  });
+
   it("warns when hosts run different WanGP versions", async () => {
     const prefix = uniquePrefix("pin");
     const older = path.join(work.dir, "wangp-older");
     await cp(wangpRoot, older, { recursive: true });
     const wgp = path.join(older, "wgp.py");
     await writeFile(wgp, (await readFile(wgp, "utf8")).replace('"12.60+fake-wangp"', '"12.59+fake-wangp"'));
-    await doctor(["--host-name", "old-host", "--wangp-root", older], { prefix });
-    const run = await doctor(["--host-name", "new-host", "--wangp-root", wangpRoot], { prefix });
+    await doctor(["--name", "old-host", "--wangp-root", older], { prefix });
+    const run = await doctor(["--name", "new-host", "--wangp-root", wangpRoot], { prefix });
     expect(run.status("wangp-pin")).toBe("warn");
     expect(run.check("wangp-pin")?.summary).toContain("old-host runs 12.59+fake-wangp");
   });

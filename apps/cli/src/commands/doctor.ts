@@ -1,6 +1,7 @@
 import os from "node:os";
 import { defaultEnginePyDir, defaultPython } from "@wgp-farm/engine";
-import { DEFAULT_PREFIX, DEFAULT_REDIS_URL } from "@wgp-farm/queue";
+import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, SlotRegistry } from "@wgp-farm/queue";
+import { workerHostName } from "@wgp-farm/worker";
 import type { Command } from "commander";
 import { z } from "zod";
 import { addOptions, REDIS_OPTIONS, settingsOf } from "../cli-options.js";
@@ -22,7 +23,7 @@ const DoctorSettings = z.object({
   python: z.string().default(defaultPython()),
   engine: z.enum(["wangp", "dry-run"]).default("wangp"),
   gpus: GpuList.default("auto"),
-  hostName: z.string().min(1).default(os.hostname()),
+  name: z.string().min(1).default(os.hostname()),
   forgetHost: z.array(z.string()).default([]),
   json: z.boolean().default(false),
 });
@@ -61,10 +62,10 @@ export function registerDoctor(program: Command): void {
       defaultText: "auto",
     },
     {
-      flags: "--host-name <name>",
-      description: "this host's name in the farm",
-      env: "WGP_FARM_HOST_NAME",
-      defaultText: "the hostname",
+      flags: "--name <name>",
+      description: "this host's name in the farm: the worker's --name",
+      env: "WGP_FARM_WORKER_NAME",
+      defaultText: "the host name",
     },
     { flags: "--forget-host <name...>", description: "remove hosts that left the farm from the comparison" },
     { flags: "--json", description: "print the report as one JSON object" },
@@ -76,7 +77,7 @@ export function registerDoctor(program: Command): void {
   command.action(async () => {
     const settings = settingsOf(DoctorSettings, specs, command);
     const report = await runDoctor({
-      host: settings.hostName,
+      host: workerHostName(settings.name),
       engine: settings.engine,
       redisUrl: settings.redisUrl,
       prefix: settings.prefix,
@@ -86,6 +87,9 @@ export function registerDoctor(program: Command): void {
       enginePyDir: defaultEnginePyDir(),
       gpus: settings.gpus,
       forgetHosts: settings.forgetHost,
+      listWorkerHosts: async (farm) => [
+        ...new Set((await new SlotRegistry(farm.redis, farm.keys).list()).map((slot) => slot.host)),
+      ],
     });
     if (settings.json) printJson(report);
     else process.stdout.write(`${formatDoctorReport(report)}\n`);
