@@ -137,14 +137,19 @@ describe("the dashboard in a browser", () => {
     await page.goto(`${open.base}/farm`);
     const slotRow = page.locator('tr[data-slot="gpu0@render-01"]');
     await slotRow.waitFor();
-    const slotText = await slotRow.innerText();
-    expect(slotText).toContain("NVIDIA H100 80GB HBM3");
-    expect(slotText).toContain(RUNNING_TASK);
-    expect(slotText).toContain("inference 12/30");
-    expect(slotText).toContain("1m 35s");
-    expect(slotText).toContain("50%"); // busy half its life
-    const queueRow = await page.locator('tr[data-queue="model.vace_14B"]').innerText();
-    expect(queueRow).toMatch(/model\.vace_14B\s+1\b/);
+    const slotCells = await slotRow.locator("td").allTextContents();
+    expect(slotCells.slice(0, 5)).toEqual([
+      "render-01",
+      "0: NVIDIA H100 80GB HBM3",
+      "busy",
+      "t2v",
+      RUNNING_TASK,
+    ]);
+    expect(slotCells[5]).toContain("inference 12/30 · 46%");
+    expect(slotCells[6]).toBe("1m 35s");
+    expect(slotCells[10]).toBe("50%"); // busy half its life
+    const queueCells = await page.locator('tr[data-queue="model.vace_14B"] td').allTextContents();
+    expect(queueCells.slice(0, 2)).toEqual(["model.vace_14B", "1"]);
     await screenshot("06-farm-view");
 
     // Bull Board's page asks for Google Fonts, which the CSP blocks on purpose; nothing else may fail.
