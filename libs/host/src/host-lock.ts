@@ -36,7 +36,8 @@ export class HostLockTimeoutError extends Error {
   }
 }
 
-function processIsAlive(pid: number): boolean {
+/** Whether a process with this id runs on this machine (EPERM: it does, under another user). */
+export function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
