@@ -76,7 +76,9 @@ export class QueueBoard {
     const quarantine = queueName === QUARANTINE_QUEUE;
     const adapter = new FarmQueueAdapter(farm, queueName, {
       readOnlyMode: readOnly,
-      allowRetries: !readOnly,
+      // A retry inside the quarantine queue would run nothing (no worker reads it): `wgp-farm retry`
+      // moves a quarantined task back into its model queue instead.
+      allowRetries: !readOnly && !quarantine,
       prefix: groupPrefixOf(queueName),
       delimiter: GROUP_DELIMITER,
       displayName: queueName,

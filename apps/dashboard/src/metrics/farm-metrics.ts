@@ -26,36 +26,29 @@ export class FarmMetrics {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "wgp_farm_dashboard_" });
-    this.queueJobs = new Gauge({
-      name: "wgp_farm_queue_jobs",
-      help: "Jobs in each queue, by state",
-      labelNames: ["queue", "model", "state"],
-      registers,
-    });
-    this.queuePaused = new Gauge({
-      name: "wgp_farm_queue_paused",
-      help: "1 when the queue is paused",
-      labelNames: ["queue", "model"],
-      registers,
-    });
-    this.oldestWait = new Gauge({
-      name: "wgp_farm_queue_oldest_wait_seconds",
-      help: "How long the oldest job ready to run has been waiting (0 when none waits)",
-      labelNames: ["queue", "model"],
-      registers,
-    });
-    this.slotBusy = new Gauge({
-      name: "wgp_farm_slot_busy_ratio",
-      help: "Share of its life each GPU slot spent running jobs (0-1)",
-      labelNames: ["slot", "host", "gpu"],
-      registers,
-    });
-    this.slotModel = new Gauge({
-      name: "wgp_farm_slot_info",
-      help: "1 for each live GPU slot, with its loaded model and state",
-      labelNames: ["slot", "host", "gpu", "model", "state"],
-      registers,
-    });
+    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Gauge<L>({ name, help, labelNames, registers });
+    this.queueJobs = gauge("wgp_farm_queue_jobs", "Jobs in each queue, by state", [
+      "queue",
+      "model",
+      "state",
+    ]);
+    this.queuePaused = gauge("wgp_farm_queue_paused", "1 when the queue is paused", ["queue", "model"]);
+    this.oldestWait = gauge(
+      "wgp_farm_queue_oldest_wait_seconds",
+      "How long the oldest job ready to run has been waiting (0 when none waits)",
+      ["queue", "model"],
+    );
+    this.slotBusy = gauge(
+      "wgp_farm_slot_busy_ratio",
+      "Share of its life each GPU slot spent running jobs (0-1)",
+      ["slot", "host", "gpu"],
+    );
+    this.slotModel = gauge(
+      "wgp_farm_slot_info",
+      "1 for each live GPU slot, with its loaded model and state",
+      ["slot", "host", "gpu", "model", "state"],
+    );
     this.tasks = new MirroredCounter(
       this.registry,
       "wgp_farm_tasks_total",
