@@ -17,8 +17,9 @@ interface LintMessage {
 }
 
 /**
- * dclint validates against the compose-spec JSON schema (shipped in the dclint package as
- * schemas/compose.schema.json) before its best-practice rules, configured by infra/.dclintrc.yaml.
+ * dclint validates against the Compose Specification's JSON schema before its best-practice rules
+ * (configured by infra/.dclintrc.yaml). dclint 3.1.0 ships it as schemas/compose.schema.json:
+ * compose-spec/compose-spec's schema/compose-spec.json as of commit 58a2548 (2025-07-21), unchanged.
  */
 async function dclint(file: string, cwd: string): Promise<LintMessage[]> {
   const run = await promisify(execFile)(process.execPath, [DCLINT, file, "--formatter", "json"], {
