@@ -1,12 +1,12 @@
+import { FarmConnection, type JobProgress, SlotRegistry } from "@wgp-farm/queue";
 import {
-  FarmConnection,
-  type JobProgress,
-  QUARANTINE_QUEUE,
-  type QuarantinedJobData,
-  SlotRegistry,
-  type TaskJobData,
-} from "@wgp-farm/queue";
-import { importTestTasks, startTestWorker, testManifest, uniquePrefix, waitUntil } from "@wgp-farm/testing";
+  importTestTasks,
+  quarantineTestTask,
+  startTestWorker,
+  testManifest,
+  uniquePrefix,
+  waitUntil,
+} from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
@@ -22,28 +22,6 @@ const PROGRESS: JobProgress = {
 let prefix: string;
 let farm: FarmConnection;
 const farmArgs = () => ["--redis-url", inject("redisUrl"), "--prefix", prefix];
-
-/** Sets a task aside the way the worker does: its job fails as quarantined, a copy goes to the quarantine queue. */
-async function quarantine(taskId: string): Promise<void> {
-  const original = await farm.queues.forModel("t2v").getJob(taskId);
-  const data = original?.data as TaskJobData;
-  const record: QuarantinedJobData = {
-    ...data,
-    quarantine: {
-      reason: "killed 3 workers",
-      from_queue: "model.t2v",
-      quarantined_at: new Date().toISOString(),
-      stalls: 3,
-      crashes: 0,
-      attempts_started: 3,
-      attempts_made: 0,
-      errors: ["job stalled more than allowable limit"],
-      attempts: [],
-      log_tail: ["engine: segfault"],
-    },
-  };
-  await farm.queues.byName(QUARANTINE_QUEUE).add(original?.name ?? taskId, record, { jobId: taskId });
-}
 
 beforeAll(async () => {
   prefix = uniquePrefix("cli-status");
@@ -73,7 +51,7 @@ beforeAll(async () => {
     .forModel("t2v")
     .getJob("wait-1")
     .then((job) => job?.moveToDelayed(Date.now() + 3_600_000));
-  await quarantine("crash-1");
+  await quarantineTestTask(farm, "model.t2v", "crash-1");
   await new SlotRegistry(farm.redis, farm.keys).publish({
     slot_id: "gpu1@render-02",
     host: "render-02",
@@ -156,7 +134,7 @@ describe("wgp-farm status", () => {
     expect(quarantined).toMatchObject({
       state: "quarantined",
       queue: "quarantine",
-      quarantine: { reason: "killed 3 workers" },
+      quarantine: { stalls: 3 },
       errors: [{ attempt: 1, message: "job stalled more than allowable limit" }],
     });
   });

@@ -1,5 +1,12 @@
-import { cancelTask, FarmConnection } from "@wgp-farm/queue";
-import { importTestTasks, startTestWorker, testManifest, uniquePrefix, waitUntil } from "@wgp-farm/testing";
+import { cancelTask, FarmConnection, QUARANTINE_QUEUE } from "@wgp-farm/queue";
+import {
+  importTestTasks,
+  quarantineTestTask,
+  startTestWorker,
+  testManifest,
+  uniquePrefix,
+  waitUntil,
+} from "@wgp-farm/testing";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
@@ -15,9 +22,13 @@ afterEach(async () => {
   await farm.close();
 });
 
-/** Runs every waiting t2v task once: ids starting with `bad` fail, the others complete. */
+/**
+ * Runs every waiting t2v task once: ids starting with `bad` fail (`bad-q…` as the worker fails a task
+ * it quarantines), the others complete.
+ */
 async function runT2vTasks(expected: number): Promise<void> {
   const worker = await startTestWorker(farm, "model.t2v", async (job) => {
+    if (String(job.id).startsWith("bad-q")) throw new Error(`quarantined: ${job.id} took down its worker`);
     if (String(job.id).startsWith("bad")) throw new Error(`${job.id} failed on purpose`);
     return testManifest(job, { queue_wait_s: 1, model_load_s: 0, generation_s: 5 });
   });
@@ -70,6 +81,44 @@ describe("wgp-farm retry", () => {
 
     expect((await runCli(["retry", ...farmArgs()])).code).toBe(2);
     expect((await runCli(["retry", "later-1", "--all-failed", ...farmArgs()])).code).toBe(2);
+  });
+});
+
+describe("wgp-farm retry and clean of quarantined tasks", () => {
+  it("moves a quarantined task back into its model queue, and cleans quarantine records with their failed originals", async () => {
+    await importTestTasks(farm, [{ task_id: "bad-q1" }, { task_id: "bad-q2" }], {
+      attempts: 1,
+      backoffMs: 0,
+    });
+    await runT2vTasks(2);
+    await quarantineTestTask(farm, "model.t2v", "bad-q1");
+    await quarantineTestTask(farm, "model.t2v", "bad-q2");
+    // --all-failed leaves quarantined tasks alone: they kept killing workers.
+    expect(JSON.parse((await runCli(["retry", "--all-failed", "--json", ...farmArgs()])).stdout)).toEqual([]);
+    const retried = await runCli(["retry", "bad-q1", "--json", ...farmArgs()]);
+    expect(JSON.parse(retried.stdout)[0]).toMatchObject({
+      outcome: "retried",
+      state: "quarantined",
+      queue: "model.t2v",
+    });
+    expect(await farm.queues.forModel("t2v").getJobState("bad-q1")).toBe("prioritized");
+    expect(await farm.queues.byName(QUARANTINE_QUEUE).getJob("bad-q1")).toBeUndefined();
+    expect(await farm.redis.hget(farm.keys.taskIndex, "bad-q1")).toBe("model.t2v");
+
+    const cleaned = await runCli([
+      "clean",
+      "--state",
+      "quarantined",
+      "--older-than",
+      "0s",
+      "--json",
+      ...farmArgs(),
+    ]);
+    expect(JSON.parse(cleaned.stdout).removed).toEqual([
+      expect.objectContaining({ task_id: "bad-q2", model: "t2v" }),
+    ]);
+    expect(await farm.queues.forModel("t2v").getJob("bad-q2")).toBeUndefined();
+    expect(await farm.redis.hget(farm.keys.taskIndex, "bad-q2")).toBeNull();
   });
 });
 

@@ -3,6 +3,7 @@ import type { FarmConnection } from "./farm-connection.js";
 import { modelQueueName, QUARANTINE_QUEUE } from "./farm-keys.js";
 import { resolveModels } from "./queue-pause.js";
 import { type RemovedTask, TaskIndex } from "./task-index.js";
+import { isQuarantinedOriginal } from "./task-lookup.js";
 import { ALL_JOB_TYPES } from "./task-state.js";
 import { isoTime, modelOfJob } from "./task-summary.js";
 
@@ -22,6 +23,7 @@ export interface CleanOptions {
 export interface CleanedTask {
   task_id: string;
   queue: string;
+  model: string | null;
   finished_at: string | null;
 }
 
@@ -77,10 +79,26 @@ export async function removeQueueJobs(
     const gone = options.dryRun ? old : await removeEach(old);
     if (!options.dryRun) await index.forget(gone.map(removedTaskOf));
     for (const job of gone) {
-      removed.push({ task_id: String(job.id), queue: queueName, finished_at: isoTime(job.finishedOn) });
+      removed.push({
+        task_id: String(job.id),
+        queue: queueName,
+        model: modelOfJob(job, queueName),
+        finished_at: isoTime(job.finishedOn),
+      });
     }
   }
   return removed;
+}
+
+/** A quarantined task's failed original in its model queue goes with its quarantine record. */
+async function removeQuarantinedOriginals(
+  farm: FarmConnection,
+  removed: readonly CleanedTask[],
+): Promise<void> {
+  for (const { task_id: taskId, model } of removed) {
+    const original = model ? await farm.queues.forModel(model).getJob(taskId) : undefined;
+    if (original && (await isQuarantinedOriginal(original))) await original.remove();
+  }
 }
 
 /** `wgp-farm clean`: removes old finished (or quarantined) tasks, keeping the farm's indexes consistent. */
@@ -99,6 +117,7 @@ export async function cleanTasks(farm: FarmConnection, options: CleanOptions): P
       types: ALL_JOB_TYPES,
       ...(model ? { filter: (job: Job) => modelOfJob(job, QUARANTINE_QUEUE) === model } : {}),
     });
+    if (!report.dry_run) await removeQuarantinedOriginals(farm, report.removed);
     return report;
   }
   const models = await resolveModels(farm, options.model ? [options.model] : []);

@@ -6,7 +6,7 @@ import { modelOfQueue, QUARANTINE_QUEUE } from "./farm-keys.js";
 import { QUARANTINED_REASON_PREFIX, type QuarantineInfo } from "./quarantine-record.js";
 import { TaskIndex } from "./task-index.js";
 import { type TaskState, taskStateOfJob } from "./task-state.js";
-import { type AttemptError, attemptErrors, isoTime, modelOfJob } from "./task-summary.js";
+import { type AttemptError, attemptErrors, isoTime, messageOfStack, modelOfJob } from "./task-summary.js";
 
 /** Everything the farm knows about one task (`wgp-farm status <task_id>`). */
 export interface TaskDetails {
@@ -156,7 +156,7 @@ export async function findTask(
     output_sub_dir: outputSubDirOf(job),
     output_dir: outputDirOf(result),
     errors: quarantine
-      ? quarantine.errors.map((message, i) => ({ attempt: i + 1, message }))
+      ? quarantine.errors.map((stack, i) => ({ attempt: i + 1, message: messageOfStack(stack) }))
       : attemptErrors(job),
     result,
     created_at: isoTime(job.timestamp),

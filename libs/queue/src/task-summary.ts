@@ -47,7 +47,7 @@ export function modelOfJob(job: Job, queueName: string): string | null {
 }
 
 /** The first line of an error's stack: its message. */
-function messageOfStack(stack: string): string {
+export function messageOfStack(stack: string): string {
   const line = stack.split("\n", 1)[0] ?? "";
   return line.startsWith("Error: ") ? line.slice("Error: ".length) : line;
 }

@@ -3,9 +3,12 @@ import {
   DEFAULT_RETRY_POLICY,
   type FarmConnection,
   type ImportReport,
+  QUARANTINE_QUEUE,
+  type QuarantinedJobData,
   RedisTaskSink,
   type RetryPolicy,
   TaskImporter,
+  type TaskJobData,
 } from "@wgp-farm/queue";
 import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
 import { type Job, type Processor, Worker } from "bullmq";
@@ -92,4 +95,35 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, timeout
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Sets a task aside the way the worker's quarantine does, for tests of what reads it: the task's job
+ * (already failed with a `quarantined: …` reason) is copied with a quarantine record to the
+ * quarantine queue, and the task index points there.
+ */
+export async function quarantineTestTask(
+  farm: FarmConnection,
+  queueName: string,
+  taskId: string,
+): Promise<void> {
+  const original = await farm.queues.byName(queueName).getJob(taskId);
+  if (!original) throw new Error(`no job ${taskId} in ${queueName}`);
+  const data: QuarantinedJobData = {
+    ...(original.data as TaskJobData),
+    quarantine: {
+      reason: "quarantined: the task took down its worker 3 times (3 worker stalls; threshold 3)",
+      from_queue: queueName,
+      quarantined_at: new Date().toISOString(),
+      stalls: 3,
+      crashes: 0,
+      attempts_started: 3,
+      attempts_made: original.attemptsMade,
+      errors: ["Error: job stalled more than allowable limit\n    at moveToFinished (worker.js:1:1)"],
+      attempts: [],
+      log_tail: ["engine: segfault"],
+    },
+  };
+  await farm.queues.byName(QUARANTINE_QUEUE).add(original.name, data, { jobId: taskId });
+  await farm.redis.hset(farm.keys.taskIndex, taskId, QUARANTINE_QUEUE);
 }

@@ -14,4 +14,11 @@ export async function temporaryDir(label: string): Promise<{ dir: string; remove
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export { importTestTasks, startTestWorker, type TestTask, testManifest, waitUntil } from "./farm-fixtures.js";
+export {
+  importTestTasks,
+  quarantineTestTask,
+  startTestWorker,
+  type TestTask,
+  testManifest,
+  waitUntil,
+} from "./farm-fixtures.js";
