@@ -162,6 +162,7 @@ export class FarmWorker {
   async #start(): Promise<void> {
     const ctx = this.#ctx;
     this.#watcher.onModelsChanged((models) => this.#stalledChecker.watch(models.map(modelQueueName)));
+    this.#watcher.onStalled((taskIds) => this.#forgetDeadSlots(taskIds));
     await this.#watcher.start();
     this.#stalledChecker.watch(this.#watcher.models.map(modelQueueName));
     this.#unsubscribe = await ctx.cancels.subscribe(
@@ -241,6 +242,24 @@ export class FarmWorker {
     ]);
     timeout.abort();
     return done;
+  }
+
+  /**
+   * A job re-queued as stalled means the slot that ran it is gone (or lost touch with Redis): its
+   * status would otherwise count it as serving its model until the TTL ends, keeping idle slots
+   * from taking over. A slot that is in fact alive publishes again within seconds.
+   */
+  async #forgetDeadSlots(taskIds: readonly string[]): Promise<void> {
+    const { registry, logger } = this.#ctx;
+    const ours = new Set(this.slotIds);
+    for (const slot of await registry.list()) {
+      if (ours.has(slot.slot_id) || !slot.current || !taskIds.includes(slot.current.task_id)) continue;
+      logger.warn(
+        { slot: slot.slot_id, task_id: slot.current.task_id },
+        "slot lost its job to a stall; forgetting it",
+      );
+      await registry.remove(slot.slot_id);
+    }
   }
 
   async #onCancel(taskId: string): Promise<void> {

@@ -205,6 +205,7 @@ export class GpuSlot {
         await wake.wait(seq, 1_000, this.#fetching.signal);
         continue;
       }
+      this.#logger.debug({ next }, "scheduling decision");
       if (next.kind === "idle") {
         this.#setState("idle");
         const until = next.recheckAt === null ? options.idleRecheckMs : next.recheckAt - Date.now();

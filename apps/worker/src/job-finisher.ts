@@ -96,7 +96,11 @@ export class JobFinisher {
     incidents: { stalls: number; crashes: number },
     attempts: readonly AttemptRecord[],
   ): Promise<JobEnd> {
-    const recorded = await this.ctx.history.end(held.taskId, attempts, "quarantined", null);
+    // An attempt that just crashed keeps that outcome; one quarantined on pickup records it.
+    const recorded =
+      attempts.at(-1)?.outcome === "running"
+        ? await this.ctx.history.end(held.taskId, attempts, "quarantined", null)
+        : attempts;
     let message = this.ctx.quarantine.reasonFor(incidents);
     await this.#move(held, async () => {
       message = await this.ctx.quarantine.quarantine(held.job, held.token, held.queue, incidents, recorded);

@@ -36,6 +36,7 @@ export class QueueActivityWatcher {
   #closed = false;
   #loop: Promise<void> | undefined;
   readonly #onModels = new Set<(models: readonly string[]) => void>();
+  readonly #onStalled = new Set<(taskIds: readonly string[]) => Promise<void>>();
 
   constructor(redis: Redis, keys: FarmKeys, wake: WakeSignal, logger: Logger, refreshMs = 5_000) {
     this.#redis = redis;
@@ -53,6 +54,11 @@ export class QueueActivityWatcher {
   /** Called with the full list whenever a model queue appears. */
   onModelsChanged(listener: (models: readonly string[]) => void): void {
     this.#onModels.add(listener);
+  }
+
+  /** Called with the ids of jobs the stalled checker re-queued, before idle slots are woken for them. */
+  onStalled(listener: (taskIds: readonly string[]) => Promise<void>): void {
+    this.#onStalled.add(listener);
   }
 
   async start(): Promise<void> {
@@ -103,6 +109,7 @@ export class QueueActivityWatcher {
 
   async #handle(reply: NonNullable<StreamReply>): Promise<void> {
     let wake = false;
+    const stalled: string[] = [];
     for (const [stream, entries] of reply) {
       const last = entries.at(-1);
       if (last) this.#lastIds.set(stream, last[0]);
@@ -117,9 +124,18 @@ export class QueueActivityWatcher {
         if (!event || !WAKE_EVENTS.has(event)) continue;
         if (event === "delayed") this.#wakeAt(Number(fieldOf(fields, "delay")));
         else wake = true;
+        if (event === "stalled") stalled.push(fieldOf(fields, "jobId") ?? "");
       }
     }
-    if (wake) this.#wake.notify();
+    if (stalled.length > 0) {
+      await Promise.all([...this.#onStalled].map((listener) => listener(stalled))).catch((error) =>
+        this.#logger.warn({ err: error }, "handling stalled jobs failed"),
+      );
+    }
+    if (wake) {
+      this.#logger.debug("queue activity: waking idle slots");
+      this.#wake.notify();
+    }
   }
 
   async #refreshModels(startId: string): Promise<void> {

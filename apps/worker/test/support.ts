@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { cp, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -186,4 +187,82 @@ export async function readRecords(file: string): Promise<FakeRecord[]> {
 
 export function t2vTask(taskId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { task_id: taskId, prompt: `a lighthouse in a storm (${taskId})`, model: "t2v", steps: 3, ...extra };
+}
+
+export interface WorkerProcess {
+  child: import("node:child_process").ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+}
+
+/** The real `wgp-farm worker` as a child process (the built CLI), with the WanGP double. */
+export function spawnWorkerProcess(
+  tf: TestFarm,
+  name: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): WorkerProcess {
+  const child = spawn(
+    WGP_FARM_BIN,
+    [
+      "worker",
+      "--wangp-root",
+      FAKE_WANGP,
+      "--main-output-dir",
+      tf.outputDir,
+      "--state-dir",
+      path.join(tf.dir, `state-${name}`),
+      "--slots",
+      "1",
+      "--name",
+      name,
+      ...args,
+    ],
+    {
+      env: {
+        ...process.env,
+        REDIS_URL: tf.redisUrl,
+        WGP_FARM_PREFIX: tf.prefix,
+        WGP_FARM_LOG_FORMAT: "json",
+        PYTHONDONTWRITEBYTECODE: "1",
+        FAKE_WANGP_RECORD: tf.recordFile,
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+  });
+  return { child, exited, output: () => output };
+}
+
+/** Resolves once the task's job is active and its engine has reported a denoising step. */
+export async function untilRunning(
+  tf: TestFarm,
+  taskId: string,
+  queueName: string,
+  minStep = 1,
+): Promise<void> {
+  const queue = tf.farm.queues.byName(queueName);
+  await eventually(
+    async () => {
+      const job = await queue.getJob(taskId);
+      const step = (job?.progress as { step?: number | null } | undefined)?.step ?? 0;
+      return job && (await job.getState()) === "active" && step >= minStep ? true : undefined;
+    },
+    30_000,
+    `${taskId} running`,
+  );
 }

@@ -1,0 +1,60 @@
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { modelQueueName } from "@wgp-farm/queue";
+import { describe, expect, it } from "vitest";
+import { STAGING_DIR_NAME } from "../src/output-publisher.js";
+import { WORKER_DEFAULTS } from "../src/worker-options.js";
+import {
+  importTasks,
+  readRecords,
+  spawnWorkerProcess,
+  startWorker,
+  t2vTask,
+  testFarm,
+  untilRunning,
+  waitForJob,
+} from "./support.js";
+
+const T2V = modelQueueName("t2v");
+
+describe("a worker killed with SIGKILL mid-job", () => {
+  it("has its job run again on another worker within 15 s, leaving exactly one result", async () => {
+    const tf = await testFarm("sigkill");
+    await importTasks(tf, [t2vTask("survivor", { steps: 30, output_sub_dir: "survivor" })]);
+    // The production lock and stalled settings (defaults), not test-shortened ones.
+    const doomed = spawnWorkerProcess(tf, "doomed-host", [], { FAKE_WANGP_STEP_S: "0.1" });
+    await untilRunning(tf, "survivor", T2V, 3);
+    doomed.child.kill("SIGKILL");
+    const killedAt = Date.now();
+    await doomed.exited;
+    await startWorker(tf, {
+      name: "rescue-host",
+      lockDurationMs: WORKER_DEFAULTS.lockDurationMs,
+      stalledIntervalMs: WORKER_DEFAULTS.stalledIntervalMs,
+      env: { FAKE_WANGP_STEP_S: "0.02" },
+    });
+    const job = await waitForJob(tf, "survivor", T2V, ["completed", "failed"], 40_000);
+    expect(await job.getState()).toBe("completed");
+    expect(job.processedBy).toBe("gpu0@rescue-host");
+    expect(job.stalledCounter).toBe(1);
+    // processedOn is when the rescuing slot took the job.
+    expect((job.processedOn ?? 0) - killedAt).toBeLessThan(15_000);
+
+    const published = (await readdir(tf.outputDir)).filter((name) => !name.startsWith("."));
+    expect(published).toEqual(["survivor"]);
+    expect((await readdir(path.join(tf.outputDir, "survivor"))).sort()).toEqual(
+      ["result.json", "survivor.mp4", "task.json"].sort(),
+    );
+    // The killed attempt's staging folder was removed when the job was taken over.
+    expect(await readdir(path.join(tf.outputDir, STAGING_DIR_NAME))).toEqual([]);
+    const submits = (await readRecords(tf.recordFile)).filter(
+      (r) => r.event === "submit" && r.id === "survivor",
+    );
+    expect(submits).toHaveLength(2);
+    const logs = (await job.queue.getJobLogs("survivor")).logs;
+    expect(logs.filter((line) => line.startsWith("attempt "))).toEqual([
+      expect.stringMatching(/^attempt 1 on gpu0@doomed-host/),
+      expect.stringMatching(/^attempt 2 on gpu0@rescue-host/),
+    ]);
+  });
+});
