@@ -20,6 +20,7 @@ const DashboardSettings = z.object({
     .union([z.boolean(), z.string()])
     .transform((value) => value === true || value === "1" || value === "true")
     .default(false),
+  trustProxy: z.coerce.number().int().min(0).max(10).default(0),
 });
 
 export function registerDashboard(program: Command): void {
@@ -44,6 +45,13 @@ export function registerDashboard(program: Command): void {
       description: "turn every action off (retry, remove, clean, pause, cancel), server-side",
       env: "WGP_FARM_DASHBOARD_READ_ONLY",
     },
+    {
+      flags: "--trust-proxy <hops>",
+      description:
+        "reverse proxies in front whose X-Forwarded-* headers to trust (client address for the login throttle, Secure cookie over TLS)",
+      env: "WGP_FARM_DASHBOARD_TRUST_PROXY",
+      defaultText: "0",
+    },
     ...REDIS_OPTIONS,
   ]);
   command.addHelpText(
@@ -60,7 +68,12 @@ Exit codes: 0 stopped by a signal, 2 usage, configuration or connection error.`,
   command.action(async () => {
     const settings = settingsOf(DashboardSettings, specs, command);
     const logger = createLogger({ name: "dashboard" });
-    const dashboard = await startDashboard({ ...settings, logger });
+    const { trustProxy, ...rest } = settings;
+    const dashboard = await startDashboard({
+      ...rest,
+      trustProxy: trustProxy > 0 ? trustProxy : false,
+      logger,
+    });
     process.stdout.write(`Dashboard: ${dashboard.url} (Ctrl+C stops)\n`);
     await untilStopSignal();
     await dashboard.close();
