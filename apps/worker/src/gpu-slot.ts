@@ -3,7 +3,13 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "@wgp-farm/config";
 import { EngineSupervisor, type ReadyMessage } from "@wgp-farm/engine";
-import type { JobProgress, SlotState, SlotStatus, TaskJobData } from "@wgp-farm/queue";
+import {
+  type JobProgress,
+  modelQueueName,
+  type SlotState,
+  type SlotStatus,
+  type TaskJobData,
+} from "@wgp-farm/queue";
 import type { Job } from "bullmq";
 import type { SlotPlan } from "./gpu-detection.js";
 import type { HeldJob, JobEnd } from "./job-finisher.js";
@@ -193,13 +199,23 @@ export class GpuSlot {
 
   async #runLoop(): Promise<void> {
     const { wake, scheduler, options } = this.#ctx;
+    let ownWorkArrived = false;
     while (!this.#fetching.signal.aborted && !this.#engineGaveUp) {
       await Promise.race([this.#engineUp.promise, this.#aborted()]);
       if (this.#fetching.signal.aborted || this.#engineGaveUp) break;
       const seq = wake.seq;
       let next: NextWork;
       try {
-        next = await scheduler.next(this.id, this.#loadedModel, this.#ctx.models());
+        next = ownWorkArrived
+          ? {
+              kind: "take",
+              model: this.#loadedModel as string,
+              queue: modelQueueName(this.#loadedModel as string),
+              switching: false,
+              claimed: false,
+            }
+          : await scheduler.next(this.id, this.#loadedModel, this.#ctx.models());
+        ownWorkArrived = false;
       } catch (error) {
         this.#logger.warn({ err: error }, "reading the queues failed; retrying");
         await wake.wait(seq, 1_000, this.#fetching.signal);
@@ -210,6 +226,9 @@ export class GpuSlot {
         this.#setState("idle");
         const until = next.recheckAt === null ? options.idleRecheckMs : next.recheckAt - Date.now();
         await wake.wait(seq, Math.min(options.idleRecheckMs, until), this.#fetching.signal);
+        // An idle slot had nothing better to do: a new job of its own model is its next job (if
+        // another slot takes it first, the fetch comes back empty and the scheduler decides).
+        ownWorkArrived = this.#loadedModel !== null && wake.notifiedSince(seq, this.#loadedModel);
         continue;
       }
       await this.#fetchAndRun(next);

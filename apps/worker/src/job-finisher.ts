@@ -38,8 +38,7 @@ export class JobFinisher {
 
   async completed(held: HeldJob, summary: ResultSummary): Promise<JobEnd> {
     await this.#move(held, () => held.job.moveToCompleted(summary, held.token, false));
-    await this.#forget(held.taskId);
-    await this.ctx.stats.increment("completed");
+    await Promise.all([this.#forget(held.taskId), this.ctx.stats.increment("completed")]);
     return { kind: "completed", summary };
   }
 

@@ -75,35 +75,56 @@ export class JobRunner {
       },
       onError: (error) => this.logger.warn({ err: error, task_id: taskId }, "lock renewal failed"),
     }).start();
-    let staged: StagedOutput | undefined;
+    const plan = toWanGPSettings(job.data.task);
+    // A first attempt has no history, no quarantine count and no earlier staging folder: nothing
+    // but the media check stands between the fetch and the engine.
+    const firstAttempt = job.attemptsStarted <= 1 && !job.stalledCounter;
+    const staged = ctx.publisher.stage(
+      { task_id: taskId, queue: held.queue, token: held.token },
+      firstAttempt,
+    );
     let published = false;
-    let attempts: AttemptRecord[] = [];
+    // Recording the attempt overlaps with the job; it is awaited before the job ends.
+    let begun: Promise<AttemptRecord[]> = Promise.resolve([]);
     try {
-      const [request, previous] = await Promise.all([
-        ctx.cancels.requestOf(taskId),
-        ctx.history.read(taskId),
-      ]);
-      if (request) abort({ kind: "cancel", reason: request.reason });
+      const previous = firstAttempt ? [] : await ctx.history.read(taskId);
       const incidents = { stalls: job.stalledCounter ?? 0, crashes: crashesIn(previous) };
-      attempts = await ctx.history.begin(taskId, slot.plan.slotId, previous);
-      if (!stop.signal.aborted && ctx.quarantine.due(incidents)) {
+      if (ctx.quarantine.due(incidents)) {
+        const attempts = await ctx.history.begin(taskId, slot.plan.slotId, previous);
         return await this.#finisher.quarantined(held, incidents, attempts);
       }
-      progress.log(
-        `attempt ${job.attemptsStarted} on ${slot.plan.slotId} (GPU ${slot.plan.gpuIndex}${slot.plan.gpuName ? ` ${slot.plan.gpuName}` : ""})`,
-      );
-      const plan = toWanGPSettings(job.data.task);
-      const result = await this.#generate(held, plan, progress, stop, (value) => {
-        staged = value;
+      await checkMediaOnHost(plan.settings);
+      const generation = this.#generate(held, plan, staged, progress, stop);
+      // What need not hold the engine back runs once the generate command is on its way.
+      const engineStarted = new Promise<void>((resolve) => setImmediate(resolve));
+      begun = engineStarted.then(() => ctx.history.begin(taskId, slot.plan.slotId, previous));
+      begun.catch(() => undefined);
+      void engineStarted.then(() => {
+        // A cancel requested just before the fetch (later ones arrive by pub/sub and lock renewals).
+        ctx.cancels.requestOf(taskId).then(
+          (request) => request && abort({ kind: "cancel", reason: request.reason }),
+          () => undefined,
+        );
+        // Output confinement is checked alongside the engine (and again when publishing): a symlink
+        // that leads outside the root stops the job as invalid.
+        ctx.publisher
+          .targetOf(job.data.task.output_sub_dir)
+          .catch((error: unknown) => abort({ kind: "invalid", error }));
+        const gpuName = slot.plan.gpuName ? ` ${slot.plan.gpuName}` : "";
+        progress.log(
+          `attempt ${job.attemptsStarted} on ${slot.plan.slotId} (GPU ${slot.plan.gpuIndex}${gpuName})`,
+        );
+        for (const note of plan.notes) progress.log(note);
       });
+      const result = await generation;
       if (stop.signal.reason?.kind === "lock-lost") throw new Stopped();
       progress.phase("publishing");
-      const summary = await this.#publish(held, plan, result, staged as StagedOutput, startedAt);
+      const summary = await this.#publish(held, plan, result, staged, startedAt);
       published = true;
-      await progress.flush();
+      await Promise.all([progress.flush(), begun]);
       return await this.#finisher.completed(held, summary);
     } catch (error) {
-      await progress.flush();
+      const [attempts] = await Promise.all([begun.catch(() => [] as AttemptRecord[]), progress.flush()]);
       const reason = stop.signal.aborted ? (stop.signal.reason as StopReason) : undefined;
       if (reason?.kind === "lock-lost") {
         this.logger.warn({ task_id: taskId, why: reason.why }, "job lost; another slot will run it");
@@ -111,20 +132,21 @@ export class JobRunner {
       }
       if (reason?.kind === "cancel") return await this.#finisher.cancelled(held, reason.reason, attempts);
       if (reason?.kind === "requeue") return await this.#finisher.requeued(held, attempts, reason.why);
-      return await this.#finisher.failed(held, classifyFailure(error), attempts, progress);
+      const failure = classifyFailure(reason?.kind === "invalid" ? reason.error : error);
+      return await this.#finisher.failed(held, failure, attempts, progress);
     } finally {
       renewal.stop();
-      if (staged && !published) await ctx.publisher.discard(staged).catch(() => undefined);
+      if (!published) await ctx.publisher.discard(staged).catch(() => undefined);
     }
   }
 
-  /** Everything up to the engine's result: checks, CausVid, staging, the engine job. */
+  /** The CausVid LoRA when the task asks for it, then the engine job. */
   async #generate(
     held: HeldJob,
     plan: WanGPSettingsPlan,
+    staged: StagedOutput,
     progress: JobProgressReporter,
     stop: AbortController,
-    onStaged: (staged: StagedOutput) => void,
   ): Promise<ResultMessage> {
     const { ctx, slot } = this;
     const { task } = held.job.data;
@@ -132,16 +154,11 @@ export class JobRunner {
       if (stop.signal.aborted) throw new Stopped();
     };
     throwIfStopped();
-    for (const note of plan.notes) progress.log(note);
-    await ctx.publisher.targetOf(task.output_sub_dir);
-    await checkMediaOnHost(plan.settings);
     if (plan.causvid && ctx.causvid) {
       progress.phase("downloading_lora");
       await ctx.causvid.ensure(task.model, (line) => progress.log(line));
+      throwIfStopped();
     }
-    throwIfStopped();
-    const staged = await ctx.publisher.stage({ task_id: held.taskId, queue: held.queue, token: held.token });
-    onStaged(staged);
     slot.onEngineJob(task.model);
     return slot.engine().generate(
       {

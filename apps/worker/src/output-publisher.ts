@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { RESERVED_OUTPUT_PREFIX, resolveOutputDir } from "@wgp-farm/tasks";
+import { normalizeOutputSubDir, RESERVED_OUTPUT_PREFIX, resolveOutputDir } from "@wgp-farm/tasks";
 
 /** `<main-output-dir>/.wgp-farm-staging/`: unpublished results (the prefix is reserved, no task can use it). */
 export const STAGING_DIR_NAME = `${RESERVED_OUTPUT_PREFIX}-staging`;
@@ -22,9 +22,11 @@ export interface StagingOwner {
 export interface StagedOutput {
   /** The staging folder (owner file + files/). */
   dir: string;
-  /** Where the engine writes; renamed into place on publish. */
+  /** Where the engine writes (it creates the folder); renamed into place on publish. */
   filesDir: string;
   owner: StagingOwner;
+  /** Resolves once the folder and its owner file exist. */
+  ready: Promise<void>;
 }
 
 export interface PublishedFile {
@@ -38,6 +40,13 @@ const FILES_DIR = "files";
 /** A staging folder without an owner file (a crash while creating it) is removed after this long. */
 const ORPHAN_AGE_MS = 60 * 60_000;
 
+const HOST = os.hostname();
+
+/** A short file-name-safe tag from the attempt's lock token (unique per fetch). */
+function uniqueTag(token: string): string {
+  return createHash("sha1").update(token).digest("hex").slice(0, 12);
+}
+
 /** File-name-safe, recognisable and collision-free form of a task id. */
 function taskSlug(taskId: string): string {
   const readable = taskId.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60);
@@ -45,9 +54,13 @@ function taskSlug(taskId: string): string {
   return `${readable}-${hash}`;
 }
 
-export async function sha256Of(file: string): Promise<string> {
+/** Files up to this size are hashed in one read; larger ones are streamed. */
+const WHOLE_READ_LIMIT = 16 * 1024 * 1024;
+
+export async function sha256Of(file: string, size?: number): Promise<string> {
   const hash = createHash("sha256");
-  await pipeline(createReadStream(file), hash);
+  if (size !== undefined && size <= WHOLE_READ_LIMIT) hash.update(await readFile(file));
+  else await pipeline(createReadStream(file), hash);
   return hash.digest("hex");
 }
 
@@ -83,26 +96,36 @@ export class OutputPublisher {
   }
 
   /**
-   * A fresh staging folder for a job attempt. Other staging folders of the same task belong to
-   * attempts that lost the job (the caller holds its lock now) and are removed.
+   * A fresh staging folder for a job attempt, returned at once: its owner file is written in the
+   * background (`ready`), since the engine creates the files folder itself. Other staging folders
+   * of the same task belong to attempts that lost the job (the caller holds its lock now) and are
+   * removed; a first attempt has none, so it skips the look.
    */
-  async stage(owner: Omit<StagingOwner, "host" | "pid" | "created_at">): Promise<StagedOutput> {
+  stage(owner: Omit<StagingOwner, "host" | "pid" | "created_at">, firstAttempt = false): StagedOutput {
     const slug = taskSlug(owner.task_id);
-    const stale = (await readdir(this.stagingRoot)).filter((name) => name.startsWith(`${slug}.`));
-    await Promise.all(
-      stale.map((name) => rm(path.join(this.stagingRoot, name), { recursive: true, force: true })),
-    );
-    const dir = path.join(this.stagingRoot, `${slug}.${randomBytes(6).toString("hex")}`);
-    const filesDir = path.join(dir, FILES_DIR);
-    await mkdir(filesDir, { recursive: true });
+    const dir = path.join(this.stagingRoot, `${slug}.${uniqueTag(owner.token)}`);
     const full: StagingOwner = {
       ...owner,
-      host: os.hostname(),
+      host: HOST,
       pid: process.pid,
       created_at: new Date().toISOString(),
     };
-    await writeFile(path.join(dir, OWNER_FILE), `${JSON.stringify(full)}\n`);
-    return { dir, filesDir, owner: full };
+    const ready = (async () => {
+      // Not before the engine has its command: it creates the files folder itself.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!firstAttempt) {
+        const stale = (await readdir(this.stagingRoot)).filter(
+          (name) => name.startsWith(`${slug}.`) && name !== path.basename(dir),
+        );
+        await Promise.all(
+          stale.map((name) => rm(path.join(this.stagingRoot, name), { recursive: true, force: true })),
+        );
+      }
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, OWNER_FILE), `${JSON.stringify(full)}\n`);
+    })();
+    ready.catch(() => undefined);
+    return { dir, filesDir: path.join(dir, FILES_DIR), owner: full, ready };
   }
 
   /** Size and sha256 of the engine's files (absolute paths inside the staging folder), in order. */
@@ -113,8 +136,12 @@ export class OutputPublisher {
         if (!isInside(staged.filesDir, absolute)) {
           throw new Error(`the engine reported a file outside the job's folder: ${file}`);
         }
-        const [info, sha256] = await Promise.all([stat(absolute), sha256Of(absolute)]);
-        return { name: path.relative(staged.filesDir, absolute), size: info.size, sha256 };
+        const { size } = await stat(absolute);
+        return {
+          name: path.relative(staged.filesDir, absolute),
+          size,
+          sha256: await sha256Of(absolute, size),
+        };
       }),
     );
   }
@@ -125,12 +152,15 @@ export class OutputPublisher {
     outputSubDir: string,
     documents: Readonly<Record<string, unknown>>,
   ): Promise<string> {
-    for (const [name, value] of Object.entries(documents)) {
-      await writeFile(path.join(staged.filesDir, name), `${JSON.stringify(value, null, 2)}\n`);
-    }
-    const target = await this.targetOf(outputSubDir);
-    await mkdir(path.dirname(target), { recursive: true });
-    // Re-checked after creating the parents: a symlink planted meanwhile must not redirect the rename.
+    await staged.ready;
+    await mkdir(staged.filesDir, { recursive: true });
+    await Promise.all(
+      Object.entries(documents).map(([name, value]) =>
+        writeFile(path.join(staged.filesDir, name), `${JSON.stringify(value, null, 2)}\n`),
+      ),
+    );
+    await mkdir(path.dirname(path.join(this.root, normalizeOutputSubDir(outputSubDir))), { recursive: true });
+    // Checked after creating the parents: a symlink planted meanwhile must not redirect the rename.
     const confirmed = await this.targetOf(outputSubDir);
     await this.#renameReplacing(staged, confirmed);
     await rm(staged.dir, { recursive: true, force: true });
@@ -138,6 +168,7 @@ export class OutputPublisher {
   }
 
   async discard(staged: StagedOutput): Promise<void> {
+    await staged.ready.catch(() => undefined);
     await rm(staged.dir, { recursive: true, force: true });
   }
 

@@ -109,6 +109,7 @@ export class QueueActivityWatcher {
 
   async #handle(reply: NonNullable<StreamReply>): Promise<void> {
     let wake = false;
+    const models = new Set<string>();
     const stalled: string[] = [];
     for (const [stream, entries] of reply) {
       const last = entries.at(-1);
@@ -124,6 +125,7 @@ export class QueueActivityWatcher {
         if (!event || !WAKE_EVENTS.has(event)) continue;
         if (event === "delayed") this.#wakeAt(Number(fieldOf(fields, "delay")));
         else wake = true;
+        if (event === "waiting") models.add(this.#modelOfStream(stream));
         if (event === "stalled") stalled.push(fieldOf(fields, "jobId") ?? "");
       }
     }
@@ -133,8 +135,8 @@ export class QueueActivityWatcher {
       );
     }
     if (wake) {
-      this.#logger.debug("queue activity: waking idle slots");
-      this.#wake.notify();
+      this.#logger.debug({ models: [...models] }, "queue activity: waking idle slots");
+      this.#wake.notify(models);
     }
   }
 
@@ -166,6 +168,10 @@ export class QueueActivityWatcher {
 
   #eventsKey(model: string): string {
     return `${this.#keys.prefix}:${modelQueueName(model)}:events`;
+  }
+
+  #modelOfStream(stream: string): string {
+    return this.#models.find((model) => this.#eventsKey(model) === stream) ?? "";
   }
 
   async #redisNowMs(): Promise<number> {

@@ -31,4 +31,6 @@ export interface SlotContext {
 export type StopReason =
   | { kind: "cancel"; reason: string | null }
   | { kind: "requeue"; why: string }
-  | { kind: "lock-lost"; why: string };
+  | { kind: "lock-lost"; why: string }
+  /** A check that runs alongside the engine failed: the job fails as that error says. */
+  | { kind: "invalid"; error: unknown };

@@ -6,16 +6,25 @@
 export class WakeSignal {
   #seq = 0;
   readonly #waiters = new Set<() => void>();
+  /** The sequence number at which each model's queue last got work. */
+  readonly #modelSeq = new Map<string, number>();
 
   get seq(): number {
     return this.#seq;
   }
 
-  notify(): void {
+  /** Wakes the waiting slots; `models` names the queues that got work, when known. */
+  notify(models: Iterable<string> = []): void {
     this.#seq += 1;
+    for (const model of models) this.#modelSeq.set(model, this.#seq);
     const waiters = [...this.#waiters];
     this.#waiters.clear();
     for (const wake of waiters) wake();
+  }
+
+  /** Whether `model`'s queue got work after `sinceSeq`. */
+  notifiedSince(sinceSeq: number, model: string): boolean {
+    return (this.#modelSeq.get(model) ?? 0) > sinceSeq;
   }
 
   /** Resolves on the next `notify` after `sinceSeq`, after `timeoutMs`, or when `signal` aborts. */
