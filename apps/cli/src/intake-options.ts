@@ -36,6 +36,6 @@ export const TaskIntakeSettings = z.object({
 });
 export type TaskIntakeSettings = z.output<typeof TaskIntakeSettings>;
 
-export function retryPolicyOf(settings: TaskIntakeSettings): RetryPolicy {
+export function retryPolicyOf(settings: Pick<TaskIntakeSettings, "attempts" | "backoffMs">): RetryPolicy {
   return { attempts: settings.attempts, backoffMs: settings.backoffMs };
 }

@@ -6,6 +6,7 @@ import { registerClean } from "./commands/clean.js";
 import { registerDashboard } from "./commands/dashboard.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerHeadless } from "./commands/headless.js";
 import { registerImportTasks } from "./commands/import-tasks.js";
 import { registerLs } from "./commands/ls.js";
 import { registerPauseResume } from "./commands/pause.js";
@@ -30,6 +31,7 @@ function buildProgram(): Command {
   registerSchema(program);
   registerWatch(program);
   registerDemo(program);
+  registerHeadless(program);
   registerDoctor(program);
   registerPrefetch(program);
   registerStatus(program);

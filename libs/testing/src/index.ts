@@ -22,3 +22,10 @@ export {
   testManifest,
   waitUntil,
 } from "./farm-fixtures.js";
+export {
+  copyOfFakeWangp,
+  EXAMPLE_TASKS,
+  FAKE_NVIDIA_SMI,
+  FAKE_WANGP_ROOT,
+  WGP_FARM_BIN,
+} from "./fixture-paths.js";

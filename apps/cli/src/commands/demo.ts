@@ -1,81 +1,130 @@
+import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
 import path from "node:path";
-import { DEFAULT_PREFIX, FarmConnection, RedisServerProcess } from "@wgp-farm/queue";
+import { createLogger } from "@wgp-farm/config";
+import { DEFAULT_USERNAME } from "@wgp-farm/dashboard";
+import { DEFAULT_PREFIX, DEFAULT_RETRY_POLICY, findTask, type ImportReport } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { z } from "zod";
 import { addOptions, settingsOf } from "../cli-options.js";
+import { LocalFarm } from "../local-farm/local-farm.js";
 import { formatTable } from "../output/format.js";
 import { formatImportReport } from "../output/import-report.js";
 import { EXAMPLE_TASKS_FILE, WORKSPACE_ROOT } from "../paths.js";
-import { importTaskFile } from "./import-tasks.js";
+import { untilStopSignal } from "../stop-signal.js";
 
 const DemoSettings = z.object({
   tasksFile: z.string().default(EXAMPLE_TASKS_FILE),
   dataDir: z.string().default(path.join(WORKSPACE_ROOT, ".wgp-farm", "demo")),
-  redisUrl: z.string().optional(),
+  mainOutputDir: z.string().default(path.join(WORKSPACE_ROOT, "demo-output")),
+  slots: z.coerce.number().int().min(1).max(16).default(2),
+  jobSeconds: z.coerce.number().min(0).default(3),
+  port: z.coerce.number().int().min(0).max(65535).default(3000),
+  exitWhenDone: z.boolean().default(false),
 });
+type DemoSettings = z.output<typeof DemoSettings>;
+
+/** A password for this run's dashboard, printed once. */
+function generatedPassword(): string {
+  return randomBytes(12).toString("base64url");
+}
+
+async function printSummary(
+  local: LocalFarm,
+  report: ImportReport,
+  settings: DemoSettings,
+  password: string,
+) {
+  const rows: string[][] = [];
+  for (const { task_id } of [...report.imported, ...report.skipped]) {
+    const details = await findTask(local.farm, task_id, { logLines: 0 });
+    const result = details?.result as { main_file?: string } | null | undefined;
+    rows.push([
+      task_id,
+      details?.state ?? "?",
+      details?.output_dir ?? "",
+      result?.main_file ?? details?.errors.at(-1)?.message ?? "",
+    ]);
+  }
+  const out = process.stdout;
+  out.write(`\n${formatTable(["task", "state", "output folder", "main file / error"], rows)}\n\n`);
+  out.write("Where to look:\n");
+  out.write(
+    `  outputs      ${settings.mainOutputDir}/<output_sub_dir>/ — the file, task.json and result.json (the manifest)\n`,
+  );
+  out.write("               dry-run engine: settings.json is exactly what WanGP would have been sent\n");
+  if (local.dashboard) {
+    out.write(`  dashboard    ${local.dashboard.url}  (user ${DEFAULT_USERNAME}, password ${password})\n`);
+  }
+  out.write(
+    `  CLI          REDIS_URL=${local.redis.url} npx wgp-farm status   (also: ls, status <task_id>)\n`,
+  );
+  out.write("  on a GPU box npx wgp-farm headless --tasks-file tasks.json --wangp-root /path/to/Wan2GP\n\n");
+}
 
 /**
- * The README's "run the main job" command on embedded defaults: a private Redis (AOF, in the data
- * folder), the example tasks imported into their model queues, and what was queued.
+ * The README's "run the main job" command: the whole farm on this machine on its embedded defaults —
+ * a private Redis, a worker with 2 slots on the dry-run engine, the dashboard with a generated
+ * password, the example tasks — then a summary of where everything is.
  */
 export function registerDemo(program: Command): void {
   const command = program
     .command("demo")
     .description(
-      "run the farm on this machine on its embedded defaults: a private Redis and the example tasks",
+      "the whole farm on this machine on embedded defaults: private Redis, 2 dry-run slots, dashboard, the example tasks",
     );
   const specs = addOptions(command, [
-    { flags: "--tasks-file <file>", description: "tasks to import", defaultText: "examples/tasks.json" },
-    { flags: "--data-dir <dir>", description: "folder for the private Redis", defaultText: ".wgp-farm/demo" },
-    { flags: "--redis-url <url>", description: "use this Redis instead of a private one", env: "REDIS_URL" },
+    { flags: "--tasks-file <file>", description: "tasks to run", defaultText: "examples/tasks.json" },
+    {
+      flags: "--data-dir <dir>",
+      description: "the private Redis's folder (emptied at start)",
+      defaultText: ".wgp-farm/demo",
+    },
+    { flags: "--main-output-dir <dir>", description: "where results go", defaultText: "demo-output" },
+    { flags: "--slots <n>", description: "dry-run slots", defaultText: "2" },
+    { flags: "--job-seconds <s>", description: "how long each dry-run job takes", defaultText: "3" },
+    {
+      flags: "--port <port>",
+      description: "dashboard port on 127.0.0.1 (0: any free port)",
+      defaultText: "3000",
+    },
+    {
+      flags: "--exit-when-done",
+      description: "stop once every task has ended instead of keeping the dashboard up",
+    },
   ]);
   command.action(async () => {
     const settings = settingsOf(DemoSettings, specs, command);
-    const redisServer = settings.redisUrl
-      ? undefined
-      : await RedisServerProcess.start({ dataDir: path.join(settings.dataDir, "redis"), persistence: "aof" });
-    const redisUrl = settings.redisUrl ?? (redisServer as RedisServerProcess).url;
-    try {
-      process.stdout.write(
-        `Redis: ${redisServer ? `private redis-server at ${redisUrl} (data in ${settings.dataDir})` : redisUrl}\n`,
-      );
-      const report = await importTaskFile(settings.tasksFile, {
-        redisUrl,
-        prefix: DEFAULT_PREFIX,
-        strict: false,
-        rerun: false,
-        dryRun: false,
-        json: false,
-        attempts: 3,
-        backoffMs: 15_000,
-      });
-      process.stdout.write(
-        `${formatImportReport(report, { dryRun: false, source: settings.tasksFile })}\n\n`,
-      );
-      const farm = await FarmConnection.open(redisUrl, DEFAULT_PREFIX);
-      try {
-        const rows: string[][] = [];
-        for (const model of await farm.queues.knownModels()) {
-          const queue = farm.queues.forModel(model);
-          const counts = await queue.getJobCounts("waiting", "prioritized", "active", "completed", "failed");
-          const jobs = await queue.getJobs(["waiting", "prioritized"], 0, 20, true);
-          rows.push([
-            queue.name,
-            String((counts.waiting ?? 0) + (counts.prioritized ?? 0)),
-            String(counts.active ?? 0),
-            String(counts.completed ?? 0),
-            String(counts.failed ?? 0),
-            jobs.map((job) => job.id).join(", "),
-          ]);
-        }
-        process.stdout.write(
-          `${formatTable(["queue", "waiting", "active", "completed", "failed", "tasks"], rows)}\n`,
-        );
-      } finally {
-        await farm.close();
-      }
-    } finally {
-      await redisServer?.stop();
+    const logger = createLogger({ name: "demo" });
+    const password = generatedPassword();
+    // Each demo starts from a clean slate, so the example tasks run every time.
+    await rm(settings.dataDir, { recursive: true, force: true });
+    const local = await LocalFarm.start({
+      redisDataDir: settings.dataDir,
+      prefix: DEFAULT_PREFIX,
+      worker: {
+        mainOutputDir: settings.mainOutputDir,
+        engine: "dry-run",
+        gpus: "auto",
+        slots: settings.slots,
+        stateDir: path.join(settings.dataDir, "engines"),
+        dryRunDurationS: settings.jobSeconds,
+      },
+      retry: DEFAULT_RETRY_POLICY,
+      dashboard: { port: settings.port, credentials: { username: DEFAULT_USERNAME, password } },
+      logger,
+    });
+    process.stdout.write(
+      `wgp-farm demo: private Redis ${local.redis.url}, ${local.worker.slotIds.length} dry-run slots, dashboard ${local.dashboard?.url} (user ${DEFAULT_USERNAME}, password ${password})\n`,
+    );
+    const report = await local.importFile(settings.tasksFile);
+    process.stdout.write(`${formatImportReport(report, { dryRun: false, source: settings.tasksFile })}\n`);
+    await local.waitUntilIdle();
+    await printSummary(local, report, settings, password);
+    if (!settings.exitWhenDone) {
+      process.stdout.write("The farm keeps running for the dashboard; Ctrl+C stops it.\n");
+      await untilStopSignal();
     }
+    await local.stop(10_000);
   });
 }
