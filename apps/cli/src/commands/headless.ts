@@ -58,6 +58,13 @@ const HEADLESS_OPTIONS: readonly CliOption[] = [
 
 const SHARED_WITH_HEADLESS = new Set(["--main-output-dir <dir>"]);
 
+/** Headless's Redis defaults to a private one, not to a Redis on the default port. */
+const INTAKE_OPTIONS: readonly CliOption[] = TASK_INTAKE_OPTIONS.map((option) =>
+  option.flags.startsWith("--redis-url")
+    ? { ...option, defaultText: "a private redis-server with AOF in --data-dir" }
+    : option,
+);
+
 /** The old script ran from inside the WanGP checkout: so does `headless` when --wangp-root is absent. */
 function wangpRootOf(given: string | undefined, engine: string): string | undefined {
   if (given || engine !== "wangp") return given;
@@ -75,7 +82,7 @@ export function registerHeadless(program: Command): void {
     );
   const specs = addOptions(command, [
     ...HEADLESS_OPTIONS,
-    ...TASK_INTAKE_OPTIONS,
+    ...INTAKE_OPTIONS,
     ...WORKER_OPTIONS.filter((option) => !SHARED_WITH_HEADLESS.has(option.flags)),
   ]);
   command.addHelpText(

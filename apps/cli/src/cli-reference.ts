@@ -1,0 +1,40 @@
+import type { Command, Option } from "commander";
+
+const NOTES = /\s*\[(?:env ([A-Z0-9_]+))?(?:, )?(?:default (.+))?\]$/;
+
+function optionRow(option: Option): string {
+  const match = option.description.match(NOTES);
+  const description = match ? option.description.slice(0, match.index) : option.description;
+  const choices = option.argChoices ? ` (${option.argChoices.join(", ")})` : "";
+  const cells = [
+    `\`${option.flags}\``,
+    match?.[1] ? `\`${match[1]}\`` : "",
+    match?.[2] ?? "",
+    `${description}${choices}`,
+  ];
+  return `| ${cells.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`;
+}
+
+/**
+ * The README's CLI reference, made from the command tree itself, so that every option the CLI takes
+ * is documented with its environment variable and default (a test keeps the README in step).
+ */
+export function renderCliReference(program: Command): string {
+  const lines: string[] = [];
+  for (const command of program.commands) {
+    const args = command.registeredArguments.map((arg) =>
+      arg.required ? `<${arg.name()}>` : `[${arg.name()}]`,
+    );
+    lines.push(
+      `### \`wgp-farm ${[command.name(), ...args].join(" ")}\``,
+      "",
+      `${command.description()}.`,
+      "",
+    );
+    const options = command.options.filter((option) => option.long !== "--help");
+    if (options.length > 0) {
+      lines.push("| option | env | default | |", "|---|---|---|---|", ...options.map(optionRow), "");
+    }
+  }
+  return lines.join("\n").trimEnd();
+}
