@@ -51,9 +51,9 @@ async function writeTasks(file: string): Promise<void> {
       output_sub_dir: `batch-${i % 100}/task-${i}`,
     };
     if (!out.write(`${i ? ",\n" : ""}${JSON.stringify(task)}`))
-      await new Promise((resolve) => out.once("drain", resolve));
+      await new Promise<void>((resolve) => out.once("drain", () => resolve()));
   }
-  await new Promise((resolve) => out.end("\n]\n", resolve));
+  await new Promise<void>((resolve) => out.end("\n]\n", () => resolve()));
 }
 
 function peakRssMb(pid: number): number {

@@ -34,7 +34,7 @@ export async function importTestTasks(
   const importer = new TaskImporter(new RedisTaskSink(farm, retry));
   return importer.import(
     readTaskRecords(Readable.from([Buffer.from(lines.join("\n"))])),
-    new TaskValidator({}),
+    new TaskValidator({ mediaRoot: process.cwd() }),
     {
       source: "test",
     },
