@@ -354,7 +354,7 @@ interface FarmSetup {
 async function farmSimulation(session: Session) {
   const setup: FarmSetup = quick
     ? { slots: 4, tasks: 60, steps: 5, stepS: 0.04, loadS: 0.04 }
-    : { slots: 4, tasks: 200, steps: 10, stepS: 0.05, loadS: 0.1 };
+    : { slots: 4, tasks: 200, steps: 10, stepS: 0.1, loadS: 0.2 };
   const models = mixedModels(setup.tasks);
   const affinity = await farmRun(session, "affinity", models, setup);
   const fifo = await farmRun(session, "fifo", models, setup);

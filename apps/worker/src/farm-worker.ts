@@ -32,6 +32,9 @@ const REQUEUE_GRACE_MS = 15_000;
 /** Staging folders of dead attempts are swept this often (and at start). */
 const STAGING_SWEEP_MS = 10 * 60_000;
 
+/** Slot ids of the workers running in this process (`headless` may run one next to other parts). */
+const SLOTS_IN_THIS_PROCESS = new Set<string>();
+
 function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -101,6 +104,7 @@ export class FarmWorker {
       const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models);
       await FarmWorker.#checkIdentity(ctx.registry, plans);
       worker = new FarmWorker(ctx, plans, watcher, farm.redis.duplicate());
+      for (const plan of plans) SLOTS_IN_THIS_PROCESS.add(plan.slotId);
       await worker.#start();
       return worker;
     } catch (error) {
@@ -147,13 +151,14 @@ export class FarmWorker {
     };
   }
 
-  /** Two live processes must not run the same slot id (the same --name on one host). */
+  /** Two live workers must not run the same slot id (the same --name on one host). */
   static async #checkIdentity(registry: SlotRegistry, plans: readonly SlotPlan[]): Promise<void> {
     for (const plan of plans) {
       const live = await registry.get(plan.slotId);
-      if (live && live.pid !== process.pid && processIsAlive(live.pid)) {
+      const elsewhere = live && live.pid !== process.pid && processIsAlive(live.pid);
+      if (elsewhere || SLOTS_IN_THIS_PROCESS.has(plan.slotId)) {
         throw new WorkerConfigError(
-          `slot ${plan.slotId} is already run by pid ${live.pid} (status updated ${live.updated_at}); give this worker another --name`,
+          `slot ${plan.slotId} is already run by pid ${live?.pid ?? process.pid}${live ? ` (status updated ${live.updated_at})` : ""}; give this worker another --name`,
         );
       }
     }
@@ -227,6 +232,7 @@ export class FarmWorker {
 
   async #close(): Promise<void> {
     clearInterval(this.#sweepTimer);
+    for (const id of this.slotIds) SLOTS_IN_THIS_PROCESS.delete(id);
     await this.#unsubscribe?.().catch(() => undefined);
     this.#subscriber.disconnect();
     await this.#watcher.close();

@@ -37,8 +37,12 @@ export class JobFinisher {
   ) {}
 
   async completed(held: HeldJob, summary: ResultSummary): Promise<JobEnd> {
-    await this.#move(held, () => held.job.moveToCompleted(summary, held.token, false));
-    await Promise.all([this.#forget(held.taskId), this.ctx.stats.increment("completed")]);
+    // The attempt record and a late cancel flag go at the same time as the completion.
+    await Promise.all([
+      this.#move(held, () => held.job.moveToCompleted(summary, held.token, false)),
+      this.#forget(held.taskId),
+    ]);
+    await this.ctx.stats.increment("completed");
     return { kind: "completed", summary };
   }
 

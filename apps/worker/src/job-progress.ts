@@ -17,8 +17,8 @@ export interface JobProgressOptions {
 /**
  * A job's progress and log as Bull Board and `wgp-farm status` show them: `job.updateProgress`
  * with `{phase, step, total, percent, eta_s, slot}` (throttled; a phase change goes out at once) and
- * `job.log` lines, bounded per attempt. Writes are not awaited by the engine's message loop; a
- * failed write (the job was taken away) is only logged.
+ * `job.log` lines, bounded per attempt. Writes are not awaited by the engine's message loop (`flush`
+ * waits for them); a failed write (the job was taken away) is only logged.
  */
 export class JobProgressReporter {
   #current: JobProgress;
@@ -27,7 +27,7 @@ export class JobProgressReporter {
   #logLines = 0;
   #droppedLines = 0;
   #stepClock: { phase: string; step: number; at: number } | undefined;
-  #writes: Promise<unknown> = Promise.resolve();
+  readonly #pending = new Set<Promise<unknown>>();
 
   constructor(
     private readonly job: Job,
@@ -89,7 +89,7 @@ export class JobProgressReporter {
         this.job.log(`… ${dropped} more log lines dropped (limit ${this.options.maxLogLines} per attempt)`),
       );
     }
-    await this.#writes;
+    await Promise.all(this.#pending);
   }
 
   #update(fields: Omit<JobProgress, "slot">, immediate: boolean): void {
@@ -115,10 +115,16 @@ export class JobProgressReporter {
     this.#write(() => this.job.updateProgress(progress));
   }
 
+  /**
+   * Writes go out at once: they share one Redis connection, which keeps their order, so chaining
+   * them would only add a round trip per line.
+   */
   #write(operation: () => Promise<unknown>): void {
-    this.#writes = this.#writes.then(operation).catch((error: unknown) => {
+    const write = operation().catch((error: unknown) => {
       this.options.logger.debug({ err: error, task_id: this.job.id }, "progress or log write failed");
     });
+    this.#pending.add(write);
+    void write.finally(() => this.#pending.delete(write));
   }
 
   /** Seconds left in a step phase, from the rate since the phase's first step. */
