@@ -25,7 +25,6 @@ import { createLogger } from "@wgp-farm/config";
 import {
   FarmConnection,
   importTaskSource,
-  modelQueueName,
   RedisServerProcess,
   RedisTaskSink,
   SlotRegistry,
