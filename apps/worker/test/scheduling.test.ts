@@ -90,7 +90,11 @@ describe("scheduling across model queues", () => {
     await waitForJob(tf, "two", modelQueueName("vace_14B"));
     const records = await readRecords(tf.recordFile);
     expect(records.filter((r) => r.event === "load")).toHaveLength(1);
-    const slots = await registry.list();
+    // The slots publish their counters just after the job's move to completed.
+    const slots = await eventually(async () => {
+      const list = await registry.list();
+      return list.some((slot) => slot.jobs_done === 2) ? list : undefined;
+    });
     expect(slots.map((slot) => slot.loaded_model).sort()).toEqual(["vace_14B", null].sort());
     expect(slots.map((slot) => slot.jobs_done).sort()).toEqual([0, 2]);
   });
