@@ -145,9 +145,10 @@ export async function waitForJob(
   const queue = tf.farm.queues.byName(queueName);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const job = await queue.getJob(taskId);
-    const state = job ? await job.getState() : "missing";
-    if (job && states.includes(state)) return job;
+    // The state first, then the job: a job read before its state could be from an earlier attempt.
+    const state = await queue.getJobState(taskId);
+    const job = states.includes(state) ? await queue.getJob(taskId) : undefined;
+    if (job) return job;
     if (Date.now() > deadline)
       throw new Error(`task ${taskId} still ${state} after ${timeoutMs} ms (wanted ${states.join("/")})`);
     await new Promise((resolve) => setTimeout(resolve, 50));
