@@ -1,4 +1,4 @@
-import { realpath } from "node:fs/promises";
+import { readlink, realpath } from "node:fs/promises";
 import path from "node:path";
 import { hasControlCharacters } from "./text-rules.js";
 
@@ -6,6 +6,8 @@ import { hasControlCharacters } from "./text-rules.js";
 export const RESERVED_OUTPUT_PREFIX = ".wgp-farm";
 
 const MAX_SUB_DIR_LENGTH = 255;
+/** File systems (ext4, xfs, btrfs, tmpfs, NFS…) limit each folder name to 255 bytes (NAME_MAX), not characters. */
+const MAX_SEGMENT_BYTES = 255;
 
 /**
  * Why `subDir` cannot name a folder inside the main output dir, or undefined when it can. Purely
@@ -21,6 +23,10 @@ export function outputSubDirProblem(subDir: string): string | undefined {
   }
   const segments = subDir.split("/");
   if (segments.includes("..")) return "must not contain '..' (it would resolve outside the main output dir)";
+  const tooLong = segments.find((segment) => Buffer.byteLength(segment) > MAX_SEGMENT_BYTES);
+  if (tooLong !== undefined) {
+    return `has a folder name of ${Buffer.byteLength(tooLong)} bytes; file systems allow at most ${MAX_SEGMENT_BYTES} bytes per name`;
+  }
   const normalized = normalizeOutputSubDir(subDir);
   if (normalized === "" || normalized === ".")
     return "must name a folder inside the main output dir, not the dir itself";
@@ -51,7 +57,7 @@ export async function resolveOutputDir(mainOutputDir: string, subDir: string): P
   if (problem) throw new OutputDirEscapeError(`output_sub_dir '${subDir}' ${problem}`);
   const root = await realpath(mainOutputDir);
   const target = path.join(root, normalizeOutputSubDir(subDir));
-  const existing = await deepestExistingRealPath(target);
+  const existing = await deepestExistingRealPath(target, subDir);
   if (!isInside(root, existing)) {
     throw new OutputDirEscapeError(
       `output_sub_dir '${subDir}' resolves to ${existing} through a symbolic link, outside the main output dir ${root}`,
@@ -65,14 +71,33 @@ function isInside(root: string, candidate: string): boolean {
   return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
 }
 
-async function deepestExistingRealPath(target: string): Promise<string> {
+/**
+ * The real path of `target`'s deepest existing part, with the missing parts appended. A part that is
+ * a file, a symlink loop or a symlink to nothing cannot hold the task's folder: refused as escapes,
+ * since where such a path would lead is not known (a dangling link may point outside once its target
+ * appears).
+ */
+async function deepestExistingRealPath(target: string, subDir: string): Promise<string> {
   let current = target;
   const missing: string[] = [];
   for (;;) {
     try {
       return path.join(await realpath(current), ...missing.reverse());
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ELOOP") {
+        throw new OutputDirEscapeError(`output_sub_dir '${subDir}' goes through a loop of symbolic links`);
+      }
+      if (code === "ENOTDIR") {
+        throw new OutputDirEscapeError(`output_sub_dir '${subDir}' goes through a file, not a folder`);
+      }
+      if (code !== "ENOENT") throw error;
+      const link = await readlink(current).catch(() => undefined);
+      if (link !== undefined) {
+        throw new OutputDirEscapeError(
+          `output_sub_dir '${subDir}' goes through the symbolic link ${current}, which leads to ${link}, a path that does not exist`,
+        );
+      }
       const parent = path.dirname(current);
       if (parent === current) throw error;
       missing.push(path.basename(current));

@@ -1,4 +1,4 @@
-import { mkdir, symlink } from "node:fs/promises";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { temporaryDir } from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,10 @@ beforeAll(async () => {
   await mkdir(path.join(root.dir, "real"));
   await symlink(outside.dir, path.join(root.dir, "escape"));
   await symlink(path.join(root.dir, "real"), path.join(root.dir, "inside-link"));
+  await writeFile(path.join(outside.dir, "a-file"), "outside\n");
+  await symlink(path.join(outside.dir, "a-file"), path.join(root.dir, "file-link"));
+  await symlink(path.join(root.dir, "loop"), path.join(root.dir, "loop"));
+  await symlink(path.join(outside.dir, "not-yet"), path.join(root.dir, "dangling"));
 });
 afterAll(async () => {
   await root.remove();
@@ -30,6 +34,16 @@ describe("resolveOutputDir", () => {
       /through a symbolic link, outside/,
     );
     expect(await resolveOutputDir(root.dir, "inside-link/task")).toMatch(/inside-link\/task$/);
+  });
+
+  // Found by the chaos suite: these failed on the worker as retryable "worker error: ENOTDIR/ELOOP/ENOENT".
+  it.each([
+    ["file-link/x", /goes through a file, not a folder/],
+    ["loop/x", /loop of symbolic links/],
+    ["dangling/x", /which leads to .*not-yet, a path that does not exist/],
+  ])("refuses %j: the path cannot hold a folder, or may lead anywhere", async (subDir, message) => {
+    await expect(resolveOutputDir(root.dir, subDir)).rejects.toThrow(OutputDirEscapeError);
+    await expect(resolveOutputDir(root.dir, subDir)).rejects.toThrow(message);
   });
 
   it("re-checks the lexical rules", async () => {

@@ -139,6 +139,8 @@ describe("output_sub_dir", () => {
     ["nul\u0000byte", "control characters"],
     [".", "not the dir itself"],
     [".wgp-farm-staging/x", "reserved"],
+    // 300 bytes in 100 characters: file systems count bytes (found by the chaos suite: ENAMETOOLONG on the worker).
+    [`long/${"長".repeat(100)}`, "at most 255 bytes per name"],
   ])("%j is refused (%s)", async (subDir, message) => {
     const errors = await errorsOf({ ...base, output_sub_dir: subDir });
     expect(errors).toContainEqual({ path: "output_sub_dir", message: expect.stringContaining(message) });
@@ -148,6 +150,19 @@ describe("output_sub_dir", () => {
     expect((await validTask({ ...base, output_sub_dir: "./batch//one/" })).task.output_sub_dir).toBe(
       "batch/one",
     );
+  });
+
+  it("a folder name of 255 bytes is fine", async () => {
+    const subDir = `ok/${"é".repeat(127)}x`;
+    expect((await validTask({ ...base, output_sub_dir: subDir })).task.output_sub_dir).toBe(subDir);
+  });
+
+  it("a task_id too long in bytes for a folder name asks for output_sub_dir", async () => {
+    const errors = await errorsOf({ ...base, task_id: "東".repeat(100) });
+    expect(errors).toContainEqual({
+      path: "task_id",
+      message: expect.stringContaining("set output_sub_dir"),
+    });
   });
 
   it("a task_id that cannot be a folder asks for output_sub_dir", async () => {
