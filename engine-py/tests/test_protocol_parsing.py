@@ -41,6 +41,14 @@ def test_bad_commands_are_refused_naming_the_id_when_known(line: bytes, command_
     assert refused.value.id == command_id
 
 
+def test_a_deeply_nested_line_is_refused_not_fatal() -> None:
+    # Found by the chaos suite: the RecursionError escaped and ended the bridge.
+    with pytest.raises(CommandError, match="nested too deeply"):
+        parse_command(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(CommandError, match="nested too deeply"):
+        parse_command(b'{"type":"ping","id":"p","x":' + b'{"a":' * 50_000 + b"1" + b"}" * 50_001)
+
+
 def test_read_lines_skips_an_oversized_line_whole() -> None:
     stream = io.BytesIO(b"short\n" + b"y" * 50 + b"\nafter\nend")
     assert list(read_lines(stream, 10)) == [b"short", OversizedLine(51), b"after", b"end"]

@@ -88,6 +88,9 @@ def parse_command(line: bytes) -> Command:
         data = json.loads(line.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise CommandError(f"not a JSON line: {exc}") from None
+    except RecursionError:
+        # json.loads recurses per nesting level: a line of a few thousand '[' would end the process.
+        raise CommandError("not a JSON line: nested too deeply") from None
     if not isinstance(data, dict):
         raise CommandError("a command must be a JSON object")
     command_type = data.get("type")
