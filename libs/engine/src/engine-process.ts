@@ -341,9 +341,32 @@ export class EngineProcess extends EventEmitter<EngineProcessEvents> {
     const parsed = EngineMessageSchema.safeParse(data);
     if (!parsed.success) {
       this.#warn(`engine wrote an invalid message: ${line.slice(0, 200)}`);
+      this.#endJobOnMalformedEnd(data, parsed.error.issues);
       return;
     }
     this.#onMessage(parsed.data);
+  }
+
+  /**
+   * A `result` or `error` for the running job that does not match the protocol still ends the job:
+   * the engine is done with it and waits for the next command. Failing it now (kind `engine`, a
+   * retryable failure) beats waiting for the hang timeout, which would kill a healthy engine and count
+   * a hang against the task.
+   */
+  #endJobOnMalformedEnd(data: unknown, issues: readonly { path: PropertyKey[]; message: string }[]): void {
+    const job = this.#job;
+    if (!job || typeof data !== "object" || data === null) return;
+    const { type, id } = data as { type?: unknown; id?: unknown };
+    if ((type !== "result" && type !== "error") || id !== job.id) return;
+    const problems = issues
+      .slice(0, 5)
+      .map((issue) => `${issue.path.map(String).join(".") || "(message)"}: ${issue.message}`)
+      .join("; ");
+    this.#settleJob(job.id, (ended) =>
+      ended.reject(
+        this.#jobError(ended.id, "engine", `the engine ended the job with a malformed ${type} (${problems})`),
+      ),
+    );
   }
 
   #onMessage(message: EngineMessage): void {

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -146,6 +146,46 @@ describe("EngineProcess with engine-py on the WanGP test double", () => {
     expect(error.kind).toBe("hung");
     expect(Date.now() - started).toBeLessThan(5_000);
     expect((await engine.exited).reason).toBe("hung");
+  });
+
+  // Found by the chaos suite: a malformed result or error for the running job was only warned about,
+  // so the job waited for the hang timeout and the healthy engine was killed as hung.
+  it("ends the job at once on a malformed result or error for it, and keeps the engine", async () => {
+    const dir = await tempDir();
+    const peer = path.join(dir, "peer.py");
+    await writeFile(
+      peer,
+      [
+        "#!/usr/bin/env python3",
+        "import json, os, sys",
+        "def send(m): sys.stdout.write(json.dumps(m) + '\\n'); sys.stdout.flush()",
+        "send({'type': 'ready', 'protocol': 1, 'adapter': 'wangp', 'engine_version': 'peer', 'wangp_version': None,",
+        "      'python': '3', 'gpu': None, 'pid': os.getpid(), 'max_line_bytes': 1 << 20, 'wangp': None})",
+        "for line in sys.stdin:",
+        "    command = json.loads(line)",
+        "    if command['type'] == 'generate' and command['id'] == 'bad-result':",
+        "        send({'type': 'result', 'id': command['id'], 'files': 'not-a-list', 'seed': 'abc'})",
+        "    elif command['type'] == 'generate':",
+        "        send({'type': 'error', 'id': command['id'], 'kind': 'meltdown', 'message': 'x', 'detail': None})",
+        "    elif command['type'] == 'ping':",
+        "        send({'type': 'pong', 'id': command['id']})",
+        "    elif command['type'] == 'shutdown':",
+        "        break",
+        "",
+      ].join("\n"),
+    );
+    await chmod(peer, 0o755);
+    const engine = await startedEngine({ python: peer, hangTimeoutMs: 60_000 });
+    const request = await jobRequest(t2v("a fox"));
+    const started = Date.now();
+    const badResult = await jobError(engine.generate({ ...request, id: "bad-result" }));
+    expect(badResult).toMatchObject({ kind: "engine", engineLost: false });
+    expect(badResult.message).toMatch(/malformed result \(files: .*\)/);
+    const badError = await jobError(engine.generate({ ...request, id: "bad-error" }));
+    expect(badError.message).toMatch(/malformed error \(kind: /);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(engine.state).toBe("ready");
+    expect(await engine.ping()).toBeGreaterThanOrEqual(0);
   });
 
   it("reports a poisoned CUDA context as an engine error that loses the engine", async () => {
