@@ -94,6 +94,7 @@ export function registerDemo(program: Command): void {
     },
   ]);
   command.action(async () => {
+    const stopRequested = untilStopSignal();
     const settings = settingsOf(DemoSettings, specs, command);
     const logger = createLogger({ name: "demo" });
     const password = generatedPassword();
@@ -119,11 +120,16 @@ export function registerDemo(program: Command): void {
     );
     const report = await local.importFile(settings.tasksFile);
     process.stdout.write(`${formatImportReport(report, { dryRun: false, source: settings.tasksFile })}\n`);
-    await local.waitUntilIdle();
-    await printSummary(local, report, settings, password);
-    if (!settings.exitWhenDone) {
-      process.stdout.write("The farm keeps running for the dashboard; Ctrl+C stops it.\n");
-      await untilStopSignal();
+    const stoppedEarly = await Promise.race([
+      local.waitUntilIdle().then(() => false),
+      stopRequested.then(() => true),
+    ]);
+    if (!stoppedEarly) {
+      await printSummary(local, report, settings, password);
+      if (!settings.exitWhenDone) {
+        process.stdout.write("The farm keeps running for the dashboard; Ctrl+C stops it.\n");
+        await stopRequested;
+      }
     }
     await local.stop(10_000);
   });

@@ -92,6 +92,8 @@ export function registerHeadless(program: Command): void {
       "\nA second Ctrl+C exits at once.",
   );
   command.action(async () => {
+    // Listen for Ctrl+C from the start: a signal during start-up stops the farm once it is up.
+    const stopRequested = untilStopSignal();
     const settings = settingsOf(HeadlessSettings, specs, command);
     const logger = createLogger({ name: "headless" });
     const mainOutputDir = path.resolve(settings.mainOutputDir);
@@ -124,7 +126,7 @@ export function registerHeadless(program: Command): void {
       `headless: watching ${farm.watcher?.tasksFile} with ${farm.worker.slotIds.length} slot(s) (${farm.worker.slotIds.join(", ")}); ` +
         `results in ${mainOutputDir}; Redis ${farm.redis.private ? "(private) " : ""}${farm.redis.url}. Ctrl+C stops.`,
     );
-    const signal = await untilStopSignal();
+    const signal = await stopRequested;
     logger.info(
       { signal },
       "stopping: running tasks finish or go back to the queue (Ctrl+C again to exit at once)",

@@ -34,6 +34,7 @@ export function registerWatch(program: Command): void {
     ...TASK_INTAKE_OPTIONS,
   ]);
   command.action(async () => {
+    const stopRequested = untilStopSignal();
     const settings = settingsOf(WatchSettings, specs, command);
     const logger = createLogger({ name: "watch" });
     const farm = await FarmConnection.open(settings.redisUrl, settings.prefix, { role: "service" });
@@ -47,7 +48,7 @@ export function registerWatch(program: Command): void {
     });
     await watcher.start();
     logger.info({ tasks_file: watcher.tasksFile }, `watching ${watcher.tasksFile} (Ctrl+C stops)`);
-    await untilStopSignal();
+    await stopRequested;
     await watcher.stop();
     await farm.close();
     logger.info("stopped");
