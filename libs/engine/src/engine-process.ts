@@ -1,5 +1,4 @@
 import { EventEmitter } from "node:events";
-import { createInterface } from "node:readline";
 import { createLogger, type Logger } from "@wgp-farm/config";
 import { execa, type ResultPromise } from "execa";
 import { EngineJobError, EngineRequestError, EngineStartError } from "./engine-errors.js";
@@ -11,6 +10,7 @@ import {
   type EngineProcessOptions,
 } from "./engine-options.js";
 import { LineRing } from "./line-ring.js";
+import { splitLines } from "./line-splitter.js";
 import {
   type DescribedMessage,
   type EngineCommand,
@@ -83,6 +83,11 @@ interface PendingRequest {
   reject(error: Error): void;
   timer: NodeJS.Timeout;
 }
+
+/** Longest protocol message read; a longer line is skipped with a warning (a result echoes ≤ 1 MiB of settings). */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Longest stderr line kept; the rest of it is dropped (WanGP's or a library's output can be anything). */
+const MAX_STDERR_LINE_BYTES = 64 * 1024;
 
 /** How long to wait for the other half of "process exited" + "channel closed" before forcing it. */
 const CHANNEL_GRACE_MS = 2_000;
@@ -170,10 +175,20 @@ export class EngineProcess extends EventEmitter<EngineProcessEvents> {
       if (subprocess.pid === undefined) this.#onProcessExit(null, null);
     });
     subprocess.stdin.on("error", (error) => this.#logger.warn({ err: error }, "engine stdin error"));
-    createInterface({ input: subprocess.stdout, crlfDelay: Number.POSITIVE_INFINITY })
-      .on("line", (line) => this.#onLine(line))
-      .on("close", () => this.#onChannelClosed());
-    createInterface({ input: subprocess.stderr, crlfDelay: Number.POSITIVE_INFINITY }).on("line", (line) => {
+    splitLines(
+      subprocess.stdout,
+      MAX_MESSAGE_BYTES,
+      ({ text, cutBytes }) => {
+        if (cutBytes === 0) this.#onLine(text);
+        else
+          this.#warn(
+            `engine wrote a line of ${MAX_MESSAGE_BYTES + cutBytes} bytes; skipped: ${text.slice(0, 200)}`,
+          );
+      },
+      () => this.#onChannelClosed(),
+    );
+    splitLines(subprocess.stderr, MAX_STDERR_LINE_BYTES, ({ text, cutBytes }) => {
+      const line = cutBytes > 0 ? `${text}… (${cutBytes} more bytes)` : text;
       this.#stderr.push(line);
       this.emit("stderr", line);
     });

@@ -188,6 +188,41 @@ describe("EngineProcess with engine-py on the WanGP test double", () => {
     expect(await engine.ping()).toBeGreaterThanOrEqual(0);
   });
 
+  // Found by the chaos suite: lines were read with readline, which buffers any length; a line over V8's
+  // string limit (~512 MiB without a newline) threw out of the stream handler and ended the worker.
+  it("bounds the lines it reads: a huge stdout line is skipped, a huge stderr line cut", async () => {
+    const dir = await tempDir();
+    const peer = path.join(dir, "peer.py");
+    await writeFile(
+      peer,
+      [
+        "#!/usr/bin/env python3",
+        "import json, os, sys",
+        "def send(m): sys.stdout.write(json.dumps(m) + '\\n'); sys.stdout.flush()",
+        "send({'type': 'ready', 'protocol': 1, 'adapter': 'wangp', 'engine_version': 'peer', 'wangp_version': None,",
+        "      'python': '3', 'gpu': None, 'pid': os.getpid(), 'max_line_bytes': 1 << 20, 'wangp': None})",
+        "for line in sys.stdin:",
+        "    command = json.loads(line)",
+        "    if command['type'] == 'generate':",
+        "        sys.stdout.write('o' * (20 << 20) + '\\n'); sys.stdout.flush()",
+        "        sys.stderr.write('e' * (20 << 20) + '\\n'); sys.stderr.flush()",
+        "        send({'type': 'error', 'id': command['id'], 'kind': 'engine', 'message': 'after the flood', 'detail': None})",
+        "    elif command['type'] == 'shutdown':",
+        "        break",
+        "",
+      ].join("\n"),
+    );
+    await chmod(peer, 0o755);
+    const engine = await startedEngine({ python: peer });
+    const warnings: string[] = [];
+    engine.on("warning", (warning) => warnings.push(warning));
+    const error = await jobError(engine.generate(await jobRequest(t2v("a fox"))));
+    expect(error.message).toBe("after the flood");
+    expect(warnings).toContainEqual(expect.stringMatching(/^engine wrote a line of 20971520 bytes; skipped/));
+    const flood = engine.stderrTail().find((line) => line.startsWith("eee"));
+    expect(flood).toMatch(/^e{65536}… \(20905984 more bytes\)$/);
+  });
+
   it("reports a poisoned CUDA context as an engine error that loses the engine", async () => {
     const engine = await startedEngine();
     const error = await jobError(engine.generate(await jobRequest(t2v("[fake:cuda] x"))));
