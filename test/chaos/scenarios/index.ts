@@ -1,0 +1,28 @@
+/** Every scenario of the chaos suite, in the order a run goes through them. */
+import type { Scale, ScenarioResult } from "../harness/scenario-result.ts";
+import { badInputScenario } from "./bad-input.ts";
+import { dashboardAttackScenario } from "./dashboard-attack.ts";
+import { diskUnwritableScenario } from "./disk-unwritable.ts";
+import { engineProtocolScenario } from "./engine-protocol.ts";
+import { hangAndOomScenario } from "./hang-and-oom.ts";
+import { loadScenario } from "./load.ts";
+import { redisRestartScenario } from "./redis-restart.ts";
+import { sigkillScenario } from "./sigkill.ts";
+import { sigtermDrainScenario } from "./sigterm-drain.ts";
+
+export interface Scenario {
+  id: string;
+  run: (scale: Scale) => Promise<ScenarioResult>;
+}
+
+export const SCENARIOS: Scenario[] = [
+  { id: "sigkill", run: sigkillScenario },
+  { id: "redis-restart", run: redisRestartScenario },
+  { id: "hang-oom", run: hangAndOomScenario },
+  { id: "sigterm-drain", run: sigtermDrainScenario },
+  { id: "disk-unwritable", run: diskUnwritableScenario },
+  { id: "load", run: loadScenario },
+  { id: "bad-input", run: badInputScenario },
+  { id: "engine-protocol", run: engineProtocolScenario },
+  { id: "dashboard", run: dashboardAttackScenario },
+];

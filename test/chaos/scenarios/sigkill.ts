@@ -1,0 +1,204 @@
+/**
+ * Random SIGKILL of worker processes and of engine-py processes, at random moments of random jobs,
+ * on 2 workers × 2 slots running the real engine-py against the WanGP double. A few tasks are told to
+ * break (`[fake:crash]`: the engine dies on every attempt; `[fake:error]`: WanGP fails every attempt).
+ * Killed workers are started again after a second, as systemd would. Production lock and stall
+ * timings. End check: every task accounted for, one result per folder, no staging left.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { ChaosFarm } from "../harness/chaos-farm.ts";
+import {
+  followRecovery,
+  type Recovery,
+  type RunningJob,
+  runningJobs,
+  waitForAllFinished,
+} from "../harness/farm-watch.ts";
+import { isAlive, orphanEngines } from "../harness/process-tree.ts";
+import { seededRandom } from "../harness/random.ts";
+import { formatMs, median, type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
+import { accountForTasks, escapedWrites, type TaskExpectation } from "../harness/task-accounting.ts";
+import { WorkerFleet } from "../harness/worker-process.ts";
+
+const SIZES = {
+  short: { tasks: 24, kills: 10, steps: 5, stepS: 0.08 },
+  full: { tasks: 400, kills: 120, steps: 8, stepS: 0.1 },
+} as const;
+
+const MODELS = ["t2v", "t2v_1.3B"];
+/** Stalls + engine crashes after which the worker quarantines a task (the worker's default). */
+const QUARANTINE_AFTER = 3;
+/** Kills aimed at one task stay below the quarantine threshold: a task not told to break must complete. */
+const HITS_PER_TASK = QUARANTINE_AFTER - 1;
+
+export async function sigkillScenario(scale: Scale): Promise<ScenarioResult> {
+  const size = SIZES[scale];
+  const elapsed = startClock();
+  const random = seededRandom();
+  const chaos = await ChaosFarm.create("sigkill");
+  const expectations: TaskExpectation[] = [];
+  const tasks = Array.from({ length: size.tasks }, (_, i) => {
+    const taskId = `kill-${i}`;
+    const fault = i % 25 === 7 ? "crash" : i % 25 === 19 ? "error" : undefined;
+    expectations.push({
+      taskId,
+      outputSubDir: `runs/${taskId}`,
+      outcome: fault === "crash" ? "quarantined" : fault === "error" ? "failed" : "completed",
+      // A task told to break may also have been killed on its last attempt.
+      reason:
+        fault === "crash"
+          ? /^quarantined: /
+          : fault === "error"
+            ? /^(engine error|engine crashed): /
+            : undefined,
+    });
+    return {
+      task_id: taskId,
+      prompt: `a lighthouse in a storm, take ${i}${fault ? ` [fake:${fault}]` : ""}`,
+      model: MODELS[i % MODELS.length],
+      steps: size.steps,
+      seed: i,
+      output_sub_dir: `runs/${taskId}`,
+    };
+  });
+  const violations: string[] = [];
+  const report = await chaos.import(tasks, { attempts: 3, backoffMs: 500 });
+  if (report.imported.length !== size.tasks)
+    violations.push(`imported ${report.imported.length} of ${size.tasks}`);
+
+  const env = { FAKE_WANGP_STEP_S: String(size.stepS), FAKE_WANGP_LOAD_S: "0.2" };
+  const fleet = new WorkerFleet(chaos, [
+    { name: "host-a", slots: 2, engine: "wangp", env },
+    { name: "host-b", slots: 2, engine: "wangp", env },
+  ]);
+  await fleet.start();
+
+  const hits = new Map<string, number>();
+  const recoveries: Promise<Recovery>[] = [];
+  const kills = { worker: 0, engine: 0, idle: 0, jobsHit: 0, skipped: 0 };
+  const allDone = waitForAllFinished(chaos, MODELS, size.tasks, scale === "full" ? 900_000 : 240_000);
+  let finished = false;
+  void allDone.then(
+    () => {
+      finished = true;
+    },
+    () => {
+      finished = true;
+    },
+  );
+
+  while (kills.worker + kills.engine < size.kills && !finished) {
+    await sleep(random.between(300, 1200));
+    const workers = fleet.workers();
+    if (workers.length === 0) continue;
+    const running = await runningJobs(chaos, MODELS);
+    const killWorker = random.chance(0.5);
+    const worker = random.pick(workers);
+    let victims: RunningJob[];
+    let kill: () => void;
+    if (killWorker) {
+      victims = running.filter((job) => job.slotId.endsWith(`@${worker.spec.name}`));
+      kill = () => worker.kill("SIGKILL");
+    } else {
+      const engines = await worker.engines();
+      if (engines.length === 0) continue;
+      const engine = random.pick(engines);
+      victims = running.filter((job) => job.slotId === engine.slotId);
+      kill = () => {
+        if (isAlive(engine.pid)) process.kill(engine.pid, "SIGKILL");
+      };
+    }
+    if (victims.some((job) => (hits.get(job.taskId) ?? 0) >= HITS_PER_TASK)) {
+      kills.skipped += 1;
+      continue;
+    }
+    const killedAt = Date.now();
+    kill();
+    if (killWorker) kills.worker += 1;
+    else kills.engine += 1;
+    if (victims.length === 0) kills.idle += 1;
+    for (const job of victims) {
+      kills.jobsHit += 1;
+      hits.set(job.taskId, (hits.get(job.taskId) ?? 0) + 1);
+      recoveries.push(followRecovery(chaos, job, killedAt, 300_000));
+    }
+  }
+
+  try {
+    await allDone;
+  } catch (error) {
+    violations.push((error as Error).message);
+  }
+  const followed = await Promise.all(recoveries);
+  const recoverMs = followed.map((r) => r.requeuedMs).filter((ms): ms is number => ms !== undefined);
+  const rerunMs = followed.map((r) => r.rerunMs).filter((ms): ms is number => ms !== undefined);
+  if (recoverMs.length < followed.length) {
+    violations.push(
+      `${followed.length - recoverMs.length} killed job(s) were not back in their queue within 300 s`,
+    );
+  }
+  await fleet.stop();
+  // An engine whose worker was killed notices its closed stdin and exits (within its shutdown grace).
+  const livePids = new Set(
+    fleet
+      .history()
+      .filter((worker) => worker.running)
+      .map((worker) => worker.pid),
+  );
+  let orphans = await orphanEngines(livePids, chaos.dir);
+  for (let waited = 0; orphans.length > 0 && waited < 15_000; waited += 500) {
+    await sleep(500);
+    orphans = await orphanEngines(livePids, chaos.dir);
+  }
+  if (orphans.length > 0) violations.push(`engine-py processes outlived their worker: ${orphans.join(", ")}`);
+
+  const accounting = await accountForTasks(chaos, expectations);
+  violations.push(...accounting.problems);
+  const escaped = await escapedWrites(chaos);
+  violations.push(...escaped.map((name) => `written outside the output root: ${name}`));
+  const runs = [...accounting.runs.values()];
+  const states = Object.entries(accounting.states)
+    .map(([state, n]) => `${n} ${state}`)
+    .join(", ");
+  await chaos.close(violations.length > 0 && process.env.CHAOS_KEEP === "1");
+  return {
+    id: "sigkill",
+    title: "Random SIGKILL of workers and engine-py processes",
+    trials: kills.worker + kills.engine,
+    tasks: size.tasks,
+    faults: kills.worker + kills.engine + expectations.filter((e) => e.outcome !== "completed").length,
+    lost: accounting.lost.length,
+    duplicated: accounting.duplicated.length,
+    escaped: escaped.length,
+    recoverMs,
+    recoveryMeaning: "from the kill until the killed job was back in its queue (or running again)",
+    violations,
+    figures: [
+      [
+        "killed job ran again after (median / max)",
+        `${formatMs(median(rerunMs))} / ${formatMs(Math.max(0, ...rerunMs))}`,
+      ],
+      ["kills of worker processes", String(kills.worker)],
+      ["kills of engine-py processes", String(kills.engine)],
+      ["kills that hit a running job / hit an idle process", `${kills.jobsHit} / ${kills.idle}`],
+      [
+        "tasks told to break (engine crash / WanGP error)",
+        `${expectations.filter((e) => e.outcome === "quarantined").length} / ${expectations.filter((e) => e.outcome === "failed").length}`,
+      ],
+      ["end states", states],
+      ["worker restarts (by the harness, like systemd)", String(fleet.restarts)],
+      [
+        "engine runs per task (median / max)",
+        `${runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)] ?? 0} / ${Math.max(0, ...runs)}`,
+      ],
+      ["kills skipped (the task had been hit twice already)", String(kills.skipped)],
+      ["seed (CHAOS_SEED to replay)", String(random.seed)],
+    ],
+    method: [
+      `${size.tasks} tasks on 2 \`wgp-farm worker\` processes × 2 slots, engine-py with the WanGP double (${size.steps} steps × ${size.stepS} s, model load 0.2 s), two models; every 25th task from the 8th crashes its engine on every attempt, every 25th from the 20th fails in WanGP on every attempt.`,
+      "Every 0.3–1.2 s: SIGKILL to a random worker process (its engines follow when their stdin closes) or to one of its engine-py processes; a killed worker is restarted after 1 s.",
+      `Production lock (8 s) and stall check (3 s); retries: 3 attempts, 0.5 s backoff; quarantine after ${QUARANTINE_AFTER} stalls/crashes. No task is aimed at more than ${HITS_PER_TASK} times, so every task not told to break must complete.`,
+    ],
+    durationS: elapsed(),
+  };
+}
