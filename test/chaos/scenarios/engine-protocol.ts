@@ -205,7 +205,7 @@ const HOSTILE_CASES: HostileCase[] = [
   { mode: "bad-error", expect: "engine" },
 ];
 
-async function engineLibraryUnderGarbage(violations: string[]) {
+async function engineLibraryUnderGarbage(scale: Scale, violations: string[]) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "wgp-farm-chaos-hostile-"));
   const uncaught: unknown[] = [];
   const onUncaught = (error: unknown) => uncaught.push(error);
@@ -233,7 +233,9 @@ async function engineLibraryUnderGarbage(violations: string[]) {
       violations.push(`hostile engine never ready: start gave ${String(refused)}`);
     await neverReady.exited;
 
-    for (const hostile of HOSTILE_CASES) {
+    const cases: HostileCase[] =
+      scale === "full" ? [...HOSTILE_CASES, { mode: "giant", expect: "result" }] : HOSTILE_CASES;
+    for (const hostile of cases) {
       const engine = new EngineProcess({
         adapter: "wangp",
         wangpRoot: FAKE_WANGP,
@@ -275,7 +277,7 @@ async function engineLibraryUnderGarbage(violations: string[]) {
   }
   if (uncaught.length > 0)
     violations.push(`uncaught exceptions in the parent: ${uncaught.map(String).join("; ")}`);
-  return { cases: HOSTILE_CASES.length + 1, warnings, endMs, rssGrowth, hangTimeoutMs };
+  return { cases: endMs.length + 1, warnings, endMs, rssGrowth, hangTimeoutMs };
 }
 
 async function workerWithHostileEngine(scale: Scale, violations: string[]) {
@@ -339,7 +341,7 @@ export async function engineProtocolScenario(scale: Scale): Promise<ScenarioResu
   const elapsed = startClock();
   const violations: string[] = [];
   const intoBridge = await engineUnderGarbage(RUNS[scale], violations);
-  const intoLibrary = await engineLibraryUnderGarbage(violations);
+  const intoLibrary = await engineLibraryUnderGarbage(scale, violations);
   const worker = await workerWithHostileEngine(scale, violations);
   return {
     id: "engine-protocol",
@@ -369,7 +371,10 @@ export async function engineProtocolScenario(scale: Scale): Promise<ScenarioResu
         "job end after hostile behaviour (median / max; hang timeout 2 s)",
         `${formatMs(median(intoLibrary.endMs))} / ${formatMs(Math.max(...intoLibrary.endMs))}`,
       ],
-      ["parent RSS growth around 64 MiB lines", `${intoLibrary.rssGrowth.toFixed(0)} MiB`],
+      [
+        `parent RSS growth around 64 MiB lines${scale === "full" ? " and a 600 MiB stderr line" : ""}`,
+        `${intoLibrary.rssGrowth.toFixed(0)} MiB`,
+      ],
       [
         "through a real worker: tasks / end states",
         `${worker.tasks} / ${Object.entries(worker.accounting.states)
@@ -380,7 +385,7 @@ export async function engineProtocolScenario(scale: Scale): Promise<ScenarioResu
     ],
     method: [
       "engine-py (wangp adapter, WanGP double) gets one generated garbage line at a time, each followed by a ping; then three running jobs get 30 garbage lines and a second generate each.",
-      "`@wgp-farm/engine`'s EngineProcess drives `test/chaos/fixtures/hostile-engine`, a stand-in that wraps every message in garbage (not JSON, invalid UTF-8, NUL, unknown types, wrong fields, other jobs' results, 100,000-deep nesting) and then answers, goes silent, exits, sends a malformed result or error, or writes 64 MiB lines.",
+      "`@wgp-farm/engine`'s EngineProcess drives `test/chaos/fixtures/hostile-engine`, a stand-in that wraps every message in garbage (not JSON, invalid UTF-8, NUL, unknown types, wrong fields, other jobs' results, 100,000-deep nesting) and then answers, goes silent, exits, sends a malformed result or error, or writes 64 MiB lines (and, at full size, a 600 MiB stderr line).",
       "The same hostile engine under a real `wgp-farm worker` (`WGP_FARM_PYTHON` pointing at a wrapper that puts it first on PYTHONPATH), `--hang-timeout 2`, 3 attempts.",
     ],
     durationS: elapsed(),

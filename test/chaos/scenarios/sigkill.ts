@@ -180,7 +180,7 @@ export async function sigkillScenario(scale: Scale): Promise<ScenarioResult> {
       ],
       ["kills of worker processes", String(kills.worker)],
       ["kills of engine-py processes", String(kills.engine)],
-      ["kills that hit a running job / hit an idle process", `${kills.jobsHit} / ${kills.idle}`],
+      ["running jobs hit / kills that hit no job", `${kills.jobsHit} / ${kills.idle}`],
       [
         "tasks told to break (engine crash / WanGP error)",
         `${expectations.filter((e) => e.outcome === "quarantined").length} / ${expectations.filter((e) => e.outcome === "failed").length}`,
@@ -198,6 +198,7 @@ export async function sigkillScenario(scale: Scale): Promise<ScenarioResult> {
       `${size.tasks} tasks on 2 \`wgp-farm worker\` processes × 2 slots, engine-py with the WanGP double (${size.steps} steps × ${size.stepS} s, model load 0.2 s), two models; every 25th task from the 8th crashes its engine on every attempt, every 25th from the 20th fails in WanGP on every attempt.`,
       "Every 0.3–1.2 s: SIGKILL to a random worker process (its engines follow when their stdin closes) or to one of its engine-py processes; a killed worker is restarted after 1 s.",
       `Production lock (8 s) and stall check (3 s); retries: 3 attempts, 0.5 s backoff; quarantine after ${QUARANTINE_AFTER} stalls/crashes. No task is aimed at more than ${HITS_PER_TASK} times, so every task not told to break must complete.`,
+      "Recovery is measured to the job being back in its queue. When it runs again depends on its place there: a job whose worker died goes back to the front (BullMQ's stalled-job path), a job whose engine died is a failed attempt, retried after its backoff behind every waiting task of its priority.",
     ],
     durationS: elapsed(),
   };
