@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger, type Logger } from "@wgp-farm/config";
 import {
   CancelChannel,
@@ -18,6 +17,7 @@ import { OutputPublisher, type StagingOwner } from "./output-publisher.js";
 import { Quarantine } from "./quarantine.js";
 import { QueueActivityWatcher } from "./queue-activity-watcher.js";
 import { QueueWorkerSet } from "./queue-workers.js";
+import { redisStepMs, settleWithin } from "./settle-within.js";
 import type { SlotContext } from "./slot-context.js";
 import { WakeSignal } from "./wake-signal.js";
 import {
@@ -31,6 +31,27 @@ import {
 const REQUEUE_GRACE_MS = 15_000;
 /** Staging folders of dead attempts are swept this often (and at start). */
 const STAGING_SWEEP_MS = 10 * 60_000;
+
+/** How often a connection that keeps failing is reported again. */
+const CONNECTION_ERROR_REPORT_MS = 30_000;
+
+/**
+ * Service connections reconnect forever; their errors are logged (not thrown, and not left to
+ * ioredis' "unhandled error" console noise), once per outage and then every 30 s.
+ */
+function reportConnectionErrors(redis: Redis, logger: Logger, connection: string): Redis {
+  let reportedAt = 0;
+  redis.on("error", (error: Error) => {
+    if (Date.now() - reportedAt < CONNECTION_ERROR_REPORT_MS) return;
+    reportedAt = Date.now();
+    logger.warn({ err: error, connection }, "Redis connection error; reconnecting");
+  });
+  redis.on("ready", () => {
+    if (reportedAt !== 0) logger.info({ connection }, "Redis connection back");
+    reportedAt = 0;
+  });
+  return redis;
+}
 
 /** Slot ids of the workers running in this process (`headless` may run one next to other parts). */
 const SLOTS_IN_THIS_PROCESS = new Set<string>();
@@ -99,11 +120,14 @@ export class FarmWorker {
     });
     let worker: FarmWorker | undefined;
     try {
+      reportConnectionErrors(farm.redis, logger, "commands");
       const wake = new WakeSignal();
-      const watcher = new QueueActivityWatcher(farm.redis.duplicate(), farm.keys, wake, logger);
+      const watcherRedis = reportConnectionErrors(farm.redis.duplicate(), logger, "queue events");
+      const watcher = new QueueActivityWatcher(watcherRedis, farm.keys, wake, logger);
       const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models);
       await FarmWorker.#checkIdentity(ctx.registry, plans);
-      worker = new FarmWorker(ctx, plans, watcher, farm.redis.duplicate());
+      const subscriber = reportConnectionErrors(farm.redis.duplicate(), logger, "cancel requests");
+      worker = new FarmWorker(ctx, plans, watcher, subscriber);
       for (const plan of plans) SLOTS_IN_THIS_PROCESS.add(plan.slotId);
       await worker.#start();
       return worker;
@@ -218,10 +242,10 @@ export class FarmWorker {
     logger.info({ running_jobs: busy, timeout_ms: timeoutMs }, "draining: no new jobs");
     for (const slot of this.#slots) slot.stopFetching();
     const allIdle = Promise.all(this.#slots.map((slot) => slot.idle()));
-    if (!(await this.#within(allIdle, timeoutMs))) {
+    if (busy > 0 && !(await settleWithin(allIdle, timeoutMs))) {
       logger.warn("drain timeout: returning running jobs to their queues");
       for (const slot of this.#slots) slot.requeueRunning("the worker is shutting down");
-      if (!(await this.#within(allIdle, REQUEUE_GRACE_MS))) {
+      if (!(await settleWithin(allIdle, REQUEUE_GRACE_MS))) {
         logger.warn("engines did not stop their jobs in time; shutting them down");
       }
     }
@@ -233,21 +257,12 @@ export class FarmWorker {
   async #close(): Promise<void> {
     clearInterval(this.#sweepTimer);
     for (const id of this.slotIds) SLOTS_IN_THIS_PROCESS.delete(id);
-    await this.#unsubscribe?.().catch(() => undefined);
+    const { farm } = this.#ctx;
+    await settleWithin(this.#unsubscribe?.() ?? Promise.resolve(), redisStepMs(farm.redis));
     this.#subscriber.disconnect();
     await this.#watcher.close();
-    await this.#stalledChecker.close();
-    await this.#ctx.farm.close().catch(() => undefined);
-  }
-
-  async #within(work: Promise<unknown>, ms: number): Promise<boolean> {
-    const timeout = new AbortController();
-    const done = await Promise.race([
-      work.then(() => true),
-      sleep(ms, false, { signal: timeout.signal }).catch(() => false),
-    ]);
-    timeout.abort();
-    return done;
+    await settleWithin(this.#stalledChecker.close(), redisStepMs(farm.redis));
+    if (!(await settleWithin(farm.close(), redisStepMs(farm.redis)))) farm.redis.disconnect();
   }
 
   /**

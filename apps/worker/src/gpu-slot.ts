@@ -16,6 +16,7 @@ import type { HeldJob, JobEnd } from "./job-finisher.js";
 import { JobRunner } from "./job-runner.js";
 import type { NextWork } from "./job-scheduler.js";
 import { QueueWorkerSet } from "./queue-workers.js";
+import { redisStepMs, settleWithin } from "./settle-within.js";
 import type { SlotContext, StopReason } from "./slot-context.js";
 
 interface RunningJob {
@@ -160,14 +161,23 @@ export class GpuSlot {
     this.#fetching.abort();
     clearInterval(this.#heartbeat);
     clearTimeout(this.#progressTimer);
+    this.requeueRunning("the worker is shutting down");
     await this.#engine
       .shutdown()
       .catch((error) => this.#logger.warn({ err: error }, "engine shutdown failed"));
-    await this.#loop;
-    await this.#workers.close();
+    // Each step may need Redis; a Redis that went away must not keep the worker from exiting.
+    const redis = this.#ctx.farm.redis;
+    if (!(await settleWithin(this.#loop ?? Promise.resolve(), redisStepMs(redis)))) {
+      this.#logger.warn(
+        "the running job could not be returned to its queue (Redis unreachable?); it will stall back",
+      );
+    }
+    await settleWithin(this.#workers.close(), redisStepMs(redis));
     this.#state = "stopped";
-    await this.#publishing;
-    await this.#ctx.registry.remove(this.id).catch(() => undefined);
+    await settleWithin(
+      this.#publishing.then(() => this.#ctx.registry.remove(this.id)),
+      redisStepMs(redis),
+    );
   }
 
   status(): SlotStatus {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@wgp-farm/config";
 import { type FarmKeys, modelQueueName } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
+import { settleWithin } from "./settle-within.js";
 import type { WakeSignal } from "./wake-signal.js";
 
 /**
@@ -73,7 +74,8 @@ export class QueueActivityWatcher {
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     this.#redis.disconnect();
-    await this.#loop?.catch(() => undefined);
+    // A command queued while Redis was away may never settle: the loop is not waited for long.
+    await settleWithin(this.#loop ?? Promise.resolve(), 1_000);
   }
 
   async #run(): Promise<void> {

@@ -2,11 +2,13 @@ import { execFile } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { cancelTask, FarmStats, modelQueueName } from "@wgp-farm/queue";
+import { cancelTask, FarmConnection, FarmStats, modelQueueName, RedisServerProcess } from "@wgp-farm/queue";
+import { temporaryDir } from "@wgp-farm/testing";
 import { describe, expect, it } from "vitest";
 import { STAGING_DIR_NAME } from "../src/output-publisher.js";
 import {
   importTasks,
+  onCleanup,
   spawnWorkerProcess,
   startWorker,
   t2vTask,
@@ -122,5 +124,40 @@ describe("SIGTERM", () => {
     worker.child.kill("SIGTERM");
     expect(await worker.exited).toEqual({ code: 143, signal: null });
     expect(worker.output()).toContain("second signal: exiting now");
+  });
+});
+
+describe("when Redis goes away", () => {
+  it("the worker still stops (every step that needs Redis is bounded)", async () => {
+    const { dir, remove } = await temporaryDir("redis-gone");
+    onCleanup(remove);
+    const redis = await RedisServerProcess.start({ dataDir: path.join(dir, "redis"), persistence: "none" });
+    onCleanup(() => redis.stop());
+    const tf = { ...(await testFarm("redis-gone")), redisUrl: redis.url };
+    const worker = await startWorker(tf);
+    await redis.kill();
+    // Every step that needs Redis is bounded: the engines stop and the worker returns.
+    await worker.stop();
+    expect(worker.statuses().map((slot) => slot.state)).toEqual(["stopped"]);
+  });
+
+  it("keeps working across a Redis restart", async () => {
+    const { dir, remove } = await temporaryDir("redis-restart");
+    onCleanup(remove);
+    const dataDir = path.join(dir, "redis");
+    let redis = await RedisServerProcess.start({ dataDir, persistence: "aof" });
+    const { port } = redis;
+    onCleanup(() => redis.stop());
+    const tf = { ...(await testFarm("redis-restart")), redisUrl: redis.url };
+    const farm = await FarmConnection.open(redis.url, tf.prefix, { role: "service" });
+    onCleanup(() => farm.close());
+    const here = { ...tf, farm };
+    await importTasks(here, [t2vTask("before")]);
+    await startWorker(here);
+    await waitForJob(here, "before", T2V);
+    await redis.stop();
+    redis = await RedisServerProcess.start({ dataDir, port, persistence: "aof" });
+    await importTasks(here, [t2vTask("after")]);
+    expect(await (await waitForJob(here, "after", T2V)).getState()).toBe("completed");
   });
 });
