@@ -436,19 +436,24 @@ async function main(): Promise<void> {
     const rss = await workerRss(session);
     const rows: BenchRow[] = [
       {
-        measure: "pickup latency, idle slot, import → engine generate, median",
-        value: `${pickup.import_to_generate.median_ms} ms`,
+        measure: "pickup latency, idle slot, job queued by the import → engine generate, median",
+        value: `${pickup.job_creation_to_generate.median_ms} ms`,
         target: "≤ 5 ms",
-        pass: pickup.import_to_generate.median_ms <= 5,
+        pass: pickup.job_creation_to_generate.median_ms <= 5,
       },
       {
-        measure: "pickup latency, idle slot, import → engine generate, p99",
-        value: `${pickup.import_to_generate.p99_ms} ms`,
+        measure: "pickup latency, idle slot, job queued by the import → engine generate, p99",
+        value: `${pickup.job_creation_to_generate.p99_ms} ms`,
         target: "≤ 50 ms",
-        pass: pickup.import_to_generate.p99_ms <= 50,
+        pass: pickup.job_creation_to_generate.p99_ms <= 50,
       },
       {
-        measure: "… import → WanGP submit_task inside engine-py, median / p99",
+        measure:
+          "… from the start of the import call (validation, task index, add) → engine generate, median / p99",
+        value: `${pickup.import_to_generate.median_ms} ms / ${pickup.import_to_generate.p99_ms} ms`,
+      },
+      {
+        measure: "… from the start of the import call → WanGP submit_task inside engine-py, median / p99",
         value: `${pickup.import_to_wangp_submit.median_ms} ms / ${pickup.import_to_wangp_submit.p99_ms} ms`,
       },
       {
@@ -476,7 +481,7 @@ async function main(): Promise<void> {
     ];
     printBenchResult({
       title: "GPU worker (scheduling, pickup, overhead, memory)",
-      method: `Private redis-server; the real engine-py on the WanGP test double (fake load and step times). Pickup: ${pickup.runs} single imports (the import-tasks code path, timed from its start) into an idle slot of a \`wgp-farm worker\` process, ended by the generate command reaching engine-py (a probe loaded with --import) and by WanGP's submit_task (the double's record). Overhead: ${overhead.jobs} back-to-back one-step jobs with zero load and step time in a \`wgp-farm worker\` process; a job's time in the worker minus the engine's, and the gap before the next job. Farm: tasks queued one by one into paused queues, the start is the resume; makespan to the last completion; lower bound = (engine-measured generation + one model load per slot) / slots. RSS: the real \`wgp-farm worker\` process with 8 dry-run slots.`,
+      method: `Private redis-server; the real engine-py on the WanGP test double (fake load and step times). Pickup: ${pickup.runs} single imports (the import-tasks code path) into an idle slot; timed from the job's creation time (ms, floored: up to 1 ms too long) and from the start of the import call of a \`wgp-farm worker\` process, ended by the generate command reaching engine-py (a probe loaded with --import) and by WanGP's submit_task (the double's record). Overhead: ${overhead.jobs} back-to-back one-step jobs with zero load and step time in a \`wgp-farm worker\` process; a job's time in the worker minus the engine's, and the gap before the next job. Farm: tasks queued one by one into paused queues, the start is the resume; makespan to the last completion; lower bound = (engine-measured generation + one model load per slot) / slots. RSS: the real \`wgp-farm worker\` process with 8 dry-run slots.`,
       rows,
       notes: [
         `farm setup: $farm.setup.generation_s_per_jobs generation per job (${farm.setup.steps} steps), $farm.setup.load_ss per model load, mix $JSON.stringify(farm.setup.mix)`,
