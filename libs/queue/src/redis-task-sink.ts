@@ -1,6 +1,7 @@
 import type { Task } from "@wgp-farm/tasks";
+import { CANCELLED_REASON_PREFIX } from "./cancel-task.js";
 import type { FarmConnection } from "./farm-connection.js";
-import { modelQueueName } from "./farm-keys.js";
+import { modelQueueName, QUARANTINE_QUEUE } from "./farm-keys.js";
 import type { ImportReport } from "./import-report.js";
 import { CLAIM_TASKS_SCRIPT } from "./scripts/claim-tasks.js";
 import { type ImportOptions, type PendingTask, recordInvalid, type TaskSink } from "./task-importer.js";
@@ -16,7 +17,7 @@ interface ToAdd {
   note?: string;
 }
 
-const FINISHED_STATES = new Set(["completed", "failed"]);
+const FINISHED_STATES = new Set(["completed", "failed", "quarantined", "cancelled"]);
 
 /**
  * Puts tasks into their model queues, with jobId = task_id. Safe to re-run at any point: a task id
@@ -78,7 +79,7 @@ export class RedisTaskSink implements TaskSink {
     const { redis, keys, queues } = this.farm;
     const { task, index } = pending;
     const queue = queues.byName(queueName);
-    const state = await queue.getJobState(task.task_id);
+    const state = await this.stateOf(queueName, task.task_id);
     if (state === "unknown") {
       const cancelled = (await redis.hexists(keys.cancelled, task.task_id)) === 1;
       if (cancelled && !options.rerun) {
@@ -98,9 +99,10 @@ export class RedisTaskSink implements TaskSink {
       return;
     }
     const job = await queue.getJob(task.task_id);
+    const jobState = state === "quarantined" || state === "cancelled" ? "failed" : state;
     if (job && modelQueueName(task.model) === queueName) {
       await job.updateData({ task, import: pending.info });
-      await job.retry(state as "completed" | "failed", {
+      await job.retry(jobState as "completed" | "failed", {
         resetAttemptsMade: true,
         resetAttemptsStarted: true,
       });
@@ -108,8 +110,27 @@ export class RedisTaskSink implements TaskSink {
       return;
     }
     await job?.remove();
+    // A quarantined task's failed original still holds its id in the model queue.
+    await this.removeFinishedJob(modelQueueName(task.model), task.task_id);
     await this.moveIndexEntry(task, queueName);
     toAdd.push({ pending, note: `rerun (was ${state} in ${queueName})` });
+  }
+
+  /** The task's state as an operator knows it: quarantined and cancelled tasks are told apart from failed ones. */
+  private async stateOf(queueName: string, taskId: string): Promise<string> {
+    if (queueName === QUARANTINE_QUEUE) {
+      return (await this.farm.queues.byName(queueName).getJob(taskId)) ? "quarantined" : "unknown";
+    }
+    const queue = this.farm.queues.byName(queueName);
+    const state = await queue.getJobState(taskId);
+    if (state !== "failed") return state;
+    const reason = (await queue.getJob(taskId))?.failedReason ?? "";
+    return reason.startsWith(CANCELLED_REASON_PREFIX) ? "cancelled" : "failed";
+  }
+
+  private async removeFinishedJob(queueName: string, taskId: string): Promise<void> {
+    const job = await this.farm.queues.byName(queueName).getJob(taskId);
+    if (job && FINISHED_STATES.has(await job.getState())) await job.remove();
   }
 
   private async moveIndexEntry(task: Task, fromQueue: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
-import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
+import { quarantineTestTask, temporaryDir, uniquePrefix } from "@wgp-farm/testing";
 import { UnrecoverableError, Worker } from "bullmq";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import {
@@ -131,6 +131,39 @@ describe("TaskImporter with Redis", () => {
     ]);
     expect(await farm.redis.hget(farm.keys.taskIndex, "m")).toBe("model.i2v");
     expect(await farm.queues.forModel("t2v").getJob("m")).toBeUndefined();
+  });
+
+  it("reports quarantined and cancelled tasks as such, and --rerun brings them back to their model queue", async () => {
+    await runImport(jsonl([task("sick"), task("stopped")]));
+    const worker = new Worker("model.t2v", null, {
+      connection: farm.redis.duplicate(),
+      prefix: farm.keys.prefix,
+    });
+    for (;;) {
+      const job = await worker.getNextJob("tok", { block: false });
+      if (!job) break;
+      const reason =
+        job.id === "sick" ? "quarantined: took down its worker 3 times" : "cancelled: by the operator";
+      await job.moveToFailed(new UnrecoverableError(reason), "tok", false);
+    }
+    await worker.close();
+    await quarantineTestTask(farm, "model.t2v", "sick");
+
+    const again = await runImport(jsonl([task("sick"), task("stopped")]));
+    expect(again.skipped.map((e) => [e.task_id, e.state, e.queue])).toEqual([
+      ["sick", "quarantined", "quarantine"],
+      ["stopped", "cancelled", "model.t2v"],
+    ]);
+    const rerun = await runImport(jsonl([task("sick"), task("stopped")]), { rerun: true });
+    expect(rerun.imported.map((e) => [e.task_id, e.queue])).toEqual([
+      ["sick", "model.t2v"],
+      ["stopped", "model.t2v"],
+    ]);
+    const queue = farm.queues.forModel("t2v");
+    expect(await queue.getJobState("sick")).toMatch(/waiting|prioritized/);
+    expect(await queue.getJobState("stopped")).toMatch(/waiting|prioritized/);
+    expect(await farm.queues.byName("quarantine").getJob("sick")).toBeUndefined();
+    expect(await farm.redis.hget(farm.keys.taskIndex, "sick")).toBe("model.t2v");
   });
 
   it("repairs an import that died between claiming a task and adding its job", async () => {
