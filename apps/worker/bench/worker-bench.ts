@@ -28,7 +28,9 @@ import {
   RedisServerProcess,
   RedisTaskSink,
   SlotRegistry,
+  type TaskJobData,
 } from "@wgp-farm/queue";
+import type { Job } from "bullmq";
 import type { BenchRow } from "../../../test/bench/bench-result.ts";
 import { median, percentile, printBenchResult } from "../../../test/bench/bench-result.ts";
 import { type FarmWorkerOptions, type ResultSummary, startFarmWorker } from "../dist/index.js";
@@ -254,7 +256,7 @@ async function orchestrationOverhead(session: Session) {
     WGP_FARM_BENCH_PROBE: probe,
   });
   let wallMs = 0;
-  const finished = [];
+  const finished: Job<TaskJobData>[] = [];
   try {
     await waitFinished(bench, "t2v", "warm-up");
     const started = nowMs();

@@ -88,7 +88,12 @@ describe("the CausVid LoRA", () => {
       settings: { guidance_scale: 1, flow_shift: 7, num_inference_steps: 12 },
     });
     const logs = await Promise.all(
-      jobs.map((job) => job.queue.getJobLogs(String(job.id)).then((result) => result.logs.join("\n"))),
+      jobs.map((job) =>
+        tf.farm.queues
+          .byName(job.queueName)
+          .getJobLogs(String(job.id))
+          .then((result) => result.logs.join("\n")),
+      ),
     );
     expect(logs.filter((log) => log.includes("CausVid LoRA: downloaded"))).toHaveLength(1);
     expect(logs.join("\n")).toMatch(/CausVid LoRA: \d+% \(/);
@@ -109,7 +114,9 @@ describe("the CausVid LoRA", () => {
       /^warning: the CausVid LoRA is made for Wan 2.1 text-to-video 14B models; 't2v_1.3B'/,
     );
     expect(manifest.notes).toEqual(expect.arrayContaining([warning]));
-    expect((await job.queue.getJobLogs("small-causvid")).logs).toEqual(expect.arrayContaining([warning]));
+    expect((await tf.farm.queues.byName(job.queueName).getJobLogs("small-causvid")).logs).toEqual(
+      expect.arrayContaining([warning]),
+    );
     // WanGP looks for the 1.3B model's LoRAs in its own family folder.
     expect(await readdir(path.join(wangpRoot, "loras", "wan_1.3B"))).toContain(CAUSVID_PRESET.loraFile);
   });

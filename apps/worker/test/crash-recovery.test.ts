@@ -51,7 +51,7 @@ describe("a worker killed with SIGKILL mid-job", () => {
       (r) => r.event === "submit" && r.id === "survivor",
     );
     expect(submits).toHaveLength(2);
-    const logs = (await job.queue.getJobLogs("survivor")).logs;
+    const logs = (await tf.farm.queues.byName(job.queueName).getJobLogs("survivor")).logs;
     expect(logs.filter((line) => line.startsWith("attempt "))).toEqual([
       expect.stringMatching(/^attempt 1 on gpu0@doomed-host/),
       expect.stringMatching(/^attempt 2 on gpu0@rescue-host/),

@@ -24,7 +24,7 @@ describe("failures", () => {
     expect(await job.getState()).toBe("failed");
     expect(job.attemptsMade).toBe(3);
     expect(job.stacktrace).toHaveLength(3);
-    for (const stack of job.stacktrace) expect(stack).toMatch(/^oom: .*unsufficient VRAM/);
+    for (const stack of job.stacktrace ?? []) expect(stack).toMatch(/^oom: .*unsufficient VRAM/);
     // The raw CUDA error only reaches the stream lines: the job log has them.
     const logs = await tf.farm.queues.byName(T2V).getJobLogs("too-big");
     expect(logs.logs.some((line) => line.includes("OutOfMemoryError"))).toBe(true);
@@ -50,7 +50,7 @@ describe("failures", () => {
     await startWorker(tf, { quarantineAfter: 10 });
     const job = await waitForJob(tf, "crasher", T2V);
     expect(job.attemptsMade).toBe(2);
-    expect(job.stacktrace.map((stack) => stack.split("\n")[0])).toEqual([
+    expect((job.stacktrace ?? []).map((stack) => stack.split("\n")[0])).toEqual([
       expect.stringMatching(/^engine crashed: engine exited \(code 70\)/),
       expect.stringMatching(/^engine crashed: engine exited \(code 70\)/),
     ]);

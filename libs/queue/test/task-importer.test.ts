@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
-import { quarantineTestTask, temporaryDir, uniquePrefix } from "@wgp-farm/testing";
+import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
 import { UnrecoverableError, Worker } from "bullmq";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import {
@@ -8,8 +8,10 @@ import {
   DryRunTaskSink,
   FarmConnection,
   type ImportOptions,
+  QUARANTINE_QUEUE,
   RedisTaskSink,
   TaskImporter,
+  type TaskJobData,
 } from "../src/index.js";
 
 let farm: FarmConnection;
@@ -147,7 +149,10 @@ describe("TaskImporter with Redis", () => {
       await job.moveToFailed(new UnrecoverableError(reason), "tok", false);
     }
     await worker.close();
-    await quarantineTestTask(farm, "model.t2v", "sick");
+    // What the worker's quarantine leaves: the failed original, a copy in the quarantine queue, the index moved.
+    const original = await farm.queues.forModel("t2v").getJob("sick");
+    await farm.queues.byName(QUARANTINE_QUEUE).add("sick", original?.data as TaskJobData, { jobId: "sick" });
+    await farm.redis.hset(farm.keys.taskIndex, "sick", QUARANTINE_QUEUE);
 
     const again = await runImport(jsonl([task("sick"), task("stopped")]));
     expect(again.skipped.map((e) => [e.task_id, e.state, e.queue])).toEqual([
