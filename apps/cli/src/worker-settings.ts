@@ -16,24 +16,24 @@ import { WGP_CLI_OPTIONS, WGP_SETTINGS_FIELDS, wgpOptionsOf } from "./wgp-option
 const seconds = z.coerce.number().positive();
 const count = z.coerce.number().int().min(0);
 
+/** `--gpus`: `auto` (what nvidia-smi lists) or GPU indices such as `0,1`. */
+export const GpuListSetting = z.string().transform((value, ctx) => {
+  if (value.trim() === "auto") return "auto" as const;
+  const indices = value.split(",").map((part) => Number(part.trim()));
+  if (indices.some((index) => !Number.isInteger(index) || index < 0)) {
+    ctx.addIssue({ code: "custom", message: "must be 'auto' or GPU indices such as 0,1" });
+    return z.NEVER;
+  }
+  return indices;
+});
+
 /** Settings of a GPU worker (`worker`, and the worker inside `headless` and `demo`). */
 export const WorkerSettings = z.object({
   redisUrl: z.string().default(DEFAULT_REDIS_URL),
   prefix: z.string().min(1).default(DEFAULT_PREFIX),
   wangpRoot: z.string().optional(),
   mainOutputDir: z.string({ error: "--main-output-dir (or WGP_FARM_MAIN_OUTPUT_DIR) is required" }).min(1),
-  gpus: z
-    .string()
-    .default("auto")
-    .transform((value, ctx) => {
-      if (value.trim() === "auto") return "auto" as const;
-      const indices = value.split(",").map((part) => Number(part.trim()));
-      if (indices.some((index) => !Number.isInteger(index) || index < 0)) {
-        ctx.addIssue({ code: "custom", message: "must be 'auto' or GPU indices such as 0,1" });
-        return z.NEVER;
-      }
-      return indices;
-    }),
+  gpus: GpuListSetting.default("auto"),
   slots: z.coerce.number().int().min(1).optional(),
   engine: z.enum(["wangp", "dry-run"]).default(WORKER_DEFAULTS.engine),
   python: z.string().optional(),

@@ -1,4 +1,5 @@
 import { createLogger, type Logger } from "@wgp-farm/config";
+import { processIsAlive } from "@wgp-farm/host";
 import {
   CancelChannel,
   FarmConnection,
@@ -55,15 +56,6 @@ function reportConnectionErrors(redis: Redis, logger: Logger, connection: string
 
 /** Slot ids of the workers running in this process (`headless` may run one next to other parts). */
 const SLOTS_IN_THIS_PROCESS = new Set<string>();
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * A GPU host's worker process: one slot per GPU, the queue watcher that wakes idle slots, the

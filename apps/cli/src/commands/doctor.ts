@@ -9,11 +9,7 @@ import { runDoctor } from "../doctor/run-doctor.js";
 import { ExitCode } from "../exit-codes.js";
 import { formatDoctorReport } from "../output/doctor-report.js";
 import { printJson } from "../output/format.js";
-
-const GpuList = z
-  .string()
-  .regex(/^(auto|\d+(,\d+)*)$/, "auto, or GPU indices such as 0,1")
-  .transform((value) => (value === "auto" ? ("auto" as const) : value.split(",").map(Number)));
+import { GpuListSetting } from "../worker-settings.js";
 
 const DoctorSettings = z.object({
   redisUrl: z.string().default(DEFAULT_REDIS_URL),
@@ -22,7 +18,7 @@ const DoctorSettings = z.object({
   mainOutputDir: z.string().optional(),
   python: z.string().default(defaultPython()),
   engine: z.enum(["wangp", "dry-run"]).default("wangp"),
-  gpus: GpuList.default("auto"),
+  gpus: GpuListSetting.default("auto"),
   name: z.string().min(1).default(os.hostname()),
   forgetHost: z.array(z.string()).default([]),
   json: z.boolean().default(false),
