@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { normalizeOutputSubDir, RESERVED_OUTPUT_PREFIX, resolveOutputDir } from "@wgp-farm/tasks";
+import { makeDir } from "./make-dir.js";
 
 /** `<main-output-dir>/.wgp-farm-staging/`: unpublished results (the prefix is reserved, no task can use it). */
 export const STAGING_DIR_NAME = `${RESERVED_OUTPUT_PREFIX}-staging`;
@@ -121,7 +122,7 @@ export class OutputPublisher {
           stale.map((name) => rm(path.join(this.stagingRoot, name), { recursive: true, force: true })),
         );
       }
-      await mkdir(dir, { recursive: true });
+      await makeDir(dir);
       await writeFile(path.join(dir, OWNER_FILE), `${JSON.stringify(full)}\n`);
     })();
     ready.catch(() => undefined);
@@ -153,13 +154,13 @@ export class OutputPublisher {
     documents: Readonly<Record<string, unknown>>,
   ): Promise<string> {
     await staged.ready;
-    await mkdir(staged.filesDir, { recursive: true });
+    await makeDir(staged.filesDir);
     await Promise.all(
       Object.entries(documents).map(([name, value]) =>
         writeFile(path.join(staged.filesDir, name), `${JSON.stringify(value, null, 2)}\n`),
       ),
     );
-    await mkdir(path.dirname(path.join(this.root, normalizeOutputSubDir(outputSubDir))), { recursive: true });
+    await makeDir(path.dirname(path.join(this.root, normalizeOutputSubDir(outputSubDir))));
     // Checked after creating the parents: a symlink planted meanwhile must not redirect the rename.
     const confirmed = await this.targetOf(outputSubDir);
     await this.#renameReplacing(staged, confirmed);
