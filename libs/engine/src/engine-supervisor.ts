@@ -54,7 +54,24 @@ export class EngineSupervisor extends EventEmitter<EngineSupervisorEvents> {
   /** Runs a job on the current engine, waiting for a restart in progress. */
   async generate(request: GenerateRequest, handlers?: JobHandlers): Promise<ResultMessage> {
     const engine = await this.#whenAvailable(request.id);
-    return engine.generate(request, handlers);
+    try {
+      const result = await engine.generate(request, handlers);
+      this.#served();
+      return result;
+    } catch (error) {
+      if (error instanceof EngineJobError && !error.engineLost && error.kind !== "busy") this.#served();
+      throw error;
+    }
+  }
+
+  /**
+   * The engine saw a job through (a result, or a failure it reported and survived): it is not crash
+   * looping, so the next restart starts the backoff over. Without this, tasks that crash or hang their
+   * engine (until they are quarantined) grew the delay of every later restart of the slot toward a
+   * minute, since the engine they killed had been up for less than `stableAfterMs`.
+   */
+  #served(): void {
+    this.#attempt = 0;
   }
 
   async describe(modelType: string, timeoutMs?: number): Promise<DescribedMessage> {

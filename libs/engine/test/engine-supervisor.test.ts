@@ -40,6 +40,26 @@ describe("EngineSupervisor", () => {
     }
   });
 
+  // Found by the chaos suite: engines killed by hangs and crashes of a few bad tasks grew every later
+  // restart delay of their slot toward a minute, though jobs ran fine in between.
+  it("starts the restart backoff over once the engine has seen a job through", async () => {
+    const supervised = await supervisor({ restartBackoff: { initialMs: 50 } });
+    const delays: number[] = [];
+    supervised.on("restarting", ({ delayMs }) => delays.push(delayMs));
+    const killAndWaitForReady = async () => {
+      const ready = new Promise((resolve) => supervised.once("ready", resolve));
+      process.kill(supervised.engine?.pid as number, "SIGKILL");
+      await ready;
+    };
+    await supervised.start();
+    await killAndWaitForReady();
+    await killAndWaitForReady();
+    expect(delays).toEqual([50, 100]);
+    await supervised.generate(await jobRequest());
+    await killAndWaitForReady();
+    expect(delays).toEqual([50, 100, 50]);
+  });
+
   it("gives up after repeated start failures", async () => {
     const supervised = await supervisor({
       env: { FAKE_WANGP_INIT_FAULT: "mmgp" },
