@@ -6,7 +6,7 @@
  *   node test/chaos/run-chaos.ts [--only sigkill,load] [--quick] [--no-write]
  *
  * --quick runs the short sizes; --only or --quick leave docs/ alone unless --write is given.
- * CHAOS_SEED replays a run's random choices; CHAOS_KEEP=1 keeps a failed scenario's folder in /tmp.
+ * CHAOS_SEED replays a run's random choices; CHAOS_KEEP=1 keeps a failed scenario's folder in /tmp (CHAOS_KEEP=all: every one).
  */
 import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";

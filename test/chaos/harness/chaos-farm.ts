@@ -15,6 +15,12 @@ import {
   type RetryPolicy,
 } from "@wgp-farm/queue";
 
+/** Whether a scenario's folder stays in /tmp: CHAOS_KEEP=1 when it broke an invariant, CHAOS_KEEP=all always. */
+export function keepFiles(violations: readonly string[]): boolean {
+  const keep = process.env.CHAOS_KEEP;
+  return keep === "all" || (keep === "1" && violations.length > 0);
+}
+
 export interface ChaosFarmOptions {
   /** `aof` (default): durable, restartable. `none`: nothing on disk. */
   persistence?: "aof" | "none";

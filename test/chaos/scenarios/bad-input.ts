@@ -9,7 +9,7 @@ import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { findTask, type ImportReport, importTaskSource, RedisTaskSink } from "@wgp-farm/queue";
 import fc from "fast-check";
-import { ChaosFarm } from "../harness/chaos-farm.ts";
+import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { until } from "../harness/farm-watch.ts";
 import { timedCli } from "../harness/probes.ts";
 import { type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
@@ -177,10 +177,10 @@ export async function badInputScenario(scale: Scale): Promise<ScenarioResult> {
   }
 
   // 3. The hand-written corpus, through the CLI and a worker, with symlinks out of the output root.
-  await chaos.close(violations.length > 0 && process.env.CHAOS_KEEP === "1");
+  await chaos.close(keepFiles(violations));
   const corpusFarm = await ChaosFarm.create("corpus");
   const corpus = await runCorpus(corpusFarm, violations);
-  await corpusFarm.close(violations.length > 0 && process.env.CHAOS_KEEP === "1");
+  await corpusFarm.close(keepFiles(violations));
   return {
     id: "bad-input",
     title: "Bad input: generated task lists, raw garbage, a hand-written corpus",

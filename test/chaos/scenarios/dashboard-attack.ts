@@ -6,7 +6,7 @@
  * must be exactly as it was, no request may have had a 5xx, and every dashboard must still answer.
  */
 import fc from "fast-check";
-import { ChaosFarm } from "../harness/chaos-farm.ts";
+import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { DashboardProcess } from "../harness/dashboard-process.ts";
 import { waitForAllFinished } from "../harness/farm-watch.ts";
 import { type AttackRequest, type AttackResponse, send, sendRaw } from "../harness/http-attack.ts";
@@ -480,7 +480,7 @@ export async function dashboardAttackScenario(scale: Scale): Promise<ScenarioRes
       violations.push(`a dashboard stopped answering: ${dashboard.output().slice(-500)}`);
   }
   await Promise.all([secured.stop(), readOnly.stop(), open.stop()]);
-  await chaos.close(violations.length > 0 && process.env.CHAOS_KEEP === "1");
+  await chaos.close(keepFiles(violations));
   const total = Object.values(tally).reduce((sum, t) => sum + t.requests, 0);
   const statuses = (t: Tally) =>
     [...t.statuses.entries()]

@@ -10,7 +10,7 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { findTask } from "@wgp-farm/queue";
-import { ChaosFarm } from "../harness/chaos-farm.ts";
+import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { blockStaging, canMount, fillUp, mountTmpfs, remount, unmount } from "../harness/disk-faults.ts";
 import { finishedCount, until, waitForAllFinished } from "../harness/farm-watch.ts";
 import { type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
@@ -142,7 +142,7 @@ export async function diskUnwritableScenario(scale: Scale): Promise<ScenarioResu
   const escaped = await escapedWrites(chaos);
   violations.push(...escaped.map((name) => `written outside the output root: ${name}`));
   if (mounted) await unmount(chaos.outputDir);
-  await chaos.close(violations.length > 0 && process.env.CHAOS_KEEP === "1");
+  await chaos.close(keepFiles(violations));
   return {
     id: "disk-unwritable",
     title: "Output disk unwritable mid-run",

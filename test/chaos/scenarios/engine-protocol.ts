@@ -18,7 +18,7 @@ import { createLogger } from "@wgp-farm/config";
 import { EngineJobError, EngineProcess, EngineStartError } from "@wgp-farm/engine";
 import { findTask } from "@wgp-farm/queue";
 import fc from "fast-check";
-import { ChaosFarm } from "../harness/chaos-farm.ts";
+import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { waitForAllFinished } from "../harness/farm-watch.ts";
 import { FAKE_WANGP } from "../harness/paths.ts";
 import { residentMiB } from "../harness/process-tree.ts";
@@ -29,6 +29,8 @@ import { WorkerProcess } from "../harness/worker-process.ts";
 
 const HOSTILE = fileURLToPath(new URL("../fixtures/hostile-engine", import.meta.url));
 const RUNS: Record<Scale, number> = { short: 150, full: 2_000 };
+/** The worker's hang timeout: long enough for 128 MiB of lines to go through a busy machine. */
+const WORKER_HANG_TIMEOUT_S = 8;
 const MAX_LINE = 1 << 20;
 const silent = createLogger({ name: "chaos", level: "silent" });
 
@@ -192,6 +194,8 @@ async function engineUnderGarbage(runs: number, violations: string[]) {
 
 interface HostileCase {
   mode: string;
+  /** Writing a huge line takes a while: no progress in the meantime must not read as a hang. */
+  hangTimeoutMs?: number;
   /** How the job must end: resolved, or rejected with this EngineJobError kind. */
   expect: "result" | "hung" | "crashed" | "engine";
 }
@@ -234,14 +238,16 @@ async function engineLibraryUnderGarbage(scale: Scale, violations: string[]) {
     await neverReady.exited;
 
     const cases: HostileCase[] =
-      scale === "full" ? [...HOSTILE_CASES, { mode: "giant", expect: "result" }] : HOSTILE_CASES;
+      scale === "full"
+        ? [...HOSTILE_CASES, { mode: "giant", expect: "result", hangTimeoutMs: 120_000 }]
+        : HOSTILE_CASES;
     for (const hostile of cases) {
       const engine = new EngineProcess({
         adapter: "wangp",
         wangpRoot: FAKE_WANGP,
         configDir: dir,
         enginePyDir: HOSTILE,
-        hangTimeoutMs,
+        hangTimeoutMs: hostile.hangTimeoutMs ?? hangTimeoutMs,
         readyTimeoutMs: 10_000,
         logger: silent,
       });
@@ -316,10 +322,10 @@ async function workerWithHostileEngine(scale: Scale, violations: string[]) {
     slots: 2,
     engine: "wangp",
     env: { WGP_FARM_PYTHON: python },
-    args: ["--hang-timeout", "2"],
+    args: ["--hang-timeout", String(WORKER_HANG_TIMEOUT_S)],
   });
   await worker.ready;
-  await waitForAllFinished(chaos, ["t2v"], tasks.length, 180_000).catch((error: Error) =>
+  await waitForAllFinished(chaos, ["t2v"], tasks.length, 600_000).catch((error: Error) =>
     violations.push(`worker with a hostile engine: ${error.message}`),
   );
   const survived = worker.running;
@@ -333,7 +339,7 @@ async function workerWithHostileEngine(scale: Scale, violations: string[]) {
     const details = await findTask(chaos.farm, `hostile-${mode}-0`, { logLines: 0 });
     if (details && details.state !== "completed") reasons.push(`${mode}: ${reasonOf(details).slice(0, 110)}`);
   }
-  await chaos.close(violations.length > 0 && process.env.CHAOS_KEEP === "1");
+  await chaos.close(keepFiles(violations));
   return { tasks: tasks.length, accounting, reasons, survived };
 }
 
@@ -386,7 +392,7 @@ export async function engineProtocolScenario(scale: Scale): Promise<ScenarioResu
     method: [
       "engine-py (wangp adapter, WanGP double) gets one generated garbage line at a time, each followed by a ping; then three running jobs get 30 garbage lines and a second generate each.",
       "`@wgp-farm/engine`'s EngineProcess drives `test/chaos/fixtures/hostile-engine`, a stand-in that wraps every message in garbage (not JSON, invalid UTF-8, NUL, unknown types, wrong fields, other jobs' results, 100,000-deep nesting) and then answers, goes silent, exits, sends a malformed result or error, or writes 64 MiB lines (and, at full size, a 600 MiB stderr line).",
-      "The same hostile engine under a real `wgp-farm worker` (`WGP_FARM_PYTHON` pointing at a wrapper that puts it first on PYTHONPATH), `--hang-timeout 2`, 3 attempts.",
+      `The same hostile engine under a real \`wgp-farm worker\` (\`WGP_FARM_PYTHON\` pointing at a wrapper that puts it first on PYTHONPATH), \`--hang-timeout ${WORKER_HANG_TIMEOUT_S}\`, 3 attempts.`,
     ],
     durationS: elapsed(),
   };

@@ -11,7 +11,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { findTask } from "@wgp-farm/queue";
-import { ChaosFarm } from "../harness/chaos-farm.ts";
+import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { followRecovery, type Recovery, runningJobs, waitForAllFinished } from "../harness/farm-watch.ts";
 import { isAlive } from "../harness/process-tree.ts";
 import { seededRandom } from "../harness/random.ts";
@@ -56,7 +56,7 @@ export async function hangAndOomScenario(scale: Scale): Promise<ScenarioResult> 
     { name: "host-b", slots: 2, engine: "wangp", env, args },
   ]);
   await fleet.start();
-  const allDone = waitForAllFinished(chaos, MODELS, size.tasks, scale === "full" ? 600_000 : 240_000);
+  const allDone = waitForAllFinished(chaos, MODELS, size.tasks, scale === "full" ? 900_000 : 240_000);
 
   // Transient hangs: freeze the engine of a plain job that is past its first step.
   const frozen = new Set<string>();
@@ -64,7 +64,8 @@ export async function hangAndOomScenario(scale: Scale): Promise<ScenarioResult> 
   for (let attempt = 0; frozen.size < size.freezes && attempt < size.freezes * 40; attempt++) {
     await sleep(random.between(300, 900));
     const candidates = (await runningJobs(chaos, MODELS)).filter(
-      (job) => kinds.get(job.taskId) === "plain" && !frozen.has(job.taskId) && job.step >= 1,
+      // Early in the job (8 steps): it cannot end between this read and the signal.
+      (job) => kinds.get(job.taskId) === "plain" && !frozen.has(job.taskId) && job.step >= 1 && job.step <= 3,
     );
     if (candidates.length === 0) continue;
     const job = random.pick(candidates);
@@ -104,6 +105,18 @@ export async function hangAndOomScenario(scale: Scale): Promise<ScenarioResult> 
   let hangsDetected = 0;
   let oomAttempts = 0;
   let unaffected = 0;
+  // The jobs a freeze hit, told by their history: a plain task with a hung attempt. Each freeze must
+  // have hit exactly one (the job its engine held), and that job must have completed on a retry.
+  const victims = new Set<string>();
+  for (const [taskId, kind] of kinds) {
+    const details = kind === "plain" ? await findTask(chaos.farm, taskId, { logLines: 0 }) : null;
+    if (details?.errors.some((error) => /^hung: /.test(error.message))) victims.add(taskId);
+  }
+  if (victims.size !== frozen.size) {
+    violations.push(
+      `${frozen.size} engines frozen, but ${victims.size} tasks without a marker had a hung attempt: ${[...victims].join(", ")}`,
+    );
+  }
   for (const [taskId, kind] of kinds) {
     const details = await findTask(chaos.farm, taskId, { logLines: 0 });
     if (!details) continue;
@@ -120,8 +133,9 @@ export async function hangAndOomScenario(scale: Scale): Promise<ScenarioResult> 
       oomAttempts += details.attempts.made;
       if (details.attempts.made !== 3)
         violations.push(`${taskId} (OOM every time): ${details.attempts.made} attempts, expected 3`);
-    } else if (frozen.has(taskId)) {
-      if (runs < 2) violations.push(`${taskId} (frozen once): ran ${runs} time(s), expected a retry`);
+    } else if (victims.has(taskId)) {
+      if (details.attempts.started < 2)
+        violations.push(`${taskId} (frozen once): ${details.attempts.started} attempt, expected a retry`);
     } else if (details.attempts.started === 1 && runs === 1) {
       unaffected += 1;
     } else {
@@ -133,7 +147,7 @@ export async function hangAndOomScenario(scale: Scale): Promise<ScenarioResult> 
   const escaped = await escapedWrites(chaos);
   violations.push(...escaped.map((name) => `written outside the output root: ${name}`));
   const count = (kind: Kind) => [...kinds.values()].filter((k) => k === kind).length;
-  await chaos.close(violations.length > 0 && process.env.CHAOS_KEEP === "1");
+  await chaos.close(keepFiles(violations));
   return {
     id: "hang-oom",
     title: "Engine hang and OOM on a share of jobs",
@@ -158,7 +172,7 @@ export async function hangAndOomScenario(scale: Scale): Promise<ScenarioResult> 
       ["transient hangs (engine frozen with SIGSTOP)", `${frozen.size}, all completed on a later attempt`],
       [
         "tasks without a fault: completed first time, run once",
-        `${unaffected} of ${count("plain") - frozen.size}`,
+        `${unaffected} of ${count("plain") - victims.size}`,
       ],
       [
         "end states",

@@ -8,7 +8,7 @@ import { createWriteStream } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ChaosFarm } from "../harness/chaos-farm.ts";
+import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { DashboardProcess } from "../harness/dashboard-process.ts";
 import { finishedCount } from "../harness/farm-watch.ts";
 import { type Timed, timedCli, timedFetch } from "../harness/probes.ts";
@@ -169,7 +169,7 @@ export async function loadScenario(scale: Scale): Promise<ScenarioResult> {
       violations.push(`${label}: ${failed.length} request(s) failed: ${failed[0]?.detail}`);
   }
   if (!lsTimed.ok) violations.push(`wgp-farm ls failed: ${lsTimed.detail}`);
-  await chaos.close(violations.length > 0 && process.env.CHAOS_KEEP === "1");
+  await chaos.close(keepFiles(violations));
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   return {
     id: "load",

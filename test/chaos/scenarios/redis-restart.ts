@@ -6,7 +6,7 @@
 import { writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SlotRegistry } from "@wgp-farm/queue";
-import { ChaosFarm } from "../harness/chaos-farm.ts";
+import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { DashboardProcess } from "../harness/dashboard-process.ts";
 import { finishedCount, until, waitForAllFinished } from "../harness/farm-watch.ts";
 import { seededRandom } from "../harness/random.ts";
@@ -150,7 +150,7 @@ export async function redisRestartScenario(scale: Scale): Promise<ScenarioResult
   violations.push(...escaped.map((name) => `written outside the output root: ${name}`));
   const runs = [...accounting.runs.values()];
   const rerun = runs.filter((n) => n > 1).length;
-  await chaos.close(violations.length > 0 && process.env.CHAOS_KEEP === "1");
+  await chaos.close(keepFiles(violations));
   return {
     id: "redis-restart",
     title: "Redis stopped and restarted mid-run (AOF)",

@@ -6,7 +6,7 @@
  * timings. End check: every task accounted for, one result per folder, no staging left.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { ChaosFarm } from "../harness/chaos-farm.ts";
+import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import {
   followRecovery,
   type Recovery,
@@ -160,7 +160,7 @@ export async function sigkillScenario(scale: Scale): Promise<ScenarioResult> {
   const states = Object.entries(accounting.states)
     .map(([state, n]) => `${n} ${state}`)
     .join(", ");
-  await chaos.close(violations.length > 0 && process.env.CHAOS_KEEP === "1");
+  await chaos.close(keepFiles(violations));
   return {
     id: "sigkill",
     title: "Random SIGKILL of workers and engine-py processes",

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { findTask } from "@wgp-farm/queue";
-import { ChaosFarm } from "../harness/chaos-farm.ts";
+import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { runningJobs, until, waitForAllFinished } from "../harness/farm-watch.ts";
 import { type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
 import { accountForTasks, escapedWrites, type TaskExpectation } from "../harness/task-accounting.ts";
@@ -132,7 +132,7 @@ export async function sigtermDrainScenario(scale: Scale): Promise<ScenarioResult
   violations.push(...accounting.problems);
   const escaped = await escapedWrites(chaos);
   violations.push(...escaped.map((name) => `written outside the output root: ${name}`));
-  await chaos.close(violations.length > 0 && process.env.CHAOS_KEEP === "1");
+  await chaos.close(keepFiles(violations));
   const drainList = drainMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(", ");
   return {
     id: "sigterm-drain",
