@@ -19,6 +19,28 @@ async function jobError(promise: Promise<unknown>): Promise<EngineJobError> {
   return error as EngineJobError;
 }
 
+/**
+ * A stand-in engine for what engine-py never does: a Python script that sends `ready`, then runs
+ * `loop` (lines of Python, indented for the body of `for line in sys.stdin`, with `command` parsed).
+ */
+async function protocolPeer(loop: string[]): Promise<string> {
+  const peer = path.join(await tempDir(), "peer.py");
+  const script = [
+    "#!/usr/bin/env python3",
+    "import json, os, sys",
+    "def send(m): sys.stdout.write(json.dumps(m) + '\\n'); sys.stdout.flush()",
+    "send({'type': 'ready', 'protocol': 1, 'adapter': 'wangp', 'engine_version': 'peer', 'wangp_version': None,",
+    "      'python': '3', 'gpu': None, 'pid': os.getpid(), 'max_line_bytes': 1 << 20, 'wangp': None})",
+    "for line in sys.stdin:",
+    "    command = json.loads(line)",
+    ...loop,
+    "",
+  ];
+  await writeFile(peer, script.join("\n"));
+  await chmod(peer, 0o755);
+  return peer;
+}
+
 describe("EngineProcess with engine-py on the WanGP test double", () => {
   it("starts, reports ready and runs a job end to end", async () => {
     const engine = await startedEngine();
@@ -151,30 +173,16 @@ describe("EngineProcess with engine-py on the WanGP test double", () => {
   // Found by the chaos suite: a malformed result or error for the running job was only warned about,
   // so the job waited for the hang timeout and the healthy engine was killed as hung.
   it("ends the job at once on a malformed result or error for it, and keeps the engine", async () => {
-    const dir = await tempDir();
-    const peer = path.join(dir, "peer.py");
-    await writeFile(
-      peer,
-      [
-        "#!/usr/bin/env python3",
-        "import json, os, sys",
-        "def send(m): sys.stdout.write(json.dumps(m) + '\\n'); sys.stdout.flush()",
-        "send({'type': 'ready', 'protocol': 1, 'adapter': 'wangp', 'engine_version': 'peer', 'wangp_version': None,",
-        "      'python': '3', 'gpu': None, 'pid': os.getpid(), 'max_line_bytes': 1 << 20, 'wangp': None})",
-        "for line in sys.stdin:",
-        "    command = json.loads(line)",
-        "    if command['type'] == 'generate' and command['id'] == 'bad-result':",
-        "        send({'type': 'result', 'id': command['id'], 'files': 'not-a-list', 'seed': 'abc'})",
-        "    elif command['type'] == 'generate':",
-        "        send({'type': 'error', 'id': command['id'], 'kind': 'meltdown', 'message': 'x', 'detail': None})",
-        "    elif command['type'] == 'ping':",
-        "        send({'type': 'pong', 'id': command['id']})",
-        "    elif command['type'] == 'shutdown':",
-        "        break",
-        "",
-      ].join("\n"),
-    );
-    await chmod(peer, 0o755);
+    const peer = await protocolPeer([
+      "    if command['type'] == 'generate' and command['id'] == 'bad-result':",
+      "        send({'type': 'result', 'id': command['id'], 'files': 'not-a-list', 'seed': 'abc'})",
+      "    elif command['type'] == 'generate':",
+      "        send({'type': 'error', 'id': command['id'], 'kind': 'meltdown', 'message': 'x', 'detail': None})",
+      "    elif command['type'] == 'ping':",
+      "        send({'type': 'pong', 'id': command['id']})",
+      "    elif command['type'] == 'shutdown':",
+      "        break",
+    ]);
     const engine = await startedEngine({ python: peer, hangTimeoutMs: 60_000 });
     const request = await jobRequest(t2v("a fox"));
     const started = Date.now();
@@ -191,28 +199,14 @@ describe("EngineProcess with engine-py on the WanGP test double", () => {
   // Found by the chaos suite: lines were read with readline, which buffers any length; a line over V8's
   // string limit (~512 MiB without a newline) threw out of the stream handler and ended the worker.
   it("bounds the lines it reads: a huge stdout line is skipped, a huge stderr line cut", async () => {
-    const dir = await tempDir();
-    const peer = path.join(dir, "peer.py");
-    await writeFile(
-      peer,
-      [
-        "#!/usr/bin/env python3",
-        "import json, os, sys",
-        "def send(m): sys.stdout.write(json.dumps(m) + '\\n'); sys.stdout.flush()",
-        "send({'type': 'ready', 'protocol': 1, 'adapter': 'wangp', 'engine_version': 'peer', 'wangp_version': None,",
-        "      'python': '3', 'gpu': None, 'pid': os.getpid(), 'max_line_bytes': 1 << 20, 'wangp': None})",
-        "for line in sys.stdin:",
-        "    command = json.loads(line)",
-        "    if command['type'] == 'generate':",
-        "        sys.stdout.write('o' * (20 << 20) + '\\n'); sys.stdout.flush()",
-        "        sys.stderr.write('e' * (20 << 20) + '\\n'); sys.stderr.flush()",
-        "        send({'type': 'error', 'id': command['id'], 'kind': 'engine', 'message': 'after the flood', 'detail': None})",
-        "    elif command['type'] == 'shutdown':",
-        "        break",
-        "",
-      ].join("\n"),
-    );
-    await chmod(peer, 0o755);
+    const peer = await protocolPeer([
+      "    if command['type'] == 'generate':",
+      "        sys.stdout.write('o' * (20 << 20) + '\\n'); sys.stdout.flush()",
+      "        sys.stderr.write('e' * (20 << 20) + '\\n'); sys.stderr.flush()",
+      "        send({'type': 'error', 'id': command['id'], 'kind': 'engine', 'message': 'after the flood', 'detail': None})",
+      "    elif command['type'] == 'shutdown':",
+      "        break",
+    ]);
     const engine = await startedEngine({ python: peer });
     const warnings: string[] = [];
     engine.on("warning", (warning) => warnings.push(warning));
