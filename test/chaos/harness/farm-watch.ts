@@ -106,3 +106,18 @@ export async function followRecovery(
   }
   return recovery;
 }
+
+/** Waits for every followed job; a job never back in its queue is a violation. */
+export async function collectRecoveries(
+  recoveries: readonly Promise<Recovery>[],
+  violations: string[],
+  what: string,
+): Promise<{ recoverMs: number[]; rerunMs: number[] }> {
+  const followed = await Promise.all(recoveries);
+  const recoverMs = followed.map((r) => r.requeuedMs).filter((ms): ms is number => ms !== undefined);
+  const rerunMs = followed.map((r) => r.rerunMs).filter((ms): ms is number => ms !== undefined);
+  if (recoverMs.length < followed.length) {
+    violations.push(`${followed.length - recoverMs.length} ${what} job(s) never came back to their queue`);
+  }
+  return { recoverMs, rerunMs };
+}

@@ -233,6 +233,10 @@ interface CorpusOutcome {
   symlinkTasks: number;
 }
 
+function emptyOutcome(): CorpusOutcome {
+  return { bad: 0, refused: 0, failed: 0, completed: 0, lost: 0, duplicated: 0, escaped: 0, symlinkTasks: 0 };
+}
+
 async function listTree(root: string, skip: (relative: string) => boolean, relative = ""): Promise<string[]> {
   const entries = await readdir(path.join(root, relative), { withFileTypes: true }).catch(() => []);
   const found: string[] = [];
@@ -276,29 +280,11 @@ async function runCorpus(chaos: ChaosFarm, violations: string[]): Promise<Corpus
     violations.push(
       `corpus: import-tasks printed no JSON (exit ${result.code}): ${result.stderr.slice(-400)}`,
     );
-    return {
-      bad: 0,
-      refused: 0,
-      failed: 0,
-      completed: 0,
-      lost: 0,
-      duplicated: 0,
-      escaped: 0,
-      symlinkTasks: 0,
-    };
+    return emptyOutcome();
   }
   if (result.code !== 1)
     violations.push(`corpus: import-tasks exited ${result.code}, expected 1 (some tasks invalid)`);
-  const outcome: CorpusOutcome = {
-    bad: 0,
-    refused: 0,
-    failed: 0,
-    completed: 0,
-    lost: 0,
-    duplicated: 0,
-    escaped: 0,
-    symlinkTasks: 0,
-  };
+  const outcome = emptyOutcome();
   const expectations: TaskExpectation[] = [];
   for (const [index, task] of CORPUS.entries()) {
     if (task.expect !== "completed") outcome.bad += 1;

@@ -120,31 +120,29 @@ const writeOnRealThings = fc
     contentType: "application/json",
   }));
 
+/** A route filled in, without a body. */
+function bodiless({ route, queue, job }: { route: readonly [string, string]; queue: string; job: string }) {
+  return {
+    method: route[0],
+    path: fill(route[1], queue, job),
+    body: undefined as Buffer | undefined,
+    contentType: "application/json",
+  };
+}
+
 /** Routes that act on one queue (and job): with an unknown queue they must do nothing. */
 const QUEUE_ROUTES = WRITE_ROUTES.filter(([, path]) => path.includes(":queue") || path.includes(":job"));
 
 /** Same-origin with valid credentials but unusable: garbage ids, broken bodies, bad escapes, odd methods. */
 const malformedAuthenticated = fc.oneof(
-  fc
-    .record({ route: fc.constantFrom(...QUEUE_ROUTES), queue: weirdId, job: weirdId })
-    .map(({ route, queue, job }) => ({
-      method: route[0] as string,
-      path: fill(route[1], queue, job),
-      body: undefined as Buffer | undefined,
-      contentType: "application/json",
-    })),
+  fc.record({ route: fc.constantFrom(...QUEUE_ROUTES), queue: weirdId, job: weirdId }).map(bodiless),
   fc
     .record({
       route: fc.constantFrom(...WRITE_ROUTES.filter(([, path]) => path.includes(":job"))),
       queue: fc.constantFrom(...REAL_QUEUES),
       job: weirdId,
     })
-    .map(({ route, queue, job }) => ({
-      method: route[0] as string,
-      path: fill(route[1], queue, job),
-      body: undefined as Buffer | undefined,
-      contentType: "application/json",
-    })),
+    .map(bodiless),
   fc
     .record({
       queue: fc.constantFrom(...REAL_QUEUES),

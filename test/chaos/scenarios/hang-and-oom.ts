@@ -12,7 +12,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { findTask } from "@wgp-farm/queue";
 import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
-import { followRecovery, type Recovery, runningJobs, waitForAllFinished } from "../harness/farm-watch.ts";
+import {
+  collectRecoveries,
+  followRecovery,
+  type Recovery,
+  runningJobs,
+  waitForAllFinished,
+} from "../harness/farm-watch.ts";
 import { isAlive } from "../harness/process-tree.ts";
 import { seededRandom } from "../harness/random.ts";
 import { type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
@@ -82,13 +88,7 @@ export async function hangAndOomScenario(scale: Scale): Promise<ScenarioResult> 
   } catch (error) {
     violations.push((error as Error).message);
   }
-  const followed = await Promise.all(recoveries);
-  const recoverMs = followed.map((r) => r.requeuedMs).filter((ms): ms is number => ms !== undefined);
-  if (recoverMs.length < followed.length) {
-    violations.push(
-      `${followed.length - recoverMs.length} frozen job(s) were not back in their queue within 120 s`,
-    );
-  }
+  const { recoverMs } = await collectRecoveries(recoveries, violations, "frozen");
   await fleet.stop();
 
   const expectations: TaskExpectation[] = [...kinds].map(([taskId, kind]) => ({

@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import {
+  collectRecoveries,
   followRecovery,
   type Recovery,
   type RunningJob,
@@ -129,14 +130,7 @@ export async function sigkillScenario(scale: Scale): Promise<ScenarioResult> {
   } catch (error) {
     violations.push((error as Error).message);
   }
-  const followed = await Promise.all(recoveries);
-  const recoverMs = followed.map((r) => r.requeuedMs).filter((ms): ms is number => ms !== undefined);
-  const rerunMs = followed.map((r) => r.rerunMs).filter((ms): ms is number => ms !== undefined);
-  if (recoverMs.length < followed.length) {
-    violations.push(
-      `${followed.length - recoverMs.length} killed job(s) were not back in their queue within 300 s`,
-    );
-  }
+  const { recoverMs, rerunMs } = await collectRecoveries(recoveries, violations, "killed");
   await fleet.stop();
   // An engine whose worker was killed notices its closed stdin and exits (within its shutdown grace).
   const livePids = new Set(
