@@ -374,7 +374,7 @@ export async function engineProtocolScenario(scale: Scale): Promise<ScenarioResu
       ["hostile engine behaviours against EngineProcess (incl. never ready)", String(intoLibrary.cases)],
       ["warnings EngineProcess raised for what it could not read", String(intoLibrary.warnings)],
       [
-        "job end after hostile behaviour (median / max; hang timeout 2 s)",
+        `job end after hostile behaviour (median / max; hang timeout 2 s${scale === "full" ? ", 120 s around the 600 MiB line" : ""})`,
         `${formatMs(median(intoLibrary.endMs))} / ${formatMs(Math.max(...intoLibrary.endMs))}`,
       ],
       [
