@@ -1,5 +1,9 @@
 /** docs/RELIABILITY.md and docs/reliability.json from a run of the chaos suite. */
+import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { ROOT } from "./paths.ts";
 import { formatMs, median, type ScenarioResult, verdictOf } from "./scenario-result.ts";
 
 export interface RunInfo {
@@ -94,4 +98,10 @@ export async function writeReport(
   ].join("\n");
   await writeFile(markdownFile, markdown);
   await writeFile(jsonFile, `${JSON.stringify({ run, results }, null, 2)}\n`);
+  // In Biome's layout, so that `biome check .` (npm test) passes on the committed file.
+  await promisify(execFile)(path.join(ROOT, "node_modules", ".bin", "biome"), [
+    "format",
+    "--write",
+    jsonFile,
+  ]).catch(() => undefined);
 }
