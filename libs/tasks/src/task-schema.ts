@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { outputSubDirProblem } from "./output-dir.js";
 import { taskIdProblem } from "./task-id.js";
+import { hasControlCharactersBesidesLineBreaks } from "./text-rules.js";
 
 /** BullMQ's priority range: 1 runs first. */
 export const PRIORITY_MIN = 1;
@@ -28,7 +29,7 @@ const mediaPath = z.string({ error: "must be a file path (string)" }).min(1, "mu
  */
 export const TaskFieldsSchema = z.object({
   task_id: z
-    .string({ error: "is required: a unique id for the task (string)" })
+    .string({ error: "must be a unique id for the task (a string)" })
     .superRefine((id, ctx) => {
       const problem = taskIdProblem(id);
       if (problem) ctx.addIssue({ code: "custom", message: problem });
@@ -37,8 +38,12 @@ export const TaskFieldsSchema = z.object({
       description: "Unique id of the task; becomes the BullMQ job id. No ':', not only digits, ≤128 chars.",
     }),
   prompt: z
-    .string({ error: "is required: the text prompt (string)" })
+    .string({ error: "must be the text prompt (a string)" })
     .refine((prompt) => prompt.trim().length > 0, "must not be empty")
+    .refine(
+      (prompt) => !hasControlCharactersBesidesLineBreaks(prompt),
+      "must not contain control characters (NUL, escape, …)",
+    )
     .refine((prompt) => prompt.length <= MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`)
     .meta({ description: "The text prompt." }),
   model: z
@@ -106,6 +111,10 @@ export const TaskFieldsSchema = z.object({
     .optional(),
   negative_prompt: z
     .string({ error: "must be a string" })
+    .refine(
+      (prompt) => !hasControlCharactersBesidesLineBreaks(prompt),
+      "must not contain control characters (NUL, escape, …)",
+    )
     .max(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`)
     .optional(),
   activated_loras: z

@@ -95,7 +95,7 @@ export class TaskValidator {
     this.reportUnknownKeys(input, this.options.strict ? errors : warnings);
 
     const parsed = TaskFieldsSchema.safeParse(input);
-    if (!parsed.success) errors.push(...this.zodIssues(parsed.error));
+    if (!parsed.success) errors.push(...this.zodIssues(parsed.error, input));
     if (!parsed.success || errors.length > 0) return { ok: false, taskId: rawId, errors, warnings };
 
     const fields = parsed.data;
@@ -150,12 +150,21 @@ export class TaskValidator {
     }
   }
 
-  private zodIssues(error: z.ZodError): TaskIssue[] {
+  /** Zod's issues, worded for the task's author: a missing field "is required", a wrong one says what it got. */
+  private zodIssues(error: z.ZodError, input: Record<string, unknown>): TaskIssue[] {
     return error.issues.map((issue) => {
       const path = formatPath(issue.path);
-      const missing = issue.code === "invalid_type" && issue.input === undefined;
+      if (issue.code !== "invalid_type" && issue.code !== "invalid_union")
+        return { path, message: issue.message };
+      const value = issue.path.reduce<unknown>(
+        (node, key) =>
+          node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined,
+        input,
+      );
       const message =
-        missing && !/required/.test(issue.message) ? `is required (${issue.message})` : issue.message;
+        value === undefined
+          ? `is required: it ${issue.message}`
+          : `${issue.message}, got ${describeType(value)}`;
       return { path, message };
     });
   }

@@ -58,7 +58,7 @@ describe("task_id", () => {
     [{ ...base, task_id: "12345" }, "must not be made only of digits"],
     [{ ...base, task_id: "bad\u0007bell" }, "must not contain control characters"],
     [{ ...base, task_id: "x".repeat(129) }, "at most 128 characters"],
-    [{ ...base, task_id: 42 }, "is required: a unique id for the task (string)"],
+    [{ ...base, task_id: 42 }, "must be a unique id for the task (a string), got a number"],
   ])("%j is refused: %s", async (raw, message) => {
     const errors = await errorsOf(raw);
     expect(errors).toContainEqual({ path: "task_id", message: expect.stringContaining(message) });
@@ -91,6 +91,8 @@ describe("prompt and numbers", () => {
   it.each([
     [{ task_id: "t1" }, "prompt", "is required"],
     [{ ...base, prompt: "   " }, "prompt", "must not be empty"],
+    [{ ...base, prompt: "a\u0000b" }, "prompt", "must not contain control characters"],
+    [{ ...base, steps: "12" }, "steps", "whole number of denoising steps, got a string"],
     [{ ...base, resolution: "960*544" }, "resolution", "'WIDTHxHEIGHT'"],
     [{ ...base, resolution: "8x8" }, "resolution", "between 16 and 8192"],
     [{ ...base, frames: 81.5 }, "frames", "whole number"],
