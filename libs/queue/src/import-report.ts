@@ -20,12 +20,21 @@ export interface InvalidEntry {
   task_id: string | null;
   line: number;
   errors: TaskIssue[];
+  /** The input ended inside this task: it was cut short, not written wrong. */
+  truncated?: true;
 }
 
 export interface WarningEntry {
   index: number;
   task_id: string | null;
   warnings: TaskIssue[];
+}
+
+export interface FileError {
+  line: number;
+  message: string;
+  /** The input ends early (a file still being written, or cut short). */
+  truncated?: true;
 }
 
 /** What an import did with every task it read. */
@@ -35,7 +44,7 @@ export interface ImportReport {
   invalid: InvalidEntry[];
   warnings: WarningEntry[];
   /** Problems with the input as a whole (a truncated JSON array, …). */
-  file_errors: { line: number; message: string }[];
+  file_errors: FileError[];
 }
 
 export function emptyImportReport(): ImportReport {

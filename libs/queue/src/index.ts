@@ -26,6 +26,7 @@ export { type FarmStatus, readFarmStatus, slotBusyRatio } from "./farm-status.js
 export { type HostRecord, HostRecords } from "./host-records.js";
 export {
   emptyImportReport,
+  type FileError,
   type ImportedEntry,
   type ImportReport,
   type InvalidEntry,

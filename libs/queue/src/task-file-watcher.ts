@@ -163,7 +163,8 @@ export class TaskFileWatcher {
         onInvalid: (entry, raw) => rejected.push({ entry, raw }),
       });
       total.imported.push(...report.imported);
-      const incomplete = report.file_errors.length > 0 || rejected.some(({ entry }) => isTruncation(entry));
+      const incomplete =
+        report.file_errors.some((error) => error.truncated) || rejected.some(({ entry }) => entry.truncated);
       if (incomplete && Date.now() < deadline) {
         await sleep(this.options.settleMs ?? 250);
         continue;
@@ -233,10 +234,4 @@ export class TaskFileWatcher {
       `imported ${report.imported.length} new task(s) from ${this.base} (${report.skipped.length} already known, ${report.invalid.length} rejected)`,
     );
   }
-}
-
-function isTruncation(entry: InvalidEntry): boolean {
-  return (
-    entry.task_id === null && entry.errors.some((error) => error.message.includes("ends inside this task"))
-  );
 }

@@ -78,7 +78,8 @@ export class TaskImporter {
     };
     for await (const record of records) {
       if (record.kind === "file-error") {
-        report.file_errors.push({ line: record.line, message: record.message });
+        const { kind: _kind, ...fileError } = record;
+        report.file_errors.push(fileError);
         continue;
       }
       tasksRead++;
@@ -87,7 +88,13 @@ export class TaskImporter {
         recordInvalid(
           report,
           options,
-          { index: record.index, task_id: null, line: record.line, errors },
+          {
+            index: record.index,
+            task_id: null,
+            line: record.line,
+            errors,
+            ...(record.truncated ? { truncated: true as const } : {}),
+          },
           undefined,
         );
         continue;

@@ -7,8 +7,8 @@
 
 export type TaskRecord =
   | { kind: "task"; index: number; line: number; value: unknown }
-  | { kind: "unparsable"; index: number; line: number; message: string }
-  | { kind: "file-error"; line: number; message: string };
+  | { kind: "unparsable"; index: number; line: number; message: string; truncated?: true }
+  | { kind: "file-error"; line: number; message: string; truncated?: true };
 
 export interface TaskStreamOptions {
   /** A task's JSON text above this many characters is refused (default 1 MiB). */
@@ -45,7 +45,6 @@ class TaskScanner {
   private elementTooLarge = false;
   private line = 1;
   private index = 0;
-  private trailingGarbage = false;
 
   constructor(
     private readonly maxChars: number,
@@ -60,8 +59,14 @@ class TaskScanner {
       const code = text.charCodeAt(i);
       if (code === NEWLINE) this.line++;
       if (this.mode === "done") {
-        if (!isWhitespace(code)) this.trailingGarbage = true;
-        continue;
+        if (isWhitespace(code)) continue;
+        // More after the closing ']': say so, and read on as further tasks, so none is dropped unseen.
+        out.push({
+          kind: "file-error",
+          line: this.line,
+          message: "unexpected text after the closing ']' of the task list; read as more tasks",
+        });
+        this.mode = "sequence";
       }
       if (this.inString) {
         if (this.escaped) this.escaped = false;
@@ -141,6 +146,7 @@ class TaskScanner {
           index: this.index++,
           line: this.elementLine,
           message: "the input ends inside this task (truncated file?)",
+          truncated: true,
         });
         this.inElement = false;
       }
@@ -150,13 +156,7 @@ class TaskScanner {
         kind: "file-error",
         line: this.line,
         message: "the JSON array is not closed with ']' (truncated file?)",
-      });
-    }
-    if (this.trailingGarbage) {
-      out.push({
-        kind: "file-error",
-        line: this.line,
-        message: "unexpected text after the closing ']' of the task list",
+        truncated: true,
       });
     }
     return out;

@@ -62,7 +62,12 @@ describe("readTaskRecords", () => {
     expect(await read([""])).toEqual([]);
   });
 
-  it("text after the closing bracket is a file error", async () => {
-    expect((await read(['[{"a":1}] trailing'])).map((r) => r.kind)).toEqual(["task", "file-error"]);
+  it("text after the closing bracket is a file error, and is read on as more tasks", async () => {
+    expect((await read(['[{"a":1}] trailing'])).map((r) => r.kind)).toEqual([
+      "task",
+      "file-error",
+      "unparsable",
+    ]);
+    expect(values(await read(['[{"a":1}]\n{"b":2}\n']))).toEqual([{ a: 1 }, "file-error", { b: 2 }]);
   });
 });
