@@ -486,7 +486,7 @@ async function main(): Promise<void> {
       method: `Private redis-server; the real engine-py on the WanGP test double (fake load and step times). Pickup: ${pickup.runs} single imports (the import-tasks code path) into an idle slot; timed from the job's creation time (ms, floored: up to 1 ms too long) and from the start of the import call of a \`wgp-farm worker\` process, ended by the generate command reaching engine-py (a probe loaded with --import) and by WanGP's submit_task (the double's record). Overhead: ${overhead.jobs} back-to-back one-step jobs with zero load and step time in a \`wgp-farm worker\` process; a job's time in the worker minus the engine's, and the gap before the next job. Farm: tasks queued one by one into paused queues, the start is the resume; makespan to the last completion; lower bound = (engine-measured generation + one model load per slot) / slots. RSS: the real \`wgp-farm worker\` process with 8 dry-run slots.`,
       rows,
       notes: [
-        `farm setup: $farm.setup.generation_s_per_jobs generation per job (${farm.setup.steps} steps), $farm.setup.load_ss per model load, mix $JSON.stringify(farm.setup.mix)`,
+        `farm setup: ${farm.setup.generation_s_per_job}s generation per job (${farm.setup.steps} steps), ${farm.setup.load_s}s per model load, mix ${JSON.stringify(farm.setup.mix)}`,
       ],
       details: { pickup, overhead, farm, rss },
     });
