@@ -42,6 +42,11 @@ const wrongTypes: Record<string, fc.Arbitrary<unknown>> = {
   image_start_paths: fc.oneof(fc.integer(), fc.constant([3]), fc.constant({})),
 };
 
+/** The whitespace control characters a prompt may hold, and the control characters it may not. */
+const PROMPT_WHITESPACE = "\t\n\r";
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const PROMPT_CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
 type Builder = (id: string, base: Record<string, unknown>) => GeneratedEntry;
 
 function json(value: unknown): string {
@@ -107,9 +112,11 @@ function badBuilders(mediaDir: string): fc.Arbitrary<Builder> {
   );
   const controlChar = fc
     .record({
-      field: fc.constantFrom("task_id", "output_sub_dir", "video_guide_path"),
+      field: fc.constantFrom("task_id", "output_sub_dir", "video_guide_path", "prompt", "negative_prompt"),
       char: fc.integer({ min: 0, max: 31 }).map((code) => String.fromCharCode(code)),
     })
+    // Prompts are free text: line breaks and tabs are allowed there, every other control character is not.
+    .filter(({ field, char }) => !(field.endsWith("prompt") && PROMPT_WHITESPACE.includes(char)))
     .map(
       ({ field, char }): Builder =>
         (id, base) => {
@@ -217,11 +224,14 @@ const validBase = fc.record(
   {
     prompt: fc.oneof(
       printable,
-      fc.string({ unit: "binary", minLength: 1, maxLength: 200 }).filter((s) => s.trim().length > 0),
+      fc
+        .string({ unit: "binary", minLength: 1, maxLength: 200 })
+        .filter((s) => s.trim().length > 0 && !PROMPT_CONTROL_CHARACTERS.test(s)),
       fc.constantFrom(
         "line one\nline two\twith a tab",
+        "windows line\r\nbreaks",
         "emoji 🎬🌊 and RTL שלום",
-        "NUL inside \u0000 a prompt",
+        "C1 range \u0085 next-line and \u00a0 no-break space",
       ),
     ),
     model: fc.constantFrom("t2v", "t2v_1.3B", "vace_1.3B"),

@@ -42,9 +42,15 @@ export const CORPUS: CorpusTask[] = [
     outputSubDir: "vidéos/東京/🎬",
   },
   {
-    what: "NUL, escape and control characters in the prompt",
-    text: task({ task_id: "c-ctrl-prompt", prompt: "before\u0000after\u001b[31mred\u0007\r\nnext line" }),
+    what: "line breaks and tabs in the prompt",
+    text: task({ task_id: "c-multiline-prompt", prompt: "first line\r\nsecond line\n\tindented" }),
     expect: "completed",
+  },
+  {
+    what: "NUL, escape and bell in the prompt",
+    text: task({ task_id: "c-ctrl-prompt", prompt: "before\u0000after\u001b[31mred\u0007" }),
+    expect: "refused",
+    field: "prompt",
   },
   {
     what: "a prompt of exactly 20,000 characters",
