@@ -21,13 +21,23 @@ export async function snapshotKeyspace(redis: Redis, prefix: string): Promise<Ke
   return snapshot;
 }
 
-/** Keys added, removed or changed between two snapshots. */
+function expires(value: string | undefined): boolean {
+  return value?.endsWith(" (expires)") ?? false;
+}
+
+/**
+ * Keys added, removed or changed between two snapshots. Keys with a time to live are left out: they
+ * are leases and timers that come and go by themselves (BullMQ's `stalled-check`, job locks, slot
+ * status), so their turnover says nothing about what a request did; the jobs they belong to are compared.
+ */
 export function keyspaceChanges(before: KeyspaceSnapshot, after: KeyspaceSnapshot): string[] {
   const changes: string[] = [];
   for (const [key, value] of after) {
-    if (!before.has(key)) changes.push(`added ${key}`);
-    else if (before.get(key) !== value) changes.push(`changed ${key}`);
+    const earlier = before.get(key);
+    if (expires(value) || expires(earlier)) continue;
+    if (earlier === undefined) changes.push(`added ${key}`);
+    else if (earlier !== value) changes.push(`changed ${key}`);
   }
-  for (const key of before.keys()) if (!after.has(key)) changes.push(`removed ${key}`);
+  for (const [key, value] of before) if (!after.has(key) && !expires(value)) changes.push(`removed ${key}`);
   return changes;
 }
