@@ -26,6 +26,9 @@ const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
 
+/** Inside a JSON string only these change the scanner's state (a raw line break counts a line). */
+const STRING_STOP = /["\\\n]/g;
+
 function isWhitespace(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d || code === 0xfeff;
 }
@@ -72,6 +75,12 @@ class TaskScanner {
         if (this.escaped) this.escaped = false;
         else if (code === BACKSLASH) this.escaped = true;
         else if (code === QUOTE) this.inString = false;
+        else {
+          // Most of a task list is string content: jump to the next character that matters there.
+          STRING_STOP.lastIndex = i + 1;
+          const stop = STRING_STOP.exec(text);
+          i = (stop ? stop.index : text.length) - 1;
+        }
         continue;
       }
       if (this.mode === "detect") {

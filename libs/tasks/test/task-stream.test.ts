@@ -24,6 +24,22 @@ describe("readTaskRecords", () => {
     }
   });
 
+  it("escapes, brackets and line breaks inside strings, split at any byte, keep tasks and line numbers", async () => {
+    const text = '{"a":"x\\\\\\"} ] [ {\\u0022"}\n{"b":"raw\nbreak"}\n{"c":"\\\\"}\n{"d":3}\n';
+    for (const size of [1, 2, 5, 1000]) {
+      const chunks: string[] = [];
+      for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
+      const records = await read(chunks);
+      expect(records.map((r) => [r.kind, r.line])).toEqual([
+        ["task", 1],
+        ["unparsable", 2],
+        ["task", 4],
+        ["task", 5],
+      ]);
+      expect(values(records)).toEqual([{ a: 'x\\"} ] [ {"' }, "unparsable", { c: "\\" }, { d: 3 }]);
+    }
+  });
+
   it("reads JSON Lines and concatenated objects, with line numbers", async () => {
     const records = await read(['{"a":1}\n{"b":2}\n\n', '{"c":\n3}\n']);
     expect(records).toEqual([
