@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 from bridge_process import BridgeProcess, read_record, t2v_settings
@@ -100,3 +101,17 @@ def test_many_jobs_in_a_row_all_succeed(ready_bridge: BridgeProcess, tmp_path: P
     for index in range(25):
         messages = ready_bridge.run_job(f"j{index}", t2v_settings(num_inference_steps=2), tmp_path / f"j{index}")
         assert messages[-1]["type"] == "result", messages[-1]
+
+
+def test_ctrl_c_on_the_terminal_does_not_stop_a_running_job(start_bridge, tmp_path: Path) -> None:
+    """A terminal's Ctrl+C reaches the whole process group; the worker drains, the engine goes on."""
+    bridge = start_bridge(env={"FAKE_WANGP_STEP_S": "0.05"})
+    bridge.wait_for("ready")
+    bridge.generate("through-ctrl-c", t2v_settings(num_inference_steps=10), tmp_path / "ctrl-c")
+    bridge.wait_for("progress")
+    bridge.process.send_signal(signal.SIGINT)
+
+    assert bridge.job_messages("through-ctrl-c")[-1]["type"] == "result"
+    bridge.send({"type": "ping", "id": "after-ctrl-c"})
+    assert bridge.wait_for("pong")["id"] == "after-ctrl-c"
+    assert bridge.process.poll() is None

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -26,6 +27,9 @@ EXIT_FATAL = 3
 
 def main(argv: Sequence[str] | None = None) -> int:
     channel = ProtocolChannel.take_over_stdout()  # first: nothing may reach fd 1 before this
+    # A terminal's Ctrl+C goes to the whole process group: the worker drains on it, and this engine
+    # must go on with its job until the worker says `cancel` or `shutdown` (or sends SIGTERM).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         options = parse_options(argv)
         adapter = _build_adapter(options)

@@ -4,7 +4,7 @@ import { CAUSVID_PRESET } from "@wgp-farm/tasks";
 import { copyOfFakeWangp, EXAMPLE_TASKS, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
 import { STAGING_DIR_NAME } from "@wgp-farm/worker";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { runCli, startCli } from "./run-cli.js";
+import { killProcessGroup, pressCtrlC, runCli, startCli } from "./run-cli.js";
 
 interface Sandbox {
   dir: string;
@@ -35,7 +35,7 @@ beforeEach(async () => {
   };
 });
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const child of children.splice(0)) if (child.exitCode === null) killProcessGroup(child);
   await remove();
 });
 
@@ -64,7 +64,11 @@ function startHeadless(
       box.prefix,
       ...extraArgs,
     ],
-    { cwd: box.dir, env: { FAKE_WANGP_RECORD: box.record, FAKE_WANGP_STEP_S: "0.02", ...env } },
+    {
+      cwd: box.dir,
+      env: { FAKE_WANGP_RECORD: box.record, FAKE_WANGP_STEP_S: "0.02", ...env },
+      ownProcessGroup: true,
+    },
   );
   let logs = "";
   child.stderr?.on("data", (chunk: Buffer) => {
@@ -197,7 +201,8 @@ describe("wgp-farm headless", () => {
       privateRedis,
     );
     await waitUntil(async () => (await resumed()).length > 0, 60_000);
-    first.child.kill("SIGINT");
+    // As a terminal does: SIGINT to the CLI, its engines and everything else in its process group.
+    pressCtrlC(first.child);
     expect(await exitOf(first.child)).toBe(0);
     const afterFirst = (await resumed()).length;
     expect(afterFirst).toBeGreaterThan(0);

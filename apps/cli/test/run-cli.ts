@@ -30,13 +30,34 @@ export function runCli(
   });
 }
 
+/**
+ * Starts the built binary. `ownProcessGroup` makes it lead a process group of its own, as a shell
+ * starts a foreground job: `pressCtrlC` then signals the whole group, as a terminal's Ctrl+C does.
+ */
 export function startCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; ownProcessGroup?: boolean } = {},
 ): ChildProcess {
   return spawn(CLI_BIN, args, {
     cwd: options.cwd,
     env: { ...process.env, WGP_FARM_LOG_FORMAT: "json", ...options.env },
     stdio: ["pipe", "pipe", "pipe"],
+    detached: options.ownProcessGroup ?? false,
   });
+}
+
+/** SIGINT to every process of the child's group (the CLI, its engines, its private Redis). */
+export function pressCtrlC(child: ChildProcess): void {
+  if (child.pid === undefined) throw new Error("the CLI did not start");
+  process.kill(-child.pid, "SIGINT");
+}
+
+/** SIGKILL to the child's whole group, so a failed test leaves no engine or Redis behind. */
+export function killProcessGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL"); // not a group leader, or already gone
+  }
 }

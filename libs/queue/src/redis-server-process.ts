@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { connectRedis } from "./redis-connection.js";
+import { REDIS_PID_FILE, stopStaleRedisServer } from "./stale-redis-server.js";
 
 export class RedisServerMissingError extends Error {
   override name = "RedisServerMissingError";
@@ -50,6 +51,9 @@ export class RedisServerProcess {
 
   static async start(options: RedisServerOptions): Promise<RedisServerProcess> {
     await mkdir(options.dataDir, { recursive: true });
+    const dataDir = path.resolve(options.dataDir);
+    const pidFile = path.join(dataDir, REDIS_PID_FILE);
+    await stopStaleRedisServer(dataDir, pidFile);
     const port = options.port ?? (await findFreePort());
     const binary = options.binary ?? process.env.WGP_FARM_REDIS_SERVER ?? "redis-server";
     const persistence =
@@ -62,7 +66,9 @@ export class RedisServerProcess {
       "--bind",
       "127.0.0.1",
       "--dir",
-      path.resolve(options.dataDir),
+      dataDir,
+      "--pidfile",
+      pidFile,
       "--daemonize",
       "no",
       "--maxmemory-policy",
@@ -73,7 +79,9 @@ export class RedisServerProcess {
       "warning",
       ...persistence,
     ];
-    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    // Its own process group: a terminal's Ctrl+C reaches every process of the foreground group, and
+    // the private Redis must outlive the drain that follows it; the owner stops it (stop()) last.
+    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
     const spawnError = new Promise<never>((_, reject) => {
       child.once("error", (error: NodeJS.ErrnoException) => {
         reject(
@@ -88,6 +96,14 @@ export class RedisServerProcess {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    // Being in a group of its own, the server does not die with its owner: whenever the owner exits
+    // (a second Ctrl+C, an error), the server is told to stop too. Only a SIGKILL of the owner leaves
+    // it running, and the next start on this folder stops it (stopStaleRedisServer).
+    const stopWithOwner = () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    };
+    process.once("exit", stopWithOwner);
+    void exited.then(() => process.off("exit", stopWithOwner));
     const url = `redis://127.0.0.1:${port}`;
     const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
     for (;;) {

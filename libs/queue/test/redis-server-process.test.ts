@@ -1,3 +1,7 @@
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { temporaryDir } from "@wgp-farm/testing";
 import { describe, expect, it } from "vitest";
 import {
@@ -30,6 +34,49 @@ describe("RedisServerProcess", () => {
       await again.quit();
       await second.stop();
     } finally {
+      await data.remove();
+    }
+  });
+
+  it("lives in a process group of its own, and a server left by a killed owner is stopped by the next start", async () => {
+    const data = await temporaryDir("redis-orphan");
+    const entry = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+    // An owner that starts a private Redis, prints its pid and port, then waits to be killed.
+    const owner = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const { RedisServerProcess } = await import(${JSON.stringify(entry)});
+         const server = await RedisServerProcess.start({ dataDir: ${JSON.stringify(data.dir)}, persistence: "aof" });
+         console.log(JSON.stringify({ pid: server.pid, port: server.port }));
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      const line = await new Promise<string>((resolve) =>
+        owner.stdout?.once("data", (chunk) => resolve(String(chunk))),
+      );
+      const orphan = JSON.parse(line) as { pid: number; port: number };
+      const stat = async (pid: number) =>
+        (await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")).split(") ")[1]?.split(" ") ?? [];
+      const groupOf = async (pid: number) => Number((await stat(pid))[2]);
+      // Gone, or a zombie waiting for whoever adopted it to reap it.
+      const running = async (pid: number) => !["", "Z", undefined].includes((await stat(pid))[0]);
+      // A terminal's Ctrl+C signals the owner's group: the server is not in it.
+      expect(await groupOf(orphan.pid)).not.toBe(await groupOf(owner.pid as number));
+      owner.kill("SIGKILL");
+      await new Promise((resolve) => owner.once("exit", resolve));
+      expect(await readFile(path.join(data.dir, "redis-server.pid"), "utf8")).toContain(String(orphan.pid));
+      expect(await running(orphan.pid)).toBe(true); // orphaned, still serving its folder
+
+      const next = await RedisServerProcess.start({ dataDir: data.dir, persistence: "aof" });
+      expect(await running(orphan.pid)).toBe(false);
+      expect(await readFile(path.join(data.dir, "redis-server.pid"), "utf8")).toContain(String(next.pid));
+      await next.stop();
+    } finally {
+      if (owner.exitCode === null) owner.kill("SIGKILL");
       await data.remove();
     }
   });

@@ -9,7 +9,7 @@ import {
   type RetryPolicy,
   TaskFileWatcher,
 } from "@wgp-farm/queue";
-import type { FarmWorkerHandle, FarmWorkerOptions } from "@wgp-farm/worker";
+import { type FarmWorkerHandle, type FarmWorkerOptions, redisStepMs, settleWithin } from "@wgp-farm/worker";
 import { startWorkerOrExplain } from "../worker-settings.js";
 import { type LocalRedis, startLocalRedis } from "./local-redis.js";
 import { TaskOutcomePrinter } from "./task-outcome-printer.js";
@@ -119,9 +119,11 @@ export class LocalFarm {
   async stop(drainTimeoutMs: number): Promise<void> {
     await this.watcher?.stop();
     await this.worker.drain(drainTimeoutMs);
-    await this.printer.stop();
-    await this.dashboard?.close();
-    await this.farm.close();
+    // The steps that talk to Redis are bounded: with Redis gone they would wait for a reconnect forever.
+    const redisStep = (work: Promise<unknown>) => settleWithin(work, redisStepMs(this.farm.redis));
+    await redisStep(this.printer.stop());
+    await redisStep(this.dashboard?.close() ?? Promise.resolve());
+    if (!(await redisStep(this.farm.close()))) this.farm.redis.disconnect();
     await this.redis.stop();
   }
 }
