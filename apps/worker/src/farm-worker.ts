@@ -5,8 +5,10 @@ import {
   FarmConnection,
   FarmStats,
   modelQueueName,
+  redisStepMs,
   SlotRegistry,
   type SlotStatus,
+  settleWithin,
 } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
 import { AttemptHistory } from "./attempt-history.js";
@@ -18,7 +20,6 @@ import { OutputPublisher, type StagingOwner } from "./output-publisher.js";
 import { Quarantine } from "./quarantine.js";
 import { QueueActivityWatcher } from "./queue-activity-watcher.js";
 import { QueueWorkerSet } from "./queue-workers.js";
-import { redisStepMs, settleWithin } from "./settle-within.js";
 import type { SlotContext } from "./slot-context.js";
 import { WakeSignal } from "./wake-signal.js";
 import {

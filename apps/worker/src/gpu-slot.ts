@@ -6,8 +6,10 @@ import { EngineSupervisor, type ReadyMessage } from "@wgp-farm/engine";
 import {
   type JobProgress,
   modelQueueName,
+  redisStepMs,
   type SlotState,
   type SlotStatus,
+  settleWithin,
   type TaskJobData,
 } from "@wgp-farm/queue";
 import type { Job } from "bullmq";
@@ -16,7 +18,6 @@ import type { HeldJob, JobEnd } from "./job-finisher.js";
 import { JobRunner } from "./job-runner.js";
 import type { NextWork } from "./job-scheduler.js";
 import { QueueWorkerSet } from "./queue-workers.js";
-import { redisStepMs, settleWithin } from "./settle-within.js";
 import type { SlotContext, StopReason } from "./slot-context.js";
 
 interface RunningJob {

@@ -15,7 +15,6 @@ export {
   type SchedulingDecision,
   type SchedulingInput,
 } from "./scheduling-policy.js";
-export { redisStepMs, settleWithin } from "./settle-within.js";
 export { handleShutdownSignals, type ShutdownSignalOptions } from "./shutdown-signals.js";
 export {
   type FarmWorkerOptions,

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@wgp-farm/config";
-import { type FarmKeys, modelQueueName } from "@wgp-farm/queue";
+import { type FarmKeys, modelQueueName, settleWithin } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
-import { settleWithin } from "./settle-within.js";
 import type { WakeSignal } from "./wake-signal.js";
 
 /**

@@ -78,6 +78,7 @@ export {
   RedisServerProcess,
 } from "./redis-server-process.js";
 export { RedisTaskSink } from "./redis-task-sink.js";
+export { redisStepMs, settleWithin } from "./settle-within.js";
 export { type JobProgress, SlotRegistry, type SlotState, type SlotStatus } from "./slot-registry.js";
 export {
   CLEANABLE_STATES,

@@ -31,7 +31,7 @@ export {
   type TaskValidatorOptions,
   type TaskVerdict,
 } from "./task-validator.js";
-export { hasControlCharacters } from "./text-rules.js";
+export { hasControlCharacters, hasControlCharactersBesidesLineBreaks } from "./text-rules.js";
 export {
   KNOWN_MODEL_TYPES,
   WAN21_T2V_14B_FAMILY,

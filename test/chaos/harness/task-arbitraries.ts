@@ -2,6 +2,7 @@
  * fast-check generators of task lists mixing valid tasks with bad ones, each bad one labelled with the
  * field the importer must name (`""` for a task that is not a JSON object at all).
  */
+import { hasControlCharactersBesidesLineBreaks } from "@wgp-farm/tasks";
 import fc from "fast-check";
 
 export interface GeneratedEntry {
@@ -42,10 +43,8 @@ const wrongTypes: Record<string, fc.Arbitrary<unknown>> = {
   image_start_paths: fc.oneof(fc.integer(), fc.constant([3]), fc.constant({})),
 };
 
-/** The whitespace control characters a prompt may hold, and the control characters it may not. */
+/** The control characters a prompt may hold: it is free text over several lines. */
 const PROMPT_WHITESPACE = "\t\n\r";
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const PROMPT_CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 type Builder = (id: string, base: Record<string, unknown>) => GeneratedEntry;
 
@@ -226,7 +225,7 @@ const validBase = fc.record(
       printable,
       fc
         .string({ unit: "binary", minLength: 1, maxLength: 200 })
-        .filter((s) => s.trim().length > 0 && !PROMPT_CONTROL_CHARACTERS.test(s)),
+        .filter((s) => s.trim().length > 0 && !hasControlCharactersBesidesLineBreaks(s)),
       fc.constantFrom(
         "line one\nline two\twith a tab",
         "windows line\r\nbreaks",

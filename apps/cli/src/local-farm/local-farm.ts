@@ -7,9 +7,11 @@ import {
   openTaskSource,
   RedisTaskSink,
   type RetryPolicy,
+  redisStepMs,
+  settleWithin,
   TaskFileWatcher,
 } from "@wgp-farm/queue";
-import { type FarmWorkerHandle, type FarmWorkerOptions, redisStepMs, settleWithin } from "@wgp-farm/worker";
+import type { FarmWorkerHandle, FarmWorkerOptions } from "@wgp-farm/worker";
 import { startWorkerOrExplain } from "../worker-settings.js";
 import { type LocalRedis, startLocalRedis } from "./local-redis.js";
 import { TaskOutcomePrinter } from "./task-outcome-printer.js";
