@@ -81,6 +81,11 @@ def test_callbacks_run_on_wangp_threads_with_stdout_and_cwd_taken_over(session: 
     assert [u.current_step for _, _, u in recorder.of("progress") if u.phase == "inference"] == [1, 2, 3]
     assert recorder.during_job["cwd"] == str(FAKE_WANGP)
     assert recorder.during_job["stdout"] is not stdout_before
+    # Like WanGP, the job thread hands out the result while it still holds the chdir; both are
+    # given back only when that thread ends.
+    for thread in threading.enumerate():
+        if thread.name == "wangp-session-job":
+            thread.join(10)
     assert (os.getcwd(), sys.stdout) == (cwd_before, stdout_before)
 
 

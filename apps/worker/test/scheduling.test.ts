@@ -106,7 +106,8 @@ describe("scheduling across model queues", () => {
     const tf = await testFarm("two-workers");
     const tasks = Array.from({ length: 8 }, (_, i) => t2vTask(`shared-${i}`));
     await importTasks(tf, tasks);
-    const env = { FAKE_WANGP_STEP_S: "0.05" };
+    // Long enough that the first worker up cannot clear all eight before the second takes one.
+    const env = { FAKE_WANGP_STEP_S: "0.1" };
     await Promise.all([startWorker(tf, { name: "host-a", env }), startWorker(tf, { name: "host-b", env })]);
     const jobs = await Promise.all(
       tasks.map((task) => waitForJob(tf, String(task.task_id), modelQueueName("t2v"))),
