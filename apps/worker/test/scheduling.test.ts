@@ -18,6 +18,14 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Record<strin
   return counts;
 }
 
+async function slotsUp(registry: SlotRegistry, count: number): Promise<void> {
+  await eventually(
+    async () => ((await registry.list()).length === count ? true : undefined),
+    10_000,
+    `${count} slots`,
+  );
+}
+
 describe("scheduling across model queues", () => {
   it("keeps each slot on a model: mixed tasks on 3 slots load each model about once", async () => {
     const tf = await testFarm("affinity");
@@ -80,11 +88,7 @@ describe("scheduling across model queues", () => {
     const tf = await testFarm("claims");
     await startWorker(tf, { slots: 2, env: { FAKE_WANGP_STEP_S: "0.2" } });
     const registry = new SlotRegistry(tf.farm.redis, tf.farm.keys);
-    await eventually(
-      async () => ((await registry.list()).length === 2 ? true : undefined),
-      10_000,
-      "2 slots",
-    );
+    await slotsUp(registry, 2);
     await importTasks(tf, [t2vTask("one", { model: "vace_14B" })]);
     await eventually(async () =>
       (await readRecords(tf.recordFile)).some((r) => r.event === "submit") ? true : undefined,
@@ -105,10 +109,12 @@ describe("scheduling across model queues", () => {
   it("runs two workers on one Redis without running any task twice", async () => {
     const tf = await testFarm("two-workers");
     const tasks = Array.from({ length: 8 }, (_, i) => t2vTask(`shared-${i}`));
-    await importTasks(tf, tasks);
-    // Long enough that the first worker up cannot clear all eight before the second takes one.
-    const env = { FAKE_WANGP_STEP_S: "0.1" };
+    const env = { FAKE_WANGP_STEP_S: "0.05" };
     await Promise.all([startWorker(tf, { name: "host-a", env }), startWorker(tf, { name: "host-b", env })]);
+    const registry = new SlotRegistry(tf.farm.redis, tf.farm.keys);
+    // Both slots up before any task exists, so that neither can clear the list before the other starts.
+    await slotsUp(registry, 2);
+    await importTasks(tf, tasks);
     const jobs = await Promise.all(
       tasks.map((task) => waitForJob(tf, String(task.task_id), modelQueueName("t2v"))),
     );
@@ -119,7 +125,7 @@ describe("scheduling across model queues", () => {
     expect(countBy(submits, (r) => String(r.id))).toEqual(
       Object.fromEntries(tasks.map((t) => [t.task_id, 1])),
     );
-    const slots = await new SlotRegistry(tf.farm.redis, tf.farm.keys).list();
+    const slots = await registry.list();
     expect(slots.map((slot) => slot.slot_id)).toEqual(["gpu0@host-a", "gpu0@host-b"]);
   });
 });

@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { connectRedis } from "./redis-connection.js";
-import { REDIS_PID_FILE, stopStaleRedisServer } from "./stale-redis-server.js";
+import { redisPidFile, stopStaleRedisServer } from "./stale-redis-server.js";
 
 export class RedisServerMissingError extends Error {
   override name = "RedisServerMissingError";
@@ -52,8 +52,7 @@ export class RedisServerProcess {
   static async start(options: RedisServerOptions): Promise<RedisServerProcess> {
     await mkdir(options.dataDir, { recursive: true });
     const dataDir = path.resolve(options.dataDir);
-    const pidFile = path.join(dataDir, REDIS_PID_FILE);
-    await stopStaleRedisServer(dataDir, pidFile);
+    await stopStaleRedisServer(dataDir);
     const port = options.port ?? (await findFreePort());
     const binary = options.binary ?? process.env.WGP_FARM_REDIS_SERVER ?? "redis-server";
     const persistence =
@@ -68,7 +67,7 @@ export class RedisServerProcess {
       "--dir",
       dataDir,
       "--pidfile",
-      pidFile,
+      redisPidFile(dataDir),
       "--daemonize",
       "no",
       "--maxmemory-policy",

@@ -1,8 +1,11 @@
 import { readFile, readlink, realpath, rm } from "node:fs/promises";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** The pid file a private redis-server keeps in its data folder while it runs. */
-export const REDIS_PID_FILE = "redis-server.pid";
+export function redisPidFile(dataDir: string): string {
+  return path.join(dataDir, "redis-server.pid");
+}
 
 /**
  * Whether `pid` is a live redis-server serving `dataDir`. Redis rewrites its command line, but it
@@ -23,11 +26,8 @@ async function isRedisServerOf(pid: number, dataDir: string): Promise<boolean> {
  * with SIGKILL, or its terminal closed): two servers must never write one AOF. SIGTERM lets it
  * flush its AOF; it gets `graceMs`, then SIGKILL. Returns the pid it stopped, if any.
  */
-export async function stopStaleRedisServer(
-  dataDir: string,
-  pidFile: string,
-  graceMs = 10_000,
-): Promise<number | undefined> {
+export async function stopStaleRedisServer(dataDir: string, graceMs = 10_000): Promise<number | undefined> {
+  const pidFile = redisPidFile(dataDir);
   const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
   if (!Number.isInteger(pid) || pid <= 0 || !(await isRedisServerOf(pid, dataDir))) {
     await rm(pidFile, { force: true });
