@@ -1,7 +1,7 @@
-import { ConfigError } from "@wgp-farm/config";
+import { UserError } from "@wgp-farm/config";
 import { RedisServerMissingError, RedisUnreachableError } from "@wgp-farm/queue";
 import { CommanderError } from "commander";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { ExitCode } from "./exit-codes.js";
 import { buildProgram } from "./program.js";
 
 function exitCodeFor(error: unknown): { code: number; message?: string } {
@@ -9,12 +9,8 @@ function exitCodeFor(error: unknown): { code: number; message?: string } {
     const quiet = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code);
     return { code: quiet ? ExitCode.ok : ExitCode.usage };
   }
-  if (error instanceof CliError) return { code: error.exitCode, message: error.message };
-  if (
-    error instanceof ConfigError ||
-    error instanceof RedisUnreachableError ||
-    error instanceof RedisServerMissingError
-  ) {
+  if (error instanceof UserError) return { code: error.exitCode, message: error.message };
+  if (error instanceof RedisUnreachableError || error instanceof RedisServerMissingError) {
     return { code: ExitCode.usage, message: error.message };
   }
   // Anything else is a bug or an environment failure: say it all.

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { UserError } from "./errors.js";
 
 /** One configurable option: its flag, its environment variable and its help text. */
 export interface OptionSpec {
@@ -8,7 +9,7 @@ export interface OptionSpec {
   env?: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   override name = "ConfigError";
 }
 
