@@ -557,6 +557,7 @@ function checkTallies(tallies: Readonly<Record<string, Tally>>, violations: stri
 
 async function checkDashboardsAnswer(dashboards: Dashboards, violations: string[]): Promise<void> {
   for (const dashboard of Object.values(dashboards)) {
+    // No answer at all is a dashboard that stopped answering, reported below.
     const health = await fetch(new URL("healthz", dashboard.url)).catch(() => undefined);
     if (!dashboard.running || health?.status !== 200)
       violations.push(`a dashboard stopped answering: ${dashboard.output().slice(-500)}`);

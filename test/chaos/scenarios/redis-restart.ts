@@ -185,6 +185,7 @@ async function checkNobodyRestarted(
 ): Promise<void> {
   if (fleet.restarts > 0) violations.push(`${fleet.restarts} worker(s) exited and had to be started again`);
   if (!dashboard.running) violations.push("the dashboard exited");
+  // No answer at all is reported below as one more status.
   const farmView = await fetch(new URL("farm/api/status", dashboard.url)).catch(() => undefined);
   if (farmView?.status !== 200)
     violations.push(`the farm view answers ${farmView?.status} after the restarts`);
