@@ -65,6 +65,16 @@ export async function removeStaleLabs(): Promise<string[]> {
   return stale.map((ns) => ns.name);
 }
 
+/** Whether this process may make network namespaces (root with CAP_SYS_ADMIN and `ip` present). */
+export async function canMakeNamespaces(): Promise<boolean> {
+  const probe = `${PREFIX}-${process.pid}-probe`;
+  // reject: false: a missing `ip` is a failed result too, not a throw.
+  const made = await execa("ip", ["netns", "add", probe], { reject: false });
+  if (made.exitCode !== 0) return false;
+  await removeNamespace(probe);
+  return true;
+}
+
 /** Whether this kernel has netem; where it has not, a zero-length pfifo drops every packet instead. */
 async function hasNetem(namespace: string, device: string): Promise<boolean> {
   const tried = await execa(

@@ -19,6 +19,11 @@ export interface RedisNodeOptions {
   /** A config file, read first (a Sentinel's: it rewrites it as it learns). */
   configFile?: string;
   sentinel?: boolean;
+  /**
+   * Also listen on this unix socket: a file, so reachable from every network namespace. The harness
+   * reads a Redis that runs inside a NetLab through it (ioredis takes the path as its URL).
+   */
+  unixSocket?: string;
   /** More arguments (`--replicaof 127.0.0.1 6380`). */
   args?: readonly string[];
   wrap?: Wrap;
@@ -78,6 +83,7 @@ export class RedisNode {
       // Reached from other namespaces' addresses, without a password: all of them private to the test.
       "--protected-mode",
       "no",
+      ...(options.unixSocket ? ["--unixsocket", options.unixSocket, "--unixsocketperm", "700"] : []),
       ...(options.args ?? []),
     ];
     const [file = "redis-server", ...wrapped] = wrap("redis-server", args);

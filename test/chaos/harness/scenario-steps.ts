@@ -1,7 +1,7 @@
 /**
- * Steps the fault scenarios share: start the usual fleet, wait on something while recording a failure
- * as a violation, stop a single worker, and the end check (every task accounted for, nothing written
- * outside the output root) with the columns of the result it fills.
+ * Steps the fault scenarios share: import every task, start the usual fleet, wait on something while
+ * recording a failure as a violation, stop a single worker, and the end check (every task accounted
+ * for, nothing written outside the output root) with the columns of the result it fills.
  */
 import type { RetryPolicy } from "@wgp-farm/queue";
 import type { ChaosFarm } from "./chaos-farm.ts";
