@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { bestEffort } from "@wgp-farm/config";
 import {
   FarmConnection,
   type ImportReport,
@@ -14,6 +15,7 @@ import {
   RedisTaskSink,
   type RetryPolicy,
 } from "@wgp-farm/queue";
+import { harnessLog } from "./harness-log.ts";
 
 /** Whether a scenario's folder stays in /tmp: CHAOS_KEEP=1 when it broke an invariant, CHAOS_KEEP=all always. */
 export function keepFiles(violations: readonly string[]): boolean {
@@ -135,8 +137,9 @@ export class ChaosFarm {
   }
 
   async close(keepFiles = false): Promise<void> {
-    await this.farm.close().catch(() => undefined);
-    await this.#redis.stop().catch(() => undefined);
-    if (!keepFiles) await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+    await bestEffort(this.farm.close(), harnessLog, "closing the farm connection");
+    await bestEffort(this.#redis.stop(), harnessLog, "stopping the scenario's redis-server");
+    if (!keepFiles)
+      await bestEffort(rm(this.dir, { recursive: true, force: true }), harnessLog, `removing ${this.dir}`);
   }
 }

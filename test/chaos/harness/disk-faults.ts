@@ -8,6 +8,8 @@ import { mkdir, mkdtemp, open, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { bestEffort } from "@wgp-farm/config";
+import { harnessLog } from "./harness-log.ts";
 
 const run = promisify(execFile);
 
@@ -33,7 +35,7 @@ export async function mountTmpfs(dir: string, sizeMiB: number): Promise<void> {
 }
 
 export async function unmount(dir: string): Promise<void> {
-  await run("umount", ["-l", dir]).catch(() => undefined);
+  await bestEffort(run("umount", ["-l", dir]), harnessLog, `unmounting ${dir}`);
 }
 
 export async function remount(dir: string, mode: "ro" | "rw"): Promise<void> {
@@ -50,7 +52,7 @@ export async function fillUp(dir: string): Promise<string> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
   } finally {
-    await handle.close().catch(() => undefined);
+    await bestEffort(handle.close(), harnessLog, "closing the ballast file");
   }
   // The last partial blocks: small writes until nothing fits.
   const small = await open(ballast, "a");
@@ -59,7 +61,7 @@ export async function fillUp(dir: string): Promise<string> {
   } catch {
     // full
   } finally {
-    await small.close().catch(() => undefined);
+    await bestEffort(small.close(), harnessLog, "closing the ballast file");
   }
   return ballast;
 }

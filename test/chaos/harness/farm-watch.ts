@@ -91,6 +91,7 @@ export async function followRecovery(
   const recovery: Recovery = { requeuedMs: undefined, rerunMs: undefined };
   const deadline = since + timeoutMs;
   while (Date.now() < deadline) {
+    // Redis may be down for the scenario: an unread job is "unknown" until the next look.
     const current = await queue.getJob(job.taskId).catch(() => undefined);
     const state = current ? await current.getState().catch(() => "unknown") : "unknown";
     const now = Date.now() - since;

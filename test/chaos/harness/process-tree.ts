@@ -71,3 +71,13 @@ export async function orphanEngines(knownWorkerPids: ReadonlySet<number>, marker
     .filter((info) => !knownWorkerPids.has(info.ppid))
     .map((info) => info.pid);
 }
+
+/** The state letter /proc gives a process (R running, S sleeping, T stopped, Z zombie …), or undefined when gone. */
+export async function processState(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined;
+  }
+}

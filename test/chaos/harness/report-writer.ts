@@ -3,6 +3,8 @@ import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
+import { bestEffort } from "@wgp-farm/config";
+import { harnessLog } from "./harness-log.ts";
 import { ROOT } from "./paths.ts";
 import { formatMs, median, type ScenarioResult, verdictOf } from "./scenario-result.ts";
 
@@ -99,9 +101,10 @@ export async function writeReport(
   await writeFile(markdownFile, markdown);
   await writeFile(jsonFile, `${JSON.stringify({ run, results }, null, 2)}\n`);
   // In Biome's layout, so that `biome check .` (npm test) passes on the committed file.
-  await promisify(execFile)(path.join(ROOT, "node_modules", ".bin", "biome"), [
-    "format",
-    "--write",
-    jsonFile,
-  ]).catch(() => undefined);
+  await bestEffort(
+    promisify(execFile)(path.join(ROOT, "node_modules", ".bin", "biome"), ["format", "--write", jsonFile]),
+    harnessLog,
+    `formatting ${jsonFile} with Biome`,
+    "warn",
+  );
 }

@@ -62,6 +62,7 @@ export class WorkerProcess {
         reject(new Error(`worker ${spec.name} exited before it was ready (${JSON.stringify(exit)})`)),
       );
     });
+    // Whoever awaits `ready` gets the rejection; a worker killed before it was ready is no error on its own.
     this.ready.catch(() => undefined);
     void this.exited.then(() => this.#log.end());
   }

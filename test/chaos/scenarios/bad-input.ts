@@ -5,18 +5,15 @@
  * nothing else. Then a hand-written corpus (bad-input-corpus.ts) goes through `wgp-farm import-tasks`
  * and a worker, with symlinks in the output root that lead outside it: nothing may be written outside.
  */
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { findTask, type ImportReport, importTaskSource, RedisTaskSink } from "@wgp-farm/queue";
+import { type ImportReport, importTaskSource, RedisTaskSink } from "@wgp-farm/queue";
 import fc from "fast-check";
 import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
-import { until } from "../harness/farm-watch.ts";
-import { timedCli } from "../harness/probes.ts";
 import { type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
-import { accountForTasks, reasonOf, type TaskExpectation } from "../harness/task-accounting.ts";
 import { type GeneratedList, renderList, taskListArbitrary } from "../harness/task-arbitraries.ts";
-import { WorkerProcess } from "../harness/worker-process.ts";
-import { afterCorpusImport, CORPUS, type CorpusTask, prepareCorpusFiles } from "./bad-input-corpus.ts";
+import { CORPUS } from "./bad-input-corpus.ts";
+import { type CorpusOutcome, namesField, runCorpus } from "./bad-input-corpus-run.ts";
 
 const RUNS: Record<Scale, { lists: number; garbage: number }> = {
   short: { lists: 150, garbage: 100 },
@@ -45,11 +42,6 @@ async function importText(
     },
     {},
   );
-}
-
-/** `image_start_paths[0]` and `activated_loras.1` name their field too. */
-function namesField(errorPath: string, field: string): boolean {
-  return errorPath === field || errorPath.startsWith(`${field}[`) || errorPath.startsWith(`${field}.`);
 }
 
 /** The counterexample and the error of a failed property, shortened for the report. */
@@ -105,15 +97,64 @@ async function checkReport(
 export async function badInputScenario(scale: Scale): Promise<ScenarioResult> {
   const runs = RUNS[scale];
   const elapsed = startClock();
-  const chaos = await ChaosFarm.create("bad-input");
   const violations: string[] = [];
+  const counts: Counts = {
+    lists: 0,
+    tasks: 0,
+    bad: 0,
+    imported: 0,
+    garbage: 0,
+    garbageImported: 0,
+    thrown: 0,
+  };
+  const chaos = await ChaosFarm.create("bad-input");
+  const lists = await checkGeneratedLists(chaos, runs.lists, counts, violations);
+  await checkRawGarbage(chaos, runs.garbage, counts, violations);
+  await chaos.close(keepFiles(violations));
+  const corpusFarm = await ChaosFarm.create("corpus");
+  const corpus = await runCorpus(corpusFarm, violations);
+  await corpusFarm.close(keepFiles(violations));
+  return report({ counts, corpus, seed: lists.seed, violations, elapsed });
+}
+
+interface Counts {
+  lists: number;
+  tasks: number;
+  bad: number;
+  imported: number;
+  garbage: number;
+  garbageImported: number;
+  thrown: number;
+}
+
+/** Imports the input; the importer throwing is counted and fails the property. */
+async function importOrFail(
+  chaos: ChaosFarm,
+  input: string | Uint8Array,
+  counts: Counts,
+): Promise<ImportReport> {
+  try {
+    return await importText(chaos, input, chaos.dir);
+  } catch (error) {
+    counts.thrown += 1;
+    throw new Error(`the importer threw: ${(error as Error).stack}`);
+  }
+}
+
+/**
+ * Generated task lists: every bad task reported with its field, every valid one imported beside them
+ * and given a job, and the task index grown by exactly the imported ones.
+ */
+async function checkGeneratedLists(
+  chaos: ChaosFarm,
+  numRuns: number,
+  counts: Counts,
+  violations: string[],
+): Promise<fc.RunDetails<[GeneratedList]>> {
   const mediaDir = path.join(chaos.dir, "media");
   await mkdir(mediaDir, { recursive: true });
-  const counts = { lists: 0, tasks: 0, bad: 0, imported: 0, garbage: 0, garbageImported: 0, thrown: 0 };
   let run = 0;
   const indexBefore = await chaos.farm.redis.hlen(chaos.farm.keys.taskIndex);
-
-  // 1. Generated task lists.
   const lists = await fc.check(
     fc.asyncProperty(
       taskListArbitrary(() => `r${(run++).toString(36)}`, mediaDir),
@@ -121,31 +162,31 @@ export async function badInputScenario(scale: Scale): Promise<ScenarioResult> {
         counts.lists += 1;
         counts.tasks += list.entries.length;
         counts.bad += list.entries.filter((entry) => entry.expect.kind === "invalid").length;
-        let report: ImportReport;
-        try {
-          report = await importText(chaos, renderList(list), chaos.dir);
-        } catch (error) {
-          counts.thrown += 1;
-          throw new Error(`the importer threw: ${(error as Error).stack}`);
-        }
+        const report = await importOrFail(chaos, renderList(list), counts);
         counts.imported += report.imported.length;
         const problem = await checkReport(chaos, list, report);
         if (problem) throw new Error(problem);
       },
     ),
-    { numRuns: runs.lists, seed: Number(process.env.CHAOS_SEED ?? Date.now() % 2 ** 31), endOnFailure: true },
+    { numRuns, seed: Number(process.env.CHAOS_SEED ?? Date.now() % 2 ** 31), endOnFailure: true },
   );
-  if (lists.failed) {
-    violations.push(`generated task lists: ${failureOf(lists)}`);
-  }
+  if (lists.failed) violations.push(`generated task lists: ${failureOf(lists)}`);
   const indexAfter = await chaos.farm.redis.hlen(chaos.farm.keys.taskIndex);
   if (indexAfter - indexBefore !== counts.imported) {
     violations.push(
       `the task index grew by ${indexAfter - indexBefore} for ${counts.imported} imported tasks`,
     );
   }
+  return lists;
+}
 
-  // 2. Raw garbage: random bytes and random text, whole files of it.
+/** Raw garbage, whole files of random bytes, random text and JSON values: never a throw, every refusal explained. */
+async function checkRawGarbage(
+  chaos: ChaosFarm,
+  numRuns: number,
+  counts: Counts,
+  violations: string[],
+): Promise<void> {
   const garbage = await fc.check(
     fc.asyncProperty(
       fc.oneof(
@@ -156,13 +197,7 @@ export async function badInputScenario(scale: Scale): Promise<ScenarioResult> {
       ),
       async (input) => {
         counts.garbage += 1;
-        let report: ImportReport;
-        try {
-          report = await importText(chaos, input, chaos.dir);
-        } catch (error) {
-          counts.thrown += 1;
-          throw new Error(`the importer threw: ${(error as Error).stack}`);
-        }
+        const report = await importOrFail(chaos, input, counts);
         counts.garbageImported += report.imported.length;
         for (const entry of report.invalid) {
           if (entry.errors.length === 0)
@@ -170,17 +205,20 @@ export async function badInputScenario(scale: Scale): Promise<ScenarioResult> {
         }
       },
     ),
-    { numRuns: runs.garbage, endOnFailure: true },
+    { numRuns, endOnFailure: true },
   );
-  if (garbage.failed) {
-    violations.push(`raw garbage: ${failureOf(garbage)}`);
-  }
+  if (garbage.failed) violations.push(`raw garbage: ${failureOf(garbage)}`);
+}
 
-  // 3. The hand-written corpus, through the CLI and a worker, with symlinks out of the output root.
-  await chaos.close(keepFiles(violations));
-  const corpusFarm = await ChaosFarm.create("corpus");
-  const corpus = await runCorpus(corpusFarm, violations);
-  await corpusFarm.close(keepFiles(violations));
+interface Outcome {
+  counts: Counts;
+  corpus: CorpusOutcome;
+  seed: number;
+  violations: string[];
+  elapsed: () => number;
+}
+
+function report({ counts, corpus, seed, violations, elapsed }: Outcome): ScenarioResult {
   return {
     id: "bad-input",
     title: "Bad input: generated task lists, raw garbage, a hand-written corpus",
@@ -212,7 +250,7 @@ export async function badInputScenario(scale: Scale): Promise<ScenarioResult> {
         "symlinks out of the output root tried / files written outside",
         `${corpus.symlinkTasks} / ${corpus.escaped}`,
       ],
-      ["fast-check seed", String(lists.seed)],
+      ["fast-check seed", String(seed)],
     ],
     method: [
       "Generated lists: 1–12 entries each, as a JSON array or JSON Lines, split in two chunks at a random byte; valid tasks (unicode, line breaks and tabs in prompts, every optional field in range) mixed with bad ones: malformed JSON, wrong types, prompts over 20,000 characters, tasks over 1 MiB, nesting 65–3,000 deep, control characters in ids/folders/paths/prompts, ids with ':' or only digits or too long, output_sub_dir with '..', absolute or reserved, missing media and URLs, frames out of range, duplicate ids and output folders. Each bad entry must be reported with its field, every valid one imported and given a job.",
@@ -220,140 +258,4 @@ export async function badInputScenario(scale: Scale): Promise<ScenarioResult> {
     ],
     durationS: elapsed(),
   };
-}
-
-interface CorpusOutcome {
-  bad: number;
-  refused: number;
-  failed: number;
-  completed: number;
-  lost: number;
-  duplicated: number;
-  escaped: number;
-  symlinkTasks: number;
-}
-
-function emptyOutcome(): CorpusOutcome {
-  return { bad: 0, refused: 0, failed: 0, completed: 0, lost: 0, duplicated: 0, escaped: 0, symlinkTasks: 0 };
-}
-
-async function listTree(root: string, skip: (relative: string) => boolean, relative = ""): Promise<string[]> {
-  const entries = await readdir(path.join(root, relative), { withFileTypes: true }).catch(() => []);
-  const found: string[] = [];
-  for (const entry of entries) {
-    const child = path.join(relative, entry.name);
-    if (skip(child)) continue;
-    found.push(child);
-    if (entry.isDirectory()) found.push(...(await listTree(root, skip, child)));
-  }
-  return found;
-}
-
-async function runCorpus(chaos: ChaosFarm, violations: string[]): Promise<CorpusOutcome> {
-  const corpusDir = path.join(chaos.dir, "tasks-corpus");
-  const outside = path.join(chaos.dir, "outside");
-  await prepareCorpusFiles(chaos, corpusDir, outside);
-  const tasksFile = path.join(corpusDir, "tasks.json");
-  await writeFile(tasksFile, `[\n${CORPUS.map((task: CorpusTask) => task.text).join(",\n")}\n]\n`);
-  const skip = (relative: string) =>
-    relative === "out" ||
-    relative.startsWith("out/") ||
-    relative.startsWith("redis") ||
-    relative.startsWith("state-") ||
-    relative.endsWith(".log") ||
-    relative === "wangp-record.jsonl";
-  const before = new Set(await listTree(chaos.dir, skip));
-
-  const result = await timedCli(chaos, [
-    "import-tasks",
-    tasksFile,
-    "--json",
-    "--attempts",
-    "3",
-    "--backoff-ms",
-    "200",
-  ]);
-  let report: ImportReport;
-  try {
-    report = JSON.parse(result.stdout) as ImportReport;
-  } catch {
-    violations.push(
-      `corpus: import-tasks printed no JSON (exit ${result.code}): ${result.stderr.slice(-400)}`,
-    );
-    return emptyOutcome();
-  }
-  if (result.code !== 1)
-    violations.push(`corpus: import-tasks exited ${result.code}, expected 1 (some tasks invalid)`);
-  const outcome = emptyOutcome();
-  const expectations: TaskExpectation[] = [];
-  for (const [index, task] of CORPUS.entries()) {
-    if (task.expect !== "completed") outcome.bad += 1;
-    if (task.symlink) outcome.symlinkTasks += 1;
-    const invalid = report.invalid.find((entry) => entry.index === index);
-    const imported = report.imported.find((entry) => entry.index === index);
-    if (task.expect === "refused") {
-      if (!invalid) violations.push(`corpus ${index} (${task.what}): not refused at import`);
-      else if (
-        !invalid.errors.some((e) =>
-          task.field === "" ? e.path === "" : namesField(e.path, task.field ?? ""),
-        )
-      ) {
-        violations.push(
-          `corpus ${index} (${task.what}): refused with ${JSON.stringify(invalid.errors)}, not naming '${task.field}'`,
-        );
-      } else outcome.refused += 1;
-      continue;
-    }
-    if (!imported) {
-      violations.push(`corpus ${index} (${task.what}): not imported: ${JSON.stringify(invalid?.errors)}`);
-      continue;
-    }
-    expectations.push({
-      taskId: imported.task_id,
-      outputSubDir: task.publishedAt ?? task.outputSubDir ?? imported.task_id,
-      outcome: task.expect,
-      reason: task.reason,
-    });
-  }
-  await afterCorpusImport(corpusDir);
-  const worker = WorkerProcess.spawn(chaos, { name: "corpus-host", slots: 2, engine: "wangp" });
-  await worker.ready;
-  const deadline = Date.now() + 120_000;
-  for (const expectation of expectations) {
-    await until(
-      async () => {
-        const details = await findTask(chaos.farm, expectation.taskId, { logLines: 0 });
-        return details && ["completed", "failed", "quarantined"].includes(details.state) ? true : undefined;
-      },
-      Math.max(1, deadline - Date.now()),
-      `corpus task ${expectation.taskId} to finish`,
-      200,
-    ).catch((error: Error) => violations.push(error.message));
-  }
-  worker.kill("SIGTERM");
-  await worker.exited;
-  const accounting = await accountForTasks(chaos, expectations);
-  violations.push(...accounting.problems);
-  for (const expectation of expectations) {
-    const details = await findTask(chaos.farm, expectation.taskId, { logLines: 0 });
-    if (details?.state === "completed") outcome.completed += 1;
-    if (details?.state === "failed") {
-      outcome.failed += 1;
-      if (details.attempts.made > 1 && /^invalid: /.test(reasonOf(details))) {
-        violations.push(
-          `corpus ${expectation.taskId}: an invalid task was tried ${details.attempts.made} times`,
-        );
-      }
-    }
-  }
-  outcome.lost = accounting.lost.length;
-  outcome.duplicated = accounting.duplicated.length;
-  const after = await listTree(chaos.dir, skip);
-  const written = after.filter((file) => !before.has(file) && !file.startsWith("tasks-corpus"));
-  const outsideNow = await listTree(outside, () => false);
-  outcome.escaped = written.length + outsideNow.length;
-  for (const file of [...written, ...outsideNow.map((f) => `outside/${f}`)])
-    violations.push(`written outside the output root: ${file}`);
-  await rm(corpusDir, { recursive: true, force: true });
-  return outcome;
 }

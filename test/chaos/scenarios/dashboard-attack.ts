@@ -13,6 +13,7 @@ import { type AttackRequest, type AttackResponse, send, sendRaw } from "../harne
 import { keyspaceChanges, snapshotKeyspace } from "../harness/keyspace.ts";
 import { FAKE_WANGP } from "../harness/paths.ts";
 import { formatMs, median, type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
+import { stopWorker } from "../harness/scenario-steps.ts";
 import { WorkerProcess } from "../harness/worker-process.ts";
 
 const RUNS: Record<Scale, number> = { short: 60, full: 600 };
@@ -269,8 +270,7 @@ async function seedFarm(chaos: ChaosFarm): Promise<void> {
   });
   await worker.ready;
   await waitForAllFinished(chaos, ["t2v", "nonexistent_model"], 6, 60_000);
-  worker.kill("SIGTERM");
-  await worker.exited;
+  await stopWorker(worker);
   await chaos.import(
     Array.from({ length: 4 }, (_, i) => ({ task_id: `atk-wait-${i}`, prompt: "wait", model: "t2v" })),
     { attempts: 3, backoffMs: 100 },
@@ -282,21 +282,53 @@ export async function dashboardAttackScenario(scale: Scale): Promise<ScenarioRes
   const elapsed = startClock();
   const chaos = await ChaosFarm.create("dashboard");
   await seedFarm(chaos);
-  const secured = await DashboardProcess.start(chaos, {
-    env: { WGP_FARM_DASHBOARD_PASSWORD: PASSWORD, WGP_FARM_DASHBOARD_TOKEN: TOKEN },
-  });
-  const readOnly = await DashboardProcess.start(chaos, {
-    env: { WGP_FARM_DASHBOARD_PASSWORD: PASSWORD },
-    args: ["--read-only"],
-  });
-  const open = await DashboardProcess.start(chaos);
+  const dashboards = await startDashboards(chaos);
   const violations: string[] = [];
-  const tally: Record<string, Tally> = {};
-  const tallyOf = (name: string) => {
-    tally[name] ??= { requests: 0, statuses: new Map(), serverErrors: [], accepted: [], offsite: [], ms: [] };
-    return tally[name] as Tally;
+  const cookie = await warmUpAndLogIn(dashboards, violations);
+  const before = await snapshotKeyspace(chaos.farm.redis, chaos.prefix);
+  const attack: AttackRun = { tallies: {}, runs };
+  await attackWithRequestClasses(attack, dashboards, cookie);
+  await attackLoginRedirects(attack, dashboards.secured);
+  // Wrong credentials last: they trip the login throttle for this client.
+  await attackWithWrongCredentials(attack, dashboards.secured);
+  await attackWithMalformedHttp(attack, dashboards.secured);
+  const changes = keyspaceChanges(before, await snapshotKeyspace(chaos.farm.redis, chaos.prefix));
+  violations.push(...changes.map((change) => `Redis ${change}`));
+  checkTallies(attack.tallies, violations);
+  await checkDashboardsAnswer(dashboards, violations);
+  await Promise.all(Object.values(dashboards).map((dashboard) => dashboard.stop()));
+  await chaos.close(keepFiles(violations));
+  return report({ attack, changes, violations, elapsed });
+}
+
+interface Dashboards {
+  /** With a password and a token. */
+  secured: DashboardProcess;
+  /** `--read-only`, with a password. */
+  readOnly: DashboardProcess;
+  /** On loopback without credentials. */
+  open: DashboardProcess;
+}
+
+async function startDashboards(chaos: ChaosFarm): Promise<Dashboards> {
+  return {
+    secured: await DashboardProcess.start(chaos, {
+      env: { WGP_FARM_DASHBOARD_PASSWORD: PASSWORD, WGP_FARM_DASHBOARD_TOKEN: TOKEN },
+    }),
+    readOnly: await DashboardProcess.start(chaos, {
+      env: { WGP_FARM_DASHBOARD_PASSWORD: PASSWORD },
+      args: ["--read-only"],
+    }),
+    open: await DashboardProcess.start(chaos),
   };
-  // Warm every route once, so that lazily created things exist before the snapshot.
+}
+
+/**
+ * Warms every route once, so that lazily created things exist before the keyspace snapshot, and logs
+ * in to the secured dashboard: its session cookie (a violation when there is none).
+ */
+async function warmUpAndLogIn(dashboards: Dashboards, violations: string[]): Promise<string> {
+  const { secured, readOnly, open } = dashboards;
   for (const path of ["/farm/api/status", "/metrics", "/queues/api/queues"]) {
     await send(secured.url, { method: "GET", path, headers: { authorization: BASIC } });
     await send(readOnly.url, { method: "GET", path, headers: { authorization: BASIC } });
@@ -310,42 +342,77 @@ export async function dashboardAttackScenario(scale: Scale): Promise<ScenarioRes
   });
   const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
   if (!cookie.includes("=")) violations.push(`could not log in to the dashboard (${login.status})`);
-  const before = await snapshotKeyspace(chaos.farm.redis, chaos.prefix);
+  return cookie;
+}
 
-  const attack = async (
-    name: string,
-    dashboard: DashboardProcess,
-    arbitrary: fc.Arbitrary<{
-      method: string;
-      path: string;
-      body: Buffer | undefined;
-      contentType: string;
-      headers: Record<string, string>;
-    }>,
-    refused: boolean,
-  ) => {
-    const t = tallyOf(name);
-    for (const generated of fc.sample(arbitrary, { numRuns: runs })) {
-      const request: AttackRequest = {
-        method: generated.method,
-        path: generated.path,
-        headers: {
-          ...(generated.body ? { "content-type": generated.contentType } : {}),
-          ...generated.headers,
-        },
-        body: generated.body,
-      };
-      record(t, name, request, await send(dashboard.url, request), refused);
-    }
+/** The tallies of one attack, per class of request, and how many requests each class draws. */
+interface AttackRun {
+  tallies: Record<string, Tally>;
+  runs: number;
+}
+
+function tallyOf(attack: AttackRun, name: string): Tally {
+  attack.tallies[name] ??= {
+    requests: 0,
+    statuses: new Map(),
+    serverErrors: [],
+    accepted: [],
+    offsite: [],
+    ms: [],
   };
-  const withHeaders = <T extends object>(arbitrary: fc.Arbitrary<T>, headers: fc.Arbitrary<object>) =>
-    fc.tuple(arbitrary, headers).map(([request, extra]) => ({
-      ...(request as T & { method: string; path: string; body: Buffer | undefined; contentType: string }),
-      headers: extra as Record<string, string>,
-    }));
+  return attack.tallies[name];
+}
 
+interface GeneratedRequest {
+  method: string;
+  path: string;
+  body: Buffer | undefined;
+  contentType: string;
+  headers: Record<string, string>;
+}
+
+/** Sends `runs` requests drawn from `arbitrary` to the dashboard; `refused`: none may be accepted. */
+async function attackWith(
+  attack: AttackRun,
+  name: string,
+  dashboard: DashboardProcess,
+  arbitrary: fc.Arbitrary<GeneratedRequest>,
+  refused: boolean,
+): Promise<void> {
+  const tally = tallyOf(attack, name);
+  for (const generated of fc.sample(arbitrary, { numRuns: attack.runs })) {
+    const request: AttackRequest = {
+      method: generated.method,
+      path: generated.path,
+      headers: {
+        ...(generated.body ? { "content-type": generated.contentType } : {}),
+        ...generated.headers,
+      },
+      body: generated.body,
+    };
+    record(tally, name, request, await send(dashboard.url, request), refused);
+  }
+}
+
+function withHeaders<T extends object>(
+  arbitrary: fc.Arbitrary<T>,
+  headers: fc.Arbitrary<object>,
+): fc.Arbitrary<GeneratedRequest> {
+  return fc.tuple(arbitrary, headers).map(([request, extra]) => ({
+    ...(request as T & { method: string; path: string; body: Buffer | undefined; contentType: string }),
+    headers: extra as Record<string, string>,
+  }));
+}
+
+/** The generated classes of request, each against the dashboard it is aimed at. */
+async function attackWithRequestClasses(
+  attack: AttackRun,
+  { secured, readOnly, open }: Dashboards,
+  cookie: string,
+): Promise<void> {
   // 1. No credentials at all (some looking like a browser, some not).
-  await attack(
+  await attackWith(
+    attack,
     "unauthenticated",
     secured,
     withHeaders(
@@ -360,7 +427,8 @@ export async function dashboardAttackScenario(scale: Scale): Promise<ScenarioRes
     true,
   );
   // 2. Valid credentials (basic, token, session cookie), but the request comes from another site.
-  await attack(
+  await attackWith(
+    attack,
     "cross-site",
     secured,
     withHeaders(
@@ -375,7 +443,8 @@ export async function dashboardAttackScenario(scale: Scale): Promise<ScenarioRes
     true,
   );
   // 3. Valid credentials, same origin, malformed: unknown queues and jobs, broken bodies, odd methods and paths.
-  await attack(
+  await attackWith(
+    attack,
     "malformed",
     secured,
     withHeaders(
@@ -389,15 +458,17 @@ export async function dashboardAttackScenario(scale: Scale): Promise<ScenarioRes
     false,
   );
   // 4. Read-only dashboard, valid credentials, same origin: every write on real queues and jobs.
-  await attack(
+  await attackWith(
+    attack,
     "read-only",
     readOnly,
     withHeaders(writeOnRealThings, fc.constant({ authorization: BASIC })),
     true,
   );
   // 5. Dashboard without credentials (loopback only): cross-site writes, and any request with a foreign Host (DNS rebinding).
-  await attack("open: cross-site", open, withHeaders(writeOnRealThings, crossSite), true);
-  await attack(
+  await attackWith(attack, "open: cross-site", open, withHeaders(writeOnRealThings, crossSite), true);
+  await attackWith(
+    attack,
     "open: foreign Host",
     open,
     withHeaders(
@@ -411,8 +482,11 @@ export async function dashboardAttackScenario(scale: Scale): Promise<ScenarioRes
     ),
     true,
   );
-  // 6. The login form as an open redirect: every `next` must stay on this site.
-  const redirects = tallyOf("login redirects");
+}
+
+/** The login form as an open redirect: every `next` must stay on this site. */
+async function attackLoginRedirects(attack: AttackRun, secured: DashboardProcess): Promise<void> {
+  const redirects = tallyOf(attack, "login redirects");
   for (const next of [
     "//evil.example/",
     "https://evil.example/",
@@ -435,8 +509,11 @@ export async function dashboardAttackScenario(scale: Scale): Promise<ScenarioRes
       record(redirects, "login redirects", request, await send(secured.url, request), false);
     }
   }
-  // 7. Wrong credentials, last (they trip the login throttle for this client).
-  await attack(
+}
+
+async function attackWithWrongCredentials(attack: AttackRun, secured: DashboardProcess): Promise<void> {
+  await attackWith(
+    attack,
     "wrong credentials",
     secured,
     withHeaders(
@@ -445,46 +522,66 @@ export async function dashboardAttackScenario(scale: Scale): Promise<ScenarioRes
     ),
     true,
   );
-  // 8. Malformed HTTP on the socket.
-  const raw = tallyOf("malformed HTTP");
-  const rawRequests = [
-    "GARBAGE\r\n\r\n",
-    "GET / HTTP/9.9\r\n\r\n",
-    `GET /${"a".repeat(100_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
-    `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"b".repeat(70_000)}\r\n\r\n`,
-    "PUT /queues/api/queues/pause HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
-    "PUT /queues/api/queues/pause HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
-    `PUT /queues/api/queues/pause HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${BASIC}\r\nOrigin: https://evil.example\r\nContent-Length: 0\r\n\r\n`,
-    "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n",
-    "\u0000\u0001\u0002\u0003\r\n\r\n",
-  ];
-  for (const text of rawRequests) {
+}
+
+const RAW_REQUESTS = [
+  "GARBAGE\r\n\r\n",
+  "GET / HTTP/9.9\r\n\r\n",
+  `GET /${"a".repeat(100_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+  `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"b".repeat(70_000)}\r\n\r\n`,
+  "PUT /queues/api/queues/pause HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
+  "PUT /queues/api/queues/pause HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+  `PUT /queues/api/queues/pause HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${BASIC}\r\nOrigin: https://evil.example\r\nContent-Length: 0\r\n\r\n`,
+  "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n",
+  "\u0000\u0001\u0002\u0003\r\n\r\n",
+];
+
+/** Malformed HTTP on the socket. */
+async function attackWithMalformedHttp(attack: AttackRun, secured: DashboardProcess): Promise<void> {
+  const raw = tallyOf(attack, "malformed HTTP");
+  for (const text of RAW_REQUESTS) {
     const response = await sendRaw(secured.url, Buffer.from(text, "latin1"));
     record(raw, "malformed HTTP", { method: "RAW", path: JSON.stringify(text.slice(0, 60)) }, response, true);
   }
+}
 
-  const after = await snapshotKeyspace(chaos.farm.redis, chaos.prefix);
-  const changes = keyspaceChanges(before, after);
-  violations.push(...changes.map((change) => `Redis ${change}`));
-  for (const [name, t] of Object.entries(tally)) {
+/** No 5xx, no refused request accepted, no redirect off-site (the first ten of each, per class). */
+function checkTallies(tallies: Readonly<Record<string, Tally>>, violations: string[]): void {
+  for (const [name, t] of Object.entries(tallies)) {
     violations.push(...t.serverErrors.slice(0, 10).map((line) => `5xx: ${line}`));
     if (t.serverErrors.length > 10) violations.push(`${name}: ${t.serverErrors.length - 10} more 5xx`);
     violations.push(...t.accepted.slice(0, 10).map((line) => `accepted: ${line}`));
     violations.push(...t.offsite.slice(0, 10).map((line) => `redirect off-site: ${line}`));
   }
-  for (const dashboard of [secured, readOnly, open]) {
+}
+
+async function checkDashboardsAnswer(dashboards: Dashboards, violations: string[]): Promise<void> {
+  for (const dashboard of Object.values(dashboards)) {
+    // No answer at all is a dashboard that stopped answering, reported below.
     const health = await fetch(new URL("healthz", dashboard.url)).catch(() => undefined);
     if (!dashboard.running || health?.status !== 200)
       violations.push(`a dashboard stopped answering: ${dashboard.output().slice(-500)}`);
   }
-  await Promise.all([secured.stop(), readOnly.stop(), open.stop()]);
-  await chaos.close(keepFiles(violations));
-  const total = Object.values(tally).reduce((sum, t) => sum + t.requests, 0);
-  const statuses = (t: Tally) =>
-    [...t.statuses.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([status, n]) => `${status === -1 ? "unsendable" : status === 0 ? "closed" : status}×${n}`)
-      .join(" ");
+}
+
+function statusesOf(tally: Tally): string {
+  return [...tally.statuses.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([status, n]) => `${status === -1 ? "unsendable" : status === 0 ? "closed" : status}×${n}`)
+    .join(" ");
+}
+
+interface Outcome {
+  attack: AttackRun;
+  changes: string[];
+  violations: string[];
+  elapsed: () => number;
+}
+
+function report({ attack, changes, violations, elapsed }: Outcome): ScenarioResult {
+  const tallies = Object.values(attack.tallies);
+  const total = tallies.reduce((sum, t) => sum + t.requests, 0);
+  const ms = tallies.flatMap((t) => t.ms);
   return {
     id: "dashboard",
     title: "Dashboard and API under unauthenticated, cross-site and malformed requests",
@@ -498,20 +595,17 @@ export async function dashboardAttackScenario(scale: Scale): Promise<ScenarioRes
     recoveryMeaning: "not applicable",
     violations,
     figures: [
-      ...Object.entries(tally).map(([name, t]): [string, string] => [`${name} (${t.requests})`, statuses(t)]),
+      ...Object.entries(attack.tallies).map(([name, t]): [string, string] => [
+        `${name} (${t.requests})`,
+        statusesOf(t),
+      ]),
       ["Redis keys under the farm's prefix changed", String(changes.length)],
-      [
-        "responses with a 5xx",
-        String(Object.values(tally).reduce((sum, t) => sum + t.serverErrors.length, 0)),
-      ],
-      [
-        "response time (median / max)",
-        `${formatMs(median(Object.values(tally).flatMap((t) => t.ms)))} / ${formatMs(Math.max(...Object.values(tally).flatMap((t) => t.ms)))}`,
-      ],
+      ["responses with a 5xx", String(tallies.reduce((sum, t) => sum + t.serverErrors.length, 0))],
+      ["response time (median / max)", `${formatMs(median(ms))} / ${formatMs(Math.max(...ms))}`],
     ],
     method: [
       "Three `wgp-farm dashboard` processes on one farm holding completed, failed and waiting tasks: one with a password and a token, one `--read-only` with a password, one on loopback without credentials.",
-      `fast-check draws ${runs} requests per class over every state-changing route of Bull Board's API (pause/resume all, add, retry, promote, clean, empty, obliterate, concurrency, rate limits, job schedulers, job retry/clean/promote/update/delay/priority) and the farm view's cancel, on real queues and jobs, plus page and read routes, path traversal and bad escapes.`,
+      `fast-check draws ${attack.runs} requests per class over every state-changing route of Bull Board's API (pause/resume all, add, retry, promote, clean, empty, obliterate, concurrency, rate limits, job schedulers, job retry/clean/promote/update/delay/priority) and the farm view's cancel, on real queues and jobs, plus page and read routes, path traversal and bad escapes.`,
       "Classes: no credentials (forged session cookies included); valid credentials (basic, bearer, session cookie) from another site (Origin, Sec-Fetch-Site); valid and same-origin but unusable (unknown queues and jobs, broken and 2 MB bodies, odd methods); the read-only dashboard with valid credentials; the open dashboard from another site or with a foreign Host (DNS rebinding); wrong credentials; malformed HTTP on a raw socket. The Redis keyspace under the farm's prefix is fingerprinted (DUMP of every key without a time to live; leases and timers such as BullMQ's stalled-check come and go by themselves) before and after.",
     ],
     durationS: elapsed(),

@@ -14,7 +14,14 @@ import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { blockStaging, canMount, fillUp, mountTmpfs, remount, unmount } from "../harness/disk-faults.ts";
 import { finishedCount, until, waitForAllFinished } from "../harness/farm-watch.ts";
 import { type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
-import { accountForTasks, escapedWrites, type TaskExpectation } from "../harness/task-accounting.ts";
+import {
+  checkTheEnd,
+  damageOf,
+  type EndCheck,
+  recordFailure,
+  stopWorker,
+} from "../harness/scenario-steps.ts";
+import type { TaskExpectation } from "../harness/task-accounting.ts";
 import { WorkerProcess } from "../harness/worker-process.ts";
 
 type Fault = "full" | "read-only" | "staging-blocked";
@@ -28,25 +35,22 @@ const DISK_ERROR = /no space left on device|read-only file system|not a director
 /** Retries of a job caught by the fault: 3 attempts, 0.5 s then 1 s apart. */
 const RETRY_WINDOW_MS = 3_000;
 
+type Size = (typeof SIZES)[Scale];
+
+/** When a fault held the disk, for telling a failure it caused from any other. */
+interface FaultWindow {
+  fault: Fault;
+  from: number;
+  to: number;
+}
+
 export async function diskUnwritableScenario(scale: Scale): Promise<ScenarioResult> {
   const size = SIZES[scale];
   const elapsed = startClock();
   const chaos = await ChaosFarm.create("disk");
-  const mounted = await canMount();
-  const faults: Fault[] = mounted
-    ? scale === "full"
-      ? ["full", "read-only"]
-      : ["full"]
-    : ["staging-blocked"];
-  if (mounted) await mountTmpfs(chaos.outputDir, 16);
   const violations: string[] = [];
+  const faults = await prepareDisk(chaos, scale);
   const ids = Array.from({ length: size.tasks }, (_, i) => `disk-${i}`);
-  const expectations: TaskExpectation[] = ids.map((id) => ({
-    taskId: id,
-    outputSubDir: id,
-    outcome: ["completed", "failed"],
-    reason: DISK_ERROR,
-  }));
   await chaos.import(
     ids.map((id, i) => ({ task_id: id, prompt: `waves on rocks, ${id}`, model: "t2v", steps: 4, seed: i })),
     { attempts: 3, backoffMs: 500 },
@@ -58,119 +62,184 @@ export async function diskUnwritableScenario(scale: Scale): Promise<ScenarioResu
     env: { FAKE_WANGP_STEP_S: "0.1" },
   });
   await worker.ready;
+  const { windows, recoverMs } = await breakTheDiskInTurn(chaos, faults, size, violations);
+  await recordFailure(waitForAllFinished(chaos, MODELS, size.tasks, 180_000), violations);
+  const servedThroughout = worker.running;
+  if (!servedThroughout) violations.push(`the worker exited: ${worker.tail(10)}`);
+  const failures = await checkFailuresCameFromTheFault(chaos, ids, windows, violations);
+  await stopWorker(worker);
+  const end = await checkTheEnd(chaos, ids.map(expectationOf), violations);
+  if (faults.mounted) await unmount(chaos.outputDir);
+  await chaos.close(keepFiles(violations));
+  return report({ size, faults, recoverMs, failures, servedThroughout, end, violations, elapsed });
+}
 
-  const windows: { fault: Fault; from: number; to: number }[] = [];
+interface Faults {
+  /** Whether the output root is a tmpfs of its own (mounting allowed here). */
+  mounted: boolean;
+  list: Fault[];
+}
+
+/** Mounts a 16 MiB tmpfs on the output root where allowed; says which faults this machine allows. */
+async function prepareDisk(chaos: ChaosFarm, scale: Scale): Promise<Faults> {
+  const mounted = await canMount();
+  if (mounted) await mountTmpfs(chaos.outputDir, 16);
+  const list: Fault[] = mounted ? (scale === "full" ? ["full", "read-only"] : ["full"]) : ["staging-blocked"];
+  return { mounted, list };
+}
+
+/** A task caught by the fault may fail with a disk error; every other completes. */
+function expectationOf(id: string): TaskExpectation {
+  return { taskId: id, outputSubDir: id, outcome: ["completed", "failed"], reason: DISK_ERROR };
+}
+
+/** Makes the disk unwritable in the given way; resolves to what gives it back. */
+async function makeUnwritable(chaos: ChaosFarm, fault: Fault): Promise<() => Promise<void>> {
+  if (fault === "full") {
+    const ballast = await fillUp(chaos.outputDir);
+    return () => rm(ballast, { force: true });
+  }
+  if (fault === "read-only") {
+    await remount(chaos.outputDir, "ro");
+    return () => remount(chaos.outputDir, "rw");
+  }
+  return blockStaging(path.join(chaos.outputDir, ".wgp-farm-staging"));
+}
+
+/** The fault loop: each fault after a share of the tasks has run, held a few seconds, then given back. */
+async function breakTheDiskInTurn(
+  chaos: ChaosFarm,
+  faults: Faults,
+  size: Size,
+  violations: string[],
+): Promise<{ windows: FaultWindow[]; recoverMs: number[] }> {
+  const windows: FaultWindow[] = [];
   const recoverMs: number[] = [];
-  for (const [n, fault] of faults.entries()) {
+  for (const [n, fault] of faults.list.entries()) {
     // Let a share of the tasks run before each fault.
-    const before = Math.floor((size.tasks * (n + 1)) / (faults.length + 2));
+    const before = Math.floor((size.tasks * (n + 1)) / (faults.list.length + 2));
     await until(
       async () => ((await finishedCount(chaos, MODELS)) >= before ? true : undefined),
       120_000,
       `${before} tasks done before the ${fault} fault`,
     );
     const from = Date.now();
-    let restore: () => Promise<void>;
-    if (fault === "full") {
-      const ballast = await fillUp(chaos.outputDir);
-      restore = () => rm(ballast, { force: true });
-    } else if (fault === "read-only") {
-      await remount(chaos.outputDir, "ro");
-      restore = () => remount(chaos.outputDir, "rw");
-    } else {
-      restore = await blockStaging(path.join(chaos.outputDir, ".wgp-farm-staging"));
-    }
+    const restore = await makeUnwritable(chaos, fault);
     await sleep(size.holdMs);
     await restore();
     const to = Date.now();
     windows.push({ fault, from, to });
-    const done = await finishedCount(chaos, MODELS);
-    // Recovered: a task completes after the disk is back.
-    const completedBefore =
-      (await chaos.farm.queues.forModel("t2v").getJobCounts("completed")).completed ?? 0;
-    try {
-      recoverMs.push(
-        await until(
-          async () => {
-            const completed =
-              (await chaos.farm.queues.forModel("t2v").getJobCounts("completed")).completed ?? 0;
-            return completed > completedBefore || done >= size.tasks ? Date.now() - to : undefined;
-          },
-          60_000,
-          `a task to complete after the ${fault} fault ended`,
-          50,
-        ),
-      );
-    } catch (error) {
-      violations.push((error as Error).message);
-    }
+    const recovered = await recordFailure(waitForACompletion(chaos, size, fault, to), violations);
+    if (recovered !== undefined) recoverMs.push(recovered);
   }
-  try {
-    await waitForAllFinished(chaos, MODELS, size.tasks, 180_000);
-  } catch (error) {
-    violations.push((error as Error).message);
-  }
-  const servedThroughout = worker.running;
-  if (!servedThroughout) violations.push(`the worker exited: ${worker.tail(10)}`);
+  return { windows, recoverMs };
+}
 
-  // Failures only from the fault: each failed task failed while the disk was unwritable (or during the
-  // retries it had left), with a clear error.
-  let failed = 0;
-  let caught = 0;
-  const reasons = new Set<string>();
+/** Recovered: a task completes after the disk is back (ms from `backAt`). */
+async function waitForACompletion(
+  chaos: ChaosFarm,
+  size: Size,
+  fault: Fault,
+  backAt: number,
+): Promise<number> {
+  const done = await finishedCount(chaos, MODELS);
+  const completed = async () =>
+    (await chaos.farm.queues.forModel("t2v").getJobCounts("completed")).completed ?? 0;
+  const completedBefore = await completed();
+  return until(
+    async () =>
+      (await completed()) > completedBefore || done >= size.tasks ? Date.now() - backAt : undefined,
+    60_000,
+    `a task to complete after the ${fault} fault ended`,
+    50,
+  );
+}
+
+interface Failures {
+  /** Tasks with an attempt caught by the fault. */
+  caught: number;
+  /** Tasks failed for good. */
+  failed: number;
+  /** The errors they got, paths left out. */
+  reasons: Set<string>;
+}
+
+/**
+ * Failures only from the fault: each failed task failed while the disk was unwritable (or during the
+ * retries it had left), with a clear error.
+ */
+async function checkFailuresCameFromTheFault(
+  chaos: ChaosFarm,
+  ids: readonly string[],
+  windows: readonly FaultWindow[],
+  violations: string[],
+): Promise<Failures> {
+  const failures: Failures = { caught: 0, failed: 0, reasons: new Set() };
   for (const id of ids) {
     const details = await findTask(chaos.farm, id, { logLines: 0 });
     if (!details) continue;
     const messages = details.errors.map((e) => e.message);
-    if (messages.length > 0) caught += 1;
+    if (messages.length > 0) failures.caught += 1;
     for (const message of messages) {
-      reasons.add(message.replace(/'[^']*'|\/\S+/g, "…").slice(0, 140));
+      failures.reasons.add(message.replace(/'[^']*'|\/\S+/g, "…").slice(0, 140));
       if (!DISK_ERROR.test(message))
         violations.push(`${id}: an attempt failed without a disk error: ${message}`);
     }
     if (details.state !== "failed") continue;
-    failed += 1;
+    failures.failed += 1;
     const finished = Date.parse(details.finished_at ?? "");
     if (!windows.some((w) => finished >= w.from && finished <= w.to + RETRY_WINDOW_MS + 2_000)) {
       violations.push(`${id} failed at ${details.finished_at}, outside every fault window`);
     }
   }
-  worker.kill("SIGTERM");
-  await worker.exited;
-  const accounting = await accountForTasks(chaos, expectations);
-  violations.push(...accounting.problems);
-  const escaped = await escapedWrites(chaos);
-  violations.push(...escaped.map((name) => `written outside the output root: ${name}`));
-  if (mounted) await unmount(chaos.outputDir);
-  await chaos.close(keepFiles(violations));
+  return failures;
+}
+
+const FAULT_DESCRIPTIONS: Record<Fault, string> = {
+  full: "16 MiB tmpfs filled up (ENOSPC)",
+  "read-only": "tmpfs remounted read-only (EROFS)",
+  "staging-blocked": "a file where the staging folder must be (ENOTDIR; mounting not permitted here)",
+};
+
+interface Outcome {
+  size: Size;
+  faults: Faults;
+  recoverMs: number[];
+  failures: Failures;
+  servedThroughout: boolean;
+  end: EndCheck;
+  violations: string[];
+  elapsed: () => number;
+}
+
+function report({
+  size,
+  faults,
+  recoverMs,
+  failures,
+  servedThroughout,
+  end,
+  violations,
+  elapsed,
+}: Outcome): ScenarioResult {
   return {
     id: "disk-unwritable",
     title: "Output disk unwritable mid-run",
-    trials: faults.length,
+    trials: faults.list.length,
     tasks: size.tasks,
-    faults: faults.length,
-    lost: accounting.lost.length,
-    duplicated: accounting.duplicated.length,
-    escaped: escaped.length,
+    faults: faults.list.length,
+    ...damageOf(end),
     recoverMs,
     recoveryMeaning: "from the disk being writable again until the next task completed",
     violations,
     figures: [
-      [
-        "how the disk was made unwritable",
-        faults
-          .map((f) =>
-            f === "full"
-              ? "16 MiB tmpfs filled up (ENOSPC)"
-              : f === "read-only"
-                ? "tmpfs remounted read-only (EROFS)"
-                : "a file where the staging folder must be (ENOTDIR; mounting not permitted here)",
-          )
-          .join("; "),
-      ],
+      ["how the disk was made unwritable", faults.list.map((f) => FAULT_DESCRIPTIONS[f]).join("; ")],
       ["unwritable for", `${size.holdMs / 1000} s each time`],
-      ["tasks with an attempt caught by the fault / failed for good", `${caught} / ${failed}`],
-      ["errors the tasks got", [...reasons].join(" | ") || "–"],
+      [
+        "tasks with an attempt caught by the fault / failed for good",
+        `${failures.caught} / ${failures.failed}`,
+      ],
+      ["errors the tasks got", [...failures.reasons].join(" | ") || "–"],
       ["the worker", servedThroughout ? "one process, serving to the end" : "exited (see violations)"],
     ],
     method: [

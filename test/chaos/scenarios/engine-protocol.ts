@@ -24,7 +24,13 @@ import { FAKE_WANGP } from "../harness/paths.ts";
 import { residentMiB } from "../harness/process-tree.ts";
 import { type BridgeMessage, RawBridge } from "../harness/raw-bridge.ts";
 import { formatMs, median, type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
-import { accountForTasks, reasonOf, type TaskExpectation } from "../harness/task-accounting.ts";
+import { endStates, recordFailure, stopWorker } from "../harness/scenario-steps.ts";
+import {
+  type Accounting,
+  accountForTasks,
+  reasonOf,
+  type TaskExpectation,
+} from "../harness/task-accounting.ts";
 import { WorkerProcess } from "../harness/worker-process.ts";
 
 const HOSTILE = fileURLToPath(new URL("../fixtures/hostile-engine", import.meta.url));
@@ -115,73 +121,24 @@ function garbageLine(): fc.Arbitrary<{ bytes: Buffer; what: string }> {
 
 const ANSWERS = new Set(["protocol_error", "error"]);
 
-async function engineUnderGarbage(runs: number, violations: string[]) {
+interface BridgeCounts {
+  lines: number;
+  refused: number;
+  silentlyIgnored: number;
+  jobsUnharmed: number;
+  busy: number;
+}
+
+/** Garbage into the real engine-py: one line at a time, then around running jobs; it must live on. */
+async function engineUnderGarbage(runs: number, violations: string[]): Promise<BridgeCounts> {
   const stateDir = await mkdtemp(path.join(os.tmpdir(), "wgp-farm-chaos-bridge-"));
   const bridge = RawBridge.start(stateDir, { FAKE_WANGP_STEP_S: "0.05" });
-  const counts = { lines: 0, refused: 0, silentlyIgnored: 0, jobsUnharmed: 0, busy: 0 };
+  const counts: BridgeCounts = { lines: 0, refused: 0, silentlyIgnored: 0, jobsUnharmed: 0, busy: 0 };
   try {
     await bridge.take((m) => m.type === "ready", 30_000);
-    let ping = 0;
-    const property = await fc.check(
-      fc.asyncProperty(garbageLine(), async ({ bytes, what }) => {
-        counts.lines += 1;
-        const id = `ping-${ping++}`;
-        await bridge.write(Buffer.concat([bytes, Buffer.from("\n")]));
-        await bridge.send({ type: "ping", id });
-        const got = await bridge.take((m) => m.type === "pong" && m.id === id, 10_000);
-        const before = got.slice(0, -1).filter((m) => !(m.type === "pong" && m.id !== id));
-        if (before.length > 1)
-          throw new Error(`${what}: ${before.length} answers to one line: ${JSON.stringify(before)}`);
-        for (const message of before) {
-          if (!ANSWERS.has(String(message.type)) || typeof message.message !== "string" || !message.message) {
-            throw new Error(`${what}: answered with ${JSON.stringify(message).slice(0, 300)}`);
-          }
-          if (message.type === "error" && message.kind !== "invalid") {
-            throw new Error(`${what}: an error of kind ${String(message.kind)}`);
-          }
-        }
-        if (before.length === 1) counts.refused += 1;
-        else counts.silentlyIgnored += 1;
-      }),
-      { numRuns: runs, endOnFailure: true },
-    );
-    if (property.failed)
-      violations.push(
-        `engine-py under garbage: ${fc.defaultReportMessage(property)?.split("\n").slice(0, 6).join(" ")}`,
-      );
-
-    // Garbage thrown at a running job: the job finishes as if nothing happened; a second generate is `busy`.
-    for (let job = 0; job < 3; job++) {
-      const id = `job-${job}`;
-      await bridge.send({
-        type: "generate",
-        id,
-        settings: { model_type: "t2v", prompt: "garbage all around", num_inference_steps: 10 },
-        output_dir: path.join(stateDir, `out-${job}`),
-        output_name: "video",
-      });
-      await bridge.take((m) => m.type === "progress" && m.id === id, 10_000);
-      const sample = fc.sample(garbageLine(), { numRuns: 30 });
-      for (const { bytes } of sample) await bridge.write(Buffer.concat([bytes, Buffer.from("\n")]));
-      await bridge.send({
-        type: "generate",
-        id: `intruder-${job}`,
-        settings: { model_type: "t2v", prompt: "x" },
-        output_dir: "/tmp/x",
-        output_name: "o",
-      });
-      const messages = await bridge.take(
-        (m) => (m.type === "result" || m.type === "error") && m.id === id,
-        30_000,
-      );
-      if (messages.some((m) => m.type === "error" && m.id === `intruder-${job}` && m.kind === "busy"))
-        counts.busy += 1;
-      const end = messages.at(-1) as BridgeMessage;
-      if (end.type === "result") counts.jobsUnharmed += 1;
-      else
-        violations.push(`engine-py: job ${id} under garbage ended with ${JSON.stringify(end).slice(0, 300)}`);
-      counts.lines += sample.length;
-    }
+    await garbageLineByLine(bridge, runs, counts, violations);
+    for (let job = 0; job < 3; job++)
+      await garbageAroundARunningJob(bridge, stateDir, job, counts, violations);
     if (!bridge.alive) violations.push(`engine-py died: ${bridge.stderrTail.slice(-500)}`);
   } catch (error) {
     violations.push(`engine-py under garbage: ${(error as Error).message}`);
@@ -190,6 +147,81 @@ async function engineUnderGarbage(runs: number, violations: string[]) {
     await rm(stateDir, { recursive: true, force: true });
   }
   return counts;
+}
+
+/** Each garbage line followed by a ping: at most one refusal with a message, then the pong. */
+async function garbageLineByLine(
+  bridge: RawBridge,
+  runs: number,
+  counts: BridgeCounts,
+  violations: string[],
+): Promise<void> {
+  let ping = 0;
+  const property = await fc.check(
+    fc.asyncProperty(garbageLine(), async ({ bytes, what }) => {
+      counts.lines += 1;
+      const id = `ping-${ping++}`;
+      await bridge.write(Buffer.concat([bytes, Buffer.from("\n")]));
+      await bridge.send({ type: "ping", id });
+      const got = await bridge.take((m) => m.type === "pong" && m.id === id, 10_000);
+      const before = got.slice(0, -1).filter((m) => !(m.type === "pong" && m.id !== id));
+      if (before.length > 1)
+        throw new Error(`${what}: ${before.length} answers to one line: ${JSON.stringify(before)}`);
+      for (const message of before) {
+        if (!ANSWERS.has(String(message.type)) || typeof message.message !== "string" || !message.message) {
+          throw new Error(`${what}: answered with ${JSON.stringify(message).slice(0, 300)}`);
+        }
+        if (message.type === "error" && message.kind !== "invalid") {
+          throw new Error(`${what}: an error of kind ${String(message.kind)}`);
+        }
+      }
+      if (before.length === 1) counts.refused += 1;
+      else counts.silentlyIgnored += 1;
+    }),
+    { numRuns: runs, endOnFailure: true },
+  );
+  if (property.failed)
+    violations.push(
+      `engine-py under garbage: ${fc.defaultReportMessage(property)?.split("\n").slice(0, 6).join(" ")}`,
+    );
+}
+
+/** Garbage thrown at a running job: the job finishes as if nothing happened; a second generate is `busy`. */
+async function garbageAroundARunningJob(
+  bridge: RawBridge,
+  stateDir: string,
+  job: number,
+  counts: BridgeCounts,
+  violations: string[],
+): Promise<void> {
+  const id = `job-${job}`;
+  await bridge.send({
+    type: "generate",
+    id,
+    settings: { model_type: "t2v", prompt: "garbage all around", num_inference_steps: 10 },
+    output_dir: path.join(stateDir, `out-${job}`),
+    output_name: "video",
+  });
+  await bridge.take((m) => m.type === "progress" && m.id === id, 10_000);
+  const sample = fc.sample(garbageLine(), { numRuns: 30 });
+  for (const { bytes } of sample) await bridge.write(Buffer.concat([bytes, Buffer.from("\n")]));
+  await bridge.send({
+    type: "generate",
+    id: `intruder-${job}`,
+    settings: { model_type: "t2v", prompt: "x" },
+    output_dir: "/tmp/x",
+    output_name: "o",
+  });
+  const messages = await bridge.take(
+    (m) => (m.type === "result" || m.type === "error") && m.id === id,
+    30_000,
+  );
+  if (messages.some((m) => m.type === "error" && m.id === `intruder-${job}` && m.kind === "busy"))
+    counts.busy += 1;
+  const end = messages.at(-1) as BridgeMessage;
+  if (end.type === "result") counts.jobsUnharmed += 1;
+  else violations.push(`engine-py: job ${id} under garbage ended with ${JSON.stringify(end).slice(0, 300)}`);
+  counts.lines += sample.length;
 }
 
 interface HostileCase {
@@ -209,72 +241,42 @@ const HOSTILE_CASES: HostileCase[] = [
   { mode: "bad-error", expect: "engine" },
 ];
 
-async function engineLibraryUnderGarbage(scale: Scale, violations: string[]) {
+/** The hang timeout EngineProcess gets in the in-process cases (unless a case needs longer). */
+const LIBRARY_HANG_TIMEOUT_MS = 2_000;
+
+interface LibraryFigures {
+  cases: number;
+  warnings: number;
+  /** From sending each job until it ended. */
+  endMs: number[];
+  /** The largest growth of this process's RSS around one case (MiB). */
+  rssGrowth: number;
+  hangTimeoutMs: number;
+}
+
+/**
+ * Garbage into @wgp-farm/engine: EngineProcess drives the hostile engine in this process, once never
+ * ready, then once per hostile behaviour; nothing may escape as an uncaught exception.
+ */
+async function engineLibraryUnderGarbage(scale: Scale, violations: string[]): Promise<LibraryFigures> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "wgp-farm-chaos-hostile-"));
   const uncaught: unknown[] = [];
   const onUncaught = (error: unknown) => uncaught.push(error);
   process.on("uncaughtException", onUncaught);
-  const endMs: number[] = [];
-  let warnings = 0;
-  let rssGrowth = 0;
-  const hangTimeoutMs = 2_000;
+  const figures: LibraryFigures = {
+    cases: 0,
+    warnings: 0,
+    endMs: [],
+    rssGrowth: 0,
+    hangTimeoutMs: LIBRARY_HANG_TIMEOUT_MS,
+  };
   try {
-    const neverReady = new EngineProcess({
-      adapter: "wangp",
-      wangpRoot: FAKE_WANGP,
-      configDir: dir,
-      enginePyDir: HOSTILE,
-      env: { HOSTILE_NEVER_READY: "1" },
-      readyTimeoutMs: 3_000,
-      logger: silent,
-    });
-    neverReady.on("warning", () => warnings++);
-    const refused = await neverReady.start().then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    if (!(refused instanceof EngineStartError))
-      violations.push(`hostile engine never ready: start gave ${String(refused)}`);
-    await neverReady.exited;
-
+    await neverReadyEngine(dir, figures, violations);
     const cases: HostileCase[] =
       scale === "full"
         ? [...HOSTILE_CASES, { mode: "giant", expect: "result", hangTimeoutMs: 120_000 }]
         : HOSTILE_CASES;
-    for (const hostile of cases) {
-      const engine = new EngineProcess({
-        adapter: "wangp",
-        wangpRoot: FAKE_WANGP,
-        configDir: dir,
-        enginePyDir: HOSTILE,
-        hangTimeoutMs: hostile.hangTimeoutMs ?? hangTimeoutMs,
-        readyTimeoutMs: 10_000,
-        logger: silent,
-      });
-      engine.on("warning", () => warnings++);
-      await engine.start();
-      const rssBefore = (await residentMiB(process.pid)) ?? 0;
-      const started = performance.now();
-      const outcome = await engine
-        .generate({
-          id: `hostile-${hostile.mode}`,
-          settings: { model_type: "t2v", prompt: `hostile [hostile:${hostile.mode}]` },
-          outputDir: path.join(dir, hostile.mode),
-          outputName: "video",
-        })
-        .then(
-          () => "result",
-          (error: unknown) => (error instanceof EngineJobError ? error.kind : `thrown: ${String(error)}`),
-        );
-      endMs.push(performance.now() - started);
-      rssGrowth = Math.max(rssGrowth, ((await residentMiB(process.pid)) ?? 0) - rssBefore);
-      if (outcome !== hostile.expect) {
-        violations.push(
-          `@wgp-farm/engine, hostile '${hostile.mode}': the job ended '${outcome}', expected '${hostile.expect}' (after ${formatMs(performance.now() - started)})`,
-        );
-      }
-      await engine.shutdown();
-    }
+    for (const hostile of cases) await hostileJob(dir, hostile, figures, violations);
   } catch (error) {
     violations.push(`@wgp-farm/engine under garbage: ${(error as Error).stack}`);
   } finally {
@@ -283,28 +285,97 @@ async function engineLibraryUnderGarbage(scale: Scale, violations: string[]) {
   }
   if (uncaught.length > 0)
     violations.push(`uncaught exceptions in the parent: ${uncaught.map(String).join("; ")}`);
-  return { cases: endMs.length + 1, warnings, endMs, rssGrowth, hangTimeoutMs };
+  figures.cases = figures.endMs.length + 1;
+  return figures;
 }
 
-async function workerWithHostileEngine(scale: Scale, violations: string[]) {
-  const chaos = await ChaosFarm.create("hostile");
-  const python = path.join(chaos.dir, "hostile-python");
-  await writeFile(
-    python,
-    `#!/bin/sh\nPYTHONPATH="${HOSTILE}\${PYTHONPATH:+:$PYTHONPATH}" exec python3 "$@"\n`,
+/** An engine that never says ready: start() rejects with EngineStartError. */
+async function neverReadyEngine(dir: string, figures: LibraryFigures, violations: string[]): Promise<void> {
+  const neverReady = new EngineProcess({
+    adapter: "wangp",
+    wangpRoot: FAKE_WANGP,
+    configDir: dir,
+    enginePyDir: HOSTILE,
+    env: { HOSTILE_NEVER_READY: "1" },
+    readyTimeoutMs: 3_000,
+    logger: silent,
+  });
+  neverReady.on("warning", () => figures.warnings++);
+  const refused = await neverReady.start().then(
+    () => undefined,
+    (error: unknown) => error,
   );
-  await chmod(python, 0o755);
-  const modes: Array<[string, TaskExpectation["outcome"], RegExp | undefined]> = [
-    ["result", "completed", undefined],
-    ["huge", "completed", undefined],
-    ["silent", "quarantined", /^quarantined: /],
-    ["exit", "quarantined", /^quarantined: /],
-    ["bad-result", "failed", /^engine error: /],
-    ["bad-error", "failed", /^engine error: /],
-  ];
+  if (!(refused instanceof EngineStartError))
+    violations.push(`hostile engine never ready: start gave ${String(refused)}`);
+  await neverReady.exited;
+}
+
+/** One job against one hostile behaviour: it must end the way the case expects. */
+async function hostileJob(
+  dir: string,
+  hostile: HostileCase,
+  figures: LibraryFigures,
+  violations: string[],
+): Promise<void> {
+  const engine = new EngineProcess({
+    adapter: "wangp",
+    wangpRoot: FAKE_WANGP,
+    configDir: dir,
+    enginePyDir: HOSTILE,
+    hangTimeoutMs: hostile.hangTimeoutMs ?? LIBRARY_HANG_TIMEOUT_MS,
+    readyTimeoutMs: 10_000,
+    logger: silent,
+  });
+  engine.on("warning", () => figures.warnings++);
+  await engine.start();
+  const rssBefore = (await residentMiB(process.pid)) ?? 0;
+  const started = performance.now();
+  const outcome = await engine
+    .generate({
+      id: `hostile-${hostile.mode}`,
+      settings: { model_type: "t2v", prompt: `hostile [hostile:${hostile.mode}]` },
+      outputDir: path.join(dir, hostile.mode),
+      outputName: "video",
+    })
+    .then(
+      () => "result",
+      (error: unknown) => (error instanceof EngineJobError ? error.kind : `thrown: ${String(error)}`),
+    );
+  figures.endMs.push(performance.now() - started);
+  figures.rssGrowth = Math.max(figures.rssGrowth, ((await residentMiB(process.pid)) ?? 0) - rssBefore);
+  if (outcome !== hostile.expect) {
+    violations.push(
+      `@wgp-farm/engine, hostile '${hostile.mode}': the job ended '${outcome}', expected '${hostile.expect}' (after ${formatMs(performance.now() - started)})`,
+    );
+  }
+  await engine.shutdown();
+}
+
+/** How each hostile behaviour must end under a real worker, and with what reason. */
+const WORKER_MODES: Array<[string, TaskExpectation["outcome"], RegExp | undefined]> = [
+  ["result", "completed", undefined],
+  ["huge", "completed", undefined],
+  ["silent", "quarantined", /^quarantined: /],
+  ["exit", "quarantined", /^quarantined: /],
+  ["bad-result", "failed", /^engine error: /],
+  ["bad-error", "failed", /^engine error: /],
+];
+
+interface WorkerFigures {
+  tasks: number;
+  accounting: Accounting;
+  /** The reason recorded for the first task of each behaviour that did not complete. */
+  reasons: string[];
+  survived: boolean;
+}
+
+/** The hostile engine under a real `wgp-farm worker`: the worker lives on and every task ends as expected. */
+async function workerWithHostileEngine(scale: Scale, violations: string[]): Promise<WorkerFigures> {
+  const chaos = await ChaosFarm.create("hostile");
+  const python = await hostilePython(chaos);
   const rounds = scale === "full" ? 3 : 1;
   const expectations: TaskExpectation[] = [];
-  const tasks = modes.flatMap(([mode, outcome, reason]) =>
+  const tasks = WORKER_MODES.flatMap(([mode, outcome, reason]) =>
     Array.from({ length: rounds }, (_, round) => {
       const taskId = `hostile-${mode}-${round}`;
       expectations.push({ taskId, outputSubDir: taskId, outcome, reason });
@@ -325,22 +396,39 @@ async function workerWithHostileEngine(scale: Scale, violations: string[]) {
     args: ["--hang-timeout", String(WORKER_HANG_TIMEOUT_S)],
   });
   await worker.ready;
-  await waitForAllFinished(chaos, ["t2v"], tasks.length, 600_000).catch((error: Error) =>
-    violations.push(`worker with a hostile engine: ${error.message}`),
+  await recordFailure(
+    waitForAllFinished(chaos, ["t2v"], tasks.length, 600_000),
+    violations,
+    "worker with a hostile engine",
   );
   const survived = worker.running;
   if (!survived) violations.push(`the worker died on a hostile engine: ${worker.tail(20)}`);
-  worker.kill("SIGTERM");
-  await worker.exited;
+  await stopWorker(worker);
   const accounting = await accountForTasks(chaos, expectations);
   violations.push(...accounting.problems.map((problem) => `worker with a hostile engine: ${problem}`));
+  const reasons = await reasonsOfFirstRound(chaos);
+  await chaos.close(keepFiles(violations));
+  return { tasks: tasks.length, accounting, reasons, survived };
+}
+
+/** A python3 wrapper that puts the hostile engine first on PYTHONPATH (WGP_FARM_PYTHON). */
+async function hostilePython(chaos: ChaosFarm): Promise<string> {
+  const python = path.join(chaos.dir, "hostile-python");
+  await writeFile(
+    python,
+    `#!/bin/sh\nPYTHONPATH="${HOSTILE}\${PYTHONPATH:+:$PYTHONPATH}" exec python3 "$@"\n`,
+  );
+  await chmod(python, 0o755);
+  return python;
+}
+
+async function reasonsOfFirstRound(chaos: ChaosFarm): Promise<string[]> {
   const reasons: string[] = [];
-  for (const [mode] of modes) {
+  for (const [mode] of WORKER_MODES) {
     const details = await findTask(chaos.farm, `hostile-${mode}-0`, { logLines: 0 });
     if (details && details.state !== "completed") reasons.push(`${mode}: ${reasonOf(details).slice(0, 110)}`);
   }
-  await chaos.close(keepFiles(violations));
-  return { tasks: tasks.length, accounting, reasons, survived };
+  return reasons;
 }
 
 export async function engineProtocolScenario(scale: Scale): Promise<ScenarioResult> {
@@ -383,9 +471,7 @@ export async function engineProtocolScenario(scale: Scale): Promise<ScenarioResu
       ],
       [
         "through a real worker: tasks / end states",
-        `${worker.tasks} / ${Object.entries(worker.accounting.states)
-          .map(([s, n]) => `${n} ${s}`)
-          .join(", ")}`,
+        `${worker.tasks} / ${endStates(worker.accounting.states)}`,
       ],
       ["reasons the worker recorded", worker.reasons.join(" · ")],
     ],

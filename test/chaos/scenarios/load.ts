@@ -83,13 +83,7 @@ export async function loadScenario(scale: Scale): Promise<ScenarioResult> {
   const elapsed = startClock();
   const chaos = await ChaosFarm.create("load");
   const violations: string[] = [];
-  const tasksFile = path.join(chaos.dir, "tasks.jsonl");
-  await writeTasks(tasksFile, total);
-  const redisBefore = await chaos.redisMemoryBytes();
-  const imported = await timedCli(chaos, ["import-tasks", tasksFile, "--json", "--backoff-ms", "500"]);
-  if (!imported.ok) violations.push(`import-tasks exited ${imported.code}: ${imported.detail}`);
-  const redisQueued = await chaos.redisMemoryBytes();
-
+  const imported = await importThroughCli(chaos, total, violations);
   const dashboard = await DashboardProcess.start(chaos);
   const args = ["--dry-run-duration", "0"];
   const fleet = new WorkerFleet(chaos, [
@@ -98,37 +92,75 @@ export async function loadScenario(scale: Scale): Promise<ScenarioResult> {
   ]);
   const startedAt = performance.now();
   await fleet.start();
+  const samples = await sampleUntilAllFinished(chaos, fleet, dashboard, total, scale, startedAt, violations);
+  const runS = (performance.now() - startedAt) / 1000;
+  const atEnd = await measureTheEnd(chaos);
+  await dashboard.stop();
+  await fleet.stop();
+  const published = await checkThePublishedFolders(chaos, total, atEnd.counts, violations);
+  checkProbes(samples, atEnd, violations);
+  await chaos.close(keepFiles(violations));
+  return report({ total, imported, samples, runS, atEnd, published, violations, elapsed });
+}
 
-  const dashboardProbes: Timed[] = [];
-  const boardProbes: Timed[] = [];
-  const metricsProbes: Timed[] = [];
-  const statusProbes: Timed[] = [];
-  const redisMemory: number[] = [];
-  const workerRss: number[] = [];
-  const engineRss: number[] = [];
-  const rates: number[] = [];
+interface Imported {
+  timed: Timed;
+  redisBefore: number;
+  redisQueued: number;
+}
+
+/** Writes the JSON Lines file and imports it with `wgp-farm import-tasks`, Redis memory read around it. */
+async function importThroughCli(chaos: ChaosFarm, total: number, violations: string[]): Promise<Imported> {
+  const tasksFile = path.join(chaos.dir, "tasks.jsonl");
+  await writeTasks(tasksFile, total);
+  const redisBefore = await chaos.redisMemoryBytes();
+  const timed = await timedCli(chaos, ["import-tasks", tasksFile, "--json", "--backoff-ms", "500"]);
+  if (!timed.ok) violations.push(`import-tasks exited ${timed.code}: ${timed.detail}`);
+  return { timed, redisBefore, redisQueued: await chaos.redisMemoryBytes() };
+}
+
+interface Samples {
+  dashboard: Timed[];
+  board: Timed[];
+  metrics: Timed[];
+  status: Timed[];
+  redisMemory: number[];
+  workerRss: number[];
+  engineRss: number[];
+  /** Tasks per second in each sampling window. */
+  rates: number[];
+}
+
+/** Every 2 s until every task has finished (or the time is up, or a worker died): figures and probes. */
+async function sampleUntilAllFinished(
+  chaos: ChaosFarm,
+  fleet: WorkerFleet,
+  dashboard: DashboardProcess,
+  total: number,
+  scale: Scale,
+  startedAt: number,
+  violations: string[],
+): Promise<Samples> {
+  const samples: Samples = {
+    dashboard: [],
+    board: [],
+    metrics: [],
+    status: [],
+    redisMemory: [],
+    workerRss: [],
+    engineRss: [],
+    rates: [],
+  };
   let lastDone = 0;
   let lastAt = performance.now();
   for (;;) {
     await sleep(SAMPLE_EVERY_MS);
     const done = await finishedCount(chaos, MODELS);
     const now = performance.now();
-    rates.push(((done - lastDone) * 1000) / (now - lastAt));
+    samples.rates.push(((done - lastDone) * 1000) / (now - lastAt));
     lastDone = done;
     lastAt = now;
-    redisMemory.push(await chaos.redisMemoryBytes());
-    for (const worker of fleet.workers()) {
-      workerRss.push((await residentMiB(worker.pid)) ?? 0);
-      for (const engine of await enginesOf(worker.pid)) engineRss.push((await residentMiB(engine.pid)) ?? 0);
-    }
-    dashboardProbes.push(await timedFetch(new URL("farm/api/status", dashboard.url).href));
-    boardProbes.push(
-      await timedFetch(
-        new URL("queues/api/queues?activeQueue=model.t2v&status=completed&page=1", dashboard.url).href,
-      ),
-    );
-    metricsProbes.push(await timedFetch(new URL("metrics", dashboard.url).href));
-    statusProbes.push(await timedCli(chaos, ["status", "--json"]));
+    await takeSample(chaos, fleet, dashboard, samples);
     if (done >= total) break;
     if ((now - startedAt) / 1000 > (scale === "full" ? 3_600 : 300)) {
       violations.push(`only ${done} of ${total} tasks finished in time`);
@@ -139,18 +171,62 @@ export async function loadScenario(scale: Scale): Promise<ScenarioResult> {
       break;
     }
   }
-  const runS = (performance.now() - startedAt) / 1000;
+  return samples;
+}
+
+/** Redis memory, the RSS of every worker and engine, and one timed request to each probe. */
+async function takeSample(
+  chaos: ChaosFarm,
+  fleet: WorkerFleet,
+  dashboard: DashboardProcess,
+  samples: Samples,
+): Promise<void> {
+  samples.redisMemory.push(await chaos.redisMemoryBytes());
+  for (const worker of fleet.workers()) {
+    samples.workerRss.push((await residentMiB(worker.pid)) ?? 0);
+    for (const engine of await enginesOf(worker.pid))
+      samples.engineRss.push((await residentMiB(engine.pid)) ?? 0);
+  }
+  samples.dashboard.push(await timedFetch(new URL("farm/api/status", dashboard.url).href));
+  samples.board.push(
+    await timedFetch(
+      new URL("queues/api/queues?activeQueue=model.t2v&status=completed&page=1", dashboard.url).href,
+    ),
+  );
+  samples.metrics.push(await timedFetch(new URL("metrics", dashboard.url).href));
+  samples.status.push(await timedCli(chaos, ["status", "--json"]));
+}
+
+interface AtEnd {
+  counts: { completed: number; failed: number };
+  redisEnd: number;
+  status: Timed;
+  ls: Timed;
+}
+
+/** Final job counts, Redis memory, and `status` / `ls` timed on the finished farm. */
+async function measureTheEnd(chaos: ChaosFarm): Promise<AtEnd> {
   const counts = { completed: 0, failed: 0 };
   for (const model of MODELS) {
     const c = await chaos.farm.queues.forModel(model).getJobCounts("completed", "failed");
     counts.completed += c.completed ?? 0;
     counts.failed += c.failed ?? 0;
   }
-  const redisEnd = await chaos.redisMemoryBytes();
-  const status = await timedCli(chaos, ["status", "--json"]);
-  const lsTimed = await timedCli(chaos, ["ls", "--json", "--limit", "50"]);
-  await dashboard.stop();
-  await fleet.stop();
+  return {
+    counts,
+    redisEnd: await chaos.redisMemoryBytes(),
+    status: await timedCli(chaos, ["status", "--json"]),
+    ls: await timedCli(chaos, ["ls", "--json", "--limit", "50"]),
+  };
+}
+
+/** Every task completed, with one complete folder each, and no staging folder left. */
+async function checkThePublishedFolders(
+  chaos: ChaosFarm,
+  total: number,
+  counts: AtEnd["counts"],
+  violations: string[],
+): Promise<{ folders: number }> {
   const published = await countPublished(chaos.outputDir);
   const staging = await readdir(path.join(chaos.outputDir, ".wgp-farm-staging")).catch(() => []);
   if (counts.completed !== total)
@@ -158,19 +234,48 @@ export async function loadScenario(scale: Scale): Promise<ScenarioResult> {
   if (published.folders !== total) violations.push(`${published.folders} output folders for ${total} tasks`);
   violations.push(...published.odd.slice(0, 10).map((odd) => `unexpected files: ${odd}`));
   if (staging.length > 0) violations.push(`staging folders left: ${staging.length}`);
+  return published;
+}
+
+/** No probe request failed while the farm was loaded, nor `ls` at the end. */
+function checkProbes(samples: Samples, atEnd: AtEnd, violations: string[]): void {
   for (const [label, probes] of [
-    ["farm view", dashboardProbes],
-    ["Bull Board API", boardProbes],
-    ["metrics", metricsProbes],
-    ["status", statusProbes],
+    ["farm view", samples.dashboard],
+    ["Bull Board API", samples.board],
+    ["metrics", samples.metrics],
+    ["status", samples.status],
   ] as const) {
     const failed = probes.filter((p) => !p.ok);
     if (failed.length > 0)
       violations.push(`${label}: ${failed.length} request(s) failed: ${failed[0]?.detail}`);
   }
-  if (!lsTimed.ok) violations.push(`wgp-farm ls failed: ${lsTimed.detail}`);
-  await chaos.close(keepFiles(violations));
+  if (!atEnd.ls.ok) violations.push(`wgp-farm ls failed: ${atEnd.ls.detail}`);
+}
+
+interface Outcome {
+  total: number;
+  imported: Imported;
+  samples: Samples;
+  runS: number;
+  atEnd: AtEnd;
+  published: { folders: number };
+  violations: string[];
+  elapsed: () => number;
+}
+
+function report({
+  total,
+  imported,
+  samples,
+  runS,
+  atEnd,
+  published,
+  violations,
+  elapsed,
+}: Outcome): ScenarioResult {
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  const { redisBefore, redisQueued } = imported;
+  const { counts } = atEnd;
   return {
     id: "load",
     title: `Load: ${total.toLocaleString("en")} tasks, 10 models, 8 slots`,
@@ -186,34 +291,34 @@ export async function loadScenario(scale: Scale): Promise<ScenarioResult> {
     figures: [
       [
         "import (`wgp-farm import-tasks`, JSON Lines)",
-        `${formatMs(imported.ms)} (${Math.round(total / (imported.ms / 1000)).toLocaleString("en")} tasks/s)`,
+        `${formatMs(imported.timed.ms)} (${Math.round(total / (imported.timed.ms / 1000)).toLocaleString("en")} tasks/s)`,
       ],
       ["all tasks run in", `${runS.toFixed(0)} s`],
       ["throughput, whole run", `${(total / runS).toFixed(0)} tasks/s`],
       [
         "throughput, 2 s windows (median / best)",
-        `${median(rates)?.toFixed(0)} / ${Math.max(...rates).toFixed(0)} tasks/s`,
+        `${median(samples.rates)?.toFixed(0)} / ${Math.max(...samples.rates).toFixed(0)} tasks/s`,
       ],
       [
         "Redis memory: empty / all queued / peak / all completed",
-        `${mib(redisBefore)} / ${mib(redisQueued)} / ${mib(Math.max(...redisMemory))} / ${mib(redisEnd)}`,
+        `${mib(redisBefore)} / ${mib(redisQueued)} / ${mib(Math.max(...samples.redisMemory))} / ${mib(atEnd.redisEnd)}`,
       ],
       ["Redis memory per queued task", `${((redisQueued - redisBefore) / total / 1024).toFixed(2)} KiB`],
       [
         "worker process RSS (median / max)",
-        `${median(workerRss)?.toFixed(0)} / ${Math.max(...workerRss).toFixed(0)} MiB`,
+        `${median(samples.workerRss)?.toFixed(0)} / ${Math.max(...samples.workerRss).toFixed(0)} MiB`,
       ],
       [
         "engine-py RSS (median / max)",
-        `${median(engineRss)?.toFixed(0)} / ${Math.max(...engineRss).toFixed(0)} MiB`,
+        `${median(samples.engineRss)?.toFixed(0)} / ${Math.max(...samples.engineRss).toFixed(0)} MiB`,
       ],
-      ["dashboard farm view (/farm/api/status) while loaded", summary(dashboardProbes)],
-      ["Bull Board API (completed jobs page) while loaded", summary(boardProbes)],
-      ["dashboard /metrics while loaded", summary(metricsProbes)],
-      ["`wgp-farm status --json` while loaded", summary(statusProbes)],
+      ["dashboard farm view (/farm/api/status) while loaded", summary(samples.dashboard)],
+      ["Bull Board API (completed jobs page) while loaded", summary(samples.board)],
+      ["dashboard /metrics while loaded", summary(samples.metrics)],
+      ["`wgp-farm status --json` while loaded", summary(samples.status)],
       [
         "`wgp-farm status --json` / `ls --json --limit 50` at the end",
-        `${formatMs(status.ms)} / ${formatMs(lsTimed.ms)}`,
+        `${formatMs(atEnd.status.ms)} / ${formatMs(atEnd.ls.ms)}`,
       ],
     ],
     method: [

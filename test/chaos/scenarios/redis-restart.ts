@@ -9,10 +9,18 @@ import { SlotRegistry } from "@wgp-farm/queue";
 import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { DashboardProcess } from "../harness/dashboard-process.ts";
 import { finishedCount, until, waitForAllFinished } from "../harness/farm-watch.ts";
-import { seededRandom } from "../harness/random.ts";
+import { type Random, seededRandom } from "../harness/random.ts";
 import { type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
-import { accountForTasks, escapedWrites, type TaskExpectation } from "../harness/task-accounting.ts";
-import { WorkerFleet } from "../harness/worker-process.ts";
+import {
+  checkTheEnd,
+  damageOf,
+  type EndCheck,
+  importAll,
+  recordFailure,
+  startTwoHosts,
+} from "../harness/scenario-steps.ts";
+import type { TaskExpectation } from "../harness/task-accounting.ts";
+import type { WorkerFleet } from "../harness/worker-process.ts";
 
 interface Outage {
   how: "stop" | "kill";
@@ -54,11 +62,29 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
+type Size = (typeof SIZES)[Scale];
+
 export async function redisRestartScenario(scale: Scale): Promise<ScenarioResult> {
   const size = SIZES[scale];
   const elapsed = startClock();
   const random = seededRandom();
   const chaos = await ChaosFarm.create("redis", { persistence: "aof" });
+  const violations: string[] = [];
+  const expectations = await importTasks(chaos, size, violations);
+  const fleet = await startTwoHosts(chaos, { env: { FAKE_WANGP_STEP_S: "0.1", FAKE_WANGP_LOAD_S: "0.2" } });
+  const dashboard = await DashboardProcess.start(chaos);
+  const outages = await restartRedisRepeatedly(chaos, dashboard, size, random, violations);
+  await recordFailure(waitForAllFinished(chaos, MODELS, size.tasks, 300_000), violations);
+  await checkNobodyRestarted(fleet, dashboard, violations);
+  await dashboard.stop();
+  await fleet.stop();
+  const end = await checkTheEnd(chaos, expectations, violations, [/^start\.png$/]);
+  await chaos.close(keepFiles(violations));
+  return report({ size, outages, end, fleet, seed: random.seed, violations, elapsed });
+}
+
+/** Tasks on two models, one with a start image; settled into the AOF before the first outage. */
+async function importTasks(chaos: ChaosFarm, size: Size, violations: string[]): Promise<TaskExpectation[]> {
   const expectations: TaskExpectation[] = [];
   const tasks = Array.from({ length: size.tasks }, (_, i) => {
     const taskId = `redis-${i}`;
@@ -72,95 +98,120 @@ export async function redisRestartScenario(scale: Scale): Promise<ScenarioResult
       ...(MODELS[i % MODELS.length] === "i2v" ? { image_start_paths: "start.png" } : {}),
     };
   });
-  const violations: string[] = [];
   await writeFile(`${chaos.dir}/start.png`, "not really a png, the double does not read it");
-  const report = await chaos.import(tasks, { attempts: 3, backoffMs: 500 });
-  if (report.imported.length !== size.tasks) {
-    violations.push(
-      `imported ${report.imported.length} of ${size.tasks}: ${JSON.stringify(report.invalid[0])}`,
-    );
-  }
+  await importAll(chaos, tasks, { attempts: 3, backoffMs: 500 }, violations);
   // Let the AOF's once-a-second fsync cover the import before the first SIGKILL of Redis.
   await sleep(1_500);
-  const env = { FAKE_WANGP_STEP_S: "0.1", FAKE_WANGP_LOAD_S: "0.2" };
-  const fleet = new WorkerFleet(chaos, [
-    { name: "host-a", slots: 2, engine: "wangp", env },
-    { name: "host-b", slots: 2, engine: "wangp", env },
-  ]);
-  await fleet.start();
-  const dashboard = await DashboardProcess.start(chaos);
-  const registry = new SlotRegistry(chaos.farm.redis, chaos.farm.keys);
+  return expectations;
+}
 
-  const recoverMs: number[] = [];
-  const dashboardMs: number[] = [];
-  const finishedAtEach: number[] = [];
+interface OutageFigures {
+  recoverMs: number[];
+  dashboardMs: number[];
+  finishedAtEach: number[];
+}
+
+/** The fault loop: each outage after a random gap, then the farm must serve again by itself. */
+async function restartRedisRepeatedly(
+  chaos: ChaosFarm,
+  dashboard: DashboardProcess,
+  size: Size,
+  random: Random,
+  violations: string[],
+): Promise<OutageFigures> {
+  const registry = new SlotRegistry(chaos.farm.redis, chaos.farm.keys);
+  const figures: OutageFigures = { recoverMs: [], dashboardMs: [], finishedAtEach: [] };
   for (const outage of size.outages) {
     await sleep(random.between(...size.gapMs));
-    finishedAtEach.push(await finishedCount(chaos, MODELS));
+    figures.finishedAtEach.push(await finishedCount(chaos, MODELS));
     await chaos.restartRedis(outage.how, outage.downMs);
     const backAt = Date.now();
-    const before = await finishedCount(chaos, MODELS);
-    // Serving again: every slot has published its status since Redis came back, and a task finished.
-    const slotsBack = until(
-      async () => {
-        const slots = await registry.list().catch(() => []);
-        const fresh = slots.filter((slot) => Date.parse(slot.updated_at) >= backAt);
-        return fresh.length >= 4 ? Date.now() - backAt : undefined;
-      },
-      60_000,
-      "every slot to publish again after the Redis restart",
+    const back = await recordFailure(
+      waitUntilServing(chaos, registry, dashboard, size, backAt),
+      violations,
+      `after a ${outage.how} of ${outage.downMs} ms`,
     );
-    const workResumed = until(
-      async () => {
-        const now = await finishedCount(chaos, MODELS).catch(() => before);
-        return now > before || now >= size.tasks ? Date.now() - backAt : undefined;
-      },
-      60_000,
-      "a task to finish after the Redis restart",
-    );
-    const dashboardBack = until(
-      async () => ((await healthy(dashboard.url)) ? Date.now() - backAt : undefined),
-      60_000,
-      "the dashboard's /healthz to answer 200",
-    );
-    try {
-      const [slotMs, workMs, dashMs] = await Promise.all([slotsBack, workResumed, dashboardBack]);
-      recoverMs.push(Math.max(slotMs, workMs));
-      dashboardMs.push(dashMs);
-    } catch (error) {
-      violations.push(`after a ${outage.how} of ${outage.downMs} ms: ${(error as Error).message}`);
+    if (back) {
+      figures.recoverMs.push(back.farmMs);
+      figures.dashboardMs.push(back.dashboardMs);
     }
   }
+  return figures;
+}
 
-  try {
-    await waitForAllFinished(chaos, MODELS, size.tasks, 300_000);
-  } catch (error) {
-    violations.push((error as Error).message);
-  }
+/**
+ * Serving again: every slot has published its status since Redis came back and a task finished
+ * (`farmMs`), and the dashboard's /healthz answers 200 (`dashboardMs`), both from `backAt`.
+ */
+async function waitUntilServing(
+  chaos: ChaosFarm,
+  registry: SlotRegistry,
+  dashboard: DashboardProcess,
+  size: Size,
+  backAt: number,
+): Promise<{ farmMs: number; dashboardMs: number }> {
+  const before = await finishedCount(chaos, MODELS);
+  const slotsBack = until(
+    async () => {
+      const slots = await registry.list().catch(() => []);
+      const fresh = slots.filter((slot) => Date.parse(slot.updated_at) >= backAt);
+      return fresh.length >= 4 ? Date.now() - backAt : undefined;
+    },
+    60_000,
+    "every slot to publish again after the Redis restart",
+  );
+  const workResumed = until(
+    async () => {
+      const now = await finishedCount(chaos, MODELS).catch(() => before);
+      return now > before || now >= size.tasks ? Date.now() - backAt : undefined;
+    },
+    60_000,
+    "a task to finish after the Redis restart",
+  );
+  const dashboardBack = until(
+    async () => ((await healthy(dashboard.url)) ? Date.now() - backAt : undefined),
+    60_000,
+    "the dashboard's /healthz to answer 200",
+  );
+  const [slotMs, workMs, dashboardMs] = await Promise.all([slotsBack, workResumed, dashboardBack]);
+  return { farmMs: Math.max(slotMs, workMs), dashboardMs };
+}
+
+/** Nothing was restarted or told anything: the workers and the dashboard found Redis again on their own. */
+async function checkNobodyRestarted(
+  fleet: WorkerFleet,
+  dashboard: DashboardProcess,
+  violations: string[],
+): Promise<void> {
   if (fleet.restarts > 0) violations.push(`${fleet.restarts} worker(s) exited and had to be started again`);
   if (!dashboard.running) violations.push("the dashboard exited");
+  // No answer at all is reported below as one more status.
   const farmView = await fetch(new URL("farm/api/status", dashboard.url)).catch(() => undefined);
   if (farmView?.status !== 200)
     violations.push(`the farm view answers ${farmView?.status} after the restarts`);
-  await dashboard.stop();
-  await fleet.stop();
-  const accounting = await accountForTasks(chaos, expectations);
-  violations.push(...accounting.problems);
-  const escaped = await escapedWrites(chaos, [/^start\.png$/]);
-  violations.push(...escaped.map((name) => `written outside the output root: ${name}`));
-  const runs = [...accounting.runs.values()];
-  const rerun = runs.filter((n) => n > 1).length;
-  await chaos.close(keepFiles(violations));
+}
+
+interface Outcome {
+  size: Size;
+  outages: OutageFigures;
+  end: EndCheck;
+  fleet: WorkerFleet;
+  seed: number;
+  violations: string[];
+  elapsed: () => number;
+}
+
+function report({ size, outages, end, fleet, seed, violations, elapsed }: Outcome): ScenarioResult {
+  const rerun = [...end.accounting.runs.values()].filter((n) => n > 1).length;
+  const dashboardMs = [...outages.dashboardMs].sort((a, b) => a - b);
   return {
     id: "redis-restart",
     title: "Redis stopped and restarted mid-run (AOF)",
     trials: size.outages.length,
     tasks: size.tasks,
     faults: size.outages.length,
-    lost: accounting.lost.length,
-    duplicated: accounting.duplicated.length,
-    escaped: escaped.length,
-    recoverMs,
+    ...damageOf(end),
+    recoverMs: outages.recoverMs,
     recoveryMeaning:
       "from Redis answering again until every slot had published its status and a task had finished",
     violations,
@@ -171,12 +222,12 @@ export async function redisRestartScenario(scale: Scale): Promise<ScenarioResult
       ],
       [
         "dashboard /healthz back to 200 after Redis (median / max)",
-        `${dashboardMs.length ? Math.round(dashboardMs.sort((a, b) => a - b)[Math.floor(dashboardMs.length / 2)] as number) : "–"} ms / ${dashboardMs.length ? Math.round(Math.max(...dashboardMs)) : "–"} ms`,
+        `${dashboardMs.length ? Math.round(dashboardMs[Math.floor(dashboardMs.length / 2)] as number) : "–"} ms / ${dashboardMs.length ? Math.round(Math.max(...dashboardMs)) : "–"} ms`,
       ],
-      ["tasks finished when each outage began", finishedAtEach.join(", ")],
+      ["tasks finished when each outage began", outages.finishedAtEach.join(", ")],
       ["tasks whose engine ran more than once (a lock expired during an outage)", String(rerun)],
       ["workers restarted by hand / by the harness", String(fleet.restarts)],
-      ["seed (CHAOS_SEED to replay)", String(random.seed)],
+      ["seed (CHAOS_SEED to replay)", String(seed)],
     ],
     method: [
       `${size.tasks} tasks (two models, one with a start image) on 2 \`wgp-farm worker\` processes × 2 slots (engine-py + WanGP double, 6 steps × 0.1 s), and a \`wgp-farm dashboard\` process.`,

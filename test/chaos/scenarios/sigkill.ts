@@ -17,10 +17,19 @@ import {
   waitForAllFinished,
 } from "../harness/farm-watch.ts";
 import { isAlive, orphanEngines } from "../harness/process-tree.ts";
-import { seededRandom } from "../harness/random.ts";
+import { type Random, seededRandom } from "../harness/random.ts";
 import { formatMs, median, type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
-import { accountForTasks, escapedWrites, type TaskExpectation } from "../harness/task-accounting.ts";
-import { WorkerFleet } from "../harness/worker-process.ts";
+import {
+  checkTheEnd,
+  damageOf,
+  type EndCheck,
+  endStates,
+  importAll,
+  recordFailure,
+  startTwoHosts,
+} from "../harness/scenario-steps.ts";
+import type { TaskExpectation } from "../harness/task-accounting.ts";
+import type { WorkerFleet } from "../harness/worker-process.ts";
 
 const SIZES = {
   short: { tasks: 24, kills: 10, steps: 5, stepS: 0.08 },
@@ -33,11 +42,38 @@ const QUARANTINE_AFTER = 3;
 /** Kills aimed at one task stay below the quarantine threshold: a task not told to break must complete. */
 const HITS_PER_TASK = QUARANTINE_AFTER - 1;
 
+type Size = (typeof SIZES)[Scale];
+
 export async function sigkillScenario(scale: Scale): Promise<ScenarioResult> {
   const size = SIZES[scale];
   const elapsed = startClock();
   const random = seededRandom();
   const chaos = await ChaosFarm.create("sigkill");
+  const violations: string[] = [];
+  const plan = planTasks(size);
+  await importAll(chaos, plan.tasks, { attempts: 3, backoffMs: 500 }, violations);
+  const fleet = await startTwoHosts(chaos, {
+    env: { FAKE_WANGP_STEP_S: String(size.stepS), FAKE_WANGP_LOAD_S: "0.2" },
+  });
+  const attack = await killUntilAllFinished(chaos, fleet, size, scale, random, violations);
+  const recovery = await collectRecoveries(attack.recoveries, violations, "killed");
+  await fleet.stop();
+  await checkNoOrphanEngines(chaos, fleet, violations);
+  const end = await checkTheEnd(chaos, plan.expectations, violations);
+  const unseen = await unseenHits(chaos, plan.plainTasks, attack.killLog, violations);
+  await chaos.close(keepFiles(violations));
+  return report({ size, plan, attack, recovery, end, unseen, fleet, seed: random.seed, violations, elapsed });
+}
+
+interface TaskPlan {
+  tasks: object[];
+  expectations: TaskExpectation[];
+  /** The tasks not told to break. */
+  plainTasks: Set<string>;
+}
+
+/** Every 25th task from the 8th crashes its engine on every attempt, every 25th from the 20th fails in WanGP. */
+function planTasks(size: Size): TaskPlan {
   const expectations: TaskExpectation[] = [];
   const plainTasks = new Set<string>();
   const tasks = Array.from({ length: size.tasks }, (_, i) => {
@@ -67,81 +103,114 @@ export async function sigkillScenario(scale: Scale): Promise<ScenarioResult> {
       output_sub_dir: `runs/${taskId}`,
     };
   });
-  const violations: string[] = [];
-  const report = await chaos.import(tasks, { attempts: 3, backoffMs: 500 });
-  if (report.imported.length !== size.tasks)
-    violations.push(`imported ${report.imported.length} of ${size.tasks}`);
+  return { tasks, expectations, plainTasks };
+}
 
-  const env = { FAKE_WANGP_STEP_S: String(size.stepS), FAKE_WANGP_LOAD_S: "0.2" };
-  const fleet = new WorkerFleet(chaos, [
-    { name: "host-a", slots: 2, engine: "wangp", env },
-    { name: "host-b", slots: 2, engine: "wangp", env },
-  ]);
-  await fleet.start();
+interface KillCounts {
+  worker: number;
+  engine: number;
+  idle: number;
+  jobsHit: number;
+  skipped: number;
+}
 
+interface Attack {
+  kills: KillCounts;
+  killLog: Kill[];
+  recoveries: Promise<Recovery>[];
+}
+
+/** A kill chosen for this round: what it takes down, and how. */
+interface Target {
+  isWorker: boolean;
+  hits: (slot: string) => boolean;
+  kill: () => void;
+}
+
+/** Picks a worker process or one of its engines; undefined when there is nothing to aim at now. */
+async function pickTarget(fleet: WorkerFleet, random: Random): Promise<Target | undefined> {
+  const workers = fleet.workers();
+  if (workers.length === 0) return undefined;
+  const isWorker = random.chance(0.5);
+  const worker = random.pick(workers);
+  if (isWorker) {
+    return {
+      isWorker,
+      hits: (slot) => slot.endsWith(`@${worker.spec.name}`),
+      kill: () => worker.kill("SIGKILL"),
+    };
+  }
+  const engines = await worker.engines();
+  if (engines.length === 0) return undefined;
+  const engine = random.pick(engines);
+  return {
+    isWorker,
+    hits: (slot) => slot === engine.slotId,
+    kill: () => {
+      if (isAlive(engine.pid)) process.kill(engine.pid, "SIGKILL");
+    },
+  };
+}
+
+/**
+ * The fault loop: every 0.3–1.2 s a SIGKILL to a worker or an engine, never at a task hit twice
+ * already, until the kills are spent or every task has finished; then waits for the rest to finish.
+ */
+async function killUntilAllFinished(
+  chaos: ChaosFarm,
+  fleet: WorkerFleet,
+  size: Size,
+  scale: Scale,
+  random: Random,
+  violations: string[],
+): Promise<Attack> {
   const hits = new Map<string, number>();
-  const recoveries: Promise<Recovery>[] = [];
-  const kills = { worker: 0, engine: 0, idle: 0, jobsHit: 0, skipped: 0 };
-  const killLog: Kill[] = [];
+  const attack: Attack = {
+    kills: { worker: 0, engine: 0, idle: 0, jobsHit: 0, skipped: 0 },
+    killLog: [],
+    recoveries: [],
+  };
+  const { kills } = attack;
   const allDone = waitForAllFinished(chaos, MODELS, size.tasks, scale === "full" ? 900_000 : 240_000);
   let finished = false;
-  void allDone.then(
-    () => {
-      finished = true;
-    },
-    () => {
-      finished = true;
-    },
-  );
+  const markFinished = () => {
+    finished = true;
+  };
+  void allDone.then(markFinished, markFinished);
 
   while (kills.worker + kills.engine < size.kills && !finished) {
     await sleep(random.between(300, 1200));
-    const workers = fleet.workers();
-    if (workers.length === 0) continue;
-    const killWorker = random.chance(0.5);
-    const worker = random.pick(workers);
     // The target is chosen before the running jobs are read, so that the snapshot is as close to
     // the kill as it can be; a job that starts in between is still possible (see unseenHits).
-    let hitsSlot: (slot: string) => boolean;
-    let kill: () => void;
-    if (killWorker) {
-      hitsSlot = (slot) => slot.endsWith(`@${worker.spec.name}`);
-      kill = () => worker.kill("SIGKILL");
-    } else {
-      const engines = await worker.engines();
-      if (engines.length === 0) continue;
-      const engine = random.pick(engines);
-      hitsSlot = (slot) => slot === engine.slotId;
-      kill = () => {
-        if (isAlive(engine.pid)) process.kill(engine.pid, "SIGKILL");
-      };
-    }
-    const victims: RunningJob[] = (await runningJobs(chaos, MODELS)).filter((job) => hitsSlot(job.slotId));
+    const target = await pickTarget(fleet, random);
+    if (!target) continue;
+    const victims: RunningJob[] = (await runningJobs(chaos, MODELS)).filter((job) => target.hits(job.slotId));
     if (victims.some((job) => (hits.get(job.taskId) ?? 0) >= HITS_PER_TASK)) {
       kills.skipped += 1;
       continue;
     }
     const killedAt = Date.now();
-    kill();
-    killLog.push({ at: killedAt, hits: hitsSlot });
-    if (killWorker) kills.worker += 1;
+    target.kill();
+    attack.killLog.push({ at: killedAt, hits: target.hits });
+    if (target.isWorker) kills.worker += 1;
     else kills.engine += 1;
     if (victims.length === 0) kills.idle += 1;
     for (const job of victims) {
       kills.jobsHit += 1;
       hits.set(job.taskId, (hits.get(job.taskId) ?? 0) + 1);
-      recoveries.push(followRecovery(chaos, job, killedAt, 300_000));
+      attack.recoveries.push(followRecovery(chaos, job, killedAt, 300_000));
     }
   }
+  await recordFailure(allDone, violations);
+  return attack;
+}
 
-  try {
-    await allDone;
-  } catch (error) {
-    violations.push((error as Error).message);
-  }
-  const { recoverMs, rerunMs } = await collectRecoveries(recoveries, violations, "killed");
-  await fleet.stop();
-  // An engine whose worker was killed notices its closed stdin and exits (within its shutdown grace).
+/** An engine whose worker was killed notices its closed stdin and exits (within its shutdown grace). */
+async function checkNoOrphanEngines(
+  chaos: ChaosFarm,
+  fleet: WorkerFleet,
+  violations: string[],
+): Promise<void> {
   const livePids = new Set(
     fleet
       .history()
@@ -154,26 +223,42 @@ export async function sigkillScenario(scale: Scale): Promise<ScenarioResult> {
     orphans = await orphanEngines(livePids, chaos.dir);
   }
   if (orphans.length > 0) violations.push(`engine-py processes outlived their worker: ${orphans.join(", ")}`);
+}
 
-  const accounting = await accountForTasks(chaos, expectations);
-  violations.push(...accounting.problems);
-  const unseen = await unseenHits(chaos, plainTasks, killLog, violations);
-  const escaped = await escapedWrites(chaos);
-  violations.push(...escaped.map((name) => `written outside the output root: ${name}`));
-  const runs = [...accounting.runs.values()];
-  const states = Object.entries(accounting.states)
-    .map(([state, n]) => `${n} ${state}`)
-    .join(", ");
-  await chaos.close(keepFiles(violations));
+interface Outcome {
+  size: Size;
+  plan: TaskPlan;
+  attack: Attack;
+  recovery: { recoverMs: number[]; rerunMs: number[] };
+  end: EndCheck;
+  unseen: string[];
+  fleet: WorkerFleet;
+  seed: number;
+  violations: string[];
+  elapsed: () => number;
+}
+
+function report({
+  size,
+  plan,
+  attack: { kills },
+  recovery: { recoverMs, rerunMs },
+  end,
+  unseen,
+  fleet,
+  seed,
+  violations,
+  elapsed,
+}: Outcome): ScenarioResult {
+  const runs = [...end.accounting.runs.values()].sort((a, b) => a - b);
+  const { expectations, plainTasks } = plan;
   return {
     id: "sigkill",
     title: "Random SIGKILL of workers and engine-py processes",
     trials: kills.worker + kills.engine,
     tasks: size.tasks,
     faults: kills.worker + kills.engine + (expectations.length - plainTasks.size),
-    lost: accounting.lost.length,
-    duplicated: accounting.duplicated.length,
-    escaped: escaped.length,
+    ...damageOf(end),
     recoverMs,
     recoveryMeaning: "from the kill until the killed job was back in its queue (or running again)",
     violations,
@@ -189,18 +274,18 @@ export async function sigkillScenario(scale: Scale): Promise<ScenarioResult> {
         "tasks told to break (engine crash / WanGP error)",
         `${expectations.filter((e) => e.outcome === "quarantined").length} / ${expectations.filter((e) => e.outcome === "failed").length}`,
       ],
-      ["end states", states],
+      ["end states", endStates(end.accounting.states)],
       ["worker restarts (by the harness, like systemd)", String(fleet.restarts)],
       [
         "engine runs per task (median / max)",
-        `${runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)] ?? 0} / ${Math.max(0, ...runs)}`,
+        `${runs[Math.floor(runs.length / 2)] ?? 0} / ${Math.max(0, ...runs)}`,
       ],
       ["kills skipped (the task had been hit twice already)", String(kills.skipped)],
       [
         "plain tasks quarantined by a third kill the harness did not see (a job starting as its slot was killed)",
         unseen.length > 0 ? `${unseen.length} (${unseen.join(", ")})` : "0",
       ],
-      ["seed (CHAOS_SEED to replay)", String(random.seed)],
+      ["seed (CHAOS_SEED to replay)", String(seed)],
     ],
     method: [
       `${size.tasks} tasks on 2 \`wgp-farm worker\` processes × 2 slots, engine-py with the WanGP double (${size.steps} steps × ${size.stepS} s, model load 0.2 s), two models; every 25th task from the 8th crashes its engine on every attempt, every 25th from the 20th fails in WanGP on every attempt.`,

@@ -1,0 +1,187 @@
+/**
+ * Redis with Sentinel on loopback: a primary, one replica and three Sentinels (quorum 2) on free
+ * ports, for failover scenarios. `whenReplicaSeen` waits until the Sentinels know the replica and
+ * each other (a failover needs both); `killPrimary` crashes the primary; `whenPromoted` waits until
+ * the Sentinels name the replica as the primary and it says so itself.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { bestEffort } from "@wgp-farm/config";
+import { findFreePort } from "@wgp-farm/queue";
+import { execa } from "execa";
+import { until } from "./farm-watch.ts";
+import { harnessLog } from "./harness-log.ts";
+import { RedisNode } from "./redis-node.ts";
+
+const HOST = "127.0.0.1";
+const SENTINELS = 3;
+const QUORUM = 2;
+/** How long a silent primary takes to be judged down (fast, for tests). */
+const DOWN_AFTER_MS = 1_000;
+const FAILOVER_TIMEOUT_MS = 10_000;
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+async function cli(address: Address, ...args: string[]): Promise<string> {
+  const result = await execa("redis-cli", ["-h", address.host, "-p", String(address.port), ...args], {
+    reject: false,
+    timeout: 2_000,
+  });
+  return result.stdout;
+}
+
+/** `SENTINEL REPLICAS` and the like answer flat field/value lists, one per line; read as records. */
+function records(reply: string): Array<Record<string, string>> {
+  const lines = reply.split("\n");
+  const result: Array<Record<string, string>> = [];
+  let current: Record<string, string> = {};
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const key = lines[i] as string;
+    if (key === "name" && Object.keys(current).length > 0) {
+      result.push(current);
+      current = {};
+    }
+    current[key] = lines[i + 1] as string;
+  }
+  if (Object.keys(current).length > 0) result.push(current);
+  return result;
+}
+
+export class SentinelCluster {
+  /** The name the Sentinels monitor the primary by (ioredis' `name`). */
+  readonly masterName: string;
+  readonly #dir: string;
+  #primary: RedisNode;
+  #replica: RedisNode;
+  readonly #sentinels: RedisNode[];
+
+  private constructor(
+    masterName: string,
+    dir: string,
+    primary: RedisNode,
+    replica: RedisNode,
+    sentinels: RedisNode[],
+  ) {
+    this.masterName = masterName;
+    this.#dir = dir;
+    this.#primary = primary;
+    this.#replica = replica;
+    this.#sentinels = sentinels;
+  }
+
+  static async start(masterName = "wgp-farm"): Promise<SentinelCluster> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "wgp-farm-sentinel-"));
+    const started: RedisNode[] = [];
+    try {
+      const node = async (name: string, options: Partial<Parameters<typeof RedisNode.start>[0]> = {}) => {
+        const nodeDir = path.join(dir, name);
+        await mkdir(nodeDir);
+        const one = await RedisNode.start({
+          host: HOST,
+          port: await findFreePort(),
+          dir: nodeDir,
+          ...options,
+        });
+        started.push(one);
+        return one;
+      };
+      const primary = await node("primary");
+      const replica = await node("replica", { args: ["--replicaof", HOST, String(primary.port)] });
+      const sentinels: RedisNode[] = [];
+      for (let i = 0; i < SENTINELS; i++) {
+        const configFile = path.join(dir, `sentinel-${i}.conf`);
+        await writeFile(
+          configFile,
+          [
+            `sentinel monitor ${masterName} ${HOST} ${primary.port} ${QUORUM}`,
+            `sentinel down-after-milliseconds ${masterName} ${DOWN_AFTER_MS}`,
+            `sentinel failover-timeout ${masterName} ${FAILOVER_TIMEOUT_MS}`,
+            `sentinel parallel-syncs ${masterName} 1`,
+            "",
+          ].join("\n"),
+        );
+        sentinels.push(await node(`sentinel-${i}`, { configFile, sentinel: true }));
+      }
+      return new SentinelCluster(masterName, dir, primary, replica, sentinels);
+    } catch (error) {
+      for (const node of started) await bestEffort(node.stop(), harnessLog, "stopping a Sentinel test node");
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** Where the Sentinels listen (ioredis' `sentinels`). */
+  get sentinels(): Address[] {
+    return this.#sentinels.map((sentinel) => ({ host: sentinel.host, port: sentinel.port }));
+  }
+
+  get primary(): Address {
+    return { host: this.#primary.host, port: this.#primary.port };
+  }
+
+  get replica(): Address {
+    return { host: this.#replica.host, port: this.#replica.port };
+  }
+
+  /** Until every Sentinel lists the replica as up and knows the other Sentinels. */
+  async whenReplicaSeen(timeoutMs = 20_000): Promise<void> {
+    await until(
+      async () => {
+        for (const sentinel of this.sentinels) {
+          const replicas = records(await cli(sentinel, "SENTINEL", "REPLICAS", this.masterName));
+          const up = replicas.some(
+            (r) => Number(r.port) === this.#replica.port && !/down|disconnected/.test(r.flags ?? ""),
+          );
+          const peers = records(await cli(sentinel, "SENTINEL", "SENTINELS", this.masterName));
+          if (!up || peers.length < SENTINELS - 1) return undefined;
+        }
+        return true;
+      },
+      timeoutMs,
+      "the Sentinels to see the replica and each other",
+      200,
+    );
+  }
+
+  /** Crashes the primary (SIGKILL). */
+  async killPrimary(): Promise<void> {
+    await this.#primary.stop();
+  }
+
+  /**
+   * Until every Sentinel names the old replica as the primary and it answers ROLE as master; from then
+   * on `primary` is that node and there is no replica. Resolves to the ms it took.
+   */
+  async whenPromoted(timeoutMs = 30_000): Promise<number> {
+    const started = Date.now();
+    const promoted = this.#replica;
+    await until(
+      async () => {
+        for (const sentinel of this.sentinels) {
+          const address = (await cli(sentinel, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", this.masterName)).split(
+            "\n",
+          );
+          if (Number(address[1]) !== promoted.port) return undefined;
+        }
+        return (await cli(this.replica, "ROLE")).startsWith("master") ? true : undefined;
+      },
+      timeoutMs,
+      `the Sentinels to promote the replica on port ${promoted.port}`,
+      200,
+    );
+    this.#primary = promoted;
+    return Date.now() - started;
+  }
+
+  /** Stops every process and removes the folder. */
+  async stop(): Promise<void> {
+    for (const node of new Set([...this.#sentinels, this.#primary, this.#replica])) {
+      await bestEffort(node.stop(), harnessLog, `stopping the Redis node on port ${node.port}`);
+    }
+    await rm(this.#dir, { recursive: true, force: true });
+  }
+}
