@@ -234,7 +234,7 @@ interface HostileCase {
 
 const HOSTILE_CASES: HostileCase[] = [
   { mode: "result", expect: "result" },
-  { mode: "huge", expect: "result" },
+  { mode: "huge", expect: "result", hangTimeoutMs: 60_000 },
   { mode: "silent", expect: "hung" },
   { mode: "exit", expect: "crashed" },
   { mode: "bad-result", expect: "engine" },
