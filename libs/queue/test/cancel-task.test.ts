@@ -79,7 +79,11 @@ describe("cancelTask", () => {
       outcome: "already-finished",
       state: "completed",
     });
-    expect(await cancelTask(farm, "ghost")).toEqual({ task_id: "ghost", outcome: "not-found", state: "unknown" });
+    expect(await cancelTask(farm, "ghost")).toEqual({
+      task_id: "ghost",
+      outcome: "not-found",
+      state: "unknown",
+    });
     expect(await new CancelChannel(farm.redis, farm.keys).isRequested("done")).toBe(false);
   });
 });

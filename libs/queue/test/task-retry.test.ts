@@ -98,7 +98,11 @@ describe("retryTask", () => {
 
 describe("retryAllFailed", () => {
   it("retries every failed task of the named models, but no quarantined original", async () => {
-    await importTestTasks(farm, [{ task_id: "bad-1" }, { task_id: "bad-q2" }, { task_id: "good" }], NO_RETRIES);
+    await importTestTasks(
+      farm,
+      [{ task_id: "bad-1" }, { task_id: "bad-q2" }, { task_id: "good" }],
+      NO_RETRIES,
+    );
     await importTestTasks(farm, [{ task_id: "bad-i2v", model: "i2v" }], NO_RETRIES);
     await runTasks(farm, "t2v", 3);
     await runTasks(farm, "i2v", 1);

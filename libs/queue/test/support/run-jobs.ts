@@ -13,7 +13,9 @@ export async function runTasks(farm: FarmConnection, model: string, expected: nu
     return testManifest(job, { queue_wait_s: 1, model_load_s: 0, generation_s: 5 });
   });
   try {
-    await waitUntil(async () => (await queue.getCompletedCount()) + (await queue.getFailedCount()) >= expected);
+    await waitUntil(
+      async () => (await queue.getCompletedCount()) + (await queue.getFailedCount()) >= expected,
+    );
   } finally {
     await worker.close();
   }
