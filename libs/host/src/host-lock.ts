@@ -1,4 +1,4 @@
-import { type FileHandle, mkdir, open, readFile } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -71,8 +71,9 @@ function describe(holder: LockHolder | undefined): string {
  * The lock is a kernel lock on the file (fs-native-extensions: an open-file-description lock on
  * Linux), not the file's existence: the kernel frees it when its holder exits or dies, so there is
  * no stale lock to detect and take over, and no window in which two waiters both "take over" one.
- * The file itself is never removed (two processes locking two generations of it would both win);
- * its content only says who holds it, for messages.
+ * The holder removes the file when it lets go, while it still holds the lock; a waiter that was
+ * granted the lock on a file removed meanwhile sees that the path no longer names what it locked,
+ * and starts again on the path's current file. The content only says who holds it, for messages.
  */
 export class HostLock {
   readonly #handle: FileHandle;
@@ -88,43 +89,67 @@ export class HostLock {
 
   static async acquire(file: string, options: HostLockOptions): Promise<HostLock> {
     const deadline = Date.now() + (options.waitMs ?? Number.POSITIVE_INFINITY);
+    let announced = false;
     await mkdir(path.dirname(file), { recursive: true });
-    // Opened without truncating: the content belongs to the holder until this process holds the lock.
-    const handle = await open(file, "a+");
-    try {
-      let announced = false;
-      while (!tryLock(handle.fd)) {
-        const current = await readHolder(file);
-        if (!announced) {
-          options.onWait?.(current);
-          announced = true;
-        }
-        if (Date.now() >= deadline) {
-          throw new HostLockTimeoutError(`${file} is held by ${describe(current)}`, current);
-        }
-        await sleep(options.pollMs ?? 500);
+    for (;;) {
+      const attempt = await HostLock.#tryHold(file, options);
+      if (attempt instanceof HostLock) return attempt;
+      // Its holder removed the file while letting go: the lock to take is on the path's new file.
+      if (attempt === "removed") continue;
+      const current = await readHolder(file);
+      if (!announced) {
+        options.onWait?.(current);
+        announced = true;
       }
-      const holder: LockHolder = {
-        pid: process.pid,
-        host: os.hostname(),
-        purpose: options.purpose,
-        since: new Date().toISOString(),
-      };
-      await handle.truncate(0);
-      await handle.write(`${JSON.stringify(holder)}\n`, 0);
-      return new HostLock(file, holder, handle);
-    } catch (error) {
-      await handle.close();
-      throw error;
+      if (Date.now() >= deadline) {
+        throw new HostLockTimeoutError(`${file} is held by ${describe(current)}`, current);
+      }
+      await sleep(options.pollMs ?? 500);
     }
   }
 
-  /** Lets the next waiter in. The holder's line is wiped first, so nobody is named after it has gone. */
+  /** One try: the lock, or why not (someone holds it; the file was removed before it was granted). */
+  static async #tryHold(file: string, options: HostLockOptions): Promise<HostLock | "busy" | "removed"> {
+    // Opened without truncating: the content belongs to the holder until this process holds the lock.
+    const handle = await open(file, "a+");
+    let outcome: HostLock | "busy" | "removed" = "busy";
+    try {
+      if (tryLock(handle.fd)) {
+        outcome = (await HostLock.#stillNamedBy(file, handle))
+          ? await HostLock.#holding(file, handle, options)
+          : "removed";
+      }
+      return outcome;
+    } finally {
+      if (!(outcome instanceof HostLock)) await handle.close();
+    }
+  }
+
+  /** Whether the path still names the file this handle has open (same inode). */
+  static async #stillNamedBy(file: string, handle: FileHandle): Promise<boolean> {
+    const [opened, named] = await Promise.all([handle.stat(), stat(file).catch(() => undefined)]);
+    return named !== undefined && named.ino === opened.ino && named.dev === opened.dev;
+  }
+
+  static async #holding(file: string, handle: FileHandle, options: HostLockOptions): Promise<HostLock> {
+    const holder: LockHolder = {
+      pid: process.pid,
+      host: os.hostname(),
+      purpose: options.purpose,
+      since: new Date().toISOString(),
+    };
+    await handle.truncate(0);
+    await handle.write(`${JSON.stringify(holder)}\n`, 0);
+    return new HostLock(file, holder, handle);
+  }
+
+  /** Removes the lock file and lets the next waiter in. */
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
     try {
-      await this.#handle.truncate(0);
+      // Removed while still held: nobody can be holding the lock on this file but this process.
+      await rm(this.file, { force: true });
       unlock(this.#handle.fd);
     } finally {
       // Closing the file frees the kernel lock in any case.

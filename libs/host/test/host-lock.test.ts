@@ -75,6 +75,7 @@ describe("HostLock", () => {
     const third = await waiting;
     expect(third.holder.purpose).toBe("third");
     await third.release();
+    await expect(readFile(file, "utf8")).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("takes over a lock whose holder died on this host", async () => {
