@@ -52,8 +52,18 @@ export function processIsAlive(pid: number): boolean {
   }
 }
 
+/** The result of `work`, or undefined when the file it reads is not there. */
+async function unlessMissing<T>(work: Promise<T>): Promise<T | undefined> {
+  try {
+    return await work;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
 async function readHolder(file: string): Promise<LockHolder | undefined> {
-  const text = await readFile(file, "utf8").catch(() => "");
+  const text = (await unlessMissing(readFile(file, "utf8"))) ?? "";
   // Empty: the holder has not written itself in yet, or has just let go.
   return text.trim() === "" ? undefined : readRecord(LockHolderSchema, text, "host lock holder");
 }
@@ -127,7 +137,7 @@ export class HostLock {
 
   /** Whether the path still names the file this handle has open (same inode). */
   static async #stillNamedBy(file: string, handle: FileHandle): Promise<boolean> {
-    const [opened, named] = await Promise.all([handle.stat(), stat(file).catch(() => undefined)]);
+    const [opened, named] = await Promise.all([handle.stat(), unlessMissing(stat(file))]);
     return named !== undefined && named.ino === opened.ino && named.dev === opened.dev;
   }
 
