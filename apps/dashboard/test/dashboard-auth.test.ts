@@ -99,6 +99,9 @@ describe("dashboard authentication", () => {
     expect(cookie).toContain("SameSite=Strict");
     const session = cookie.split(";")[0] as string;
     expect((await fetch(`${open.base}/farm/api/status`, { headers: { Cookie: session } })).status).toBe(200);
+    // Among a browser's other cookies for the host, one of them not even well encoded.
+    const crowded = `theme=dark; ${session}; broken=%E0%A4%A`;
+    expect((await fetch(`${open.base}/farm/api/status`, { headers: { Cookie: crowded } })).status).toBe(200);
     const forged = `${session.slice(0, -3)}abc`;
     expect((await fetch(`${open.base}/farm/api/status`, { headers: { Cookie: forged } })).status).toBe(401);
   });

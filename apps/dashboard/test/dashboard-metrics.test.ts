@@ -88,6 +88,21 @@ describe("/metrics", () => {
     expect(sampleValue(again, "wgp_farm_task_generation_seconds_count", { model: "t2v" })).toBe(3);
   });
 
+  it("observes the timings a result has, and passes over results written in another shape", async () => {
+    open = await openTestDashboard();
+    await importTestTasks(open.farm, [{ task_id: "whole" }, { task_id: "bare" }, { task_id: "odd" }]);
+    worker = await startTestWorker(open.farm, "model.t2v", async (job) => {
+      if (job.id === "bare") return { status: "completed" };
+      if (job.id === "odd") return { timings: { queue_wait_s: 2, generation_s: "slow" } };
+      return testManifest(job, { queue_wait_s: 1, model_load_s: 0, generation_s: 10 });
+    });
+    await waitUntil(async () => (await open?.farm.queues.forModel("t2v").getCompletedCount()) === 3);
+    const metrics = await scrape(open.base);
+    expect(sampleValue(metrics, "wgp_farm_task_generation_seconds_count", { model: "t2v" })).toBe(1);
+    expect(sampleValue(metrics, "wgp_farm_task_queue_wait_seconds_count", { model: "t2v" })).toBe(2);
+    expect(sampleValue(metrics, "wgp_farm_task_queue_wait_seconds_sum", { model: "t2v" })).toBe(3);
+  });
+
   it("rebuilds the histograms from the completed jobs Redis keeps after a restart", async () => {
     open = await openTestDashboard();
     await importTestTasks(open.farm, [{ task_id: "r-1" }, { task_id: "r-2" }]);

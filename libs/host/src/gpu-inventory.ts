@@ -1,3 +1,4 @@
+import { GpuQueryError } from "./errors.js";
 import { CommandFailedError, runCommand } from "./run-command.js";
 
 export interface GpuInfo {
@@ -6,17 +7,6 @@ export interface GpuInfo {
   name: string;
   memoryTotalMiB: number;
   uuid: string;
-}
-
-export class GpuQueryError extends Error {
-  override name = "GpuQueryError";
-  constructor(
-    message: string,
-    /** True when nvidia-smi is not installed at all (no NVIDIA driver on this machine). */
-    readonly missing: boolean,
-  ) {
-    super(message);
-  }
 }
 
 const QUERY_ARGS = ["--query-gpu=index,name,memory.total,uuid", "--format=csv,noheader,nounits"];

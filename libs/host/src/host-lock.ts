@@ -1,14 +1,31 @@
-import { mkdir, open, readFile, stat, unlink, utimes } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { readRecord } from "@wgp-farm/config";
+import { z } from "zod";
+import { HostLockTimeoutError } from "./errors.js";
 
-/** What the lock file says about the process holding it. */
-export interface LockHolder {
-  pid: number;
-  host: string;
-  purpose: string;
-  since: string;
+/** The part of fs-native-extensions (a CommonJS addon that ships no types) that the lock uses. */
+interface KernelFileLocks {
+  /**
+   * An exclusive lock on an open file, without waiting: true when granted. On Linux an
+   * open-file-description lock (F_OFD_SETLK): two opens of the file exclude each other, even in one process.
+   */
+  tryLock(fd: number): boolean;
+  unlock(fd: number): void;
 }
+const { tryLock, unlock } = createRequire(import.meta.url)("fs-native-extensions") as KernelFileLocks;
+
+/** What the lock file says about the process holding it (written by the holder once it holds the lock). */
+export const LockHolderSchema = z.object({
+  pid: z.number(),
+  host: z.string(),
+  purpose: z.string(),
+  since: z.string(),
+});
+export type LockHolder = z.output<typeof LockHolderSchema>;
 
 export interface HostLockOptions {
   /** Said in the lock file and in messages: what the holder is doing ("model prefetch"). */
@@ -17,23 +34,12 @@ export interface HostLockOptions {
   waitMs?: number;
   pollMs?: number;
   /**
-   * A holder that has not refreshed the file for this long is gone (default 2 min). The holder
-   * refreshes it every `staleAfterMs / 4`. This is what frees a lock left by a container or another
-   * machine, whose process ids mean nothing here.
+   * @deprecated Not needed any more: the lock is the kernel's, and it is freed the moment its holder
+   * dies (on NFS, when the holder's host stops renewing its lease). Accepted so that callers compile.
    */
   staleAfterMs?: number;
   /** Called once when the lock is busy, with its holder, before waiting. */
   onWait?: (holder: LockHolder | undefined) => void;
-}
-
-export class HostLockTimeoutError extends Error {
-  override name = "HostLockTimeoutError";
-  constructor(
-    message: string,
-    readonly holder: LockHolder | undefined,
-  ) {
-    super(message);
-  }
 }
 
 /** Whether a process with this id runs on this machine (EPERM: it does, under another user). */
@@ -46,105 +52,118 @@ export function processIsAlive(pid: number): boolean {
   }
 }
 
-async function readHolder(
-  file: string,
-): Promise<{ holder: LockHolder | undefined; text: string } | undefined> {
+/** The result of `work`, or undefined when the file it reads is not there. */
+async function unlessMissing<T>(work: Promise<T>): Promise<T | undefined> {
   try {
-    const text = await readFile(file, "utf8");
-    try {
-      return { holder: JSON.parse(text) as LockHolder, text };
-    } catch {
-      return { holder: undefined, text };
-    }
-  } catch {
-    return undefined;
+    return await work;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
   }
 }
 
+async function readHolder(file: string): Promise<LockHolder | undefined> {
+  const text = (await unlessMissing(readFile(file, "utf8"))) ?? "";
+  // Empty: the holder has not written itself in yet, or has just let go.
+  return text.trim() === "" ? undefined : readRecord(LockHolderSchema, text, "host lock holder");
+}
+
+function describe(holder: LockHolder | undefined): string {
+  return holder
+    ? `${holder.purpose} (pid ${holder.pid} on ${holder.host} since ${holder.since})`
+    : "another process";
+}
+
 /**
- * A lock file that lets one process at a time on a host (or on any host sharing the folder) do
- * something that must not run twice at once, such as downloading the same model weights. Created
- * with O_EXCL; freed by `release`, or taken over when its holder died (same host, process gone) or
- * stopped refreshing it.
+ * A lock file that lets one process at a time on a host (or on any host sharing the folder over NFS)
+ * do something that must not run twice at once, such as downloading the same model weights.
+ *
+ * The lock is a kernel lock on the file (fs-native-extensions: an open-file-description lock on
+ * Linux), not the file's existence: the kernel frees it when its holder exits or dies, so there is
+ * no stale lock to detect and take over, and no window in which two waiters both "take over" one.
+ * The holder removes the file when it lets go, while it still holds the lock; a waiter that was
+ * granted the lock on a file removed meanwhile sees that the path no longer names what it locked,
+ * and starts again on the path's current file. The content only says who holds it, for messages.
  */
 export class HostLock {
-  #refresh: NodeJS.Timeout;
+  readonly #handle: FileHandle;
   #released = false;
 
   private constructor(
     readonly file: string,
     readonly holder: LockHolder,
-    refreshEveryMs: number,
+    handle: FileHandle,
   ) {
-    this.#refresh = setInterval(() => {
-      const now = new Date();
-      utimes(this.file, now, now).catch(() => {});
-    }, refreshEveryMs);
-    this.#refresh.unref();
+    this.#handle = handle;
   }
 
   static async acquire(file: string, options: HostLockOptions): Promise<HostLock> {
-    const staleAfterMs = options.staleAfterMs ?? 120_000;
     const deadline = Date.now() + (options.waitMs ?? Number.POSITIVE_INFINITY);
+    let announced = false;
+    await mkdir(path.dirname(file), { recursive: true });
+    for (;;) {
+      const attempt = await HostLock.#tryHold(file, options);
+      if (attempt instanceof HostLock) return attempt;
+      // Its holder removed the file while letting go: the lock to take is on the path's new file.
+      if (attempt === "removed") continue;
+      const current = await readHolder(file);
+      if (!announced) {
+        options.onWait?.(current);
+        announced = true;
+      }
+      if (Date.now() >= deadline) {
+        throw new HostLockTimeoutError(`${file} is held by ${describe(current)}`, current);
+      }
+      await sleep(options.pollMs ?? 500);
+    }
+  }
+
+  /** One try: the lock, or why not (someone holds it; the file was removed before it was granted). */
+  static async #tryHold(file: string, options: HostLockOptions): Promise<HostLock | "busy" | "removed"> {
+    // Opened without truncating: the content belongs to the holder until this process holds the lock.
+    const handle = await open(file, "a+");
+    let outcome: HostLock | "busy" | "removed" = "busy";
+    try {
+      if (tryLock(handle.fd)) {
+        outcome = (await HostLock.#stillNamedBy(file, handle))
+          ? await HostLock.#holding(file, handle, options)
+          : "removed";
+      }
+      return outcome;
+    } finally {
+      if (!(outcome instanceof HostLock)) await handle.close();
+    }
+  }
+
+  /** Whether the path still names the file this handle has open (same inode). */
+  static async #stillNamedBy(file: string, handle: FileHandle): Promise<boolean> {
+    const [opened, named] = await Promise.all([handle.stat(), unlessMissing(stat(file))]);
+    return named !== undefined && named.ino === opened.ino && named.dev === opened.dev;
+  }
+
+  static async #holding(file: string, handle: FileHandle, options: HostLockOptions): Promise<HostLock> {
     const holder: LockHolder = {
       pid: process.pid,
       host: os.hostname(),
       purpose: options.purpose,
       since: new Date().toISOString(),
     };
-    await mkdir(path.dirname(file), { recursive: true });
-    let announced = false;
-    for (;;) {
-      try {
-        const handle = await open(file, "wx");
-        await handle.writeFile(`${JSON.stringify(holder)}\n`);
-        await handle.close();
-        return new HostLock(file, holder, Math.max(1000, staleAfterMs / 4));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      }
-      const current = await readHolder(file);
-      if (current && (await HostLock.#isStale(file, current.holder, staleAfterMs))) {
-        // Re-read just before removing, so that a lock taken over by someone else in the meantime
-        // is left alone.
-        const again = await readHolder(file);
-        if (again?.text === current.text) await unlink(file).catch(() => {});
-        continue;
-      }
-      if (!announced) {
-        options.onWait?.(current?.holder);
-        announced = true;
-      }
-      if (Date.now() >= deadline) {
-        const who = current?.holder
-          ? `${current.holder.purpose} (pid ${current.holder.pid} on ${current.holder.host} since ${current.holder.since})`
-          : "another process";
-        throw new HostLockTimeoutError(`${file} is held by ${who}`, current?.holder);
-      }
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
-    }
+    await handle.truncate(0);
+    await handle.write(`${JSON.stringify(holder)}\n`, 0);
+    return new HostLock(file, holder, handle);
   }
 
-  static async #isStale(
-    file: string,
-    holder: LockHolder | undefined,
-    staleAfterMs: number,
-  ): Promise<boolean> {
-    if (holder && holder.host === os.hostname() && !processIsAlive(holder.pid)) return true;
-    try {
-      return Date.now() - (await stat(file)).mtimeMs > staleAfterMs;
-    } catch {
-      return false;
-    }
-  }
-
+  /** Removes the lock file and lets the next waiter in. */
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
-    clearInterval(this.#refresh);
-    const current = await readHolder(this.file);
-    if (current?.holder?.pid === this.holder.pid && current.holder.since === this.holder.since) {
-      await unlink(this.file).catch(() => {});
+    try {
+      // Removed while still held: nobody can be holding the lock on this file but this process.
+      await rm(this.file, { force: true });
+      unlock(this.#handle.fd);
+    } finally {
+      // Closing the file frees the kernel lock in any case.
+      await this.#handle.close();
     }
   }
 }

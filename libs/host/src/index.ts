@@ -1,10 +1,11 @@
+export { GpuQueryError, HostLockTimeoutError } from "./errors.js";
 export { findExecutable } from "./executable.js";
-export { type GpuInfo, GpuQueryError, listGpus, parseGpuQuery } from "./gpu-inventory.js";
+export { type GpuInfo, listGpus, parseGpuQuery } from "./gpu-inventory.js";
 export {
   HostLock,
   type HostLockOptions,
-  HostLockTimeoutError,
   type LockHolder,
+  LockHolderSchema,
   processIsAlive,
 } from "./host-lock.js";
 export { type HostMemory, readHostMemory } from "./host-memory.js";

@@ -1,10 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { readFile, utimes, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { temporaryDir } from "@wgp-farm/testing";
+import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostLock, HostLockTimeoutError, type LockHolder } from "../src/index.js";
+
+/** The built package: other processes take the lock through it, as the worker and the CLI do. */
+const BUILT_HOST_LIB = new URL("../dist/index.js", import.meta.url).href;
 
 let folder: Awaited<ReturnType<typeof temporaryDir>>;
 beforeAll(async () => {
@@ -18,6 +22,33 @@ function deadPid(): number {
   const child = spawnSync(process.execPath, ["-e", ""]);
   if (!child.pid) throw new Error("no child pid");
   return child.pid;
+}
+
+/** A lock file as a holder that died leaves it: its line, and no process holding the lock. */
+async function writeDeadHolder(file: string): Promise<void> {
+  const holder: LockHolder = { pid: deadPid(), host: os.hostname(), purpose: "crashed", since: "2026-01-01" };
+  await writeFile(file, JSON.stringify(holder));
+}
+
+/**
+ * Another process that takes the lock and holds it until it is killed; resolves once it holds it
+ * (wrapped: the child is itself a promise, of its exit).
+ */
+async function holdInAnotherProcess(file: string, purpose: string): Promise<{ child: ResultPromise }> {
+  const script = `
+    const { HostLock } = await import(${JSON.stringify(BUILT_HOST_LIB)});
+    await HostLock.acquire(${JSON.stringify(file)}, { purpose: ${JSON.stringify(purpose)}, pollMs: 20 });
+    console.log("held");
+    setInterval(() => {}, 60_000);
+  `;
+  const child = execa(process.execPath, ["--input-type=module", "-e", script], { reject: false });
+  const { promise: held, resolve, reject } = Promise.withResolvers<void>();
+  child.stdout.on("data", (chunk: Buffer) => {
+    if (chunk.toString().includes("held")) resolve();
+  });
+  void child.then((result) => reject(new Error(`the holder exited early: ${result.stderr}`)));
+  await held;
+  return { child };
 }
 
 describe("HostLock", () => {
@@ -44,32 +75,61 @@ describe("HostLock", () => {
     const third = await waiting;
     expect(third.holder.purpose).toBe("third");
     await third.release();
+    await expect(readFile(file, "utf8")).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("takes over a lock whose holder died on this host", async () => {
     const file = path.join(folder.dir, "dead.lock");
-    await writeFile(
-      file,
-      JSON.stringify({ pid: deadPid(), host: os.hostname(), purpose: "crashed", since: "2026-01-01" }),
-    );
+    await writeDeadHolder(file);
     const lock = await HostLock.acquire(file, { purpose: "after crash", waitMs: 2000, pollMs: 20 });
     expect(lock.holder.purpose).toBe("after crash");
+    expect(JSON.parse(await readFile(file, "utf8"))).toMatchObject({ purpose: "after crash" });
     await lock.release();
   });
 
-  it("waits for a fresh lock held elsewhere and takes over one that stopped being refreshed", async () => {
-    const file = path.join(folder.dir, "elsewhere.lock");
-    const elsewhere = { pid: 1, host: "another-host", purpose: "remote", since: "2026-01-01" };
-    await writeFile(file, JSON.stringify(elsewhere));
-    const blocked = await HostLock.acquire(file, { purpose: "here", waitMs: 200, pollMs: 20 }).catch(
-      (error) => error,
-    );
-    expect(blocked).toBeInstanceOf(HostLockTimeoutError);
-
-    const old = new Date(Date.now() - 10 * 60_000);
-    await utimes(file, old, old);
+  it("waits for a lock another process holds, and takes it as soon as that process is killed", async () => {
+    const file = path.join(folder.dir, "other-process.lock");
+    const { child: holder } = await holdInAnotherProcess(file, "remote download");
+    try {
+      const blocked = await HostLock.acquire(file, { purpose: "here", waitMs: 200, pollMs: 20 }).catch(
+        (error) => error,
+      );
+      expect(blocked).toBeInstanceOf(HostLockTimeoutError);
+      expect(blocked.holder).toMatchObject({ pid: holder.pid, purpose: "remote download" });
+    } finally {
+      holder.kill("SIGKILL");
+      await holder;
+    }
     const lock = await HostLock.acquire(file, { purpose: "here", waitMs: 2000, pollMs: 20 });
-    expect(lock.holder.host).not.toBe("another-host");
+    expect(lock.holder.pid).toBe(process.pid);
     await lock.release();
+  });
+
+  it("lets exactly one of several processes racing over a stale lock in at a time", async () => {
+    const file = path.join(folder.dir, "race.lock");
+    const log = path.join(folder.dir, "race.log");
+    await writeDeadHolder(file);
+    await writeFile(log, "");
+    const script = `
+      const { appendFile } = await import("node:fs/promises");
+      const { HostLock } = await import(${JSON.stringify(BUILT_HOST_LIB)});
+      const lock = await HostLock.acquire(${JSON.stringify(file)}, { purpose: "racer", pollMs: 5 });
+      await appendFile(${JSON.stringify(log)}, "in " + process.pid + "\\n");
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await appendFile(${JSON.stringify(log)}, "out " + process.pid + "\\n");
+      await lock.release();
+    `;
+    const racers = Array.from({ length: 4 }, () =>
+      execa(process.execPath, ["--input-type=module", "-e", script]),
+    );
+    await Promise.all(racers);
+    const lines = (await readFile(log, "utf8")).trim().split("\n");
+    expect(lines).toHaveLength(8);
+    // Mutual exclusion: every "in" is followed by the same process's "out" before anyone else's "in".
+    for (let i = 0; i < lines.length; i += 2) {
+      const [enter, pid] = (lines[i] ?? "").split(" ");
+      expect(enter).toBe("in");
+      expect(lines[i + 1]).toBe(`out ${pid}`);
+    }
   });
 });

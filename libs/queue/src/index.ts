@@ -1,29 +1,9 @@
 export {
-  CANCEL_REQUEST_TTL_MS,
-  CancelChannel,
-  type CancelRequest,
-} from "./cancel-channel.js";
-export {
-  CANCELLED_REASON_PREFIX,
-  type CancelledTaskRecord,
-  type CancelOutcome,
-  type CancelTaskResult,
-  cancelTask,
-} from "./cancel-task.js";
-export { readCancelledRecord, readCancelledRecords } from "./cancelled-records.js";
-export { formatDuration, parseDuration } from "./durations.js";
-export { FarmConnection } from "./farm-connection.js";
-export {
-  DEFAULT_PREFIX,
-  FarmKeys,
-  MODEL_QUEUE_PREFIX,
-  modelOfQueue,
-  modelQueueName,
-  QUARANTINE_QUEUE,
-} from "./farm-keys.js";
-export { FARM_COUNTERS, type FarmCounter, FarmStats } from "./farm-stats.js";
-export { type FarmStatus, readFarmStatus, slotBusyRatio } from "./farm-status.js";
-export { type HostRecord, HostRecords } from "./host-records.js";
+  RedisServerMissingError,
+  RedisUnreachableError,
+  TaskSourceError,
+  UnknownModelError,
+} from "./errors.js";
 export {
   emptyImportReport,
   type FileError,
@@ -32,34 +12,124 @@ export {
   type InvalidEntry,
   type SkippedEntry,
   type WarningEntry,
-} from "./import-report.js";
-export { ModelQueues } from "./model-queues.js";
+} from "./intake/import-report.js";
+export { RedisTaskSink } from "./intake/redis-task-sink.js";
+export { TaskFileWatcher, type TaskFileWatcherOptions } from "./intake/task-file-watcher.js";
+export {
+  DryRunTaskSink,
+  type ImportOptions,
+  type ImportProgress,
+  type PendingTask,
+  recordInvalid,
+  TaskImporter,
+  type TaskSink,
+} from "./intake/task-importer.js";
+export {
+  importTaskSource,
+  openTaskSource,
+  type SourceImportOptions,
+  type TaskSource,
+} from "./intake/task-source.js";
+export { type CancelOutcome, type CancelTaskResult, cancelTask } from "./operations/cancel-task.js";
+export { formatDuration, parseDuration } from "./operations/durations.js";
+export { type FarmStatus, readFarmStatus, slotBusyRatio } from "./operations/farm-status.js";
+export {
+  type QueueCounts,
+  type QueueOverview,
+  readQueueOverview,
+  readQueueOverviews,
+} from "./operations/queue-overview.js";
+export {
+  type QueuePauseState,
+  resolveModels,
+  setModelQueuesPaused,
+} from "./operations/queue-pause.js";
+export {
+  CLEANABLE_STATES,
+  type CleanableState,
+  type CleanedTask,
+  type CleanOptions,
+  type CleanReport,
+  cleanTasks,
+  type RemoveJobsOptions,
+  removeQueueJobs,
+} from "./operations/task-cleaner.js";
+export { type ListTasksOptions, listTasks } from "./operations/task-listing.js";
+export { type FindTaskOptions, findTask, findTaskJob, type TaskDetails } from "./operations/task-lookup.js";
+export { type RetryOutcome, type RetryResult, retryAllFailed, retryTask } from "./operations/task-retry.js";
+export {
+  ALL_JOB_TYPES,
+  JOB_TYPES_OF_FILTER,
+  TASK_STATE_FILTERS,
+  type TaskState,
+  type TaskStateFilter,
+  taskStateOfJob,
+} from "./operations/task-state.js";
+export {
+  type AttemptError,
+  attemptErrors,
+  isoTime,
+  modelOfJob,
+  percentOf,
+  summarizeJob,
+  type TaskSummary,
+} from "./operations/task-summary.js";
+export {
+  CANCEL_REQUEST_TTL_MS,
+  CancelChannel,
+  type CancelRequest,
+  CancelRequestSchema,
+} from "./records/cancel-channel.js";
+export {
+  CANCELLED_REASON_PREFIX,
+  type CancelledTaskRecord,
+  CancelledTaskRecordSchema,
+  readCancelledRecord,
+  readCancelledRecords,
+} from "./records/cancelled-records.js";
+export { FarmConnection } from "./records/farm-connection.js";
+export {
+  DEFAULT_PREFIX,
+  FarmKeys,
+  MODEL_QUEUE_PREFIX,
+  modelOfQueue,
+  modelQueueName,
+  QUARANTINE_QUEUE,
+} from "./records/farm-keys.js";
+export { FARM_COUNTERS, type FarmCounter, FarmStats } from "./records/farm-stats.js";
+export { type HostRecord, HostRecordSchema, HostRecords } from "./records/host-records.js";
+export { ModelQueues } from "./records/model-queues.js";
 export {
   type AttemptOutcome,
   type AttemptRecord,
   QUARANTINED_REASON_PREFIX,
   type QuarantinedJobData,
   type QuarantineInfo,
-} from "./quarantine-record.js";
+} from "./records/quarantine-record.js";
 export {
-  type QueueCounts,
-  type QueueOverview,
-  readQueueOverview,
-  readQueueOverviews,
-} from "./queue-overview.js";
+  type JobProgress,
+  JobProgressSchema,
+  SLOT_STATES,
+  SlotRegistry,
+  type SlotState,
+  type SlotStatus,
+  SlotStatusSchema,
+} from "./records/slot-registry.js";
+export { type RemovedTask, TaskIndex } from "./records/task-index.js";
 export {
-  type QueuePauseState,
-  resolveModels,
-  setModelQueuesPaused,
-  UnknownModelError,
-} from "./queue-pause.js";
+  DEFAULT_RETRY_POLICY,
+  jobNameFor,
+  jobOptionsFor,
+  type RetryPolicy,
+  type TaskImportInfo,
+  type TaskJobData,
+} from "./records/task-job.js";
 export {
   type ConnectRedisOptions,
   connectRedis,
   DEFAULT_REDIS_URL,
-  RedisUnreachableError,
   redactRedisUrl,
-} from "./redis-connection.js";
+} from "./redis/redis-connection.js";
 export {
   assessRedisForQueue,
   compareVersions,
@@ -70,69 +140,10 @@ export {
   type RedisFinding,
   type RedisServerFacts,
   readRedisFacts,
-} from "./redis-health.js";
+} from "./redis/redis-health.js";
 export {
   findFreePort,
-  RedisServerMissingError,
   type RedisServerOptions,
   RedisServerProcess,
-} from "./redis-server-process.js";
-export { RedisTaskSink } from "./redis-task-sink.js";
-export { redisStepMs, settleWithin } from "./settle-within.js";
-export { type JobProgress, SlotRegistry, type SlotState, type SlotStatus } from "./slot-registry.js";
-export {
-  CLEANABLE_STATES,
-  type CleanableState,
-  type CleanedTask,
-  type CleanOptions,
-  type CleanReport,
-  cleanTasks,
-  type RemoveJobsOptions,
-  removeQueueJobs,
-} from "./task-cleaner.js";
-export { TaskFileWatcher, type TaskFileWatcherOptions } from "./task-file-watcher.js";
-export {
-  DryRunTaskSink,
-  type ImportOptions,
-  type ImportProgress,
-  type PendingTask,
-  recordInvalid,
-  TaskImporter,
-  type TaskSink,
-} from "./task-importer.js";
-export { type RemovedTask, TaskIndex } from "./task-index.js";
-export {
-  DEFAULT_RETRY_POLICY,
-  jobNameFor,
-  jobOptionsFor,
-  type RetryPolicy,
-  type TaskImportInfo,
-  type TaskJobData,
-} from "./task-job.js";
-export { type ListTasksOptions, listTasks } from "./task-listing.js";
-export { type FindTaskOptions, findTask, findTaskJob, type TaskDetails } from "./task-lookup.js";
-export { type RetryOutcome, type RetryResult, retryAllFailed, retryTask } from "./task-retry.js";
-export {
-  importTaskSource,
-  openTaskSource,
-  type SourceImportOptions,
-  type TaskSource,
-  TaskSourceError,
-} from "./task-source.js";
-export {
-  ALL_JOB_TYPES,
-  JOB_TYPES_OF_FILTER,
-  TASK_STATE_FILTERS,
-  type TaskState,
-  type TaskStateFilter,
-  taskStateOfJob,
-} from "./task-state.js";
-export {
-  type AttemptError,
-  attemptErrors,
-  isoTime,
-  modelOfJob,
-  percentOf,
-  summarizeJob,
-  type TaskSummary,
-} from "./task-summary.js";
+} from "./redis/redis-server-process.js";
+export { redisStepMs, settleWithin } from "./redis/settle-within.js";

@@ -1,16 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { readRecord } from "@wgp-farm/config";
 import { mountOf } from "@wgp-farm/host";
 import type { HostRecord } from "@wgp-farm/queue";
+import { z } from "zod";
 import { type CheckResult, check } from "./check-result.js";
 import { probeFolder } from "./writable-folder.js";
 
-export interface OutputMarker {
-  host: string;
-  token: string;
-  written_at: string;
-}
+/** `<output>/.wgp-farm/hosts/<host>.json`: a host's marker, with the token it also keeps in Redis. */
+export const OutputMarkerSchema = z.object({
+  host: z.string(),
+  token: z.string(),
+  written_at: z.string(),
+});
+export type OutputMarker = z.output<typeof OutputMarkerSchema>;
 
 /** `<output>/.wgp-farm/hosts/<host>.json`: each host's proof that it writes into this folder. */
 export function markerFile(outputDir: string, host: string): string {
@@ -26,12 +30,10 @@ async function writeMarker(outputDir: string, host: string): Promise<OutputMarke
 }
 
 async function sees(outputDir: string, other: HostRecord): Promise<boolean> {
-  try {
-    const marker = JSON.parse(await readFile(markerFile(outputDir, other.host), "utf8")) as OutputMarker;
-    return marker.token === other.output_marker;
-  } catch {
-    return false;
-  }
+  // No marker file (ENOENT) means the folder is not shared with that host.
+  const text = await readFile(markerFile(outputDir, other.host), "utf8").catch(() => null);
+  const marker = readRecord(OutputMarkerSchema, text, "output folder marker");
+  return marker !== undefined && marker.token === other.output_marker;
 }
 
 const SHARE_FIX =

@@ -1,6 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
+import { readRecord } from "@wgp-farm/config";
 import { runCommand } from "@wgp-farm/host";
+import { z } from "zod";
 
 export interface WangpCheckout {
   root: string;
@@ -47,12 +49,13 @@ async function readGitState(root: string): Promise<{ commit?: string; modified?:
   }
 }
 
+/** WanGP's own settings file: an object of its settings (doctor reads a few of them). */
+const WangpConfigSchema = z.record(z.string(), z.unknown());
+
 async function readConfig(root: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    return JSON.parse(await readFile(path.join(root, "wgp_config.json"), "utf8")) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
+  // A checkout that never ran WanGP has no config file yet.
+  const text = await readFile(path.join(root, "wgp_config.json"), "utf8").catch(() => null);
+  return readRecord(WangpConfigSchema, text, "wgp_config.json");
 }
 
 export async function inspectWangpCheckout(root: string): Promise<WangpCheckout> {

@@ -1,3 +1,4 @@
+import { parseCookie } from "cookie";
 import type { Request } from "express";
 import type { DashboardCredentials } from "./credentials.js";
 import { secretsEqual } from "./secret-compare.js";
@@ -13,11 +14,7 @@ export type AuthResult =
   | { outcome: "wrong" };
 
 export function readCookie(req: Request, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? "").split(";")) {
-    const [key, ...rest] = part.trim().split("=");
-    if (key === name) return decodeURIComponent(rest.join("="));
-  }
-  return undefined;
+  return parseCookie(req.headers.cookie ?? "")[name];
 }
 
 /** Decides who a request comes from: basic auth, a bearer token, or a session cookie. */

@@ -1,5 +1,7 @@
+import { readRecord } from "@wgp-farm/config";
 import { type FarmConnection, modelOfQueue } from "@wgp-farm/queue";
 import type { Histogram } from "prom-client";
+import { z } from "zod";
 
 export interface TimingHistograms {
   queueWait: Histogram<"model">;
@@ -16,16 +18,17 @@ interface Cursor {
 
 const PAGE = 500;
 
-function timingsOf(raw: string | null): Record<string, unknown> | null {
-  if (!raw) return null;
-  try {
-    const result = JSON.parse(raw) as { timings?: unknown };
-    return result.timings && typeof result.timings === "object"
-      ? (result.timings as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
-  }
+/** A timing the worker did not measure (or wrote in another shape) is left out, the others kept. */
+const seconds = z.number().optional().catch(undefined);
+
+/** The part of a completed job's result (the worker's manifest, its `returnvalue`) the histograms need. */
+const CompletedTimingsSchema = z.object({
+  timings: z.object({ queue_wait_s: seconds, model_load_s: seconds, generation_s: seconds }),
+});
+type CompletedTimings = z.output<typeof CompletedTimingsSchema>["timings"];
+
+function timingsOf(raw: string | null): CompletedTimings | null {
+  return raw ? (readRecord(CompletedTimingsSchema, raw, "completed job result")?.timings ?? null) : null;
 }
 
 /**
@@ -98,15 +101,12 @@ export class CompletedJobTimings {
     }
   }
 
-  private observe(model: string, timings: Record<string, unknown> | null): void {
+  private observe(model: string, timings: CompletedTimings | null): void {
     if (!timings) return;
-    const seconds = (key: string) => (typeof timings[key] === "number" ? (timings[key] as number) : null);
-    const wait = seconds("queue_wait_s");
-    const load = seconds("model_load_s");
-    const generation = seconds("generation_s");
-    if (wait !== null) this.histograms.queueWait.observe({ model }, wait);
+    const { queue_wait_s: wait, model_load_s: load, generation_s: generation } = timings;
+    if (wait !== undefined) this.histograms.queueWait.observe({ model }, wait);
     // A job that found its model loaded had no load: only real loads go into this histogram.
-    if (load !== null && load > 0) this.histograms.modelLoad.observe({ model }, load);
-    if (generation !== null) this.histograms.generation.observe({ model }, generation);
+    if (load !== undefined && load > 0) this.histograms.modelLoad.observe({ model }, load);
+    if (generation !== undefined) this.histograms.generation.observe({ model }, generation);
   }
 }

@@ -2,12 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
+import { RedisServerMissingError } from "../errors.js";
 import { connectRedis } from "./redis-connection.js";
 import { redisPidFile, stopStaleRedisServer } from "./stale-redis-server.js";
-
-export class RedisServerMissingError extends Error {
-  override name = "RedisServerMissingError";
-}
 
 export interface RedisServerOptions {
   /** Folder for the AOF and RDB files (created if missing). */

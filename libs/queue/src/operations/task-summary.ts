@@ -1,5 +1,5 @@
 import type { Job } from "bullmq";
-import { modelOfQueue } from "./farm-keys.js";
+import { modelOfQueue } from "../records/farm-keys.js";
 import type { TaskState } from "./task-state.js";
 
 /** One task as `wgp-farm ls` and the dashboard list it. */

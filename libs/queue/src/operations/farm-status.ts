@@ -1,7 +1,7 @@
-import type { FarmConnection } from "./farm-connection.js";
-import { type FarmCounter, FarmStats } from "./farm-stats.js";
+import type { FarmConnection } from "../records/farm-connection.js";
+import { type FarmCounter, FarmStats } from "../records/farm-stats.js";
+import { SlotRegistry, type SlotStatus } from "../records/slot-registry.js";
 import { type QueueOverview, readQueueOverviews } from "./queue-overview.js";
-import { SlotRegistry, type SlotStatus } from "./slot-registry.js";
 
 /** The whole farm at one moment (`wgp-farm status`, the dashboard's farm view, `/metrics`). */
 export interface FarmStatus {

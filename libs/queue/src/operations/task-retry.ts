@@ -1,16 +1,16 @@
 import type { Job } from "bullmq";
-import { readCancelledRecord } from "./cancelled-records.js";
-import type { FarmConnection } from "./farm-connection.js";
-import { QUARANTINE_QUEUE } from "./farm-keys.js";
-import { resolveModels } from "./queue-pause.js";
-import { TaskIndex } from "./task-index.js";
+import { readCancelledRecord } from "../records/cancelled-records.js";
+import type { FarmConnection } from "../records/farm-connection.js";
+import { QUARANTINE_QUEUE } from "../records/farm-keys.js";
+import { TaskIndex } from "../records/task-index.js";
 import {
   DEFAULT_RETRY_POLICY,
   jobNameFor,
   jobOptionsFor,
   type RetryPolicy,
   type TaskJobData,
-} from "./task-job.js";
+} from "../records/task-job.js";
+import { resolveModels } from "./queue-pause.js";
 import { findTaskJob, isQuarantinedOriginal } from "./task-lookup.js";
 import { type TaskState, taskStateOfJob } from "./task-state.js";
 

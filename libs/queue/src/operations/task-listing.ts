@@ -1,8 +1,7 @@
-import type { CancelledTaskRecord } from "./cancel-task.js";
-import { readCancelledRecords } from "./cancelled-records.js";
-import type { FarmConnection } from "./farm-connection.js";
-import { modelOfQueue, modelQueueName, QUARANTINE_QUEUE } from "./farm-keys.js";
-import { jobNameFor } from "./task-job.js";
+import { type CancelledTaskRecord, readCancelledRecords } from "../records/cancelled-records.js";
+import type { FarmConnection } from "../records/farm-connection.js";
+import { modelOfQueue, modelQueueName, QUARANTINE_QUEUE } from "../records/farm-keys.js";
+import { jobNameFor } from "../records/task-job.js";
 import { isQuarantinedOriginal } from "./task-lookup.js";
 import { ALL_JOB_TYPES, JOB_TYPES_OF_FILTER, type TaskStateFilter, taskStateOfJob } from "./task-state.js";
 import { isoTime, summarizeJob, type TaskSummary } from "./task-summary.js";

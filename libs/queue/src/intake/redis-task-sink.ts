@@ -1,11 +1,11 @@
 import type { Task } from "@wgp-farm/tasks";
-import { CANCELLED_REASON_PREFIX } from "./cancel-task.js";
-import type { FarmConnection } from "./farm-connection.js";
-import { modelQueueName, QUARANTINE_QUEUE } from "./farm-keys.js";
+import { CANCELLED_REASON_PREFIX } from "../records/cancelled-records.js";
+import type { FarmConnection } from "../records/farm-connection.js";
+import { modelQueueName, QUARANTINE_QUEUE } from "../records/farm-keys.js";
+import { jobNameFor, jobOptionsFor, type RetryPolicy, type TaskJobData } from "../records/task-job.js";
 import type { ImportReport } from "./import-report.js";
 import { CLAIM_TASKS_SCRIPT } from "./scripts/claim-tasks.js";
 import { type ImportOptions, type PendingTask, recordInvalid, type TaskSink } from "./task-importer.js";
-import { jobNameFor, jobOptionsFor, type RetryPolicy, type TaskJobData } from "./task-job.js";
 
 type ClaimReply = ["claimed" | "exists" | "dir-taken", string];
 interface ClaimCommand {

@@ -1,9 +1,6 @@
-import type { FarmConnection } from "./farm-connection.js";
-import { modelQueueName } from "./farm-keys.js";
-
-export class UnknownModelError extends Error {
-  override name = "UnknownModelError";
-}
+import { UnknownModelError } from "../errors.js";
+import type { FarmConnection } from "../records/farm-connection.js";
+import { modelQueueName } from "../records/farm-keys.js";
 
 export interface QueuePauseState {
   queue: string;

@@ -1,10 +1,7 @@
 import { Redis, type RedisOptions } from "ioredis";
+import { RedisUnreachableError } from "../errors.js";
 
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
-
-export class RedisUnreachableError extends Error {
-  override name = "RedisUnreachableError";
-}
 
 export interface ConnectRedisOptions {
   /** How long to wait for the first PING (default 5 s). */

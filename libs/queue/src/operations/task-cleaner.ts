@@ -1,8 +1,8 @@
 import type { Job, JobType } from "bullmq";
-import type { FarmConnection } from "./farm-connection.js";
-import { modelQueueName, QUARANTINE_QUEUE } from "./farm-keys.js";
+import type { FarmConnection } from "../records/farm-connection.js";
+import { modelQueueName, QUARANTINE_QUEUE } from "../records/farm-keys.js";
+import { type RemovedTask, TaskIndex } from "../records/task-index.js";
 import { resolveModels } from "./queue-pause.js";
-import { type RemovedTask, TaskIndex } from "./task-index.js";
 import { isQuarantinedOriginal } from "./task-lookup.js";
 import { ALL_JOB_TYPES } from "./task-state.js";
 import { isoTime, modelOfJob } from "./task-summary.js";

@@ -1,5 +1,5 @@
-import type { FarmConnection } from "./farm-connection.js";
-import { modelOfQueue, modelQueueName, QUARANTINE_QUEUE } from "./farm-keys.js";
+import type { FarmConnection } from "../records/farm-connection.js";
+import { modelOfQueue, modelQueueName, QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { isoTime } from "./task-summary.js";
 
 export interface QueueCounts {

@@ -1,10 +1,14 @@
+import { bestEffort, type Logger, readRecord } from "@wgp-farm/config";
 import type { Redis } from "ioredis";
+import { z } from "zod";
 import type { FarmKeys } from "./farm-keys.js";
 
-export interface CancelRequest {
-  reason: string | null;
-  requested_at: string;
-}
+/** A pending cancel, in `keys.cancelRequest(task_id)` (JSON, with a TTL). */
+export const CancelRequestSchema = z.object({
+  reason: z.string().nullable(),
+  requested_at: z.string(),
+});
+export type CancelRequest = z.output<typeof CancelRequestSchema>;
 
 /** How long a cancel request stays pending: a stalled job re-queued after its worker died still sees it. */
 export const CANCEL_REQUEST_TTL_MS = 60 * 60_000;
@@ -19,6 +23,7 @@ export class CancelChannel {
     private readonly redis: Redis,
     private readonly keys: FarmKeys,
     private readonly ttlMs = CANCEL_REQUEST_TTL_MS,
+    private readonly logger?: Logger,
   ) {}
 
   async request(taskId: string, reason?: string): Promise<void> {
@@ -34,7 +39,14 @@ export class CancelChannel {
   /** The pending request for a task, or null. */
   async requestOf(taskId: string): Promise<CancelRequest | null> {
     const raw = await this.redis.get(this.keys.cancelRequest(taskId));
-    return raw === null ? null : (JSON.parse(raw) as CancelRequest);
+    if (raw === null) return null;
+    // A request in another shape (another version wrote it) still asks for the cancel.
+    return (
+      readRecord(CancelRequestSchema, raw, "cancel request", this.logger) ?? {
+        reason: null,
+        requested_at: "",
+      }
+    );
   }
 
   async clear(taskId: string): Promise<void> {
@@ -55,7 +67,11 @@ export class CancelChannel {
     await subscriberRedis.subscribe(channel);
     return async () => {
       subscriberRedis.off("message", onMessage);
-      await subscriberRedis.unsubscribe(channel).catch(() => undefined);
+      await bestEffort(
+        subscriberRedis.unsubscribe(channel),
+        this.logger,
+        "unsubscribing from cancel requests",
+      );
     };
   }
 }

@@ -2,12 +2,9 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
+import { TaskSourceError } from "../errors.js";
 import type { ImportReport } from "./import-report.js";
 import { type ImportOptions, TaskImporter, type TaskSink } from "./task-importer.js";
-
-export class TaskSourceError extends Error {
-  override name = "TaskSourceError";
-}
 
 /** A task list to import: a file, or stdin (`-`). */
 export interface TaskSource {

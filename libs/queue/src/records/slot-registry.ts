@@ -1,44 +1,69 @@
+import { readRecord } from "@wgp-farm/config";
 import type { Redis } from "ioredis";
+import { z } from "zod";
 import type { FarmKeys } from "./farm-keys.js";
 
 /** A running job's progress, as a slot reports it (`job.updateProgress` and the slot status). */
-export interface JobProgress {
+export const JobProgressSchema = z.object({
   /** WanGP's phase: loading_model, encoding_text, inference, decoding, … (`queued` before the engine starts). */
-  phase: string;
-  step: number | null;
-  total: number | null;
+  phase: z.string(),
+  step: z.number().nullable(),
+  total: z.number().nullable(),
   /** 0–100, WanGP's estimate (20–90 across denoising). */
-  percent: number | null;
+  percent: z.number().nullable(),
   /** Seconds left, estimated from the step rate; null until two steps are seen. */
-  eta_s: number | null;
-  slot: string;
-}
+  eta_s: z.number().nullable(),
+  slot: z.string(),
+});
+export type JobProgress = z.output<typeof JobProgressSchema>;
 
-export type SlotState = "starting" | "idle" | "loading" | "busy" | "draining" | "restarting" | "stopped";
+export const SLOT_STATES = [
+  "starting",
+  "idle",
+  "loading",
+  "busy",
+  "draining",
+  "restarting",
+  "stopped",
+] as const;
+export type SlotState = (typeof SLOT_STATES)[number];
 
-/** What one GPU slot (one engine on one GPU) publishes about itself, every few seconds and on every change. */
-export interface SlotStatus {
+/**
+ * What one GPU slot (one engine on one GPU) publishes about itself, every few seconds and on every
+ * change, in `keys.slot(slot_id)` (JSON).
+ */
+export const SlotStatusSchema = z.object({
   /** `gpu<index>@<host>`: unique by construction. */
-  slot_id: string;
-  host: string;
-  gpu_index: number;
-  gpu_name: string | null;
+  slot_id: z.string(),
+  host: z.string(),
+  gpu_index: z.number(),
+  gpu_name: z.string().nullable(),
   /** The BullMQ worker name (shown as `processedBy` and in Bull Board's workers panel). */
-  worker_name: string;
-  pid: number;
-  state: SlotState;
-  loaded_model: string | null;
-  current: { task_id: string; queue: string; started_at: string; progress: JobProgress | null } | null;
-  jobs_done: number;
-  jobs_failed: number;
-  engine_restarts: number;
-  model_switches: number;
+  worker_name: z.string(),
+  pid: z.number(),
+  state: z.enum(SLOT_STATES),
+  loaded_model: z.string().nullable(),
+  current: z
+    .object({
+      task_id: z.string(),
+      queue: z.string(),
+      started_at: z.string(),
+      progress: JobProgressSchema.nullable(),
+    })
+    .nullable(),
+  jobs_done: z.number(),
+  jobs_failed: z.number(),
+  engine_restarts: z.number(),
+  model_switches: z.number(),
   /** Milliseconds spent running jobs since the slot started. */
-  busy_ms: number;
-  started_at: string;
-  last_error: { at: string; task_id: string | null; message: string } | null;
-  updated_at: string;
-}
+  busy_ms: z.number(),
+  started_at: z.string(),
+  last_error: z.object({ at: z.string(), task_id: z.string().nullable(), message: z.string() }).nullable(),
+  updated_at: z.string(),
+});
+export type SlotStatus = z.output<typeof SlotStatusSchema>;
+
+const readStatus = (raw: string | null) => readRecord(SlotStatusSchema, raw, "slot status");
 
 /**
  * The live GPU slots of the whole farm. Each slot's status is a key with a TTL that the slot
@@ -59,17 +84,22 @@ export class SlotRegistry {
       .exec();
   }
 
-  /** The status of one slot, or null when it is not (or no longer) registered. */
+  /**
+   * The status of one slot, or null when it is not (or no longer) registered, or published by a
+   * version of wgp-farm that writes another shape (a rolling upgrade).
+   */
   async get(slotId: string): Promise<SlotStatus | null> {
-    const raw = await this.redis.get(this.keys.slot(slotId));
-    return raw === null ? null : (JSON.parse(raw) as SlotStatus);
+    return readStatus(await this.redis.get(this.keys.slot(slotId))) ?? null;
   }
 
   async remove(slotId: string): Promise<void> {
     await this.redis.multi().del(this.keys.slot(slotId)).zrem(this.keys.slots, slotId).exec();
   }
 
-  /** Every live slot, ordered by slot id; index entries whose status key expired are pruned. */
+  /**
+   * Every live slot, ordered by slot id; index entries whose status key expired are pruned. A status
+   * in another shape (a slot of another version) is left out, not pruned: its slot is alive.
+   */
   async list(): Promise<SlotStatus[]> {
     const ids = await this.redis.zrange(this.keys.slots, "0", "-1");
     if (ids.length === 0) return [];
@@ -78,7 +108,10 @@ export class SlotRegistry {
     const gone: string[] = [];
     values.forEach((raw, i) => {
       if (raw === null) gone.push(ids[i] as string);
-      else live.push(JSON.parse(raw) as SlotStatus);
+      else {
+        const status = readStatus(raw);
+        if (status) live.push(status);
+      }
     });
     if (gone.length > 0) await this.pruneIfStillGone(gone);
     return live.sort((a, b) => a.slot_id.localeCompare(b.slot_id));

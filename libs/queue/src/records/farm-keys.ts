@@ -1,3 +1,5 @@
+import { type KeysMap, QueueKeys } from "bullmq";
+
 /** The default key prefix of every wgp-farm key and BullMQ queue in Redis. */
 export const DEFAULT_PREFIX = "wgp";
 
@@ -14,69 +16,104 @@ export function modelOfQueue(queueName: string): string | undefined {
 }
 
 /**
- * Names of wgp-farm's own Redis keys, next to BullMQ's under the same prefix. With a hash-tag prefix
- * such as `{wgp}`, every key lands in one Redis Cluster slot, as BullMQ's scripts need.
+ * Names of wgp-farm's own Redis keys, next to BullMQ's under the same prefix, and BullMQ's keys as
+ * BullMQ itself builds them (`QueueKeys`), so that no one spells out BullMQ's layout by hand. With a
+ * hash-tag prefix such as `{wgp}`, every key lands in one Redis Cluster slot, as BullMQ's scripts need.
  */
 export class FarmKeys {
-  constructor(readonly prefix: string = DEFAULT_PREFIX) {}
+  readonly #bullmq: QueueKeys;
+
+  constructor(readonly prefix: string = DEFAULT_PREFIX) {
+    this.#bullmq = new QueueKeys(prefix);
+  }
+
+  /** One of the farm's own keys: `<prefix>:farm:<name>`. */
+  #farm(name: string): string {
+    return `${this.prefix}:farm:${name}`;
+  }
 
   /** Hash task_id → queue name: keeps task ids unique across model queues. */
   get taskIndex(): string {
-    return `${this.prefix}:farm:task-index`;
+    return this.#farm("task-index");
   }
 
   /** Hash output_sub_dir → task_id: one task per output folder. */
   get outputDirs(): string {
-    return `${this.prefix}:farm:output-dirs`;
+    return this.#farm("output-dirs");
   }
 
   /** Set of model types that have a queue, so that workers and the dashboard find queues without SCAN. */
   get models(): string {
-    return `${this.prefix}:farm:models`;
+    return this.#farm("models");
   }
 
   /** Hash task_id → JSON record of a task cancelled before it ran (its job is gone; the record stays). */
   get cancelled(): string {
-    return `${this.prefix}:farm:cancelled`;
+    return this.#farm("cancelled");
   }
 
   /** Sorted set slot_id → last publish (ms): the index of the slot status keys (`SlotRegistry`). */
   get slots(): string {
-    return `${this.prefix}:farm:slots`;
+    return this.#farm("slots");
   }
 
   /** One GPU slot's status (JSON, with a TTL so that a dead host disappears). */
   slot(slotId: string): string {
-    return `${this.prefix}:farm:slot:${slotId}`;
+    return this.#farm(`slot:${slotId}`);
   }
 
   /** Hash of farm-wide counters (`FarmStats`). */
   get stats(): string {
-    return `${this.prefix}:farm:stats`;
+    return this.#farm("stats");
   }
 
   /** Pub/sub channel on which cancel requests reach the slot running the task, wherever it is. */
   get cancelChannel(): string {
-    return `${this.prefix}:farm:cancel`;
+    return this.#farm("cancel");
   }
 
   /** Flag (with a TTL) saying that a cancel of the task was requested; slots also check it themselves. */
   cancelRequest(taskId: string): string {
-    return `${this.prefix}:farm:cancel-request:${taskId}`;
+    return this.#farm(`cancel-request:${taskId}`);
   }
 
   /** Sorted set slot_id → expiry (ms): slots about to load `model`, so that two do not switch for one backlog. */
   switchClaims(modelType: string): string {
-    return `${this.prefix}:farm:switch-claims:${modelType}`;
+    return this.#farm(`switch-claims:${modelType}`);
   }
 
   /** Hash task_id → JSON list of the task's attempts (slot, start, outcome), kept until the task ends. */
   get attemptHistory(): string {
-    return `${this.prefix}:farm:attempt-history`;
+    return this.#farm("attempt-history");
   }
 
   /** Stream with one entry per newly registered model type, so that idle workers watch its queue at once. */
   get modelEvents(): string {
-    return `${this.prefix}:farm:model-events`;
+    return this.#farm("model-events");
+  }
+
+  /** Hash host → JSON record of what `wgp-farm doctor` last saw on that host (`HostRecords`). */
+  get doctorHosts(): string {
+    return this.#farm("doctor-hosts");
+  }
+
+  /** BullMQ's keys of one queue (`wait`, `active`, `meta`, `events`, …; `""` is the queue's own base). */
+  queueKeys(queueName: string): KeysMap {
+    return this.#bullmq.getKeys(queueName);
+  }
+
+  /** The hash of one BullMQ job. */
+  jobKey(queueName: string, jobId: string): string {
+    return this.#bullmq.toKey(queueName, jobId);
+  }
+
+  /** The lock a worker holds on a job while it runs it (its value is the worker's token), as BullMQ names it. */
+  jobLockKey(queueName: string, jobId: string): string {
+    return `${this.jobKey(queueName, jobId)}:lock`;
+  }
+
+  /** The stream of a queue's events (what `QueueEvents` reads; a blocked reader wakes on a new entry). */
+  queueEventsKey(queueName: string): string {
+    return this.#bullmq.toKey(queueName, "events");
   }
 }

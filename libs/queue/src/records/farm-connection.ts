@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
+import { type ConnectRedisOptions, connectRedis } from "../redis/redis-connection.js";
 import { DEFAULT_PREFIX, FarmKeys } from "./farm-keys.js";
 import { ModelQueues } from "./model-queues.js";
-import { type ConnectRedisOptions, connectRedis } from "./redis-connection.js";
 
 /** One process's handle on the farm's Redis: the connection, the key names and the model queues. */
 export class FarmConnection {

@@ -1,9 +1,6 @@
-import { CancelChannel } from "./cancel-channel.js";
-import type { FarmConnection } from "./farm-connection.js";
-import type { TaskJobData } from "./task-job.js";
-
-/** A running task that was cancelled fails with a reason that starts with this. */
-export const CANCELLED_REASON_PREFIX = "cancelled: ";
+import { CancelChannel } from "../records/cancel-channel.js";
+import type { CancelledTaskRecord } from "../records/cancelled-records.js";
+import type { FarmConnection } from "../records/farm-connection.js";
 
 export type CancelOutcome = "removed" | "cancelling" | "already-finished" | "not-found";
 
@@ -17,18 +14,6 @@ export interface CancelTaskResult {
   outcome: CancelOutcome;
   /** The state the task was in when the cancel arrived (`cancelled` for a task cancelled before). */
   state: string;
-}
-
-/** What stays of a task cancelled before it ran, in `keys.cancelled`. */
-export interface CancelledTaskRecord {
-  task_id: string;
-  queue: string;
-  reason: string | null;
-  cancelled_at: string;
-  /** The job state it was removed from. */
-  state: string;
-  task: TaskJobData["task"] | null;
-  import: TaskJobData["import"] | null;
 }
 
 const NOT_STARTED = new Set(["waiting", "wait", "prioritized", "delayed", "waiting-children", "paused"]);

@@ -1,10 +1,9 @@
 import type { Job } from "bullmq";
-import type { CancelledTaskRecord } from "./cancel-task.js";
-import { readCancelledRecord } from "./cancelled-records.js";
-import type { FarmConnection } from "./farm-connection.js";
-import { modelOfQueue, QUARANTINE_QUEUE } from "./farm-keys.js";
-import { QUARANTINED_REASON_PREFIX, type QuarantineInfo } from "./quarantine-record.js";
-import { TaskIndex } from "./task-index.js";
+import { type CancelledTaskRecord, readCancelledRecord } from "../records/cancelled-records.js";
+import type { FarmConnection } from "../records/farm-connection.js";
+import { modelOfQueue, QUARANTINE_QUEUE } from "../records/farm-keys.js";
+import { QUARANTINED_REASON_PREFIX, type QuarantineInfo } from "../records/quarantine-record.js";
+import { TaskIndex } from "../records/task-index.js";
 import { type TaskState, taskStateOfJob } from "./task-state.js";
 import { type AttemptError, attemptErrors, isoTime, messageOfStack, modelOfJob } from "./task-summary.js";
 

@@ -1,7 +1,7 @@
 import type { Task, TaskRecord, TaskValidator } from "@wgp-farm/tasks";
-import { modelQueueName } from "./farm-keys.js";
+import { modelQueueName } from "../records/farm-keys.js";
+import type { TaskImportInfo } from "../records/task-job.js";
 import { emptyImportReport, type ImportReport, type InvalidEntry } from "./import-report.js";
-import type { TaskImportInfo } from "./task-job.js";
 
 export interface ImportProgress {
   tasksRead: number;

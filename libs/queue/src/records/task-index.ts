@@ -13,6 +13,23 @@ type ForgetCommand = (...args: string[]) => Promise<number>;
 
 const FORGET_BATCH = 500;
 
+/**
+ * BullMQ's job key cut around its two variable parts (queue name, job id), for a script that builds
+ * the key of a queue it reads from Redis: the layout still comes from BullMQ, not from this code.
+ */
+function jobKeyParts(keys: FarmKeys): [string, string, string] {
+  const queueMark = "\u0000queue\u0000";
+  const idMark = "\u0000id\u0000";
+  const key = keys.jobKey(queueMark, idMark);
+  const queueAt = key.indexOf(queueMark);
+  const idAt = key.indexOf(idMark, queueAt + queueMark.length);
+  return [
+    key.slice(0, queueAt),
+    key.slice(queueAt + queueMark.length, idAt),
+    key.slice(idAt + idMark.length),
+  ];
+}
+
 /** The farm's task index (task_id → queue) and output folder index, read and kept consistent. */
 export class TaskIndex {
   constructor(
@@ -34,12 +51,13 @@ export class TaskIndex {
     const forget = (this.redis as unknown as { wgpForgetTasks: ForgetCommand }).wgpForgetTasks.bind(
       this.redis,
     );
+    const keyParts = jobKeyParts(this.keys);
     let forgotten = 0;
     for (let start = 0; start < tasks.length; start += FORGET_BATCH) {
       const args = tasks
         .slice(start, start + FORGET_BATCH)
         .flatMap((task) => [task.task_id, task.output_sub_dir ?? ""]);
-      forgotten += await forget(this.keys.taskIndex, this.keys.outputDirs, this.keys.prefix, ...args);
+      forgotten += await forget(this.keys.taskIndex, this.keys.outputDirs, ...keyParts, ...args);
     }
     return forgotten;
   }

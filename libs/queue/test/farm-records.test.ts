@@ -1,0 +1,145 @@
+import {
+  CancelChannel,
+  FarmConnection,
+  FarmKeys,
+  HostRecords,
+  readCancelledRecord,
+  SlotRegistry,
+  type SlotStatus,
+} from "@wgp-farm/queue";
+import { uniquePrefix, waitUntil } from "@wgp-farm/testing";
+import { Redis } from "ioredis";
+import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+
+let farm: FarmConnection;
+
+beforeEach(async () => {
+  farm = await FarmConnection.open(inject("redisUrl"), uniquePrefix("records"));
+});
+afterEach(async () => {
+  await farm.close();
+});
+
+function slotStatus(slotId: string, extra: Partial<SlotStatus> = {}): SlotStatus {
+  const now = new Date().toISOString();
+  return {
+    slot_id: slotId,
+    host: "test-host",
+    gpu_index: 0,
+    gpu_name: "Test GPU",
+    worker_name: slotId,
+    pid: process.pid,
+    state: "idle",
+    loaded_model: null,
+    current: null,
+    jobs_done: 0,
+    jobs_failed: 0,
+    engine_restarts: 0,
+    model_switches: 0,
+    busy_ms: 0,
+    started_at: now,
+    last_error: null,
+    updated_at: now,
+    ...extra,
+  };
+}
+
+describe("FarmKeys", () => {
+  it("names BullMQ's keys as BullMQ's own queue does", () => {
+    const keys = new FarmKeys("{wgp}");
+    const queue = farm.queues.byName("model.t2v");
+    const own = new FarmKeys(farm.keys.prefix);
+    expect(own.jobKey("model.t2v", "task-1")).toBe(queue.toKey("task-1"));
+    expect(own.queueEventsKey("model.t2v")).toBe(queue.keys.events);
+    expect(own.queueKeys("model.t2v")).toEqual(queue.keys);
+    expect(keys.jobLockKey("model.t2v", "task-1")).toBe("{wgp}:model.t2v:task-1:lock");
+    expect(keys.doctorHosts).toBe("{wgp}:farm:doctor-hosts");
+  });
+});
+
+describe("SlotRegistry", () => {
+  it("lists live slots by id and prunes those whose status expired", async () => {
+    const registry = new SlotRegistry(farm.redis, farm.keys, 200);
+    await registry.publish(slotStatus("gpu1@b"));
+    await registry.publish(slotStatus("gpu0@a", { state: "busy", loaded_model: "t2v" }));
+    expect((await registry.list()).map((slot) => slot.slot_id)).toEqual(["gpu0@a", "gpu1@b"]);
+    expect(await registry.get("gpu0@a")).toMatchObject({ state: "busy", loaded_model: "t2v" });
+
+    await waitUntil(async () => (await registry.get("gpu1@b")) === null);
+    expect(await registry.list()).toEqual([]);
+    expect(await farm.redis.zcard(farm.keys.slots)).toBe(0);
+  });
+
+  it("leaves out a status in another shape (a slot of another version) without pruning it", async () => {
+    const registry = new SlotRegistry(farm.redis, farm.keys);
+    await registry.publish(slotStatus("gpu0@new"));
+    await farm.redis.set(farm.keys.slot("gpu0@old"), JSON.stringify({ slot_id: "gpu0@old", state: 3 }));
+    await farm.redis.zadd(farm.keys.slots, Date.now(), "gpu0@old");
+    expect((await registry.list()).map((slot) => slot.slot_id)).toEqual(["gpu0@new"]);
+    expect(await registry.get("gpu0@old")).toBeNull();
+    expect(await farm.redis.zscore(farm.keys.slots, "gpu0@old")).not.toBeNull();
+  });
+});
+
+describe("HostRecords", () => {
+  it("lists every host's doctor record by host name, skipping records it cannot read", async () => {
+    const records = new HostRecords(farm.redis, farm.keys);
+    await records.write({ host: "zeta", checked_at: "2026-01-02T00:00:00.000Z", output_marker: "z" });
+    await records.write({ host: "alpha", checked_at: "2026-01-01T00:00:00.000Z" });
+    await farm.redis.hset(records.key, "broken", "{not json");
+    await farm.redis.hset(records.key, "odd", JSON.stringify({ host: 7 }));
+    expect((await records.list()).map((record) => record.host)).toEqual(["alpha", "zeta"]);
+    expect(await records.forget("zeta")).toBe(true);
+    expect(await records.forget("zeta")).toBe(false);
+    expect((await records.list()).map((record) => record.host)).toEqual(["alpha"]);
+  });
+});
+
+describe("CancelChannel", () => {
+  it("leaves a pending request that expires, and tells subscribers at once", async () => {
+    const subscriber = new Redis(farm.url);
+    try {
+      const channel = new CancelChannel(farm.redis, farm.keys, 300);
+      const heard: string[] = [];
+      const unsubscribe = await channel.subscribe(subscriber, (taskId) => heard.push(taskId));
+      await channel.request("task-1", "operator said so");
+      await waitUntil(() => heard.includes("task-1"));
+      expect(await channel.isRequested("task-1")).toBe(true);
+      expect(await channel.requestOf("task-1")).toMatchObject({ reason: "operator said so" });
+      await channel.clear("task-1");
+      expect(await channel.requestOf("task-1")).toBeNull();
+
+      await channel.request("task-2");
+      await waitUntil(async () => !(await channel.isRequested("task-2")));
+      await unsubscribe();
+      await channel.request("task-3");
+      expect(heard).toEqual(["task-1", "task-2"]);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
+  it("still reports a request written in another shape as a request", async () => {
+    const channel = new CancelChannel(farm.redis, farm.keys);
+    await farm.redis.set(farm.keys.cancelRequest("task-1"), "yes please");
+    expect(await channel.requestOf("task-1")).toEqual({ reason: null, requested_at: "" });
+  });
+});
+
+describe("cancel records", () => {
+  it("reads an unreadable cancel record as a cancelled task with defaults", async () => {
+    await farm.redis.hset(farm.keys.cancelled, "odd", JSON.stringify({ queue: 5, reason: "why" }));
+    await farm.redis.hset(farm.keys.cancelled, "broken", "{");
+    expect(await readCancelledRecord(farm, "odd")).toEqual({
+      task_id: "odd",
+      queue: "",
+      reason: "why",
+      cancelled_at: "",
+      state: "unknown",
+      task: null,
+      import: null,
+    });
+    expect(await readCancelledRecord(farm, "broken")).toMatchObject({ task_id: "broken", state: "unknown" });
+    expect(await readCancelledRecord(farm, "never")).toBeNull();
+  });
+});
