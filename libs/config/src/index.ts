@@ -4,14 +4,15 @@ export { createLogger, type Logger, type LoggerOptions } from "./logger.js";
 export { addOptions, describeOption } from "./options/commander-options.js";
 export {
   choiceOption,
+  type DefaultedField,
   defaultTextOf,
   flagsOf,
   listOption,
   MINUTES,
   type OptionField,
   option,
+  type RequiredField,
   SECONDS,
-  type SureField,
   switchOption,
   type Unit,
 } from "./options/option-field.js";

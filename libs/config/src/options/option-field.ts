@@ -39,14 +39,16 @@ export interface OptionField<T> {
   readonly required?: boolean;
 }
 
-/** A field whose value is always there (a default, or required). */
-export type SureField<T> = OptionField<T> & ({ readonly default: T } | { readonly required: true });
+/** A field with a default: reading it never gives undefined. */
+export type DefaultedField<T> = OptionField<T> & { readonly default: T };
+/** A field that must be given: reading fails without it. */
+export type RequiredField<T> = OptionField<T> & { readonly required: true };
 
 type FieldSpec<T> = Omit<OptionField<T>, "default" | "required">;
 
 /** Declares an option; its value is never undefined when it has a default or is required. */
-export function option<T>(spec: FieldSpec<T> & { readonly default: T }): SureField<T>;
-export function option<T>(spec: FieldSpec<T> & { readonly required: true }): SureField<T>;
+export function option<T>(spec: FieldSpec<T> & { readonly default: T }): DefaultedField<T>;
+export function option<T>(spec: FieldSpec<T> & { readonly required: true }): RequiredField<T>;
 export function option<T>(spec: FieldSpec<T>): OptionField<T>;
 export function option<T>(spec: OptionField<T>): OptionField<T> {
   return spec;
@@ -55,7 +57,7 @@ export function option<T>(spec: OptionField<T>): OptionField<T> {
 const SWITCH_TEXT: Record<string, boolean> = { "1": true, true: true, "0": false, false: false };
 
 /** A switch (`--json`): true when given; its variable, if any, takes 1/true or 0/false. */
-export function switchOption(spec: Omit<FieldSpec<boolean>, "schema" | "takes">): SureField<boolean> {
+export function switchOption(spec: Omit<FieldSpec<boolean>, "schema" | "takes">): DefaultedField<boolean> {
   const schema = z.union([z.boolean(), z.string()]).transform((value, context) => {
     const on = typeof value === "boolean" ? value : SWITCH_TEXT[value.trim().toLowerCase()];
     if (on !== undefined) return on;
@@ -68,7 +70,7 @@ export function switchOption(spec: Omit<FieldSpec<boolean>, "schema" | "takes">)
 /** A repeatable option (`--wangp-arg <arg...>`); absent: an empty list. */
 export function listOption(
   spec: Omit<FieldSpec<string[]>, "schema"> & { readonly takes: `${string}...` },
-): SureField<string[]> {
+): DefaultedField<string[]> {
   return { ...spec, schema: z.array(z.string().min(1)), default: [] };
 }
 
@@ -78,7 +80,7 @@ export function choiceOption<const C extends readonly [string, ...string[]]>(
     readonly choices: C;
     readonly default: C[number];
   },
-): SureField<C[number]> {
+): DefaultedField<C[number]> {
   return { ...spec, schema: z.enum(spec.choices) };
 }
 
