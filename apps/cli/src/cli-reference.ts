@@ -1,3 +1,4 @@
+import { isRequired } from "@wgp-farm/config";
 import type { Command, Option } from "commander";
 
 function optionRow(option: Option): string {
@@ -5,7 +6,7 @@ function optionRow(option: Option): string {
   const cells = [
     `\`${option.flags}\``,
     option.envVar ? `\`${option.envVar}\`` : "",
-    option.defaultValueDescription ?? "",
+    isRequired(option) ? "required" : (option.defaultValueDescription ?? ""),
     `${option.description}${choices}`,
   ];
   return `| ${cells.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`;

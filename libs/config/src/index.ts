@@ -1,7 +1,7 @@
 export { bestEffort } from "./best-effort.js";
 export { ConfigError, ExitCode, UserError } from "./errors.js";
 export { createLogger, type Logger, type LoggerOptions } from "./logger.js";
-export { addOptions, describeOption } from "./options/commander-options.js";
+export { addOptions, describeOption, isRequired } from "./options/commander-options.js";
 export {
   choiceOption,
   type DefaultedField,

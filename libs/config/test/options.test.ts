@@ -163,7 +163,7 @@ describe("--help of the options", () => {
     expect(help).toContain(
       "--name <name> host part of the identity (default: the host name, env: WGP_TEST_NAME)",
     );
-    expect(help).toContain("--output-dir <dir> where results go (required) (env: WGP_TEST_OUTPUT_DIR)");
+    expect(help).toContain("--output-dir <dir> where results go (required, env: WGP_TEST_OUTPUT_DIR)");
     expect(help).toContain(
       "--engine <kind> what runs the jobs (choices: wangp, dry-run, default: wangp, env: WGP_TEST_ENGINE)",
     );

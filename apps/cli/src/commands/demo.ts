@@ -34,7 +34,13 @@ const DEMO_OPTIONS = {
     schema: z.string().min(1),
     ...inWorkspace(".wgp-farm", "demo"),
   }),
-  mainOutputDir: { ...MAIN_OUTPUT_DIR, env: undefined, required: false, ...inWorkspace("demo-output") },
+  mainOutputDir: {
+    ...MAIN_OUTPUT_DIR,
+    description: "where results go",
+    env: undefined,
+    required: false,
+    ...inWorkspace("demo-output"),
+  },
   slots: option({
     flag: "--slots",
     takes: "n",

@@ -46,6 +46,7 @@ const HEADLESS_OPTIONS = {
   // Where the old script put results, and a private Redis rather than one on the default port.
   mainOutputDir: {
     ...MAIN_OUTPUT_DIR,
+    description: "where each task's results go, in <output_sub_dir or task_id>/",
     required: false,
     default: DEFAULT_HEADLESS_OUTPUT_DIR,
   },

@@ -3,12 +3,20 @@ import { ConfigError } from "../errors.js";
 import { defaultTextOf, flagsOf, type OptionField } from "./option-field.js";
 import type { OptionSet, OptionValues } from "./option-set.js";
 
+const REQUIRED = new WeakSet<Option>();
+
+/** Whether reading the option fails when no flag, variable or default gives it (for the README). */
+export function isRequired(option: Option): boolean {
+  return REQUIRED.has(option);
+}
+
 /**
  * The description --help prints: the field's own, then choices, default and variable. Unlike commander's
  * own, it shows a default that is only words ("the host name"), and prints values without quotes.
  */
 export function describeOption(option: Option): string {
   const notes = [
+    isRequired(option) ? "required" : "",
     option.argChoices ? `choices: ${option.argChoices.join(", ")}` : "",
     option.defaultValueDescription ? `default: ${option.defaultValueDescription}` : "",
     option.envVar ? `env: ${option.envVar}` : "",
@@ -17,10 +25,8 @@ export function describeOption(option: Option): string {
 }
 
 function commanderOption(field: OptionField<unknown>): Option {
-  const option = new Option(
-    flagsOf(field),
-    field.required ? `${field.description} (required)` : field.description,
-  );
+  const option = new Option(flagsOf(field), field.description);
+  if (field.required && field.default === undefined) REQUIRED.add(option);
   if (field.env) option.env(field.env);
   // Switches and lists keep their default (false, []) to the reader, so --help does not print it.
   const takesOne = field.takes === undefined ? field.unit !== undefined : !field.takes.endsWith("...");
