@@ -31,6 +31,8 @@ def start_bridge(tmp_path: Path, record_file: Path) -> Iterator[StartBridge]:
             adapter_args
             if adapter_args is not None
             else [
+                "--adapter",
+                "wangp",
                 "--wangp-root",
                 str(FAKE_WANGP),
                 "--config-dir",

@@ -17,7 +17,7 @@ def dry_run(start_bridge, *args: str):
 
 
 def test_ready_says_dry_run_without_wangp(start_bridge) -> None:
-    _, ready = dry_run(start_bridge)
+    _, ready = dry_run(start_bridge, "--dry-run-duration", "0")
     assert (ready["adapter"], ready["wangp_version"], ready["gpu"], ready["wangp"]) == ("dry-run", None, None, None)
 
 

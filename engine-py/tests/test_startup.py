@@ -96,13 +96,15 @@ def test_a_failing_wangp_init_is_reported_as_fatal(start_bridge, env: dict, args
 
 
 def test_a_folder_that_is_not_wangp_is_fatal(start_bridge, tmp_path: Path) -> None:
-    bridge = start_bridge(adapter_args=["--wangp-root", str(tmp_path), "--config-dir", str(tmp_path / "cfg")])
+    bridge = start_bridge(
+        adapter_args=["--adapter", "wangp", "--wangp-root", str(tmp_path), "--config-dir", str(tmp_path / "cfg")]
+    )
     fatal = bridge.next_message()
     assert fatal["type"] == "fatal" and "shared/api.py" in fatal["message"]
 
 
 def test_the_wangp_adapter_needs_its_folders(start_bridge) -> None:
-    bridge = start_bridge(adapter_args=["--wangp-root", str(FAKE_WANGP)])
+    bridge = start_bridge(adapter_args=["--adapter", "wangp", "--wangp-root", str(FAKE_WANGP)])
     fatal = bridge.next_message()
     assert fatal["type"] == "fatal" and "--config-dir" in fatal["message"]
     assert bridge.process.wait(10) == 2

@@ -1,4 +1,9 @@
-"""Command-line options of `python -m wgp_bridge`."""
+"""Command-line options of `python -m wgp_bridge`.
+
+The worker hands the engine every value it owns (the adapter, the dry-run duration) explicitly, so
+those options have no default here: the worker's option declarations hold it (apps/worker). The
+engine's own limits take their defaults from the classes that use them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 from wgp_bridge.log_limiter import LogLimits
 from wgp_bridge.overrides import LEGACY_OPTIONS
 from wgp_bridge.protocol import DEFAULT_MAX_LINE_BYTES
+from wgp_bridge.server import ServerLimits
 
 
 class UsageError(Exception):
@@ -22,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m wgp_bridge", description="Keeps WanGP loaded and speaks JSON lines (PROTOCOL.md).")
-    parser.add_argument("--adapter", choices=("wangp", "dry-run"), default="wangp")
+    parser.add_argument("--adapter", choices=("wangp", "dry-run"), required=True)
     parser.add_argument("--wangp-root", type=Path, help="the WanGP checkout (required by the wangp adapter)")
     parser.add_argument(
         "--config-dir", type=Path, help="this GPU's folder for wgp_config.json (required by the wangp adapter)"
@@ -39,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not mirror WanGP's output to stderr",
     )
     parser.add_argument(
-        "--dry-run-duration", type=float, default=0.5, metavar="SECONDS", help="dry-run: time one job takes"
+        "--dry-run-duration", type=float, metavar="SECONDS", help="dry-run: time one job takes (required by dry-run)"
     )
     parser.add_argument("--max-line-bytes", type=int, default=DEFAULT_MAX_LINE_BYTES)
     parser.add_argument("--log-lines-per-s", type=float, default=LogLimits.lines_per_s)
@@ -48,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--shutdown-grace",
         type=float,
-        default=10.0,
+        default=ServerLimits.shutdown_grace_s,
         metavar="SECONDS",
         help="how long shutdown waits for a cancelled job",
     )
@@ -69,6 +75,10 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
     options = build_parser().parse_args(argv)
     if options.adapter == "wangp" and (options.wangp_root is None or options.config_dir is None):
         raise UsageError("--adapter wangp needs --wangp-root and --config-dir")
+    if options.adapter == "dry-run" and options.dry_run_duration is None:
+        raise UsageError("--adapter dry-run needs --dry-run-duration")
+    if options.dry_run_duration is not None and options.dry_run_duration < 0:
+        raise UsageError("--dry-run-duration must be 0 or more")
     return options
 
 

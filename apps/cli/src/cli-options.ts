@@ -1,55 +1,37 @@
-import { type OptionSpec, resolveSettings } from "@wgp-farm/config";
-import { type Command, Option } from "commander";
-import type { z } from "zod";
+import { option, switchOption } from "@wgp-farm/config";
+import { DEFAULT_PREFIX, DEFAULT_REDIS_URL } from "@wgp-farm/queue";
+import { WORKER_OPTION_SET } from "@wgp-farm/worker";
+import { z } from "zod";
 
-/** A flag with the environment variable that can stand in for it and the default shown in --help. */
-export interface CliOption {
-  flags: string;
-  description: string;
-  env?: string;
-  /** The default as shown in --help; the value itself lives in the command's zod schema. */
-  defaultText?: string;
-  choices?: readonly string[];
-}
-
-/**
- * Declares options without commander defaults (so that an absent flag lets the environment decide)
- * and documents env and default in --help. Returns what `resolveSettings` needs.
- */
-export function addOptions(command: Command, options: readonly CliOption[]): OptionSpec[] {
-  return options.map((spec) => {
-    const notes = [
-      spec.env ? `env ${spec.env}` : "",
-      spec.defaultText !== undefined ? `default ${spec.defaultText}` : "",
-    ]
-      .filter(Boolean)
-      .join(", ");
-    const option = new Option(spec.flags, notes ? `${spec.description} [${notes}]` : spec.description);
-    if (spec.choices) option.choices(spec.choices);
-    command.addOption(option);
-    return { key: option.attributeName(), ...(spec.env ? { env: spec.env } : {}) };
-  });
-}
-
-export function settingsOf<S extends z.ZodType>(
-  schema: S,
-  specs: readonly OptionSpec[],
-  command: Command,
-): z.output<S> {
-  return resolveSettings(schema, specs, command.opts());
-}
-
-export const REDIS_OPTIONS: readonly CliOption[] = [
-  {
-    flags: "--redis-url <url>",
-    description: "Redis to use",
+/** Which farm: every command that talks to Redis takes these two. */
+export const REDIS_OPTIONS = {
+  redisUrl: option({
+    flag: "--redis-url",
+    takes: "url",
     env: "REDIS_URL",
-    defaultText: "redis://127.0.0.1:6379",
-  },
-  {
-    flags: "--prefix <prefix>",
-    description: "key prefix of every queue and key (use a hash tag such as {wgp} on Redis Cluster)",
+    description: "Redis to use",
+    schema: z.string().min(1),
+    default: DEFAULT_REDIS_URL,
+  }),
+  prefix: option({
+    flag: "--prefix",
+    takes: "prefix",
     env: "WGP_FARM_PREFIX",
-    defaultText: "wgp",
-  },
-];
+    description: "key prefix of every queue and key (use a hash tag such as {wgp} on Redis Cluster)",
+    schema: z.string().min(1),
+    default: DEFAULT_PREFIX,
+  }),
+};
+
+/** The host's WanGP and output folder, as the worker declares them, for every command that needs them. */
+export const {
+  wangpRoot: WANGP_ROOT,
+  python: PYTHON,
+  mainOutputDir: MAIN_OUTPUT_DIR,
+  wangpArgs: WANGP_ARGS,
+} = WORKER_OPTION_SET;
+
+export const JSON_OPTION = switchOption({
+  flag: "--json",
+  description: "print JSON for scripts instead of tables",
+});

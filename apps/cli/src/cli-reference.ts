@@ -1,16 +1,13 @@
+import { isRequired } from "@wgp-farm/config";
 import type { Command, Option } from "commander";
 
-const NOTES = /\s*\[(?:env ([A-Z0-9_]+))?(?:, )?(?:default (.+))?\]$/;
-
 function optionRow(option: Option): string {
-  const match = option.description.match(NOTES);
-  const description = match ? option.description.slice(0, match.index) : option.description;
   const choices = option.argChoices ? ` (${option.argChoices.join(", ")})` : "";
   const cells = [
     `\`${option.flags}\``,
-    match?.[1] ? `\`${match[1]}\`` : "",
-    match?.[2] ?? "",
-    `${description}${choices}`,
+    option.envVar ? `\`${option.envVar}\`` : "",
+    isRequired(option) ? "required" : (option.defaultValueDescription ?? ""),
+    `${option.description}${choices}`,
   ];
   return `| ${cells.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`;
 }

@@ -1,41 +1,60 @@
-import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, DEFAULT_RETRY_POLICY, type RetryPolicy } from "@wgp-farm/queue";
+import { option, SECONDS, switchOption } from "@wgp-farm/config";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "@wgp-farm/queue";
 import { z } from "zod";
-import { type CliOption, REDIS_OPTIONS } from "./cli-options.js";
+import { REDIS_OPTIONS } from "./cli-options.js";
 
 /** Options of every command that takes tasks in (import-tasks, watch, headless). */
-export const TASK_INTAKE_OPTIONS: readonly CliOption[] = [
+export const TASK_INTAKE_OPTIONS = {
   ...REDIS_OPTIONS,
-  {
-    flags: "--media-root <dir>",
-    description: "folder that relative media paths resolve against",
+  mediaRoot: option({
+    flag: "--media-root",
+    takes: "dir",
     env: "WGP_FARM_MEDIA_ROOT",
+    description: "folder that relative media paths resolve against",
+    schema: z.string().min(1),
     defaultText: "the tasks file's folder (the current folder for stdin)",
-  },
-  { flags: "--strict", description: "treat unknown fields as errors instead of warnings" },
-  {
-    flags: "--attempts <n>",
-    description: "attempts per task for retryable failures (OOM, engine crash, hang)",
+  }),
+  strict: switchOption({
+    flag: "--strict",
+    description: "treat unknown fields as errors instead of warnings",
+  }),
+  attempts: option({
+    flag: "--attempts",
+    takes: "n",
     env: "WGP_FARM_ATTEMPTS",
-    defaultText: String(DEFAULT_RETRY_POLICY.attempts),
-  },
-  {
-    flags: "--backoff-ms <ms>",
-    description: "delay before the first retry; doubles each attempt",
+    description: "attempts per task for retryable failures (OOM, engine crash, hang)",
+    schema: z.coerce.number().int().min(1).max(100),
+    default: DEFAULT_RETRY_POLICY.attempts,
+  }),
+  backoffMs: option({
+    flag: "--backoff-ms",
+    takes: "ms",
     env: "WGP_FARM_BACKOFF_MS",
-    defaultText: String(DEFAULT_RETRY_POLICY.backoffMs),
-  },
-];
+    description: "delay before the first retry; doubles each attempt",
+    schema: z.coerce.number().int().min(0),
+    default: DEFAULT_RETRY_POLICY.backoffMs,
+  }),
+};
 
-export const TaskIntakeSettings = z.object({
-  redisUrl: z.string().default(DEFAULT_REDIS_URL),
-  prefix: z.string().min(1).default(DEFAULT_PREFIX),
-  mediaRoot: z.string().optional(),
-  strict: z.boolean().default(false),
-  attempts: z.coerce.number().int().min(1).max(100).default(DEFAULT_RETRY_POLICY.attempts),
-  backoffMs: z.coerce.number().int().min(0).default(DEFAULT_RETRY_POLICY.backoffMs),
+/** The tasks file a command watches (watch, headless). */
+export const TASKS_FILE_OPTION = option({
+  flag: "--tasks-file",
+  takes: "file",
+  env: "WGP_FARM_TASKS_FILE",
+  description: "the tasks.json to watch; tasks appended to it later are picked up",
+  schema: z.string().min(1),
+  required: true,
 });
-export type TaskIntakeSettings = z.output<typeof TaskIntakeSettings>;
 
-export function retryPolicyOf(settings: Pick<TaskIntakeSettings, "attempts" | "backoffMs">): RetryPolicy {
+export const POLL_INTERVAL_OPTION = option({
+  flag: "--poll-interval",
+  unit: SECONDS,
+  env: "WGP_FARM_POLL_INTERVAL",
+  description: "seconds between checks of the tasks file when no file-system event arrives",
+  schema: z.coerce.number().positive(),
+  default: 10_000,
+});
+
+export function retryPolicyOf(settings: { attempts: number; backoffMs: number }): RetryPolicy {
   return { attempts: settings.attempts, backoffMs: settings.backoffMs };
 }

@@ -1,6 +1,6 @@
+import { type OptionField, option } from "@wgp-farm/config";
 import type { WgpOptionName } from "@wgp-farm/engine";
 import { z } from "zod";
-import type { CliOption } from "./cli-options.js";
 
 /** The old headless `--wgp-*` options, as engine-py maps them onto today's WanGP (engine-py/PROTOCOL.md). */
 const WGP_OPTIONS: readonly { name: WgpOptionName; description: string }[] = [
@@ -17,27 +17,33 @@ const WGP_OPTIONS: readonly { name: WgpOptionName; description: string }[] = [
   { name: "preload-policy", description: "config preload_model_policy: '', S, U (P is refused)" },
 ];
 
-const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-const envName = (name: string) => `WGP_FARM_WGP_${name.toUpperCase().replaceAll("-", "_")}`;
+const keyOf = (name: WgpOptionName) => `wgp-${name}`.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-/** The `--wgp-*` flags, each with its WGP_FARM_WGP_* variable, for any command that starts WanGP. */
-export const WGP_CLI_OPTIONS: readonly CliOption[] = WGP_OPTIONS.map((option) => ({
-  flags: `--wgp-${option.name} <value>`,
-  description: option.description,
-  env: envName(option.name),
-}));
+/**
+ * The `--wgp-*` options of every command that starts WanGP, each with its WGP_FARM_WGP_* variable.
+ * No defaults: an option not given leaves WanGP's own setting alone.
+ */
+export const WGP_OPTION_SET: Readonly<Record<string, OptionField<string>>> = Object.fromEntries(
+  WGP_OPTIONS.map(({ name, description }) => [
+    keyOf(name),
+    option({
+      flag: `--wgp-${name}`,
+      takes: "value",
+      env: `WGP_FARM_WGP_${name.toUpperCase().replaceAll("-", "_")}`,
+      description,
+      schema: z.string(),
+    }),
+  ]),
+);
 
-/** Zod fields for the `--wgp-*` values, to spread into a command's settings schema. */
-export const WGP_SETTINGS_FIELDS = Object.fromEntries(
-  WGP_OPTIONS.map(({ name }) => [camel(`wgp-${name}`), z.string().optional()]),
-) as Record<string, z.ZodOptional<z.ZodString>>;
-
-/** The `--wgp-*` values that were given, keyed as EngineProcessOptions.wgpOptions wants them. */
-export function wgpOptionsOf(settings: Record<string, unknown>): Partial<Record<WgpOptionName, string>> {
-  const values: Partial<Record<WgpOptionName, string>> = {};
+/** The `--wgp-*` values that were given, keyed as the engine's wgpOptions wants them. */
+export function wgpOptionsOf(
+  values: Readonly<Record<string, unknown>>,
+): Partial<Record<WgpOptionName, string>> {
+  const given: Partial<Record<WgpOptionName, string>> = {};
   for (const { name } of WGP_OPTIONS) {
-    const value = settings[camel(`wgp-${name}`)];
-    if (typeof value === "string") values[name] = value;
+    const value = values[keyOf(name)];
+    if (typeof value === "string") given[name] = value;
   }
-  return values;
+  return given;
 }

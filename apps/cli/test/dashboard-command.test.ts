@@ -8,7 +8,7 @@ describe("wgp-farm dashboard", () => {
     const help = await runCli(["dashboard", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("--host <address>");
-    expect(help.stdout).toMatch(/env\s+WGP_FARM_DASHBOARD_PORT,\s+default\s+3000/);
+    expect(help.stdout).toMatch(/default:\s+3000,\s+env:\s+WGP_FARM_DASHBOARD_PORT/);
     expect(help.stdout).toContain("--read-only");
     expect(help.stdout).toContain("WGP_FARM_DASHBOARD_PASSWORD");
     expect(help.stdout).toContain("WGP_FARM_DASHBOARD_TOKEN");

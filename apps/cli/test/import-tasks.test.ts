@@ -196,7 +196,11 @@ describe("wgp-farm schema and --help", () => {
   it("documents every option with its environment variable", async () => {
     const result = await runCli(["import-tasks", "--help"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain("env REDIS_URL");
+    const help = result.stdout.replace(/\s+/g, " ");
+    expect(help).toContain("Redis to use (default: redis://127.0.0.1:6379, env: REDIS_URL)");
+    expect(help).toContain(
+      "--attempts <n> attempts per task for retryable failures (OOM, engine crash, hang) (default: 3, env: WGP_FARM_ATTEMPTS)",
+    );
     expect(result.stdout).toContain("Exit codes: 0");
   });
 });

@@ -22,5 +22,6 @@ export {
   resolveWorkerOptions,
   type SchedulingPolicyName,
   WORKER_DEFAULTS,
+  WORKER_OPTION_SET,
   WorkerConfigError,
 } from "./worker-options.js";

@@ -1,7 +1,17 @@
 import path from "node:path";
-import type { Logger } from "@wgp-farm/config";
-import type { WgpOptionName } from "@wgp-farm/engine";
+import {
+  choiceOption,
+  defaultsOf,
+  type Logger,
+  listOption,
+  option,
+  SECONDS,
+  UserError,
+} from "@wgp-farm/config";
+import { ENGINE_DEFAULTS, type WgpOptionName } from "@wgp-farm/engine";
+import { DEFAULT_PREFIX } from "@wgp-farm/queue";
 import { CAUSVID_PRESET, RESERVED_OUTPUT_PREFIX } from "@wgp-farm/tasks";
+import { z } from "zod";
 
 /** `affinity`: the farm's scheduler. `fifo`: the oldest job anywhere, whatever model is loaded (benchmark baseline). */
 export type SchedulingPolicyName = "affinity" | "fifo";
@@ -66,23 +76,207 @@ export interface FarmWorkerOptions {
   logger?: Logger;
 }
 
-export const WORKER_DEFAULTS = {
-  prefix: "wgp",
-  engine: "wangp",
-  drainTimeoutMs: 300_000,
-  hangTimeoutMs: 15 * 60_000,
-  lockDurationMs: 8_000,
-  stalledIntervalMs: 3_000,
-  quarantineAfter: 3,
-  maxWaitMs: 15 * 60_000,
-  switchBacklogPerSlot: 2,
+/** `--gpus`: `auto` (what nvidia-smi lists) or GPU indices such as `0,1`. */
+export const GpuListSetting = z.string().transform((value, context) => {
+  if (value.trim() === "auto") return "auto" as const;
+  const indices = value.split(",").map((part) => Number(part.trim()));
+  if (indices.some((index) => !Number.isInteger(index) || index < 0)) {
+    context.addIssue({ code: "custom", message: "must be 'auto' or GPU indices such as 0,1" });
+    return z.NEVER;
+  }
+  return indices;
+});
+
+const count = z.coerce.number().int().min(0);
+
+/**
+ * The worker's options as the CLI takes them, each declared once: flag, variable, unit, default.
+ * Keys are FarmWorkerOptions' own, so what the CLI reads is what the worker takes, and the defaults
+ * here are the ones the worker applies (WORKER_DEFAULTS) whoever starts it.
+ */
+export const WORKER_OPTION_SET = {
+  wangpRoot: option({
+    flag: "--wangp-root",
+    takes: "dir",
+    env: "WGP_FARM_WANGP_ROOT",
+    description: "the WanGP checkout (wangp engine)",
+    schema: z.string().min(1),
+  }),
+  mainOutputDir: option({
+    flag: "--main-output-dir",
+    takes: "dir",
+    env: "WGP_FARM_MAIN_OUTPUT_DIR",
+    description: "root of every task's output folder (shared storage on a farm)",
+    schema: z.string().min(1),
+    required: true,
+  }),
+  gpus: option({
+    flag: "--gpus",
+    takes: "list",
+    env: "WGP_FARM_GPUS",
+    description: "'auto' (the GPUs nvidia-smi lists) or GPU indices such as 0,1",
+    schema: GpuListSetting,
+    default: "auto",
+  }),
+  slots: option({
+    flag: "--slots",
+    takes: "n",
+    env: "WGP_FARM_SLOTS",
+    description: "number of slots; without GPUs, this many slots on virtual GPU indices (dry-run, tests)",
+    schema: z.coerce.number().int().min(1),
+    defaultText: "one per GPU",
+  }),
+  engine: choiceOption({
+    flag: "--engine",
+    takes: "kind",
+    env: "WGP_FARM_ENGINE",
+    description: "wangp, or dry-run (no WanGP: writes the settings it would send)",
+    choices: ["wangp", "dry-run"],
+    default: "wangp",
+  }),
+  python: option({
+    flag: "--python",
+    takes: "path",
+    env: "WGP_FARM_PYTHON",
+    description: "the Python that runs WanGP (its virtualenv's)",
+    schema: z.string().min(1),
+    // The engine's own fallback (libs/engine defaultPython), named for --help.
+    defaultText: "python3",
+  }),
+  name: option({
+    flag: "--name",
+    takes: "name",
+    env: "WGP_FARM_WORKER_NAME",
+    description: "host part of the worker's identity (slots are gpu<N>@<name>)",
+    schema: z.string().min(1),
+    defaultText: "the host name",
+  }),
+  stateDir: option({
+    flag: "--state-dir",
+    takes: "dir",
+    env: "WGP_FARM_STATE_DIR",
+    description: "per-GPU engine state (wgp_config.json, scratch files)",
+    schema: z.string().min(1),
+    defaultText: `<main-output-dir>/${RESERVED_OUTPUT_PREFIX}-state`,
+  }),
+  drainTimeoutMs: option({
+    flag: "--drain-timeout",
+    unit: SECONDS,
+    env: "WGP_FARM_DRAIN_TIMEOUT",
+    description: "on SIGTERM/SIGINT, how long running jobs may finish before they go back to their queue",
+    schema: z.coerce.number().positive(),
+    default: 300_000,
+  }),
+  hangTimeoutMs: option({
+    flag: "--hang-timeout",
+    unit: SECONDS,
+    env: "WGP_FARM_HANG_TIMEOUT",
+    description: "a job without progress for this long is hung: the engine is restarted, the job retried",
+    schema: z.coerce.number().positive(),
+    default: ENGINE_DEFAULTS.hangTimeoutMs,
+  }),
+  lockDurationMs: option({
+    flag: "--lock-duration-ms",
+    takes: "ms",
+    env: "WGP_FARM_LOCK_DURATION_MS",
+    description:
+      "job lock, renewed every quarter of it; a killed worker's job runs again after about lock + stalled interval",
+    schema: z.coerce.number().int().min(1000),
+    default: 8_000,
+  }),
+  stalledIntervalMs: option({
+    flag: "--stalled-interval-ms",
+    takes: "ms",
+    env: "WGP_FARM_STALLED_INTERVAL_MS",
+    description: "how often jobs of dead workers are looked for",
+    schema: z.coerce.number().int().min(500),
+    default: 3_000,
+  }),
+  quarantineAfter: option({
+    flag: "--quarantine-after",
+    takes: "n",
+    env: "WGP_FARM_QUARANTINE_AFTER",
+    description: "stalls + engine crashes after which a task goes to the quarantine queue",
+    schema: z.coerce.number().int().min(1),
+    default: 3,
+  }),
+  maxWaitMs: option({
+    flag: "--max-wait",
+    unit: SECONDS,
+    env: "WGP_FARM_MAX_WAIT",
+    description: "longest a job waits before a slot switches model for it",
+    schema: z.coerce.number().positive(),
+    default: 15 * 60_000,
+  }),
+  switchBacklogPerSlot: option({
+    flag: "--switch-backlog",
+    takes: "n",
+    env: "WGP_FARM_SWITCH_BACKLOG",
+    description: "another slot switches to a model only when more than n of its jobs wait per slot on it",
+    schema: z.coerce.number().int().min(1),
+    default: 2,
+  }),
+  causvidUrl: option({
+    flag: "--causvid-url",
+    takes: "url",
+    env: "WGP_FARM_CAUSVID_URL",
+    description: "where a missing CausVid LoRA is downloaded from",
+    schema: z.url(),
+    default: CAUSVID_PRESET.defaultUrl,
+    defaultText: "Kijai/WanVideo_comfy on huggingface.co",
+  }),
+  causvidSha256: option({
+    flag: "--causvid-sha256",
+    takes: "hex",
+    env: "WGP_FARM_CAUSVID_SHA256",
+    description: "expected sha256 of the CausVid LoRA",
+    schema: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits"),
+    defaultText: "not checked",
+  }),
+  recycleAfterJobs: option({
+    flag: "--recycle-after-jobs",
+    takes: "n",
+    env: "WGP_FARM_RECYCLE_AFTER_JOBS",
+    description: "restart each engine after n jobs (0: never)",
+    schema: count,
+    default: 0,
+  }),
+  recycleRssMb: option({
+    flag: "--recycle-rss-mb",
+    takes: "mb",
+    env: "WGP_FARM_RECYCLE_RSS_MB",
+    description: "restart an engine whose memory passes this many MiB after a job (0: never)",
+    schema: count,
+    default: 0,
+  }),
+  dryRunDurationS: option({
+    flag: "--dry-run-duration",
+    takes: "s",
+    env: "WGP_FARM_DRY_RUN_DURATION",
+    description: "seconds a dry-run job takes (handed to every dry-run engine)",
+    schema: z.coerce.number().min(0),
+    default: 0.5,
+  }),
+  wangpArgs: listOption({
+    flag: "--wangp-arg",
+    takes: "arg...",
+    description: "extra WanGP CLI argument (repeatable)",
+  }),
+};
+
+/** Tuning that has no flag: tests and benchmarks set it through the API. */
+const LIBRARY_DEFAULTS = {
   idleRecheckMs: 5_000,
-  schedulingPolicy: "affinity",
-  causvidUrl: CAUSVID_PRESET.defaultUrl,
-  recycleAfterJobs: 0,
-  recycleRssMb: 0,
+  schedulingPolicy: "affinity" as SchedulingPolicyName,
   jobLogLines: 500,
   slotStatusTtlMs: 15_000,
+};
+
+/** What the worker applies to every option its caller leaves out. */
+export const WORKER_DEFAULTS = {
+  prefix: DEFAULT_PREFIX,
+  ...defaultsOf(WORKER_OPTION_SET),
+  ...LIBRARY_DEFAULTS,
 } as const;
 
 type DefaultedOption =
@@ -96,48 +290,39 @@ type DefaultedOption =
 export type ResolvedWorkerOptions = Omit<FarmWorkerOptions, DefaultedOption | "logger"> &
   Required<Pick<FarmWorkerOptions, DefaultedOption>>;
 
-export class WorkerConfigError extends Error {
+export class WorkerConfigError extends UserError {
   override name = "WorkerConfigError";
 }
 
+/** The options that were given: an undefined one takes its default, as if it were left out. */
+function givenOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
 export function resolveWorkerOptions(options: FarmWorkerOptions): ResolvedWorkerOptions {
-  const engine = options.engine ?? WORKER_DEFAULTS.engine;
-  if (engine === "wangp" && !options.wangpRoot) {
+  const { logger: _logger, ...given } = options;
+  const withDefaults = { ...WORKER_DEFAULTS, ...givenOnly(given) };
+  if (withDefaults.engine === "wangp" && !withDefaults.wangpRoot) {
     throw new WorkerConfigError("--wangp-root is required with the wangp engine (or use --engine dry-run)");
   }
   const mainOutputDir = path.resolve(options.mainOutputDir);
-  const lockDurationMs = options.lockDurationMs ?? WORKER_DEFAULTS.lockDurationMs;
-  const lockRenewMs = options.lockRenewMs ?? Math.max(250, Math.floor(lockDurationMs / 4));
+  const { lockDurationMs } = withDefaults;
+  const lockRenewMs = withDefaults.lockRenewMs ?? Math.max(250, Math.floor(lockDurationMs / 4));
   if (lockRenewMs >= lockDurationMs) {
     throw new WorkerConfigError(
       `the lock renewal (${lockRenewMs} ms) must be shorter than the lock (${lockDurationMs} ms)`,
     );
   }
-  const { logger: _logger, ...rest } = options;
-  const resolved: ResolvedWorkerOptions = {
-    ...rest,
-    prefix: options.prefix ?? WORKER_DEFAULTS.prefix,
-    mainOutputDir,
-    engine,
-    wangpRoot: options.wangpRoot ? path.resolve(options.wangpRoot) : undefined,
-    stateDir: path.resolve(options.stateDir ?? path.join(mainOutputDir, `${RESERVED_OUTPUT_PREFIX}-state`)),
-    drainTimeoutMs: options.drainTimeoutMs ?? WORKER_DEFAULTS.drainTimeoutMs,
-    hangTimeoutMs: options.hangTimeoutMs ?? WORKER_DEFAULTS.hangTimeoutMs,
-    lockDurationMs,
-    lockRenewMs,
-    stalledIntervalMs: options.stalledIntervalMs ?? WORKER_DEFAULTS.stalledIntervalMs,
-    quarantineAfter: options.quarantineAfter ?? WORKER_DEFAULTS.quarantineAfter,
-    maxWaitMs: options.maxWaitMs ?? WORKER_DEFAULTS.maxWaitMs,
-    switchBacklogPerSlot: options.switchBacklogPerSlot ?? WORKER_DEFAULTS.switchBacklogPerSlot,
-    idleRecheckMs: options.idleRecheckMs ?? WORKER_DEFAULTS.idleRecheckMs,
-    schedulingPolicy: options.schedulingPolicy ?? WORKER_DEFAULTS.schedulingPolicy,
-    causvidUrl: options.causvidUrl ?? WORKER_DEFAULTS.causvidUrl,
-    recycleAfterJobs: options.recycleAfterJobs ?? WORKER_DEFAULTS.recycleAfterJobs,
-    recycleRssMb: options.recycleRssMb ?? WORKER_DEFAULTS.recycleRssMb,
-    jobLogLines: options.jobLogLines ?? WORKER_DEFAULTS.jobLogLines,
-    slotStatusTtlMs: options.slotStatusTtlMs ?? WORKER_DEFAULTS.slotStatusTtlMs,
-  };
-  if (resolved.quarantineAfter < 1)
+  if (withDefaults.quarantineAfter < 1)
     throw new WorkerConfigError("the quarantine threshold must be at least 1");
-  return resolved;
+  return {
+    ...withDefaults,
+    redisUrl: options.redisUrl,
+    mainOutputDir,
+    wangpRoot: withDefaults.wangpRoot ? path.resolve(withDefaults.wangpRoot) : undefined,
+    stateDir: path.resolve(
+      withDefaults.stateDir ?? path.join(mainOutputDir, `${RESERVED_OUTPUT_PREFIX}-state`),
+    ),
+    lockRenewMs,
+  };
 }

@@ -25,7 +25,7 @@ _SAFE_MODEL_TYPE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 @dataclass(frozen=True)
 class DryRunOptions:
-    duration_s: float = 0.5
+    duration_s: float
     # Optional WanGP checkout: model types are then checked against its defaults/ and finetunes/.
     wangp_root: Path | None = None
 

@@ -21,3 +21,8 @@ export class UserError extends Error {
     super(message, options);
   }
 }
+
+/** A setting (flag, environment variable, configuration file) that is missing or wrong. */
+export class ConfigError extends UserError {
+  override name = "ConfigError";
+}

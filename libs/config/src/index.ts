@@ -1,5 +1,27 @@
 export { bestEffort } from "./best-effort.js";
-export { ExitCode, UserError } from "./errors.js";
+export { ConfigError, ExitCode, UserError } from "./errors.js";
 export { createLogger, type Logger, type LoggerOptions } from "./logger.js";
+export { addOptions, describeOption, isRequired } from "./options/commander-options.js";
+export {
+  choiceOption,
+  type DefaultedField,
+  defaultTextOf,
+  flagsOf,
+  listOption,
+  MINUTES,
+  type OptionField,
+  option,
+  type RequiredField,
+  SECONDS,
+  switchOption,
+  type Unit,
+} from "./options/option-field.js";
+export {
+  defaultsOf,
+  type OptionDefaults,
+  type OptionSet,
+  type OptionValues,
+  type ValueOf,
+  valuesOf,
+} from "./options/option-set.js";
 export { readRecord } from "./records.js";
-export { ConfigError, type OptionSpec, resolveSettings } from "./settings.js";

@@ -1,14 +1,20 @@
+import { addOptions, option } from "@wgp-farm/config";
 import { type CancelTaskResult, cancelTask } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { z } from "zod";
-import { addOptions, settingsOf } from "../cli-options.js";
 import { ExitCode } from "../exit-codes.js";
-import { FARM_COMMAND_OPTIONS, FarmCommandSettings, withFarm } from "../farm-command.js";
+import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { printJson } from "../output/format.js";
 
-const CancelSettings = FarmCommandSettings.extend({
-  reason: z.string().min(1).optional(),
-});
+const CANCEL_OPTIONS = {
+  reason: option({
+    flag: "--reason",
+    takes: "text",
+    description: "why, kept with the task",
+    schema: z.string().min(1),
+  }),
+  ...FARM_COMMAND_OPTIONS,
+};
 
 function describe(result: CancelTaskResult): string {
   switch (result.outcome) {
@@ -30,16 +36,13 @@ export function registerCancel(program: Command): void {
       "cancel tasks wherever they are: waiting ones are removed (a cancel record stays), running ones are stopped on their GPU and end cancelled, without retry",
     )
     .argument("<task_id...>", "the tasks to cancel");
-  const specs = addOptions(command, [
-    { flags: "--reason <text>", description: "why, kept with the task" },
-    ...FARM_COMMAND_OPTIONS,
-  ]);
+  const readOptions = addOptions(command, CANCEL_OPTIONS);
   command.addHelpText(
     "after",
     "\nExit codes: 0 every task cancelled, being cancelled or already finished, 1 some task id unknown, 2 usage or connection error.",
   );
   command.action(async (taskIds: string[]) => {
-    const settings = settingsOf(CancelSettings, specs, command);
+    const settings = readOptions();
     const results = await withFarm(settings, async (farm) => {
       const done: CancelTaskResult[] = [];
       for (const taskId of taskIds) done.push(await cancelTask(farm, taskId, settings.reason));

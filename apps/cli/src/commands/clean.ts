@@ -1,15 +1,23 @@
+import { addOptions, choiceOption, option, switchOption } from "@wgp-farm/config";
 import { CLEANABLE_STATES, cleanTasks, parseDuration } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { z } from "zod";
-import { addOptions, settingsOf } from "../cli-options.js";
-import { FARM_COMMAND_OPTIONS, FarmCommandSettings, withFarm } from "../farm-command.js";
+import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { plural, printJson } from "../output/format.js";
 
-const CleanSettings = FarmCommandSettings.extend({
-  state: z.enum(CLEANABLE_STATES).default("completed"),
-  olderThan: z
-    .string({ error: "is required (e.g. 7d, 12h, 30m; 0s for every one)" })
-    .transform((text, context) => {
+const CLEAN_OPTIONS = {
+  state: choiceOption({
+    flag: "--state",
+    takes: "state",
+    description: "which tasks",
+    choices: CLEANABLE_STATES,
+    default: "completed",
+  }),
+  olderThanMs: option({
+    flag: "--older-than",
+    takes: "duration",
+    description: "only tasks finished longer ago than this (7d, 12h, 30m; 0s for every one)",
+    schema: z.string().transform((text, context) => {
       const ms = parseDuration(text);
       if (ms === null) {
         context.addIssue({
@@ -20,9 +28,17 @@ const CleanSettings = FarmCommandSettings.extend({
       }
       return ms;
     }),
-  model: z.string().min(1).optional(),
-  dryRun: z.boolean().default(false),
-});
+    required: true,
+  }),
+  model: option({
+    flag: "--model",
+    takes: "model",
+    description: "only this model type's tasks",
+    schema: z.string().min(1),
+  }),
+  dryRun: switchOption({ flag: "--dry-run", description: "list what would be removed; remove nothing" }),
+  ...FARM_COMMAND_OPTIONS,
+};
 
 export function registerClean(program: Command): void {
   const command = program
@@ -30,28 +46,14 @@ export function registerClean(program: Command): void {
     .description(
       "remove finished tasks' jobs older than a duration (their output folders stay), keeping the task index consistent",
     );
-  const specs = addOptions(command, [
-    {
-      flags: "--state <state>",
-      description: "which tasks",
-      choices: CLEANABLE_STATES,
-      defaultText: "completed",
-    },
-    {
-      flags: "--older-than <duration>",
-      description: "only tasks finished longer ago than this (7d, 12h, 30m)",
-    },
-    { flags: "--model <model>", description: "only this model type's tasks" },
-    { flags: "--dry-run", description: "list what would be removed; remove nothing" },
-    ...FARM_COMMAND_OPTIONS,
-  ]);
+  const readOptions = addOptions(command, CLEAN_OPTIONS);
   command.addHelpText("after", "\nExit codes: 0 done, 1 unknown model, 2 usage or connection error.");
   command.action(async () => {
-    const settings = settingsOf(CleanSettings, specs, command);
+    const settings = readOptions();
     const report = await withFarm(settings, (farm) =>
       cleanTasks(farm, {
         state: settings.state,
-        olderThanMs: settings.olderThan,
+        olderThanMs: settings.olderThanMs,
         model: settings.model,
         dryRun: settings.dryRun,
       }),

@@ -1,59 +1,54 @@
-import { createLogger } from "@wgp-farm/config";
+import { addOptions, createLogger, option, switchOption } from "@wgp-farm/config";
 import {
   CREDENTIAL_ENV,
   DEFAULT_DASHBOARD_HOST,
   DEFAULT_DASHBOARD_PORT,
   startDashboard,
 } from "@wgp-farm/dashboard";
-import { DEFAULT_PREFIX, DEFAULT_REDIS_URL } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { z } from "zod";
-import { addOptions, REDIS_OPTIONS, settingsOf } from "../cli-options.js";
+import { REDIS_OPTIONS } from "../cli-options.js";
 import { untilStopSignal } from "../stop-signal.js";
 
-const DashboardSettings = z.object({
-  redisUrl: z.string().default(DEFAULT_REDIS_URL),
-  prefix: z.string().min(1).default(DEFAULT_PREFIX),
-  host: z.string().min(1).default(DEFAULT_DASHBOARD_HOST),
-  port: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_DASHBOARD_PORT),
-  readOnly: z
-    .union([z.boolean(), z.string()])
-    .transform((value) => value === true || value === "1" || value === "true")
-    .default(false),
-  trustProxy: z.coerce.number().int().min(0).max(10).default(0),
-});
+const DASHBOARD_OPTIONS = {
+  host: option({
+    flag: "--host",
+    takes: "address",
+    env: "WGP_FARM_DASHBOARD_HOST",
+    description: "address to listen on; any but loopback needs credentials",
+    schema: z.string().min(1),
+    default: DEFAULT_DASHBOARD_HOST,
+  }),
+  port: option({
+    flag: "--port",
+    takes: "port",
+    env: "WGP_FARM_DASHBOARD_PORT",
+    description: "port to listen on (0: any free port)",
+    schema: z.coerce.number().int().min(0).max(65_535),
+    default: DEFAULT_DASHBOARD_PORT,
+  }),
+  readOnly: switchOption({
+    flag: "--read-only",
+    env: "WGP_FARM_DASHBOARD_READ_ONLY",
+    description: "turn every action off (retry, remove, clean, pause, cancel), server-side",
+  }),
+  trustProxy: option({
+    flag: "--trust-proxy",
+    takes: "hops",
+    env: "WGP_FARM_DASHBOARD_TRUST_PROXY",
+    description:
+      "reverse proxies in front whose X-Forwarded-* headers to trust (client address for the login throttle, Secure cookie over TLS)",
+    schema: z.coerce.number().int().min(0).max(10),
+    default: 0,
+  }),
+  ...REDIS_OPTIONS,
+};
 
 export function registerDashboard(program: Command): void {
   const command = program
     .command("dashboard")
     .description("serve Bull Board over every farm queue, the farm view, /healthz and /metrics");
-  const specs = addOptions(command, [
-    {
-      flags: "--host <address>",
-      description: "address to listen on; any but loopback needs credentials",
-      env: "WGP_FARM_DASHBOARD_HOST",
-      defaultText: DEFAULT_DASHBOARD_HOST,
-    },
-    {
-      flags: "--port <port>",
-      description: "port to listen on (0: any free port)",
-      env: "WGP_FARM_DASHBOARD_PORT",
-      defaultText: String(DEFAULT_DASHBOARD_PORT),
-    },
-    {
-      flags: "--read-only",
-      description: "turn every action off (retry, remove, clean, pause, cancel), server-side",
-      env: "WGP_FARM_DASHBOARD_READ_ONLY",
-    },
-    {
-      flags: "--trust-proxy <hops>",
-      description:
-        "reverse proxies in front whose X-Forwarded-* headers to trust (client address for the login throttle, Secure cookie over TLS)",
-      env: "WGP_FARM_DASHBOARD_TRUST_PROXY",
-      defaultText: "0",
-    },
-    ...REDIS_OPTIONS,
-  ]);
+  const readOptions = addOptions(command, DASHBOARD_OPTIONS);
   command.addHelpText(
     "after",
     `
@@ -66,7 +61,7 @@ Without credentials the dashboard serves loopback only, and refuses to start on 
 Exit codes: 0 stopped by a signal, 2 usage, configuration or connection error.`,
   );
   command.action(async () => {
-    const settings = settingsOf(DashboardSettings, specs, command);
+    const settings = readOptions();
     const logger = createLogger({ name: "dashboard" });
     const { trustProxy, ...rest } = settings;
     const dashboard = await startDashboard({

@@ -1,28 +1,73 @@
 import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import { createLogger } from "@wgp-farm/config";
+import { addOptions, createLogger, type OptionValues, option, switchOption } from "@wgp-farm/config";
 import { DEFAULT_USERNAME } from "@wgp-farm/dashboard";
 import { DEFAULT_PREFIX, DEFAULT_RETRY_POLICY, findTask, type ImportReport } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { z } from "zod";
-import { addOptions, settingsOf } from "../cli-options.js";
+import { MAIN_OUTPUT_DIR } from "../cli-options.js";
 import { LocalFarm } from "../local-farm/local-farm.js";
 import { formatTable } from "../output/format.js";
 import { formatImportReport } from "../output/import-report.js";
 import { EXAMPLE_TASKS_FILE, WORKSPACE_ROOT } from "../paths.js";
 import { untilStopSignal } from "../stop-signal.js";
 
-const DemoSettings = z.object({
-  tasksFile: z.string().default(EXAMPLE_TASKS_FILE),
-  dataDir: z.string().default(path.join(WORKSPACE_ROOT, ".wgp-farm", "demo")),
-  mainOutputDir: z.string().default(path.join(WORKSPACE_ROOT, "demo-output")),
-  slots: z.coerce.number().int().min(1).max(16).default(2),
-  jobSeconds: z.coerce.number().min(0).default(3),
-  port: z.coerce.number().int().min(0).max(65535).default(3000),
-  exitWhenDone: z.boolean().default(false),
-});
-type DemoSettings = z.output<typeof DemoSettings>;
+/** Workspace-relative defaults are shown relative, so that --help and the README read the same anywhere. */
+function inWorkspace(...parts: string[]) {
+  return { default: path.join(WORKSPACE_ROOT, ...parts), defaultText: parts.join("/") };
+}
+
+/** The demo runs on embedded defaults: none of its options reads the environment. */
+const DEMO_OPTIONS = {
+  tasksFile: option({
+    flag: "--tasks-file",
+    takes: "file",
+    description: "tasks to run",
+    schema: z.string().min(1),
+    ...inWorkspace(path.relative(WORKSPACE_ROOT, EXAMPLE_TASKS_FILE)),
+  }),
+  dataDir: option({
+    flag: "--data-dir",
+    takes: "dir",
+    description: "the private Redis's folder (emptied at start)",
+    schema: z.string().min(1),
+    ...inWorkspace(".wgp-farm", "demo"),
+  }),
+  mainOutputDir: {
+    ...MAIN_OUTPUT_DIR,
+    description: "where results go",
+    env: undefined,
+    required: false,
+    ...inWorkspace("demo-output"),
+  },
+  slots: option({
+    flag: "--slots",
+    takes: "n",
+    description: "dry-run slots",
+    schema: z.coerce.number().int().min(1).max(16),
+    default: 2,
+  }),
+  jobSeconds: option({
+    flag: "--job-seconds",
+    takes: "s",
+    description: "how long each dry-run job takes",
+    schema: z.coerce.number().min(0),
+    default: 3,
+  }),
+  port: option({
+    flag: "--port",
+    takes: "port",
+    description: "dashboard port on 127.0.0.1 (0: any free port)",
+    schema: z.coerce.number().int().min(0).max(65535),
+    default: 3000,
+  }),
+  exitWhenDone: switchOption({
+    flag: "--exit-when-done",
+    description: "stop once every task has ended instead of keeping the dashboard up",
+  }),
+};
+type DemoSettings = OptionValues<typeof DEMO_OPTIONS>;
 
 /** A password for this run's dashboard, printed once. */
 function generatedPassword(): string {
@@ -73,29 +118,10 @@ export function registerDemo(program: Command): void {
     .description(
       "the whole farm on this machine on embedded defaults: private Redis, 2 dry-run slots, dashboard, the example tasks",
     );
-  const specs = addOptions(command, [
-    { flags: "--tasks-file <file>", description: "tasks to run", defaultText: "examples/tasks.json" },
-    {
-      flags: "--data-dir <dir>",
-      description: "the private Redis's folder (emptied at start)",
-      defaultText: ".wgp-farm/demo",
-    },
-    { flags: "--main-output-dir <dir>", description: "where results go", defaultText: "demo-output" },
-    { flags: "--slots <n>", description: "dry-run slots", defaultText: "2" },
-    { flags: "--job-seconds <s>", description: "how long each dry-run job takes", defaultText: "3" },
-    {
-      flags: "--port <port>",
-      description: "dashboard port on 127.0.0.1 (0: any free port)",
-      defaultText: "3000",
-    },
-    {
-      flags: "--exit-when-done",
-      description: "stop once every task has ended instead of keeping the dashboard up",
-    },
-  ]);
+  const readOptions = addOptions(command, DEMO_OPTIONS);
   command.action(async () => {
     const stopRequested = untilStopSignal();
-    const settings = settingsOf(DemoSettings, specs, command);
+    const settings = readOptions();
     const logger = createLogger({ name: "demo" });
     const password = generatedPassword();
     // Each demo starts from a clean slate, so the example tasks run every time.

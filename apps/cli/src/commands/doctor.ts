@@ -1,28 +1,30 @@
-import os from "node:os";
+import { addOptions, listOption, switchOption } from "@wgp-farm/config";
 import { defaultEnginePyDir, defaultPython } from "@wgp-farm/engine";
-import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, SlotRegistry } from "@wgp-farm/queue";
-import { workerHostName } from "@wgp-farm/worker";
+import { SlotRegistry } from "@wgp-farm/queue";
+import { WORKER_OPTION_SET, workerHostName } from "@wgp-farm/worker";
 import type { Command } from "commander";
-import { z } from "zod";
-import { addOptions, REDIS_OPTIONS, settingsOf } from "../cli-options.js";
+import { MAIN_OUTPUT_DIR, PYTHON, REDIS_OPTIONS, WANGP_ROOT } from "../cli-options.js";
 import { runDoctor } from "../doctor/run-doctor.js";
 import { ExitCode } from "../exit-codes.js";
 import { formatDoctorReport } from "../output/doctor-report.js";
 import { printJson } from "../output/format.js";
-import { GpuListSetting } from "../worker-settings.js";
 
-const DoctorSettings = z.object({
-  redisUrl: z.string().default(DEFAULT_REDIS_URL),
-  prefix: z.string().min(1).default(DEFAULT_PREFIX),
-  wangpRoot: z.string().optional(),
-  mainOutputDir: z.string().optional(),
-  python: z.string().default(defaultPython()),
-  engine: z.enum(["wangp", "dry-run"]).default("wangp"),
-  gpus: GpuListSetting.default("auto"),
-  name: z.string().min(1).default(os.hostname()),
-  forgetHost: z.array(z.string()).default([]),
-  json: z.boolean().default(false),
-});
+/** The worker's own options, so that doctor checks what the worker would use. */
+const DOCTOR_OPTIONS = {
+  ...REDIS_OPTIONS,
+  wangpRoot: WANGP_ROOT,
+  mainOutputDir: { ...MAIN_OUTPUT_DIR, required: false },
+  python: PYTHON,
+  engine: WORKER_OPTION_SET.engine,
+  gpus: WORKER_OPTION_SET.gpus,
+  name: WORKER_OPTION_SET.name,
+  forgetHost: listOption({
+    flag: "--forget-host",
+    takes: "name...",
+    description: "remove hosts that left the farm from the comparison",
+  }),
+  json: switchOption({ flag: "--json", description: "print the report as one JSON object" }),
+};
 
 export function registerDoctor(program: Command): void {
   const command = program
@@ -30,48 +32,13 @@ export function registerDoctor(program: Command): void {
     .description(
       "check this host for farm work: Redis, the WanGP checkout and its Python, GPUs and RAM, ffmpeg, the LoRA and output folders (shared with the other hosts?)",
     );
-  const specs = addOptions(command, [
-    ...REDIS_OPTIONS,
-    { flags: "--wangp-root <dir>", description: "the WanGP checkout", env: "WGP_FARM_WANGP_ROOT" },
-    {
-      flags: "--main-output-dir <dir>",
-      description: "the folder task outputs go to (shared storage on a farm)",
-      env: "WGP_FARM_MAIN_OUTPUT_DIR",
-    },
-    {
-      flags: "--python <path>",
-      description: "the Python that runs WanGP (its virtualenv's)",
-      env: "WGP_FARM_PYTHON",
-      defaultText: "python3",
-    },
-    {
-      flags: "--engine <engine>",
-      description: "what the worker runs: without GPUs, wangp fails and dry-run only warns",
-      env: "WGP_FARM_ENGINE",
-      defaultText: "wangp",
-      choices: ["wangp", "dry-run"],
-    },
-    {
-      flags: "--gpus <list>",
-      description: "GPUs the worker uses: auto or 0,1,…",
-      env: "WGP_FARM_GPUS",
-      defaultText: "auto",
-    },
-    {
-      flags: "--name <name>",
-      description: "this host's name in the farm: the worker's --name",
-      env: "WGP_FARM_WORKER_NAME",
-      defaultText: "the host name",
-    },
-    { flags: "--forget-host <name...>", description: "remove hosts that left the farm from the comparison" },
-    { flags: "--json", description: "print the report as one JSON object" },
-  ]);
+  const readOptions = addOptions(command, DOCTOR_OPTIONS);
   command.addHelpText(
     "after",
     "\nExit codes: 0 nothing blocks work (warnings allowed), 1 some check failed, 2 usage error.",
   );
   command.action(async () => {
-    const settings = settingsOf(DoctorSettings, specs, command);
+    const settings = readOptions();
     const report = await runDoctor({
       host: workerHostName(settings.name),
       engine: settings.engine,
@@ -79,7 +46,7 @@ export function registerDoctor(program: Command): void {
       prefix: settings.prefix,
       ...(settings.wangpRoot ? { wangpRoot: settings.wangpRoot } : {}),
       ...(settings.mainOutputDir ? { mainOutputDir: settings.mainOutputDir } : {}),
-      python: settings.python,
+      python: settings.python ?? defaultPython(),
       enginePyDir: defaultEnginePyDir(),
       gpus: settings.gpus,
       forgetHosts: settings.forgetHost,

@@ -1,69 +1,61 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { createLogger } from "@wgp-farm/config";
+import { addOptions, createLogger, option } from "@wgp-farm/config";
 import type { Command } from "commander";
 import { z } from "zod";
-import { addOptions, type CliOption, settingsOf } from "../cli-options.js";
+import { MAIN_OUTPUT_DIR } from "../cli-options.js";
 import { CliError } from "../exit-codes.js";
-import { retryPolicyOf, TASK_INTAKE_OPTIONS, TaskIntakeSettings } from "../intake-options.js";
+import {
+  POLL_INTERVAL_OPTION,
+  retryPolicyOf,
+  TASK_INTAKE_OPTIONS,
+  TASKS_FILE_OPTION,
+} from "../intake-options.js";
 import { LocalFarm } from "../local-farm/local-farm.js";
 import { untilStopSignal } from "../stop-signal.js";
-import { WORKER_OPTIONS, WorkerSettings, workerOptionsOf } from "../worker-settings.js";
-import { DEFAULT_POLL_INTERVAL_S } from "./watch.js";
+import { WORKER_OPTIONS, workerOptionsOf } from "../worker-settings.js";
 
 /** The old headless.py's default output folder. */
 export const DEFAULT_HEADLESS_OUTPUT_DIR = "./headless_outputs";
 
-const HeadlessSettings = WorkerSettings.extend(TaskIntakeSettings.shape).extend({
-  tasksFile: z.string({ error: "--tasks-file is required: the tasks.json to process" }).min(1),
-  mainOutputDir: z.string().min(1).default(DEFAULT_HEADLESS_OUTPUT_DIR),
-  pollInterval: z.coerce.number().positive().default(DEFAULT_POLL_INTERVAL_S),
-  dataDir: z.string().optional(),
-  dashboardPort: z.coerce.number().int().min(0).max(65535).optional(),
-  redisUrl: z.string().optional(),
-});
+/** The private Redis's folder inside the output folder, when neither --data-dir nor REDIS_URL is given. */
+const PRIVATE_REDIS_DIR = ".wgp-farm-redis";
 
-const HEADLESS_OPTIONS: readonly CliOption[] = [
-  {
-    flags: "--tasks-file <file>",
-    description: "the tasks.json to process (required); tasks appended to it later are picked up",
-    env: "WGP_FARM_TASKS_FILE",
-  },
-  {
-    flags: "--main-output-dir <dir>",
-    description: "where each task's results go, in <output_sub_dir or task_id>/",
-    env: "WGP_FARM_MAIN_OUTPUT_DIR",
-    defaultText: DEFAULT_HEADLESS_OUTPUT_DIR,
-  },
-  {
-    flags: "--poll-interval <s>",
-    description: "seconds between checks of the tasks file when no file-system event arrives",
-    env: "WGP_FARM_POLL_INTERVAL",
-    defaultText: String(DEFAULT_POLL_INTERVAL_S),
-  },
-  {
-    flags: "--data-dir <dir>",
-    description: "the private Redis's folder (AOF), when REDIS_URL is not set",
+const HEADLESS_OPTIONS = {
+  tasksFile: TASKS_FILE_OPTION,
+  pollIntervalMs: POLL_INTERVAL_OPTION,
+  dataDir: option({
+    flag: "--data-dir",
+    takes: "dir",
     env: "WGP_FARM_DATA_DIR",
-    defaultText: "<main-output-dir>/.wgp-farm-redis",
-  },
-  {
-    flags: "--dashboard-port <port>",
-    description: "also serve the dashboard on 127.0.0.1:<port> (credentials from WGP_FARM_DASHBOARD_*)",
+    description: "the private Redis's folder (AOF), when REDIS_URL is not set",
+    schema: z.string().min(1),
+    defaultText: `<main-output-dir>/${PRIVATE_REDIS_DIR}`,
+  }),
+  dashboardPort: option({
+    flag: "--dashboard-port",
+    takes: "port",
     env: "WGP_FARM_DASHBOARD_PORT",
+    description: "also serve the dashboard on 127.0.0.1:<port> (credentials from WGP_FARM_DASHBOARD_*)",
+    schema: z.coerce.number().int().min(0).max(65535),
     defaultText: "no dashboard",
+  }),
+  ...TASK_INTAKE_OPTIONS,
+  ...WORKER_OPTIONS,
+  // Where the old script put results, and a private Redis rather than one on the default port.
+  mainOutputDir: {
+    ...MAIN_OUTPUT_DIR,
+    description: "where each task's results go, in <output_sub_dir or task_id>/",
+    required: false,
+    default: DEFAULT_HEADLESS_OUTPUT_DIR,
   },
-];
-
-const SHARED_WITH_HEADLESS = new Set(["--main-output-dir <dir>"]);
-
-/** Headless's Redis defaults to a private one, not to a Redis on the default port. */
-const INTAKE_OPTIONS: readonly CliOption[] = TASK_INTAKE_OPTIONS.map((option) =>
-  option.flags.startsWith("--redis-url")
-    ? { ...option, defaultText: "a private redis-server with AOF in --data-dir" }
-    : option,
-);
+  redisUrl: {
+    ...TASK_INTAKE_OPTIONS.redisUrl,
+    default: undefined,
+    defaultText: "a private redis-server with AOF in --data-dir",
+  },
+};
 
 /** The old script ran from inside the WanGP checkout: so does `headless` when --wangp-root is absent. */
 function wangpRootOf(given: string | undefined, engine: string): string | undefined {
@@ -80,11 +72,7 @@ export function registerHeadless(program: Command): void {
     .description(
       "the old headless.py on one machine: watch a tasks.json, run every task on this machine's GPUs, results in per-task folders",
     );
-  const specs = addOptions(command, [
-    ...HEADLESS_OPTIONS,
-    ...INTAKE_OPTIONS,
-    ...WORKER_OPTIONS.filter((option) => !SHARED_WITH_HEADLESS.has(option.flags)),
-  ]);
+  const readOptions = addOptions(command, HEADLESS_OPTIONS);
   command.addHelpText(
     "after",
     "\nRedis: REDIS_URL if set, else a private redis-server with AOF in --data-dir (restarting resumes every queued task)." +
@@ -94,21 +82,21 @@ export function registerHeadless(program: Command): void {
   command.action(async () => {
     // Listen for Ctrl+C from the start: a signal during start-up stops the farm once it is up.
     const stopRequested = untilStopSignal();
-    const settings = settingsOf(HeadlessSettings, specs, command);
+    const settings = readOptions();
     const logger = createLogger({ name: "headless" });
     const mainOutputDir = path.resolve(settings.mainOutputDir);
     await mkdir(mainOutputDir, { recursive: true });
     const wangpRoot = wangpRootOf(settings.wangpRoot, settings.engine);
     const farm = await LocalFarm.start({
       redisUrl: settings.redisUrl,
-      redisDataDir: path.resolve(settings.dataDir ?? path.join(mainOutputDir, ".wgp-farm-redis")),
+      redisDataDir: path.resolve(settings.dataDir ?? path.join(mainOutputDir, PRIVATE_REDIS_DIR)),
       prefix: settings.prefix,
       worker: { ...workerOptionsOf({ ...settings, mainOutputDir }), wangpRoot },
       retry: retryPolicyOf(settings),
       mediaRoot: settings.mediaRoot,
       strict: settings.strict,
       tasksFile: settings.tasksFile,
-      pollIntervalMs: settings.pollInterval * 1000,
+      pollIntervalMs: settings.pollIntervalMs,
       dashboard:
         settings.dashboardPort === undefined
           ? undefined
@@ -131,7 +119,7 @@ export function registerHeadless(program: Command): void {
       { signal },
       "stopping: running tasks finish or go back to the queue (Ctrl+C again to exit at once)",
     );
-    await farm.stop(settings.drainTimeout * 1000);
+    await farm.stop(settings.drainTimeoutMs);
     logger.info("stopped");
   });
 }

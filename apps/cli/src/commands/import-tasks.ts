@@ -1,4 +1,5 @@
 import path from "node:path";
+import { addOptions, type OptionValues, switchOption } from "@wgp-farm/config";
 import {
   DryRunTaskSink,
   FarmConnection,
@@ -10,20 +11,22 @@ import {
   TaskSourceError,
 } from "@wgp-farm/queue";
 import type { Command } from "commander";
-import { z } from "zod";
-import { addOptions, settingsOf } from "../cli-options.js";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { retryPolicyOf, TASK_INTAKE_OPTIONS, TaskIntakeSettings } from "../intake-options.js";
+import { retryPolicyOf, TASK_INTAKE_OPTIONS } from "../intake-options.js";
 import { printJson } from "../output/format.js";
 import { formatImportReport } from "../output/import-report.js";
 import { ProgressBar } from "../output/progress-bar.js";
 
-const ImportSettings = TaskIntakeSettings.extend({
-  rerun: z.boolean().default(false),
-  dryRun: z.boolean().default(false),
-  json: z.boolean().default(false),
-});
-export type ImportSettings = z.output<typeof ImportSettings>;
+const IMPORT_OPTIONS = {
+  ...TASK_INTAKE_OPTIONS,
+  rerun: switchOption({
+    flag: "--rerun",
+    description: "queue finished (completed, failed, cancelled) tasks again instead of skipping them",
+  }),
+  dryRun: switchOption({ flag: "--dry-run", description: "validate and report only; Redis is not touched" }),
+  json: switchOption({ flag: "--json", description: "print the report as one JSON object" }),
+};
+export type ImportSettings = OptionValues<typeof IMPORT_OPTIONS>;
 
 /** Imports a task list into Redis (or only validates it with --dry-run) and returns the report. */
 export async function importTaskFile(file: string, settings: ImportSettings): Promise<ImportReport> {
@@ -67,21 +70,13 @@ export function registerImportTasks(program: Command): void {
       "validate a task list (JSON array or JSON Lines, '-' for stdin) and queue each valid task as a BullMQ job in model.<model>",
     )
     .argument("<file>", "tasks file, or - to read stdin");
-  const specs = addOptions(command, [
-    ...TASK_INTAKE_OPTIONS,
-    {
-      flags: "--rerun",
-      description: "queue finished (completed, failed, cancelled) tasks again instead of skipping them",
-    },
-    { flags: "--dry-run", description: "validate and report only; Redis is not touched" },
-    { flags: "--json", description: "print the report as one JSON object" },
-  ]);
+  const readOptions = addOptions(command, IMPORT_OPTIONS);
   command.addHelpText(
     "after",
     "\nExit codes: 0 every task imported or skipped, 1 some task invalid, 2 usage or connection error.",
   );
   command.action(async (file: string) => {
-    const settings = settingsOf(ImportSettings, specs, command);
+    const settings = readOptions();
     const report = await importTaskFile(file, settings);
     if (settings.json) printJson(report);
     else process.stdout.write(`${formatImportReport(report, { dryRun: settings.dryRun, source: file })}\n`);

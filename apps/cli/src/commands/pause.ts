@@ -1,11 +1,17 @@
+import { addOptions, listOption } from "@wgp-farm/config";
 import { setModelQueuesPaused } from "@wgp-farm/queue";
 import type { Command } from "commander";
-import { z } from "zod";
-import { addOptions, settingsOf } from "../cli-options.js";
-import { FARM_COMMAND_OPTIONS, FarmCommandSettings, withFarm } from "../farm-command.js";
+import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { formatTable, printJson } from "../output/format.js";
 
-const PauseSettings = FarmCommandSettings.extend({ model: z.array(z.string().min(1)).default([]) });
+const PAUSE_OPTIONS = {
+  model: listOption({
+    flag: "--model",
+    takes: "model...",
+    description: "only these model types (default: every model queue)",
+  }),
+  ...FARM_COMMAND_OPTIONS,
+};
 
 function registerOne(program: Command, paused: boolean): void {
   const command = program
@@ -15,13 +21,10 @@ function registerOne(program: Command, paused: boolean): void {
         ? "stop handing out new jobs of some (default: every) model queue; running tasks finish"
         : "hand out jobs of paused model queues again",
     );
-  const specs = addOptions(command, [
-    { flags: "--model <model...>", description: "only these model types (default: every model queue)" },
-    ...FARM_COMMAND_OPTIONS,
-  ]);
+  const readOptions = addOptions(command, PAUSE_OPTIONS);
   command.addHelpText("after", "\nExit codes: 0 done, 1 unknown model, 2 usage or connection error.");
   command.action(async () => {
-    const settings = settingsOf(PauseSettings, specs, command);
+    const settings = readOptions();
     const states = await withFarm(settings, (farm) => setModelQueuesPaused(farm, paused, settings.model));
     if (settings.json) printJson(states);
     else if (states.length === 0) process.stdout.write("No model queues yet.\n");

@@ -1,15 +1,22 @@
+import { addOptions, listOption, switchOption } from "@wgp-farm/config";
 import { type RetryResult, retryAllFailed, retryTask } from "@wgp-farm/queue";
 import type { Command } from "commander";
-import { z } from "zod";
-import { addOptions, settingsOf } from "../cli-options.js";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { FARM_COMMAND_OPTIONS, FarmCommandSettings, withFarm } from "../farm-command.js";
+import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { printJson } from "../output/format.js";
 
-const RetrySettings = FarmCommandSettings.extend({
-  allFailed: z.boolean().default(false),
-  model: z.array(z.string().min(1)).default([]),
-});
+const RETRY_OPTIONS = {
+  allFailed: switchOption({
+    flag: "--all-failed",
+    description: "retry every failed task (quarantined tasks only by name)",
+  }),
+  model: listOption({
+    flag: "--model",
+    takes: "model...",
+    description: "with --all-failed: only these model types",
+  }),
+  ...FARM_COMMAND_OPTIONS,
+};
 
 function formatRetry(result: RetryResult): string {
   if (result.outcome === "retried")
@@ -22,17 +29,13 @@ export function registerRetry(program: Command): void {
     .command("retry")
     .description("run failed, quarantined or cancelled tasks again, with a fresh count of attempts")
     .argument("[task_id...]", "the tasks to retry");
-  const specs = addOptions(command, [
-    { flags: "--all-failed", description: "retry every failed task (quarantined tasks only by name)" },
-    { flags: "--model <model...>", description: "with --all-failed: only these model types" },
-    ...FARM_COMMAND_OPTIONS,
-  ]);
+  const readOptions = addOptions(command, RETRY_OPTIONS);
   command.addHelpText(
     "after",
     "\nExit codes: 0 every named task retried, 1 some task unknown or not retriable, 2 usage or connection error.",
   );
   command.action(async (taskIds: string[]) => {
-    const settings = settingsOf(RetrySettings, specs, command);
+    const settings = readOptions();
     if (settings.allFailed === taskIds.length > 0) {
       throw new CliError("name the tasks to retry, or give --all-failed (not both)");
     }

@@ -1,16 +1,23 @@
+import { addOptions, option } from "@wgp-farm/config";
 import { findTask, readFarmStatus, slotBusyRatio } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { z } from "zod";
-import { addOptions, settingsOf } from "../cli-options.js";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { FARM_COMMAND_OPTIONS, FarmCommandSettings, withFarm } from "../farm-command.js";
+import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { formatFarmStatus } from "../output/farm-status.js";
 import { printJson } from "../output/format.js";
 import { formatTaskDetails } from "../output/task-details.js";
 
-const StatusSettings = FarmCommandSettings.extend({
-  logs: z.coerce.number().int().min(0).max(10_000).default(10),
-});
+const STATUS_OPTIONS = {
+  ...FARM_COMMAND_OPTIONS,
+  logs: option({
+    flag: "--logs",
+    takes: "n",
+    description: "log lines to show for a task",
+    schema: z.coerce.number().int().min(0).max(10_000),
+    default: 10,
+  }),
+};
 
 export function registerStatus(program: Command): void {
   const command = program
@@ -19,13 +26,10 @@ export function registerStatus(program: Command): void {
       "the farm (GPU slots, loaded models, running tasks with progress, queue depths), or one task",
     )
     .argument("[task_id]", "show this task: state, queue, attempts, progress, output folder, errors, log");
-  const specs = addOptions(command, [
-    ...FARM_COMMAND_OPTIONS,
-    { flags: "--logs <n>", description: "log lines to show for a task", defaultText: "10" },
-  ]);
+  const readOptions = addOptions(command, STATUS_OPTIONS);
   command.addHelpText("after", "\nExit codes: 0 shown, 1 unknown task id, 2 usage or connection error.");
   command.action(async (taskId: string | undefined) => {
-    const settings = settingsOf(StatusSettings, specs, command);
+    const settings = readOptions();
     await withFarm(settings, async (farm) => {
       if (taskId === undefined) {
         const now = Date.now();

@@ -1,4 +1,5 @@
-import type { Logger } from "@wgp-farm/config";
+import { setTimeout as sleep } from "node:timers/promises";
+import { bestEffort, type Logger } from "@wgp-farm/config";
 import { type DashboardCredentials, type RunningDashboard, startDashboard } from "@wgp-farm/dashboard";
 import {
   FarmConnection,
@@ -94,7 +95,8 @@ export class LocalFarm {
       await watcher?.start();
       return local;
     } catch (error) {
-      for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+      for (const cleanup of cleanups)
+        await bestEffort(cleanup, logger, "cleaning up a farm that did not start", "warn");
       throw error;
     }
   }
@@ -111,7 +113,7 @@ export class LocalFarm {
 
   /** Resolves once every followed task has ended (completed, failed, quarantined or cancelled). */
   async waitUntilIdle(pollMs = 500): Promise<void> {
-    while (this.printer.unfinished > 0) await new Promise((resolve) => setTimeout(resolve, pollMs));
+    while (this.printer.unfinished > 0) await sleep(pollMs);
   }
 
   /**
