@@ -11,17 +11,17 @@ import {
   settleWithin,
 } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
-import { AttemptHistory } from "./attempt-history.js";
-import { CausVidLora } from "./causvid-lora.js";
 import { planSlots, type SlotPlan } from "./gpu-detection.js";
-import { GpuSlot } from "./gpu-slot.js";
-import { JobScheduler } from "./job-scheduler.js";
-import { OutputPublisher, type StagingOwner } from "./output-publisher.js";
-import { Quarantine } from "./quarantine.js";
-import { QueueActivityWatcher } from "./queue-activity-watcher.js";
-import { QueueWorkerSet } from "./queue-workers.js";
-import type { SlotContext } from "./slot-context.js";
-import { WakeSignal } from "./wake-signal.js";
+import { AttemptHistory } from "./job/attempt-history.js";
+import { CausVidLora } from "./job/causvid-lora.js";
+import { Quarantine } from "./job/quarantine.js";
+import type { SlotContext } from "./job/slot-context.js";
+import { OutputPublisher, type StagingOwner } from "./output/output-publisher.js";
+import { JobScheduler } from "./scheduling/job-scheduler.js";
+import { QueueActivityWatcher } from "./scheduling/queue-activity-watcher.js";
+import { WakeSignal } from "./scheduling/wake-signal.js";
+import { GpuSlot } from "./slot/gpu-slot.js";
+import { QueueWorkerSet } from "./slot/queue-workers.js";
 import {
   type FarmWorkerOptions,
   type ResolvedWorkerOptions,

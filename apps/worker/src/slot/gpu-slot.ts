@@ -13,12 +13,12 @@ import {
   type TaskJobData,
 } from "@wgp-farm/queue";
 import type { Job } from "bullmq";
-import type { SlotPlan } from "./gpu-detection.js";
-import type { HeldJob, JobEnd } from "./job-finisher.js";
-import { JobRunner } from "./job-runner.js";
-import type { NextWork } from "./job-scheduler.js";
+import type { SlotPlan } from "../gpu-detection.js";
+import type { HeldJob, JobEnd } from "../job/job-finisher.js";
+import { JobRunner } from "../job/job-runner.js";
+import type { SlotContext, StopReason } from "../job/slot-context.js";
+import type { NextWork } from "../scheduling/job-scheduler.js";
 import { QueueWorkerSet } from "./queue-workers.js";
-import type { SlotContext, StopReason } from "./slot-context.js";
 
 interface RunningJob {
   taskId: string;

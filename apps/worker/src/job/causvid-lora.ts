@@ -7,7 +7,7 @@ import { pipeline } from "node:stream/promises";
 import type { Logger } from "@wgp-farm/config";
 import { HostLock } from "@wgp-farm/host";
 import { CAUSVID_PRESET, wanLoraSubdir } from "@wgp-farm/tasks";
-import { sha256Of } from "./output-publisher.js";
+import { sha256Of } from "../output/output-publisher.js";
 
 /** The CausVid LoRA is missing and could not be fetched: the task fails rather than run without it. */
 export class CausVidDownloadError extends Error {

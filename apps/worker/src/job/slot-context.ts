@@ -1,12 +1,12 @@
 import type { Logger } from "@wgp-farm/config";
 import type { CancelChannel, FarmConnection, FarmStats, SlotRegistry } from "@wgp-farm/queue";
+import type { OutputPublisher } from "../output/output-publisher.js";
+import type { JobScheduler } from "../scheduling/job-scheduler.js";
+import type { WakeSignal } from "../scheduling/wake-signal.js";
+import type { ResolvedWorkerOptions } from "../worker-options.js";
 import type { AttemptHistory } from "./attempt-history.js";
 import type { CausVidLora } from "./causvid-lora.js";
-import type { JobScheduler } from "./job-scheduler.js";
-import type { OutputPublisher } from "./output-publisher.js";
 import type { Quarantine } from "./quarantine.js";
-import type { WakeSignal } from "./wake-signal.js";
-import type { ResolvedWorkerOptions } from "./worker-options.js";
 
 /** What every slot of a worker process shares. */
 export interface SlotContext {

@@ -1,9 +1,9 @@
 import { type FarmKeys, modelQueueName, type SlotRegistry, type SlotStatus } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
+import type { SchedulingPolicyName } from "../worker-options.js";
 import { decideNextQueue, type QueueSnapshot, type SchedulingDecision } from "./scheduling-policy.js";
 import { CLAIM_SWITCH_SCRIPT } from "./scripts/claim-switch.js";
 import { QUEUE_SNAPSHOT_SCRIPT } from "./scripts/queue-snapshot.js";
-import type { SchedulingPolicyName } from "./worker-options.js";
 
 interface SchedulerCommands {
   wgpQueueSnapshot(...keysAndArgs: (string | number)[]): Promise<[number, string, string, number, number]>;

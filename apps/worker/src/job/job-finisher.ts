@@ -1,10 +1,10 @@
 import type { Logger } from "@wgp-farm/config";
 import { type AttemptRecord, CANCELLED_REASON_PREFIX, type TaskJobData } from "@wgp-farm/queue";
 import type { Job } from "bullmq";
+import type { ResultSummary } from "../output/result-manifest.js";
 import { crashesIn } from "./attempt-history.js";
 import { errorForQueue, type JobFailure } from "./job-failure.js";
 import type { JobProgressReporter } from "./job-progress.js";
-import type { ResultSummary } from "./result-manifest.js";
 import type { SlotContext } from "./slot-context.js";
 
 /** How an attempt ended, for the slot's counters and status. */

@@ -2,15 +2,15 @@ import type { Logger } from "@wgp-farm/config";
 import type { EngineSupervisor, ReadyMessage, ResultMessage } from "@wgp-farm/engine";
 import type { AttemptRecord, JobProgress } from "@wgp-farm/queue";
 import { toWanGPSettings, type WanGPSettingsPlan } from "@wgp-farm/tasks";
+import type { SlotPlan } from "../gpu-detection.js";
+import type { StagedOutput } from "../output/output-publisher.js";
+import { buildManifest, summarize } from "../output/result-manifest.js";
 import { crashesIn } from "./attempt-history.js";
-import type { SlotPlan } from "./gpu-detection.js";
 import { classifyFailure } from "./job-failure.js";
 import { type HeldJob, type JobEnd, JobFinisher } from "./job-finisher.js";
 import { JobProgressReporter } from "./job-progress.js";
 import { LockRenewal } from "./lock-renewal.js";
 import { checkMediaOnHost } from "./media-check.js";
-import type { StagedOutput } from "./output-publisher.js";
-import { buildManifest, summarize } from "./result-manifest.js";
 import type { SlotContext, StopReason } from "./slot-context.js";
 
 /** What a job needs from the slot running it. */
