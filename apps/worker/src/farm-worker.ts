@@ -155,8 +155,8 @@ export class FarmWorker {
       registry,
       stats: new FarmStats(farm.redis, farm.keys),
       cancels: new CancelChannel(farm.redis, farm.keys),
-      history: new AttemptHistory(farm.redis, farm.keys),
-      quarantine: new Quarantine(farm, options.quarantineAfter),
+      history: new AttemptHistory(farm.redis, farm.keys, logger),
+      quarantine: new Quarantine(farm, options.quarantineAfter, logger),
       scheduler: new JobScheduler(farm.redis, farm.keys, registry, {
         policy: options.schedulingPolicy,
         maxWaitMs: options.maxWaitMs,
@@ -164,7 +164,7 @@ export class FarmWorker {
       }),
       wake,
       models,
-      publisher: await OutputPublisher.open(options.mainOutputDir),
+      publisher: await OutputPublisher.open(options.mainOutputDir, logger),
       causvid:
         options.engine === "wangp" && options.wangpRoot
           ? new CausVidLora({

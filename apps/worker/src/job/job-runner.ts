@@ -119,7 +119,11 @@ export class JobRunner {
   /** Where an attempt that did not complete goes: as its stop reason says, else as a failure. */
   async #ended(attempt: Attempt, error: unknown, begun: Promise<AttemptRecord[]>): Promise<JobEnd> {
     const { held, progress } = attempt;
-    const [attempts] = await Promise.all([begun.catch(() => [] as AttemptRecord[]), progress.flush()]);
+    const recorded = begun.catch((failure: unknown): AttemptRecord[] => {
+      this.#logger.warn({ err: failure, task_id: held.taskId }, "recording the attempt failed");
+      return [];
+    });
+    const [attempts] = await Promise.all([recorded, progress.flush()]);
     const reason = stopReasonOf(attempt.stop);
     if (reason?.kind === "lock-lost") {
       this.#logger.warn({ task_id: held.taskId, why: reason.why }, "job lost; another slot will run it");
