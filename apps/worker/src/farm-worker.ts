@@ -81,8 +81,7 @@ export class FarmWorker {
   #unsubscribe: (() => Promise<void>) | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
-  readonly #closed: Promise<void>;
-  #resolveClosed!: () => void;
+  readonly #closed = Promise.withResolvers<void>();
 
   private constructor(
     ctx: WorkerServices,
@@ -106,9 +105,6 @@ export class FarmWorker {
       ctx.logger,
     );
     this.#slots = plans.map((plan) => new GpuSlot(plan, ctx, ctx));
-    this.#closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
   }
 
   /** Connects, starts every slot's engine and begins fetching. Rejects when a slot cannot start. */
@@ -218,7 +214,7 @@ export class FarmWorker {
 
   /** Resolves once the worker has stopped (drain or stop). */
   get closed(): Promise<void> {
-    return this.#closed;
+    return this.#closed.promise;
   }
 
   statuses(): SlotStatus[] {
@@ -230,7 +226,7 @@ export class FarmWorker {
    * them back in their queues (not failed), shuts the engines down and disconnects.
    */
   drain(timeoutMs: number = this.#ctx.options.drainTimeoutMs): Promise<void> {
-    this.#closing ??= this.#drain(timeoutMs).finally(() => this.#resolveClosed());
+    this.#closing ??= this.#drain(timeoutMs).finally(() => this.#closed.resolve());
     return this.#closing;
   }
 

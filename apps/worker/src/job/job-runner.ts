@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { bestEffort, type Logger } from "@wgp-farm/config";
 import type { EngineSupervisor, ResultMessage } from "@wgp-farm/engine";
 import type { AttemptRecord } from "@wgp-farm/queue";
@@ -169,7 +170,7 @@ export class JobRunner {
     const { history, cancels, publisher } = this.#ctx;
     const { held, stop, progress, plan } = attempt;
     const { plan: slot } = this.#slot;
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
     const begun = history.begin(held.taskId, slot.slotId, previous);
     cancels.requestOf(held.taskId).then(
       (request) => request && stopJob(stop, { kind: "cancel", reason: request.reason }),

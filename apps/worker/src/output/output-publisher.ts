@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { bestEffort, type Logger, readRecord } from "@wgp-farm/config";
 import { normalizeOutputSubDir, RESERVED_OUTPUT_PREFIX, resolveOutputDir } from "@wgp-farm/tasks";
 import { z } from "zod";
@@ -122,7 +123,7 @@ export class OutputPublisher {
     };
     const ready = (async () => {
       // Not before the engine has its command: it creates the files folder itself.
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       if (!firstAttempt) {
         const stale = (await readdir(this.stagingRoot)).filter(
           (name) => name.startsWith(`${slug}.`) && name !== path.basename(dir),
