@@ -66,6 +66,7 @@ export class EngineSupervisor extends EventEmitter<EngineSupervisorEvents> {
   readonly #options: EngineSupervisorOptions;
   readonly #logger: Logger;
   #engine: EngineProcess | undefined;
+  #readyInfo: ReadyMessage | undefined;
   #available: Promise<EngineProcess> | undefined;
   #state: SupervisorState = "idle";
   #attempt = 0;
@@ -88,9 +89,9 @@ export class EngineSupervisor extends EventEmitter<EngineSupervisorEvents> {
     return this.#engine;
   }
 
-  /** The `ready` of the current engine. */
+  /** The `ready` of the current engine (of the last one while a new one starts). */
   get readyInfo(): ReadyMessage | undefined {
-    return this.#engine?.readyInfo;
+    return this.#readyInfo;
   }
 
   /** Jobs with a result since the current engine started. */
@@ -136,8 +137,12 @@ export class EngineSupervisor extends EventEmitter<EngineSupervisorEvents> {
     return this.#engine?.cancel() ?? false;
   }
 
-  /** Shuts the current engine down and starts a fresh one; jobs submitted meanwhile wait for it. */
+  /**
+   * Shuts the current engine down and starts a fresh one; jobs submitted meanwhile wait for it. While
+   * a start, restart or recycle is under way it only waits for that one: a fresh engine is coming.
+   */
   async recycle(reason: string): Promise<ReadyMessage> {
+    if (this.#state !== "ready") return this.whenReady();
     this.#state = "recycling";
     this.emit("recycling", { reason });
     const previous = this.#engine;
@@ -227,6 +232,7 @@ export class EngineSupervisor extends EventEmitter<EngineSupervisorEvents> {
       this.#engine = engine;
       try {
         const ready = await engine.start();
+        this.#readyInfo = ready;
         this.#startedAt = Date.now();
         this.#jobsSinceStart = 0;
         this.#state = "ready";

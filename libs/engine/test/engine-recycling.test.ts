@@ -54,6 +54,17 @@ describe("EngineSupervisor recycling", () => {
     expect(result.files).toHaveLength(1);
     expect(supervised.engine?.pid).not.toBe(firstPid);
   });
+
+  it("does not start a second engine when asked to recycle during a recycle", async () => {
+    const supervised = await supervisor();
+    const readies: number[] = [];
+    supervised.on("ready", (ready) => readies.push(ready.pid));
+    await supervised.start();
+    const [first, second] = await Promise.all([supervised.recycle("one"), supervised.recycle("two")]);
+    expect(second.pid).toBe(first.pid);
+    expect(readies).toHaveLength(2);
+    expect(supervised.engine?.pid).toBe(first.pid);
+  });
 });
 
 describe("EngineSupervisor.whenReady", () => {
