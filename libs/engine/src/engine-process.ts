@@ -118,7 +118,7 @@ export class EngineProcess extends EventEmitter<EngineProcessEvents> {
       child.kill("SIGKILL");
     }, readyTimeoutMs);
     const ready = this.#startWaiter.promise;
-    void ready.catch(() => undefined).finally(() => clearTimeout(timer));
+    void Promise.allSettled([ready]).then(() => clearTimeout(timer));
     return ready;
   }
 

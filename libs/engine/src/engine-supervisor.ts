@@ -196,6 +196,7 @@ export class EngineSupervisor extends EventEmitter<EngineSupervisorEvents> {
 
   #launching(launch: Promise<EngineProcess>): Promise<EngineProcess> {
     this.#available = launch;
+    // Whoever waits for an engine sees a failed launch; with nobody waiting it must not go unhandled.
     launch.catch(() => {});
     return launch;
   }
