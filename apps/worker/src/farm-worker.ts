@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from "@wgp-farm/config";
+import { bestEffort, createLogger, type Logger } from "@wgp-farm/config";
 import { processIsAlive } from "@wgp-farm/host";
 import {
   CancelChannel,
@@ -10,18 +10,19 @@ import {
   type SlotStatus,
   settleWithin,
 } from "@wgp-farm/queue";
+import { QueueKeys } from "bullmq";
 import type { Redis } from "ioredis";
-import { AttemptHistory } from "./attempt-history.js";
-import { CausVidLora } from "./causvid-lora.js";
 import { planSlots, type SlotPlan } from "./gpu-detection.js";
-import { GpuSlot } from "./gpu-slot.js";
-import { JobScheduler } from "./job-scheduler.js";
-import { OutputPublisher, type StagingOwner } from "./output-publisher.js";
-import { Quarantine } from "./quarantine.js";
-import { QueueActivityWatcher } from "./queue-activity-watcher.js";
-import { QueueWorkerSet } from "./queue-workers.js";
-import type { SlotContext } from "./slot-context.js";
-import { WakeSignal } from "./wake-signal.js";
+import { AttemptHistory } from "./job/attempt-history.js";
+import { CausVidLora } from "./job/causvid-lora.js";
+import type { JobRunnerContext } from "./job/job-runner.js";
+import { Quarantine } from "./job/quarantine.js";
+import { OutputPublisher, type StagingOwner } from "./output/output-publisher.js";
+import { JobScheduler } from "./scheduling/job-scheduler.js";
+import { QueueActivityWatcher } from "./scheduling/queue-activity-watcher.js";
+import { WakeSignal } from "./scheduling/wake-signal.js";
+import { GpuSlot, type GpuSlotContext } from "./slot/gpu-slot.js";
+import { QueueWorkerSet } from "./slot/queue-workers.js";
 import {
   type FarmWorkerOptions,
   type ResolvedWorkerOptions,
@@ -55,6 +56,14 @@ function reportConnectionErrors(redis: Redis, logger: Logger, connection: string
   return redis;
 }
 
+/** Everything the slots of one worker process share: each part takes the narrow context it declares. */
+type WorkerServices = GpuSlotContext &
+  JobRunnerContext & {
+    farm: FarmConnection;
+    cancels: CancelChannel;
+    options: ResolvedWorkerOptions;
+  };
+
 /** Slot ids of the workers running in this process (`headless` may run one next to other parts). */
 const SLOTS_IN_THIS_PROCESS = new Set<string>();
 
@@ -65,18 +74,17 @@ const SLOTS_IN_THIS_PROCESS = new Set<string>();
  */
 export class FarmWorker {
   readonly #slots: GpuSlot[];
-  readonly #ctx: SlotContext;
+  readonly #ctx: WorkerServices;
   readonly #watcher: QueueActivityWatcher;
   readonly #stalledChecker: QueueWorkerSet;
   readonly #subscriber: Redis;
   #unsubscribe: (() => Promise<void>) | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
-  readonly #closed: Promise<void>;
-  #resolveClosed!: () => void;
+  readonly #closed = Promise.withResolvers<void>();
 
   private constructor(
-    ctx: SlotContext,
+    ctx: WorkerServices,
     plans: readonly SlotPlan[],
     watcher: QueueActivityWatcher,
     subscriber: Redis,
@@ -96,10 +104,7 @@ export class FarmWorker {
       },
       ctx.logger,
     );
-    this.#slots = plans.map((plan) => new GpuSlot(plan, ctx));
-    this.#closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+    this.#slots = plans.map((plan) => new GpuSlot(plan, ctx, ctx));
   }
 
   /** Connects, starts every slot's engine and begins fetching. Rejects when a slot cannot start. */
@@ -125,8 +130,8 @@ export class FarmWorker {
       await worker.#start();
       return worker;
     } catch (error) {
-      if (worker) await worker.stop().catch(() => undefined);
-      else await farm.close().catch(() => undefined);
+      if (worker) await bestEffort(worker.stop(), logger, "stopping the worker that failed to start", "warn");
+      else await bestEffort(farm.close(), logger, "closing the Redis connection", "warn");
       throw error;
     }
   }
@@ -137,16 +142,17 @@ export class FarmWorker {
     logger: Logger,
     wake: WakeSignal,
     models: () => readonly string[],
-  ): Promise<SlotContext> {
+  ): Promise<WorkerServices> {
     const registry = new SlotRegistry(farm.redis, farm.keys, options.slotStatusTtlMs);
     return {
       options,
       farm,
+      redis: farm.redis,
       registry,
       stats: new FarmStats(farm.redis, farm.keys),
       cancels: new CancelChannel(farm.redis, farm.keys),
-      history: new AttemptHistory(farm.redis, farm.keys),
-      quarantine: new Quarantine(farm, options.quarantineAfter),
+      history: new AttemptHistory(farm.redis, farm.keys, logger),
+      quarantine: new Quarantine(farm, options.quarantineAfter, logger),
       scheduler: new JobScheduler(farm.redis, farm.keys, registry, {
         policy: options.schedulingPolicy,
         maxWaitMs: options.maxWaitMs,
@@ -154,7 +160,7 @@ export class FarmWorker {
       }),
       wake,
       models,
-      publisher: await OutputPublisher.open(options.mainOutputDir),
+      publisher: await OutputPublisher.open(options.mainOutputDir, logger),
       causvid:
         options.engine === "wangp" && options.wangpRoot
           ? new CausVidLora({
@@ -208,7 +214,7 @@ export class FarmWorker {
 
   /** Resolves once the worker has stopped (drain or stop). */
   get closed(): Promise<void> {
-    return this.#closed;
+    return this.#closed.promise;
   }
 
   statuses(): SlotStatus[] {
@@ -220,7 +226,7 @@ export class FarmWorker {
    * them back in their queues (not failed), shuts the engines down and disconnects.
    */
   drain(timeoutMs: number = this.#ctx.options.drainTimeoutMs): Promise<void> {
-    this.#closing ??= this.#drain(timeoutMs).finally(() => this.#resolveClosed());
+    this.#closing ??= this.#drain(timeoutMs).finally(() => this.#closed.resolve());
     return this.#closing;
   }
 
@@ -279,14 +285,23 @@ export class FarmWorker {
   async #onCancel(taskId: string): Promise<void> {
     const slot = this.#slots.find((candidate) => candidate.currentTaskId === taskId);
     if (!slot) return;
-    const request = await this.#ctx.cancels.requestOf(taskId).catch(() => null);
-    slot.cancel(taskId, request?.reason ?? null);
+    let reason: string | null = null;
+    await bestEffort(
+      async () => {
+        reason = (await this.#ctx.cancels.requestOf(taskId))?.reason ?? null;
+      },
+      this.#ctx.logger,
+      "reading the cancel request's reason",
+    );
+    slot.cancel(taskId, reason);
   }
 
   async #sweepStaging(): Promise<void> {
     const { farm, publisher, logger } = this.#ctx;
+    const queueKeys = new QueueKeys(farm.keys.prefix);
+    // BullMQ's own key for a job's lock: the job's key, then `:lock`.
     const isHeld = async (owner: StagingOwner) =>
-      (await farm.redis.get(`${farm.keys.prefix}:${owner.queue}:${owner.task_id}:lock`)) === owner.token;
+      (await farm.redis.get(`${queueKeys.toKey(owner.queue, owner.task_id)}:lock`)) === owner.token;
     try {
       const removed = await publisher.sweep(isHeld);
       if (removed > 0) logger.info({ removed }, "removed staging folders of attempts that lost their job");

@@ -1,4 +1,3 @@
-export { CausVidDownloadError, CausVidLora, type CausVidLoraOptions } from "./causvid-lora.js";
 export { FarmWorker, type FarmWorkerHandle, startFarmWorker } from "./farm-worker.js";
 export {
   GpuDetectionError,
@@ -7,14 +6,15 @@ export {
   type SlotPlanOptions,
   workerHostName,
 } from "./gpu-detection.js";
-export { OutputPublisher, type PublishedFile, STAGING_DIR_NAME } from "./output-publisher.js";
-export type { ResultManifest, ResultSummary, ResultTimings } from "./result-manifest.js";
+export { CausVidDownloadError, CausVidLora, type CausVidLoraOptions } from "./job/causvid-lora.js";
+export { OutputPublisher, type PublishedFile, STAGING_DIR_NAME } from "./output/output-publisher.js";
+export type { ResultManifest, ResultSummary, ResultTimings } from "./output/result-manifest.js";
 export {
   decideNextQueue,
   type QueueSnapshot,
   type SchedulingDecision,
   type SchedulingInput,
-} from "./scheduling-policy.js";
+} from "./scheduling/scheduling-policy.js";
 export { handleShutdownSignals, type ShutdownSignalOptions } from "./shutdown-signals.js";
 export {
   type FarmWorkerOptions,

@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { cancelTask, FarmConnection, FarmStats, modelQueueName, RedisServerProcess } from "@wgp-farm/queue";
 import { temporaryDir } from "@wgp-farm/testing";
 import { describe, expect, it } from "vitest";
-import { STAGING_DIR_NAME } from "../src/output-publisher.js";
+import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 import {
   importTasks,
   onCleanup,

@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { modelQueueName } from "@wgp-farm/queue";
 import { describe, expect, it } from "vitest";
-import { STAGING_DIR_NAME } from "../src/output-publisher.js";
+import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 import { WORKER_DEFAULTS } from "../src/worker-options.js";
 import {
   importTasks,

@@ -3,7 +3,7 @@ import path from "node:path";
 import { FarmStats, modelQueueName, SlotRegistry } from "@wgp-farm/queue";
 import { describe, expect, it } from "vitest";
 import type { ResultManifest, ResultSummary } from "../src/index.js";
-import { STAGING_DIR_NAME, sha256Of } from "../src/output-publisher.js";
+import { STAGING_DIR_NAME, sha256Of } from "../src/output/output-publisher.js";
 import { importTasks, startWorker, t2vTask, testFarm, waitForJob } from "./support.js";
 
 describe("a job's result", () => {

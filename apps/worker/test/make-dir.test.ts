@@ -4,7 +4,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { temporaryDir } from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeDir } from "../src/make-dir.js";
+import { makeDir } from "../src/output/make-dir.js";
 
 const run = promisify(execFile);
 

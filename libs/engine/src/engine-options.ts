@@ -1,6 +1,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "@wgp-farm/config";
+import type { EngineChildSpec } from "./engine-child.js";
 
 /** The old headless `--wgp-*` options the bridge maps onto today's WanGP (PROTOCOL.md). */
 export type WgpOptionName =
@@ -63,6 +64,15 @@ export const ENGINE_DEFAULTS = {
   stderrLines: 200,
 } as const;
 
+export type EngineLimits = { -readonly [K in keyof typeof ENGINE_DEFAULTS]: number };
+
+/** The options' time limits and sizes, each defaulted on its own. */
+export function engineLimits(options: EngineProcessOptions): EngineLimits {
+  const limits: EngineLimits = { ...ENGINE_DEFAULTS };
+  for (const key of Object.keys(limits) as (keyof EngineLimits)[]) limits[key] = options[key] ?? limits[key];
+  return limits;
+}
+
 /** engine-py/ of this repository, from src/ or dist/ alike (both sit two levels below the repo root). */
 export function defaultEnginePyDir(): string {
   return fileURLToPath(new URL("../../../engine-py", import.meta.url));
@@ -85,6 +95,18 @@ export function bridgeArgs(options: EngineProcessOptions): string[] {
   for (const arg of options.wangpArgs ?? []) args.push(`--wangp-arg=${arg}`);
   args.push(...(options.extraArgs ?? []));
   return args;
+}
+
+/** How to spawn engine-py for these options. */
+export function bridgeSpawnSpec(options: EngineProcessOptions, logger: Logger): EngineChildSpec {
+  return {
+    command: options.python ?? defaultPython(),
+    args: bridgeArgs(options),
+    cwd: options.cwd,
+    env: bridgeEnv(options),
+    stderrLines: options.stderrLines ?? ENGINE_DEFAULTS.stderrLines,
+    logger,
+  };
 }
 
 export function bridgeEnv(options: EngineProcessOptions): Record<string, string | undefined> {

@@ -1,4 +1,4 @@
-import type { SchedulingPolicyName } from "./worker-options.js";
+import type { SchedulingPolicyName } from "../worker-options.js";
 
 /** One model queue as the scheduler sees it at a moment. */
 export interface QueueSnapshot {

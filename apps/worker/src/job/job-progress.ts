@@ -29,10 +29,12 @@ export class JobProgressReporter {
   #stepClock: { phase: string; step: number; at: number } | undefined;
   readonly #pending = new Set<Promise<unknown>>();
 
-  constructor(
-    private readonly job: Job,
-    private readonly options: JobProgressOptions,
-  ) {
+  readonly #job: Job;
+  readonly #options: JobProgressOptions;
+
+  constructor(job: Job, options: JobProgressOptions) {
+    this.#job = job;
+    this.#options = options;
     this.#current = {
       phase: "queued",
       step: null,
@@ -67,12 +69,12 @@ export class JobProgressReporter {
   }
 
   log(line: string): void {
-    if (this.#logLines >= this.options.maxLogLines) {
+    if (this.#logLines >= this.#options.maxLogLines) {
       this.#droppedLines += 1;
       return;
     }
     this.#logLines += 1;
-    this.#write(() => this.job.log(line));
+    this.#write(() => this.#job.log(line));
   }
 
   /** Sends what is pending and waits for every write so far. */
@@ -86,16 +88,16 @@ export class JobProgressReporter {
       const dropped = this.#droppedLines;
       this.#droppedLines = 0;
       this.#write(() =>
-        this.job.log(`… ${dropped} more log lines dropped (limit ${this.options.maxLogLines} per attempt)`),
+        this.#job.log(`… ${dropped} more log lines dropped (limit ${this.#options.maxLogLines} per attempt)`),
       );
     }
     await Promise.all(this.#pending);
   }
 
   #update(fields: Omit<JobProgress, "slot">, immediate: boolean): void {
-    this.#current = { ...fields, slot: this.options.slotId };
-    this.options.onProgress?.(this.#current);
-    const interval = this.options.minIntervalMs ?? 500;
+    this.#current = { ...fields, slot: this.#options.slotId };
+    this.#options.onProgress?.(this.#current);
+    const interval = this.#options.minIntervalMs ?? 500;
     const wait = this.#sentAt + interval - Date.now();
     if (immediate || wait <= 0) {
       clearTimeout(this.#trailing);
@@ -112,7 +114,7 @@ export class JobProgressReporter {
   #send(): void {
     this.#sentAt = Date.now();
     const progress = this.#current;
-    this.#write(() => this.job.updateProgress(progress));
+    this.#write(() => this.#job.updateProgress(progress));
   }
 
   /**
@@ -121,7 +123,7 @@ export class JobProgressReporter {
    */
   #write(operation: () => Promise<unknown>): void {
     const write = operation().catch((error: unknown) => {
-      this.options.logger.debug({ err: error, task_id: this.job.id }, "progress or log write failed");
+      this.#options.logger.debug({ err: error, task_id: this.#job.id }, "progress or log write failed");
     });
     this.#pending.add(write);
     void write.finally(() => this.#pending.delete(write));

@@ -1,11 +1,17 @@
 import type { Logger } from "@wgp-farm/config";
-import { type AttemptRecord, CANCELLED_REASON_PREFIX, type TaskJobData } from "@wgp-farm/queue";
+import {
+  type AttemptRecord,
+  CANCELLED_REASON_PREFIX,
+  type CancelChannel,
+  type FarmStats,
+  type TaskJobData,
+} from "@wgp-farm/queue";
 import type { Job } from "bullmq";
-import { crashesIn } from "./attempt-history.js";
+import type { ResultSummary } from "../output/result-manifest.js";
+import { type AttemptHistory, crashesIn } from "./attempt-history.js";
 import { errorForQueue, type JobFailure } from "./job-failure.js";
 import type { JobProgressReporter } from "./job-progress.js";
-import type { ResultSummary } from "./result-manifest.js";
-import type { SlotContext } from "./slot-context.js";
+import type { Quarantine } from "./quarantine.js";
 
 /** How an attempt ended, for the slot's counters and status. */
 export type JobEnd =
@@ -24,17 +30,29 @@ export interface HeldJob {
   taskId: string;
 }
 
+/** What a JobFinisher needs: where attempts, cancel flags, quarantined jobs and farm counters go. */
+export interface JobFinisherContext {
+  stats: FarmStats;
+  history: AttemptHistory;
+  cancels: CancelChannel;
+  quarantine: Quarantine;
+}
+
 /**
  * Moves a job to where its attempt's end puts it (completed, failed and maybe retried, cancelled,
  * quarantined, back to its queue), and keeps the attempt history, cancel flags and farm counters in
  * step. Each move needs the job's lock; a move refused for a lost lock is logged, not thrown.
  */
 export class JobFinisher {
-  constructor(
-    private readonly ctx: SlotContext,
-    private readonly slotId: string,
-    private readonly logger: Logger,
-  ) {}
+  readonly #ctx: JobFinisherContext;
+  readonly #slotId: string;
+  readonly #logger: Logger;
+
+  constructor(ctx: JobFinisherContext, slotId: string, logger: Logger) {
+    this.#ctx = ctx;
+    this.#slotId = slotId;
+    this.#logger = logger;
+  }
 
   async completed(held: HeldJob, summary: ResultSummary): Promise<JobEnd> {
     // The attempt record and a late cancel flag go at the same time as the completion.
@@ -42,22 +60,22 @@ export class JobFinisher {
       this.#move(held, () => held.job.moveToCompleted(summary, held.token, false)),
       this.#forget(held.taskId),
     ]);
-    await this.ctx.stats.increment("completed");
+    await this.#ctx.stats.increment("completed");
     return { kind: "completed", summary };
   }
 
   async cancelled(held: HeldJob, reason: string | null, attempts: readonly AttemptRecord[]): Promise<JobEnd> {
-    const message = `${CANCELLED_REASON_PREFIX}${reason ?? "cancel requested"} (stopped on ${this.slotId})`;
-    await this.ctx.history.end(held.taskId, attempts, "cancelled", message);
+    const message = `${CANCELLED_REASON_PREFIX}${reason ?? "cancel requested"} (stopped on ${this.#slotId})`;
+    await this.#ctx.history.end(held.taskId, attempts, "cancelled", message);
     await this.#move(held, () => held.job.moveToFailed(errorForQueue(message, [], false), held.token, false));
     await this.#forget(held.taskId);
-    await this.ctx.stats.increment("cancelled");
+    await this.#ctx.stats.increment("cancelled");
     return { kind: "cancelled", message };
   }
 
   /** Back to its queue, at the front of its priority, without counting an attempt (drain, shutdown). */
   async requeued(held: HeldJob, attempts: readonly AttemptRecord[], why: string): Promise<JobEnd> {
-    await this.ctx.history.end(held.taskId, attempts, "requeued", why);
+    await this.#ctx.history.end(held.taskId, attempts, "requeued", why);
     await this.#move(held, () => held.job.moveToWait(held.token));
     return { kind: "requeued" };
   }
@@ -72,13 +90,13 @@ export class JobFinisher {
     progress.log(failure.message);
     for (const line of failure.details) progress.log(line);
     await progress.flush();
-    const ended = await this.ctx.history.end(held.taskId, attempts, failure.outcome, failure.message);
+    const ended = await this.#ctx.history.end(held.taskId, attempts, failure.outcome, failure.message);
     const incidents = { stalls: job.stalledCounter ?? 0, crashes: crashesIn(ended) };
-    if (failure.outcome !== "failed" && this.ctx.quarantine.due(incidents)) {
+    if (failure.outcome !== "failed" && this.#ctx.quarantine.due(incidents)) {
       return this.quarantined(held, incidents, ended);
     }
     const retrying = failure.retryable && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
-    this.logger.warn(
+    this.#logger.warn(
       { task_id: held.taskId, error: failure.message, attempt: job.attemptsStarted, retrying },
       "job attempt failed",
     );
@@ -86,10 +104,10 @@ export class JobFinisher {
       job.moveToFailed(errorForQueue(failure.message, failure.details, failure.retryable), held.token, false),
     );
     if (retrying) {
-      await this.ctx.stats.increment("retried");
+      await this.#ctx.stats.increment("retried");
     } else {
       await this.#forget(held.taskId);
-      await this.ctx.stats.increment("failed");
+      await this.#ctx.stats.increment("failed");
     }
     return { kind: "failed", message: failure.message, retrying };
   }
@@ -102,15 +120,15 @@ export class JobFinisher {
     // An attempt that just crashed keeps that outcome; one quarantined on pickup records it.
     const recorded =
       attempts.at(-1)?.outcome === "running"
-        ? await this.ctx.history.end(held.taskId, attempts, "quarantined", null)
+        ? await this.#ctx.history.end(held.taskId, attempts, "quarantined", null)
         : attempts;
-    let message = this.ctx.quarantine.reasonFor(incidents);
+    let message = this.#ctx.quarantine.reasonFor(incidents);
     await this.#move(held, async () => {
-      message = await this.ctx.quarantine.quarantine(held.job, held.token, held.queue, incidents, recorded);
+      message = await this.#ctx.quarantine.quarantine(held.job, held.token, held.queue, incidents, recorded);
     });
-    this.logger.error({ task_id: held.taskId, ...incidents }, message);
+    this.#logger.error({ task_id: held.taskId, ...incidents }, message);
     await this.#forget(held.taskId);
-    await this.ctx.stats.increment("quarantined");
+    await this.#ctx.stats.increment("quarantined");
     return { kind: "quarantined", message };
   }
 
@@ -118,7 +136,7 @@ export class JobFinisher {
     try {
       await move();
     } catch (error) {
-      this.logger.warn(
+      this.#logger.warn(
         { err: error, task_id: held.taskId },
         "could not finish the job in Redis (its lock was lost; another slot runs it now)",
       );
@@ -126,6 +144,6 @@ export class JobFinisher {
   }
 
   async #forget(taskId: string): Promise<void> {
-    await Promise.all([this.ctx.history.forget(taskId), this.ctx.cancels.clear(taskId)]);
+    await Promise.all([this.#ctx.history.forget(taskId), this.#ctx.cancels.clear(taskId)]);
   }
 }

@@ -20,11 +20,15 @@ export class LockRenewal {
   #lastRenewedAt = Date.now();
   #stopped = false;
 
-  constructor(
-    private readonly job: Job,
-    private readonly token: string,
-    private readonly options: LockRenewalOptions,
-  ) {}
+  readonly #job: Job;
+  readonly #token: string;
+  readonly #options: LockRenewalOptions;
+
+  constructor(job: Job, token: string, options: LockRenewalOptions) {
+    this.#job = job;
+    this.#token = token;
+    this.#options = options;
+  }
 
   start(): this {
     this.#lastRenewedAt = Date.now();
@@ -39,26 +43,26 @@ export class LockRenewal {
 
   #schedule(): void {
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => void this.#renew(), this.options.renewEveryMs);
+    this.#timer = setTimeout(() => void this.#renew(), this.#options.renewEveryMs);
   }
 
   async #renew(): Promise<void> {
     if (this.#stopped) return;
     try {
-      const renewed = await this.job.extendLock(this.token, this.options.lockDurationMs);
+      const renewed = await this.#job.extendLock(this.#token, this.#options.lockDurationMs);
       if (this.#stopped) return;
       if (Number(renewed) !== 1) {
         this.stop();
-        this.options.onLost("the job's lock was taken over (it was re-queued after a stall)");
+        this.#options.onLost("the job's lock was taken over (it was re-queued after a stall)");
         return;
       }
       this.#lastRenewedAt = Date.now();
-      await this.options.onRenewed?.();
+      await this.#options.onRenewed?.();
     } catch (error) {
-      this.options.onError?.(error);
-      if (Date.now() - this.#lastRenewedAt >= this.options.lockDurationMs) {
+      this.#options.onError?.(error);
+      if (Date.now() - this.#lastRenewedAt >= this.#options.lockDurationMs) {
         this.stop();
-        this.options.onLost(`the lock could not be renewed for ${this.options.lockDurationMs} ms`);
+        this.#options.onLost(`the lock could not be renewed for ${this.#options.lockDurationMs} ms`);
         return;
       }
     }

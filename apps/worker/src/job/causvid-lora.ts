@@ -7,7 +7,7 @@ import { pipeline } from "node:stream/promises";
 import type { Logger } from "@wgp-farm/config";
 import { HostLock } from "@wgp-farm/host";
 import { CAUSVID_PRESET, wanLoraSubdir } from "@wgp-farm/tasks";
-import { sha256Of } from "./output-publisher.js";
+import { sha256Of } from "../output/output-publisher.js";
 
 /** The CausVid LoRA is missing and could not be fetched: the task fails rather than run without it. */
 export class CausVidDownloadError extends Error {
@@ -43,12 +43,16 @@ export class CausVidLora {
   readonly #inFlight = new Map<string, Promise<string>>();
   readonly #verified = new Set<string>();
 
-  constructor(private readonly options: CausVidLoraOptions) {}
+  readonly #options: CausVidLoraOptions;
+
+  constructor(options: CausVidLoraOptions) {
+    this.#options = options;
+  }
 
   /** Where the LoRA must be for a model (WanGP resolves relative LoRA names in the model's family folder). */
   pathFor(modelType: string): string {
     return path.join(
-      this.options.wangpRoot,
+      this.#options.wangpRoot,
       "loras",
       wanLoraSubdir(modelType) ?? "wan",
       CAUSVID_PRESET.loraFile,
@@ -92,7 +96,7 @@ export class CausVidLora {
   async #present(target: string): Promise<boolean> {
     const info = await stat(target).catch(() => undefined);
     if (!info?.isFile() || info.size === 0) return false;
-    const expected = this.options.sha256?.toLowerCase();
+    const expected = this.#options.sha256?.toLowerCase();
     if (!expected || this.#verified.has(target)) return true;
     const actual = await sha256Of(target);
     if (actual !== expected) {
@@ -105,7 +109,7 @@ export class CausVidLora {
   }
 
   async #download(target: string, log: (line: string) => void): Promise<void> {
-    const { url, logger } = this.options;
+    const { url, logger } = this.#options;
     const temporary = `${target}.part-${process.pid}-${randomBytes(4).toString("hex")}`;
     const fail = (reason: string) =>
       new CausVidDownloadError(
@@ -115,7 +119,7 @@ export class CausVidLora {
     let stallTimer: NodeJS.Timeout | undefined;
     const armStall = () => {
       clearTimeout(stallTimer);
-      stallTimer = setTimeout(() => stall.abort(), this.options.stallTimeoutMs ?? 60_000);
+      stallTimer = setTimeout(() => stall.abort(), this.#options.stallTimeoutMs ?? 60_000);
     };
     log(`CausVid LoRA missing: downloading ${url} to ${target}`);
     logger.info({ url, target }, "downloading the CausVid LoRA");
@@ -157,7 +161,7 @@ export class CausVidLora {
       );
       if (total !== undefined && received !== total) throw fail(`got ${received} of ${total} bytes`);
       const actual = hash.digest("hex");
-      const expected = this.options.sha256?.toLowerCase();
+      const expected = this.#options.sha256?.toLowerCase();
       if (expected && actual !== expected)
         throw fail(`sha256 ${actual} does not match the expected ${expected}`);
       await rename(temporary, target);

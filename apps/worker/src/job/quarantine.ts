@@ -1,3 +1,4 @@
+import { bestEffort, type Logger } from "@wgp-farm/config";
 import {
   type AttemptRecord,
   type FarmConnection,
@@ -24,10 +25,15 @@ type Connection = Pick<FarmConnection, "redis" | "keys" | "queues">;
  * `status <id>` finds it there.
  */
 export class Quarantine {
-  constructor(
-    private readonly farm: Connection,
-    readonly threshold: number,
-  ) {}
+  readonly #farm: Connection;
+  readonly threshold: number;
+  readonly #logger: Logger | undefined;
+
+  constructor(farm: Connection, threshold: number, logger?: Logger) {
+    this.#farm = farm;
+    this.threshold = threshold;
+    this.#logger = logger;
+  }
 
   due(incidents: QuarantineIncidents): boolean {
     return incidents.stalls + incidents.crashes >= this.threshold;
@@ -51,7 +57,7 @@ export class Quarantine {
     incidents: QuarantineIncidents,
     attempts: readonly AttemptRecord[],
   ): Promise<string> {
-    const { redis, keys, queues } = this.farm;
+    const { redis, keys, queues } = this.#farm;
     const taskId = String(job.id);
     const reason = this.reasonFor(incidents);
     const logs = await queues.byName(fromQueue).getJobLogs(taskId, -50, -1, true);
@@ -72,7 +78,7 @@ export class Quarantine {
     };
     const quarantineQueue = queues.byName(QUARANTINE_QUEUE);
     // Idempotent: a worker that died between these steps leaves the job to be quarantined again.
-    await quarantineQueue.remove(taskId).catch(() => undefined);
+    await bestEffort(quarantineQueue.remove(taskId), this.#logger, "removing an earlier quarantine copy");
     await quarantineQueue.add(job.name, data, {
       jobId: taskId,
       removeOnComplete: false,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@wgp-farm/config";
 import { type FarmKeys, modelQueueName, settleWithin } from "@wgp-farm/queue";
+import { QueueKeys } from "bullmq";
 import type { Redis } from "ioredis";
 import type { WakeSignal } from "./wake-signal.js";
 
@@ -27,6 +28,8 @@ function idAt(ms: number): string {
 export class QueueActivityWatcher {
   readonly #redis: Redis;
   readonly #keys: FarmKeys;
+  /** BullMQ's key layout of its queues. */
+  readonly #queueKeys: QueueKeys;
   readonly #wake: WakeSignal;
   readonly #logger: Logger;
   readonly #refreshMs: number;
@@ -41,6 +44,7 @@ export class QueueActivityWatcher {
   constructor(redis: Redis, keys: FarmKeys, wake: WakeSignal, logger: Logger, refreshMs = 5_000) {
     this.#redis = redis;
     this.#keys = keys;
+    this.#queueKeys = new QueueKeys(keys.prefix);
     this.#wake = wake;
     this.#logger = logger;
     this.#refreshMs = refreshMs;
@@ -168,7 +172,7 @@ export class QueueActivityWatcher {
   }
 
   #eventsKey(model: string): string {
-    return `${this.#keys.prefix}:${modelQueueName(model)}:events`;
+    return this.#queueKeys.toKey(modelQueueName(model), "events");
   }
 
   #modelOfStream(stream: string): string {

@@ -1,7 +1,34 @@
+import { type Logger, readRecord } from "@wgp-farm/config";
 import type { AttemptOutcome, AttemptRecord, FarmKeys } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
+import { z } from "zod";
 
 const MAX_RECORDS = 20;
+
+const AttemptOutcomeSchema = z.enum([
+  "running",
+  "completed",
+  "failed",
+  "retried",
+  "crashed",
+  "hung",
+  "stalled",
+  "cancelled",
+  "requeued",
+  "quarantined",
+]) satisfies z.ZodType<AttemptOutcome>;
+
+/** One attempt as stored in the attempt-history hash. */
+export const AttemptRecordSchema = z.object({
+  slot: z.string(),
+  started_at: z.string(),
+  ended_at: z.string().nullable(),
+  outcome: AttemptOutcomeSchema,
+  message: z.string().nullable(),
+}) satisfies z.ZodType<AttemptRecord>;
+
+/** A task's attempts, oldest first: the value of its field in the attempt-history hash. */
+export const AttemptListSchema = z.array(AttemptRecordSchema);
 
 /**
  * Each task's attempts (slot, start, how it ended), kept in Redis until the task ends. Only the slot
@@ -9,19 +36,20 @@ const MAX_RECORDS = 20;
  * when the next one begins is one whose worker died: it is recorded as `stalled`.
  */
 export class AttemptHistory {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: FarmKeys,
-  ) {}
+  readonly #redis: Redis;
+  readonly #keys: FarmKeys;
+  readonly #logger: Logger | undefined;
 
+  constructor(redis: Redis, keys: FarmKeys, logger?: Logger) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#logger = logger;
+  }
+
+  /** The task's attempts; none when there is no record, or one in a shape this version cannot read. */
   async read(taskId: string): Promise<AttemptRecord[]> {
-    const raw = await this.redis.hget(this.keys.attemptHistory, taskId);
-    if (!raw) return [];
-    try {
-      return JSON.parse(raw) as AttemptRecord[];
-    } catch {
-      return [];
-    }
+    const raw = await this.#redis.hget(this.#keys.attemptHistory, taskId);
+    return readRecord(AttemptListSchema, raw, "attempt history", this.#logger) ?? [];
   }
 
   /** Adds a running attempt to `previous` (as read before) and stores the list; returns it. */
@@ -57,11 +85,11 @@ export class AttemptHistory {
   }
 
   async forget(taskId: string): Promise<void> {
-    await this.redis.hdel(this.keys.attemptHistory, taskId);
+    await this.#redis.hdel(this.#keys.attemptHistory, taskId);
   }
 
   async #write(taskId: string, records: readonly AttemptRecord[]): Promise<void> {
-    await this.redis.hset(this.keys.attemptHistory, taskId, JSON.stringify(records.slice(-MAX_RECORDS)));
+    await this.#redis.hset(this.#keys.attemptHistory, taskId, JSON.stringify(records.slice(-MAX_RECORDS)));
   }
 }
 

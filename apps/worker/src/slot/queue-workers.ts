@@ -1,4 +1,4 @@
-import type { Logger } from "@wgp-farm/config";
+import { bestEffort, type Logger } from "@wgp-farm/config";
 import type { TaskJobData } from "@wgp-farm/queue";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
@@ -29,32 +29,36 @@ export const UNLIMITED_STALLS = 1_000_000;
 export class QueueWorkerSet {
   readonly #workers = new Map<string, Worker<TaskJobData>>();
 
-  constructor(
-    private readonly connection: Redis,
-    private readonly settings: QueueWorkerSettings,
-    private readonly logger: Logger,
-  ) {}
+  readonly #connection: Redis;
+  readonly #settings: QueueWorkerSettings;
+  readonly #logger: Logger;
+
+  constructor(connection: Redis, settings: QueueWorkerSettings, logger: Logger) {
+    this.#connection = connection;
+    this.#settings = settings;
+    this.#logger = logger;
+  }
 
   get(queueName: string): Worker<TaskJobData> {
     let worker = this.#workers.get(queueName);
     if (!worker) {
       worker = new Worker<TaskJobData>(queueName, null, {
-        connection: this.connection,
-        prefix: this.settings.prefix,
-        name: this.settings.name,
-        lockDuration: this.settings.lockDurationMs,
-        stalledInterval: this.settings.stalledIntervalMs,
+        connection: this.#connection,
+        prefix: this.#settings.prefix,
+        name: this.#settings.name,
+        lockDuration: this.#settings.lockDurationMs,
+        stalledInterval: this.#settings.stalledIntervalMs,
         maxStalledCount: UNLIMITED_STALLS,
-        skipStalledCheck: !this.settings.checkStalled,
+        skipStalledCheck: !this.#settings.checkStalled,
         skipLockRenewal: true,
         autorun: false,
       });
       worker.on("error", (error) =>
-        this.logger.warn({ err: error, queue: queueName }, "BullMQ worker error"),
+        this.#logger.warn({ err: error, queue: queueName }, "BullMQ worker error"),
       );
-      if (this.settings.checkStalled) {
+      if (this.#settings.checkStalled) {
         worker.on("stalled", (jobId) =>
-          this.logger.warn({ task_id: jobId, queue: queueName }, "job stalled (its worker died); re-queued"),
+          this.#logger.warn({ task_id: jobId, queue: queueName }, "job stalled (its worker died); re-queued"),
         );
         void worker.startStalledCheckTimer();
       }
@@ -71,6 +75,8 @@ export class QueueWorkerSet {
   async close(): Promise<void> {
     const workers = [...this.#workers.values()];
     this.#workers.clear();
-    await Promise.all(workers.map((worker) => worker.close(true).catch(() => undefined)));
+    await Promise.all(
+      workers.map((worker) => bestEffort(worker.close(true), this.#logger, "closing a BullMQ worker")),
+    );
   }
 }

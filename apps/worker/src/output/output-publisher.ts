@@ -4,21 +4,26 @@ import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { bestEffort, type Logger, readRecord } from "@wgp-farm/config";
 import { normalizeOutputSubDir, RESERVED_OUTPUT_PREFIX, resolveOutputDir } from "@wgp-farm/tasks";
+import { z } from "zod";
 import { makeDir } from "./make-dir.js";
 
 /** `<main-output-dir>/.wgp-farm-staging/`: unpublished results (the prefix is reserved, no task can use it). */
 export const STAGING_DIR_NAME = `${RESERVED_OUTPUT_PREFIX}-staging`;
 
-/** Who a staging folder belongs to: a job attempt, identified by the job's lock token. */
-export interface StagingOwner {
-  task_id: string;
-  queue: string;
-  token: string;
-  host: string;
-  pid: number;
-  created_at: string;
-}
+/** Who a staging folder belongs to (its owner file): a job attempt, identified by the job's lock token. */
+export const StagingOwnerSchema = z.object({
+  task_id: z.string(),
+  queue: z.string(),
+  token: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  created_at: z.string(),
+});
+
+export type StagingOwner = z.infer<typeof StagingOwnerSchema>;
 
 export interface StagedOutput {
   /** The staging folder (owner file + files/). */
@@ -77,18 +82,23 @@ function isInside(parent: string, child: string): boolean {
  * root (the task's folder is resolved through symlinks and re-checked just before the rename).
  */
 export class OutputPublisher {
-  private constructor(
-    /** The main output dir, symlinks resolved. */
-    readonly root: string,
-    readonly stagingRoot: string,
-  ) {}
+  /** The main output dir, symlinks resolved. */
+  readonly root: string;
+  readonly stagingRoot: string;
+  readonly #logger: Logger | undefined;
 
-  static async open(mainOutputDir: string): Promise<OutputPublisher> {
+  private constructor(root: string, stagingRoot: string, logger: Logger | undefined) {
+    this.root = root;
+    this.stagingRoot = stagingRoot;
+    this.#logger = logger;
+  }
+
+  static async open(mainOutputDir: string, logger?: Logger): Promise<OutputPublisher> {
     await mkdir(mainOutputDir, { recursive: true });
     const root = await realpath(mainOutputDir);
     const stagingRoot = path.join(root, STAGING_DIR_NAME);
     await mkdir(stagingRoot, { recursive: true });
-    return new OutputPublisher(root, stagingRoot);
+    return new OutputPublisher(root, stagingRoot, logger);
   }
 
   /** The task's output folder; throws OutputDirEscapeError when it would lead outside the root. */
@@ -113,7 +123,7 @@ export class OutputPublisher {
     };
     const ready = (async () => {
       // Not before the engine has its command: it creates the files folder itself.
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       if (!firstAttempt) {
         const stale = (await readdir(this.stagingRoot)).filter(
           (name) => name.startsWith(`${slug}.`) && name !== path.basename(dir),
@@ -125,6 +135,7 @@ export class OutputPublisher {
       await makeDir(dir);
       await writeFile(path.join(dir, OWNER_FILE), `${JSON.stringify(full)}\n`);
     })();
+    // Awaited by publish and discard; until then a failure must not go unhandled.
     ready.catch(() => undefined);
     return { dir, filesDir: path.join(dir, FILES_DIR), owner: full, ready };
   }
@@ -169,7 +180,8 @@ export class OutputPublisher {
   }
 
   async discard(staged: StagedOutput): Promise<void> {
-    await staged.ready.catch(() => undefined);
+    // A folder whose creation failed may still exist in part: it is removed all the same.
+    await bestEffort(staged.ready, this.#logger, "creating the staging folder");
     await rm(staged.dir, { recursive: true, force: true });
   }
 
@@ -178,9 +190,9 @@ export class OutputPublisher {
     let removed = 0;
     for (const name of await readdir(this.stagingRoot)) {
       const dir = path.join(this.stagingRoot, name);
-      const owner = await readFile(path.join(dir, OWNER_FILE), "utf8")
-        .then((text) => JSON.parse(text) as StagingOwner)
-        .catch(() => undefined);
+      // No owner file (or an unreadable one): the folder is judged by its age.
+      const text = await readFile(path.join(dir, OWNER_FILE), "utf8").catch(() => null);
+      const owner = readRecord(StagingOwnerSchema, text, "staging owner", this.#logger);
       const orphan = owner
         ? !(await isHeld(owner))
         : Date.now() - (await stat(dir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs > ORPHAN_AGE_MS;
@@ -206,7 +218,7 @@ export class OutputPublisher {
     try {
       await rename(staged.filesDir, target);
     } catch (error) {
-      await rename(previous, target).catch(() => undefined);
+      await bestEffort(rename(previous, target), this.#logger, "putting the previous result back", "warn");
       throw error;
     }
   }

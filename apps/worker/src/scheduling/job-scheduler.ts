@@ -1,9 +1,10 @@
 import { type FarmKeys, modelQueueName, type SlotRegistry, type SlotStatus } from "@wgp-farm/queue";
+import { QueueKeys } from "bullmq";
 import type { Redis } from "ioredis";
+import type { SchedulingPolicyName } from "../worker-options.js";
 import { decideNextQueue, type QueueSnapshot, type SchedulingDecision } from "./scheduling-policy.js";
 import { CLAIM_SWITCH_SCRIPT } from "./scripts/claim-switch.js";
 import { QUEUE_SNAPSHOT_SCRIPT } from "./scripts/queue-snapshot.js";
-import type { SchedulingPolicyName } from "./worker-options.js";
 
 interface SchedulerCommands {
   wgpQueueSnapshot(...keysAndArgs: (string | number)[]): Promise<[number, string, string, number, number]>;
@@ -32,36 +33,43 @@ const SERVING_STATES: ReadonlySet<SlotStatus["state"]> = new Set(["idle", "loadi
  * slots on every host coordinate.
  */
 export class JobScheduler {
-  private readonly commands: SchedulerCommands;
-  private readonly claimTtlMs: number;
+  readonly #redis: Redis;
+  readonly #commands: SchedulerCommands;
+  readonly #keys: FarmKeys;
+  /** BullMQ's key layout of its queues. */
+  readonly #queueKeys: QueueKeys;
+  readonly #registry: SlotRegistry;
+  readonly #options: JobSchedulerOptions;
+  readonly #claimTtlMs: number;
   #deciding: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: FarmKeys,
-    private readonly registry: SlotRegistry,
-    private readonly options: JobSchedulerOptions,
-  ) {
+  constructor(redis: Redis, keys: FarmKeys, registry: SlotRegistry, options: JobSchedulerOptions) {
     if (!("wgpQueueSnapshot" in redis)) {
       redis.defineCommand("wgpQueueSnapshot", { numberOfKeys: 6, lua: QUEUE_SNAPSHOT_SCRIPT });
       redis.defineCommand("wgpClaimSwitch", { numberOfKeys: 1, lua: CLAIM_SWITCH_SCRIPT });
     }
-    this.commands = redis as unknown as SchedulerCommands;
-    this.claimTtlMs = options.claimTtlMs ?? 10_000;
+    this.#redis = redis;
+    this.#commands = redis as unknown as SchedulerCommands;
+    this.#keys = keys;
+    this.#queueKeys = new QueueKeys(keys.prefix);
+    this.#registry = registry;
+    this.#options = options;
+    this.#claimTtlMs = options.claimTtlMs ?? 10_000;
   }
 
   async snapshot(models: readonly string[], now = Date.now()): Promise<QueueSnapshot[]> {
     return Promise.all(
       models.map(async (model) => {
         const queue = modelQueueName(model);
-        const key = (part: string) => `${this.keys.prefix}:${queue}:${part}`;
-        const [ready, head, nextDelayed, blocked, claims] = await this.commands.wgpQueueSnapshot(
+        const key = (type: string) => this.#queueKeys.toKey(queue, type);
+        const [ready, head, nextDelayed, blocked, claims] = await this.#commands.wgpQueueSnapshot(
           key("wait"),
           key("prioritized"),
           key("delayed"),
           key("meta"),
           key("active"),
-          this.keys.switchClaims(model),
+          this.#keys.switchClaims(model),
+          // The queue's own prefix, from which the script builds job keys.
           key(""),
           now,
         );
@@ -84,6 +92,7 @@ export class JobScheduler {
    */
   next(slotId: string, loadedModel: string | null, models: readonly string[]): Promise<NextWork> {
     const decision = this.#deciding.then(() => this.#next(slotId, loadedModel, models));
+    // Only the order matters here: the caller gets the decision, failure included.
     this.#deciding = decision.catch(() => undefined);
     return decision;
   }
@@ -92,42 +101,42 @@ export class JobScheduler {
     const now = Date.now();
     const queues = await this.snapshot(models, now);
     const input = {
-      policy: this.options.policy,
+      policy: this.#options.policy,
       loadedModel,
       queues,
       servers: undefined as Map<string, number> | undefined,
       now,
-      maxWaitMs: this.options.maxWaitMs,
-      backlogPerSlot: this.options.backlogPerSlot,
+      maxWaitMs: this.#options.maxWaitMs,
+      backlogPerSlot: this.#options.backlogPerSlot,
     };
     let decision: SchedulingDecision = decideNextQueue(input);
     if (decision.kind === "need-servers") {
-      input.servers = await this.servers(slotId);
+      input.servers = await this.#servers(slotId);
       decision = decideNextQueue(input);
     }
     if (decision.kind === "idle") return decision;
     if (decision.kind !== "take") return { kind: "idle", recheckAt: null };
     const queue = modelQueueName(decision.model);
-    const needsClaim = decision.model !== loadedModel && this.options.policy === "affinity";
+    const needsClaim = decision.model !== loadedModel && this.#options.policy === "affinity";
     if (!needsClaim)
       return { kind: "take", model: decision.model, queue, switching: decision.switching, claimed: false };
     const serving = input.servers?.get(decision.model) ?? 0;
-    const claimed = await this.claim(decision.model, slotId, serving, decision.helpersAllowed);
+    const claimed = await this.#claim(decision.model, slotId, serving, decision.helpersAllowed);
     // Refused: other slots got there first; the caller decides again with fresh numbers.
     if (!claimed) return { kind: "idle", recheckAt: now };
     return { kind: "take", model: decision.model, queue, switching: decision.switching, claimed: true };
   }
 
   async release(model: string, slotId: string): Promise<void> {
-    await this.redis.zrem(this.keys.switchClaims(model), slotId);
+    await this.#redis.zrem(this.#keys.switchClaims(model), slotId);
   }
 
-  private async claim(model: string, slotId: string, serving: number, allowed: number): Promise<boolean> {
+  async #claim(model: string, slotId: string, serving: number, allowed: number): Promise<boolean> {
     const now = Date.now();
-    const result = await this.commands.wgpClaimSwitch(
-      this.keys.switchClaims(model),
+    const result = await this.#commands.wgpClaimSwitch(
+      this.#keys.switchClaims(model),
       slotId,
-      now + this.claimTtlMs,
+      now + this.#claimTtlMs,
       now,
       serving,
       Number.isFinite(allowed) ? allowed : 1_000_000,
@@ -136,9 +145,9 @@ export class JobScheduler {
   }
 
   /** Other live slots of the farm holding each model, by model. */
-  private async servers(selfId: string): Promise<Map<string, number>> {
+  async #servers(selfId: string): Promise<Map<string, number>> {
     const servers = new Map<string, number>();
-    for (const slot of await this.registry.list()) {
+    for (const slot of await this.#registry.list()) {
       if (slot.slot_id === selfId || !slot.loaded_model || !SERVING_STATES.has(slot.state)) continue;
       servers.set(slot.loaded_model, (servers.get(slot.loaded_model) ?? 0) + 1);
     }

@@ -1,0 +1,256 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { bestEffort, type Logger } from "@wgp-farm/config";
+import type { EngineSupervisor, ResultMessage } from "@wgp-farm/engine";
+import type { AttemptRecord } from "@wgp-farm/queue";
+import { toWanGPSettings, type WanGPSettingsPlan } from "@wgp-farm/tasks";
+import type { SlotPlan } from "../gpu-detection.js";
+import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
+import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
+import type { ResolvedWorkerOptions } from "../worker-options.js";
+import { crashesIn } from "./attempt-history.js";
+import type { CausVidLora } from "./causvid-lora.js";
+import { type JobReporter, stopJob, stopReasonOf } from "./job-events.js";
+import { classifyFailure } from "./job-failure.js";
+import { type HeldJob, type JobEnd, JobFinisher, type JobFinisherContext } from "./job-finisher.js";
+import { JobProgressReporter } from "./job-progress.js";
+import { LockRenewal } from "./lock-renewal.js";
+import { checkMediaOnHost } from "./media-check.js";
+
+/** What a JobRunner needs from the farm: the finisher's services, the output folder, the LoRA. */
+export interface JobRunnerContext extends JobFinisherContext {
+  options: Pick<ResolvedWorkerOptions, "jobLogLines" | "lockDurationMs" | "lockRenewMs">;
+  publisher: OutputPublisher;
+  /** Absent for the dry-run engine, which never reads LoRA files. */
+  causvid: CausVidLora | undefined;
+}
+
+/** The slot a JobRunner runs jobs on: its GPU and its engine. */
+export interface JobRunnerSlot {
+  plan: SlotPlan;
+  engine: EngineSupervisor;
+  logger: Logger;
+}
+
+/** One attempt being run: the job, how it can be stopped, and what it tells the slot. */
+interface Attempt {
+  held: HeldJob;
+  stop: AbortController;
+  report: JobReporter;
+  progress: JobProgressReporter;
+  plan: WanGPSettingsPlan;
+  staged: StagedOutput;
+  startedAt: number;
+}
+
+class Stopped extends Error {
+  override name = "Stopped";
+}
+
+/** File stem of the generated video: the task id, reduced to what every file system accepts. */
+function outputNameOf(taskId: string): string {
+  return taskId.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120) || "output";
+}
+
+/**
+ * Runs one job on a slot: checks it can run here (output folder confined to the root, media
+ * present), makes sure the CausVid LoRA is there when asked for, sends WanGP the task's settings,
+ * reports progress and engine log lines, and publishes the result folder. Its lock is renewed all
+ * along; a cancel request, a drain or a lost lock stops it through `stop`. What the slot needs to
+ * know on the way (the model sent to the engine, phases, progress) goes out through `report`.
+ */
+export class JobRunner {
+  readonly #ctx: JobRunnerContext;
+  readonly #slot: JobRunnerSlot;
+  readonly #logger: Logger;
+  readonly #finisher: JobFinisher;
+
+  constructor(ctx: JobRunnerContext, slot: JobRunnerSlot) {
+    this.#ctx = ctx;
+    this.#slot = slot;
+    this.#logger = slot.logger;
+    this.#finisher = new JobFinisher(ctx, slot.plan.slotId, slot.logger);
+  }
+
+  async run(held: HeldJob, stop: AbortController, report: JobReporter): Promise<JobEnd> {
+    const { history, quarantine, publisher } = this.#ctx;
+    const { job, taskId } = held;
+    const renewal = this.#renewLock(held, stop);
+    // A first attempt has no history, no quarantine count and no earlier staging folder: nothing
+    // but the media check stands between the fetch and the engine.
+    const firstAttempt = job.attemptsStarted <= 1 && !job.stalledCounter;
+    const attempt: Attempt = {
+      held,
+      stop,
+      report,
+      progress: this.#progressOf(held, report),
+      plan: toWanGPSettings(job.data.task),
+      staged: publisher.stage({ task_id: taskId, queue: held.queue, token: held.token }, firstAttempt),
+      startedAt: Date.now(),
+    };
+    let published = false;
+    // Recording the attempt overlaps with the job; it is awaited before the job ends.
+    let begun: Promise<AttemptRecord[]> = Promise.resolve([]);
+    try {
+      const previous = firstAttempt ? [] : await history.read(taskId);
+      const incidents = { stalls: job.stalledCounter ?? 0, crashes: crashesIn(previous) };
+      if (quarantine.due(incidents)) {
+        const attempts = await history.begin(taskId, this.#slot.plan.slotId, previous);
+        return await this.#finisher.quarantined(held, incidents, attempts);
+      }
+      await checkMediaOnHost(attempt.plan.settings);
+      const generation = this.#generate(attempt);
+      begun = this.#alongsideEngine(attempt, previous);
+      // Awaited once the job ends (and on every way out); until then a failure must not go unhandled.
+      begun.catch(() => undefined);
+      const result = await generation;
+      if (stopReasonOf(stop)?.kind === "lock-lost") throw new Stopped();
+      attempt.progress.phase("publishing");
+      const summary = await this.#publish(attempt, result);
+      published = true;
+      await Promise.all([attempt.progress.flush(), begun]);
+      return await this.#finisher.completed(held, summary);
+    } catch (error) {
+      return await this.#ended(attempt, error, begun);
+    } finally {
+      renewal.stop();
+      if (!published) await bestEffort(publisher.discard(attempt.staged), this.#logger, "discarding staging");
+    }
+  }
+
+  /** Where an attempt that did not complete goes: as its stop reason says, else as a failure. */
+  async #ended(attempt: Attempt, error: unknown, begun: Promise<AttemptRecord[]>): Promise<JobEnd> {
+    const { held, progress } = attempt;
+    const recorded = begun.catch((failure: unknown): AttemptRecord[] => {
+      this.#logger.warn({ err: failure, task_id: held.taskId }, "recording the attempt failed");
+      return [];
+    });
+    const [attempts] = await Promise.all([recorded, progress.flush()]);
+    const reason = stopReasonOf(attempt.stop);
+    if (reason?.kind === "lock-lost") {
+      this.#logger.warn({ task_id: held.taskId, why: reason.why }, "job lost; another slot will run it");
+      return { kind: "lock-lost", message: reason.why };
+    }
+    if (reason?.kind === "cancel") return await this.#finisher.cancelled(held, reason.reason, attempts);
+    if (reason?.kind === "requeue") return await this.#finisher.requeued(held, attempts, reason.why);
+    const failure = classifyFailure(reason?.kind === "invalid" ? reason.error : error);
+    return await this.#finisher.failed(held, failure, attempts, progress);
+  }
+
+  #progressOf(held: HeldJob, report: JobReporter): JobProgressReporter {
+    return new JobProgressReporter(held.job, {
+      slotId: this.#slot.plan.slotId,
+      maxLogLines: this.#ctx.options.jobLogLines,
+      logger: this.#logger,
+      onProgress: (progress) => report({ type: "progress", progress }),
+    });
+  }
+
+  #renewLock({ job, token, taskId }: HeldJob, stop: AbortController): LockRenewal {
+    const { options, cancels } = this.#ctx;
+    return new LockRenewal(job, token, {
+      lockDurationMs: options.lockDurationMs,
+      renewEveryMs: options.lockRenewMs,
+      onLost: (why) => stopJob(stop, { kind: "lock-lost", why }),
+      // The pub/sub message may have been missed (reconnect): the flag is checked on every renewal too.
+      onRenewed: async () => {
+        const request = await cancels.requestOf(taskId);
+        if (request) stopJob(stop, { kind: "cancel", reason: request.reason });
+      },
+      onError: (error) => this.#logger.warn({ err: error, task_id: taskId }, "lock renewal failed"),
+    }).start();
+  }
+
+  /**
+   * What need not hold the engine back runs once the generate command is on its way: recording the
+   * attempt (returned), a cancel requested just before the fetch (later ones arrive by pub/sub and
+   * lock renewals), the output confinement check (again when publishing: a symlink that leads outside
+   * the root stops the job as invalid) and the attempt's first log lines.
+   */
+  async #alongsideEngine(attempt: Attempt, previous: AttemptRecord[]): Promise<AttemptRecord[]> {
+    const { history, cancels, publisher } = this.#ctx;
+    const { held, stop, progress, plan } = attempt;
+    const { plan: slot } = this.#slot;
+    await nextTurn();
+    const begun = history.begin(held.taskId, slot.slotId, previous);
+    cancels.requestOf(held.taskId).then(
+      (request) => request && stopJob(stop, { kind: "cancel", reason: request.reason }),
+      (error: unknown) => this.#logger.debug({ err: error }, "reading the cancel flag failed"),
+    );
+    publisher
+      .targetOf(held.job.data.task.output_sub_dir)
+      .catch((error: unknown) => stopJob(stop, { kind: "invalid", error }));
+    const gpuName = slot.gpuName ? ` ${slot.gpuName}` : "";
+    progress.log(`attempt ${held.job.attemptsStarted} on ${slot.slotId} (GPU ${slot.gpuIndex}${gpuName})`);
+    for (const note of plan.notes) progress.log(note);
+    return begun;
+  }
+
+  /** The CausVid LoRA when the task asks for it, then the engine job. */
+  async #generate({ held, stop, report, progress, plan, staged }: Attempt): Promise<ResultMessage> {
+    const { task } = held.job.data;
+    const throwIfStopped = () => {
+      if (stop.signal.aborted) throw new Stopped();
+    };
+    throwIfStopped();
+    if (plan.causvid && this.#ctx.causvid) {
+      progress.phase("downloading_lora");
+      await this.#ctx.causvid.ensure(task.model, (line) => progress.log(line));
+      throwIfStopped();
+    }
+    report({ type: "engine-job", model: task.model });
+    return this.#slot.engine.generate(
+      {
+        id: held.taskId,
+        settings: plan.settings,
+        outputDir: staged.filesDir,
+        outputName: outputNameOf(held.taskId),
+      },
+      {
+        signal: stop.signal,
+        onProgress: (message) => {
+          report({ type: "phase", phase: message.phase });
+          progress.engineProgress(message);
+        },
+        onStatus: (message) => {
+          if (/^Loading model/i.test(message.text)) report({ type: "phase", phase: "loading_model" });
+          progress.log(message.text);
+        },
+        onLog: (message) => progress.log(message.stream === "info" ? `info: ${message.line}` : message.line),
+      },
+    );
+  }
+
+  async #publish({ held, plan, staged, startedAt }: Attempt, result: ResultMessage): Promise<ResultSummary> {
+    const { publisher } = this.#ctx;
+    const { plan: slot, engine } = this.#slot;
+    const { job } = held;
+    const { task } = job.data;
+    const outputDir = await publisher.targetOf(task.output_sub_dir);
+    const files = await publisher.describe(staged, result.files);
+    const notes = [
+      ...plan.notes,
+      ...job.data.import.warnings.map((w) => `import: ${w.path} ${w.message}`.trim()),
+    ];
+    const manifest = buildManifest({
+      taskId: held.taskId,
+      outputDir,
+      files,
+      result,
+      notes,
+      causvid: plan.causvid,
+      attempt: job.attemptsStarted,
+      queuedAtMs: job.timestamp,
+      startedAtMs: startedAt,
+      finishedAtMs: Date.now(),
+      slot: {
+        id: slot.slotId,
+        host: slot.host,
+        gpuIndex: slot.gpuIndex,
+        gpuName: slot.gpuName ?? engine.readyInfo?.gpu?.name ?? null,
+      },
+      engine: engine.readyInfo,
+    });
+    await publisher.publish(staged, task.output_sub_dir, { "task.json": job.data, "result.json": manifest });
+    return summarize(manifest);
+  }
+}

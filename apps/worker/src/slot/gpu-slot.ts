@@ -1,0 +1,286 @@
+import { randomUUID } from "node:crypto";
+import { bestEffort, type Logger } from "@wgp-farm/config";
+import { EngineSupervisor } from "@wgp-farm/engine";
+import {
+  modelQueueName,
+  redisStepMs,
+  type SlotStatus,
+  settleWithin,
+  type TaskJobData,
+} from "@wgp-farm/queue";
+import type { Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { SlotPlan } from "../gpu-detection.js";
+import { type JobEvent, stopJob } from "../job/job-events.js";
+import type { HeldJob, JobEnd } from "../job/job-finisher.js";
+import { JobRunner, type JobRunnerContext } from "../job/job-runner.js";
+import type { JobScheduler, NextWork } from "../scheduling/job-scheduler.js";
+import type { WakeSignal } from "../scheduling/wake-signal.js";
+import type { ResolvedWorkerOptions } from "../worker-options.js";
+import { QueueWorkerSet } from "./queue-workers.js";
+import { type SlotEngineOptions, slotEngineOptions } from "./slot-engine.js";
+import { SlotStatusBoard, type SlotStatusContext } from "./slot-status.js";
+
+/** What a GpuSlot needs from its worker process (its jobs get a JobRunnerContext of their own). */
+export interface GpuSlotContext extends SlotStatusContext {
+  /** The process's command connection (the slot's BullMQ workers share it). */
+  redis: Redis;
+  scheduler: JobScheduler;
+  wake: WakeSignal;
+  /** The model types that have a queue, as last seen. */
+  models(): readonly string[];
+  options: SlotEngineOptions &
+    Pick<
+      ResolvedWorkerOptions,
+      "prefix" | "lockDurationMs" | "stalledIntervalMs" | "slotStatusTtlMs" | "idleRecheckMs"
+    >;
+  logger: Logger;
+}
+
+type TakeWork = Extract<NextWork, { kind: "take" }>;
+
+/**
+ * One GPU: its engine (one EngineSupervisor for the slot's life: restarted when it dies, recycled
+ * when due) and the loop that asks the scheduler for the next queue, fetches a job, has a JobRunner
+ * run it and keeps the slot's published status up to date.
+ */
+export class GpuSlot {
+  readonly plan: SlotPlan;
+  readonly #ctx: GpuSlotContext;
+  readonly #logger: Logger;
+  readonly #workers: QueueWorkerSet;
+  readonly #status: SlotStatusBoard;
+  readonly #engine: EngineSupervisor;
+  readonly #runner: JobRunner;
+  readonly #fetching = new AbortController();
+  #loop: Promise<void> | undefined;
+  /** Stops the running job. */
+  #stopRunning: AbortController | undefined;
+  /** The model the engine really has loaded (a job that fails before the engine leaves it as it was). */
+  #engineModel: string | null = null;
+
+  constructor(plan: SlotPlan, ctx: GpuSlotContext, jobs: JobRunnerContext) {
+    this.plan = plan;
+    this.#ctx = ctx;
+    this.#logger = ctx.logger.child({ slot: plan.slotId });
+    const { options } = ctx;
+    this.#workers = new QueueWorkerSet(
+      ctx.redis,
+      {
+        prefix: options.prefix,
+        name: plan.slotId,
+        lockDurationMs: options.lockDurationMs,
+        stalledIntervalMs: options.stalledIntervalMs,
+        checkStalled: false,
+      },
+      this.#logger,
+    );
+    this.#status = new SlotStatusBoard(
+      plan,
+      ctx,
+      this.#logger,
+      () => this.#engine.readyInfo?.gpu?.name ?? null,
+    );
+    this.#engine = this.#superviseEngine();
+    this.#runner = new JobRunner(jobs, { plan, engine: this.#engine, logger: this.#logger });
+  }
+
+  get id(): string {
+    return this.plan.slotId;
+  }
+
+  get currentTaskId(): string | undefined {
+    return this.#status.currentTaskId;
+  }
+
+  /** Starts the engine (rejects when it cannot start) and publishes the slot. */
+  async start(): Promise<void> {
+    this.#status.startHeartbeat(Math.max(1_000, this.#ctx.options.slotStatusTtlMs / 3));
+    await this.#engine.start();
+  }
+
+  /** Runs the fetch loop until `stopFetching`. */
+  run(): void {
+    this.#loop ??= this.#runLoop().catch((error: unknown) => {
+      this.#logger.error({ err: error }, "slot loop failed");
+      this.#status.setState("stopped", error instanceof Error ? error.message : String(error));
+    });
+  }
+
+  /** Takes no new job; the running one goes on. */
+  stopFetching(): void {
+    this.#fetching.abort();
+    this.#status.setState(this.#stopRunning ? "draining" : "stopped");
+  }
+
+  /** Resolves once the loop has ended (after `stopFetching`, when the running job is done). */
+  async idle(): Promise<void> {
+    await this.#loop;
+  }
+
+  /** Stops the running job if it is `taskId`: it ends cancelled, not retried. */
+  cancel(taskId: string, reason: string | null): void {
+    if (this.currentTaskId !== taskId || !this.#stopRunning) return;
+    this.#logger.info({ task_id: taskId, reason }, "cancel requested; stopping the engine job");
+    stopJob(this.#stopRunning, { kind: "cancel", reason });
+  }
+
+  /** Stops the running job and puts it back in its queue (drain timeout, shutdown). */
+  requeueRunning(why: string): void {
+    if (this.#stopRunning) stopJob(this.#stopRunning, { kind: "requeue", why });
+  }
+
+  /** Shuts the engine down, closes the slot's BullMQ workers and removes its status. */
+  async shutdown(): Promise<void> {
+    this.#fetching.abort();
+    this.#status.stop();
+    this.requeueRunning("the worker is shutting down");
+    await bestEffort(this.#engine.shutdown(), this.#logger, "shutting the engine down", "warn");
+    // Each step may need Redis; a Redis that went away must not keep the worker from exiting.
+    const stepMs = redisStepMs(this.#ctx.redis);
+    if (!(await settleWithin(this.#loop ?? Promise.resolve(), stepMs))) {
+      this.#logger.warn(
+        "the running job could not be returned to its queue (Redis unreachable?); it will stall back",
+      );
+    }
+    await settleWithin(this.#workers.close(), stepMs);
+    await settleWithin(this.#status.remove(), stepMs);
+  }
+
+  status(): SlotStatus {
+    return this.#status.status();
+  }
+
+  async #runLoop(): Promise<void> {
+    const { wake, scheduler, options } = this.#ctx;
+    let ownWorkArrived = false;
+    while (await this.#engineReady()) {
+      const seq = wake.seq;
+      const loaded = this.#status.loadedModel;
+      let next: NextWork;
+      try {
+        next =
+          ownWorkArrived && loaded !== null
+            ? { kind: "take", model: loaded, queue: modelQueueName(loaded), switching: false, claimed: false }
+            : await scheduler.next(this.id, loaded, this.#ctx.models());
+        ownWorkArrived = false;
+      } catch (error) {
+        this.#logger.warn({ err: error }, "reading the queues failed; retrying");
+        await wake.wait(seq, 1_000, this.#fetching.signal);
+        continue;
+      }
+      this.#logger.debug({ next }, "scheduling decision");
+      if (next.kind === "idle") {
+        this.#status.setState("idle");
+        const until = next.recheckAt === null ? options.idleRecheckMs : next.recheckAt - Date.now();
+        await wake.wait(seq, Math.min(options.idleRecheckMs, until), this.#fetching.signal);
+        // An idle slot had nothing better to do: a new job of its own model is its next job (if
+        // another slot takes it first, the fetch comes back empty and the scheduler decides).
+        const model = this.#status.loadedModel;
+        ownWorkArrived = model !== null && wake.notifiedSince(seq, model);
+        continue;
+      }
+      await this.#fetchAndRun(next);
+    }
+    this.#status.setState("stopped");
+  }
+
+  /**
+   * Waits until the engine can take a job. False once the slot stops fetching, or when there is no
+   * engine to wait for (the supervisor gave up, which its `gave-up` event reports, or shut down).
+   */
+  async #engineReady(): Promise<boolean> {
+    const signal = this.#fetching.signal;
+    if (signal.aborted) return false;
+    return this.#engine.whenReady(signal).then(
+      () => !signal.aborted,
+      () => false,
+    );
+  }
+
+  async #fetchAndRun(next: TakeWork): Promise<void> {
+    const token = `${this.id}:${randomUUID()}`;
+    let job: Job<TaskJobData> | undefined;
+    try {
+      job = await this.#workers.get(next.queue).getNextJob(token, { block: false });
+    } catch (error) {
+      this.#logger.warn({ err: error, queue: next.queue }, "fetching a job failed");
+    }
+    if (!job) {
+      if (next.claimed) await this.#releaseClaim(next.model);
+      return;
+    }
+    if (this.#fetching.signal.aborted) {
+      // Fetched as the drain began: give it straight back.
+      await bestEffort(job.moveToWait(token), this.#logger, "giving back a job fetched as the drain began");
+      return;
+    }
+    await this.#run({ job, token, queue: next.queue, taskId: String(job.id) }, next);
+  }
+
+  async #run(held: HeldJob, next: TakeWork): Promise<void> {
+    const stop = new AbortController();
+    this.#stopRunning = stop;
+    this.#status.jobStarted(held.taskId, held.queue);
+    const switching = next.model !== this.#status.loadedModel;
+    this.#status.loadedModel = next.model;
+    this.#status.setState(switching ? "loading" : "busy");
+    // The status now says which model this slot holds: other slots count it, the claim can go.
+    if (next.claimed) void this.#status.afterPublished(() => this.#releaseClaim(next.model));
+    let end: JobEnd | undefined;
+    try {
+      end = await this.#runner.run(held, stop, (event) => this.#onJobEvent(event));
+    } finally {
+      this.#stopRunning = undefined;
+      this.#status.jobEnded(end);
+      this.#status.loadedModel = this.#engineModel;
+    }
+    const draining = this.#fetching.signal.aborted;
+    this.#status.setState(draining ? "stopped" : "idle");
+    if (!draining)
+      await bestEffort(this.#engine.recycleIfDue(), this.#logger, "recycling the engine", "warn");
+  }
+
+  #onJobEvent(event: JobEvent): void {
+    switch (event.type) {
+      case "engine-job":
+        if (this.#engineModel !== null && this.#engineModel !== event.model)
+          this.#status.count("model_switches");
+        this.#engineModel = event.model;
+        return;
+      case "phase":
+        this.#status.setState(event.phase === "loading_model" ? "loading" : "busy");
+        return;
+      case "progress":
+        this.#status.jobProgress(event.progress);
+        return;
+    }
+  }
+
+  async #releaseClaim(model: string): Promise<void> {
+    await bestEffort(this.#ctx.scheduler.release(model, this.id), this.#logger, "releasing the switch claim");
+  }
+
+  #superviseEngine(): EngineSupervisor {
+    const engineLogger = this.#logger.child({ component: "engine" });
+    const engine = new EngineSupervisor(slotEngineOptions(this.plan, this.#ctx.options, engineLogger));
+    engine.on("ready", () => {
+      if (!this.#stopRunning) this.#status.setState(this.#fetching.signal.aborted ? "stopped" : "idle");
+    });
+    engine.on("exit", () => {
+      this.#engineModel = null;
+      if (!this.#stopRunning) this.#status.loadedModel = null;
+    });
+    engine.on("restarting", ({ attempt, delayMs }) => {
+      this.#status.count("engine_restarts");
+      this.#logger.warn({ attempt, delayMs }, "engine restarting");
+      this.#status.setState("restarting");
+    });
+    engine.on("recycling", () => this.#status.setState("restarting"));
+    engine.on("gave-up", (error) => {
+      this.#logger.error({ err: error }, "engine could not be restarted; the slot stops");
+      this.#status.setState("stopped", `engine could not be restarted: ${error.message}`);
+    });
+    return engine;
+  }
+}

@@ -1,0 +1,172 @@
+import { bestEffort, type Logger } from "@wgp-farm/config";
+import type { FarmStats, JobProgress, SlotRegistry, SlotState, SlotStatus } from "@wgp-farm/queue";
+import type { SlotPlan } from "../gpu-detection.js";
+import type { JobEnd } from "../job/job-finisher.js";
+
+/** What a SlotStatusBoard needs: where statuses are published and farm counters kept. */
+export interface SlotStatusContext {
+  registry: SlotRegistry;
+  stats: FarmStats;
+}
+
+/** Counters that are also kept farm-wide. */
+type FarmCounter = "engine_restarts" | "model_switches";
+
+interface CurrentJob {
+  taskId: string;
+  queue: string;
+  startedAt: number;
+  progress: JobProgress | null;
+}
+
+/** How long a progress-only status change may wait before it is published. */
+const PROGRESS_PUBLISH_MS = 1_000;
+
+/**
+ * What one slot publishes about itself (state, model, running job and its progress, counters, last
+ * error), kept up to date and written to the slot registry: on every change of state, at most once a
+ * second for progress, and on a heartbeat so that the status outlives its TTL while the slot lives.
+ * Writes are chained so that they land in order.
+ */
+export class SlotStatusBoard {
+  readonly #plan: SlotPlan;
+  readonly #ctx: SlotStatusContext;
+  readonly #logger: Logger;
+  readonly #gpuName: () => string | null;
+  #state: SlotState = "starting";
+  /** The model this slot holds or is about to load (what the scheduler and the registry see). */
+  #loadedModel: string | null = null;
+  #current: CurrentJob | undefined;
+  readonly #counters = { jobs_done: 0, jobs_failed: 0, engine_restarts: 0, model_switches: 0, busy_ms: 0 };
+  #lastError: SlotStatus["last_error"] = null;
+  readonly #startedAt = new Date().toISOString();
+  #heartbeat: NodeJS.Timeout | undefined;
+  #progressTimer: NodeJS.Timeout | undefined;
+  #publishing: Promise<void> = Promise.resolve();
+
+  constructor(plan: SlotPlan, ctx: SlotStatusContext, logger: Logger, gpuName: () => string | null) {
+    this.#plan = plan;
+    this.#ctx = ctx;
+    this.#logger = logger;
+    this.#gpuName = gpuName;
+  }
+
+  get state(): SlotState {
+    return this.#state;
+  }
+
+  get loadedModel(): string | null {
+    return this.#loadedModel;
+  }
+
+  set loadedModel(model: string | null) {
+    this.#loadedModel = model;
+  }
+
+  get currentTaskId(): string | undefined {
+    return this.#current?.taskId;
+  }
+
+  /** Publishes now and then every `intervalMs` until `stop`. */
+  startHeartbeat(intervalMs: number): void {
+    this.#heartbeat = setInterval(() => this.publish(), intervalMs);
+    this.publish();
+  }
+
+  setState(state: SlotState, error?: string): void {
+    if (error) this.#lastError = { at: new Date().toISOString(), task_id: null, message: error };
+    if (state === this.#state && !error) return;
+    this.#state = state;
+    this.publish();
+  }
+
+  jobStarted(taskId: string, queue: string): void {
+    this.#current = { taskId, queue, startedAt: Date.now(), progress: null };
+  }
+
+  jobProgress(progress: JobProgress): void {
+    if (this.#current) this.#current.progress = progress;
+    this.#progressTimer ??= setTimeout(() => {
+      this.#progressTimer = undefined;
+      this.publish();
+    }, PROGRESS_PUBLISH_MS);
+  }
+
+  /** The running job is over (`end` is undefined when it ended by throwing). */
+  jobEnded(end: JobEnd | undefined): void {
+    const current = this.#current;
+    if (!current) return;
+    this.#counters.busy_ms += Date.now() - current.startedAt;
+    this.#current = undefined;
+    if (end?.kind === "completed") this.#counters.jobs_done += 1;
+    if (end?.kind === "failed" || end?.kind === "quarantined") {
+      this.#counters.jobs_failed += 1;
+      this.#lastError = { at: new Date().toISOString(), task_id: current.taskId, message: end.message };
+    }
+  }
+
+  /** Counts an event in this slot's status and in the farm's counters. */
+  count(counter: FarmCounter): void {
+    this.#counters[counter] += 1;
+    void bestEffort(this.#ctx.stats.increment(counter), this.#logger, `counting ${counter}`);
+  }
+
+  /** Writes the status after the writes before it. */
+  publish(): void {
+    const status = this.status();
+    this.#publishing = this.#publishing.then(async () => {
+      await bestEffort(
+        this.#ctx.registry.publish(status),
+        this.#logger,
+        "publishing the slot status",
+        "warn",
+      );
+    });
+  }
+
+  /** Runs `work` once the status writes so far have landed. */
+  afterPublished(work: () => Promise<unknown>): Promise<void> {
+    return this.#publishing.then(async () => {
+      await work();
+    });
+  }
+
+  /** Stops publishing and takes the status out of the registry. */
+  async remove(): Promise<void> {
+    this.stop();
+    this.#state = "stopped";
+    await this.afterPublished(() => this.#ctx.registry.remove(this.#plan.slotId));
+  }
+
+  stop(): void {
+    clearInterval(this.#heartbeat);
+    clearTimeout(this.#progressTimer);
+  }
+
+  status(): SlotStatus {
+    const current = this.#current;
+    return {
+      slot_id: this.#plan.slotId,
+      host: this.#plan.host,
+      gpu_index: this.#plan.gpuIndex,
+      gpu_name: this.#plan.gpuName ?? this.#gpuName(),
+      worker_name: this.#plan.slotId,
+      pid: process.pid,
+      state: this.#state,
+      loaded_model: this.#loadedModel,
+      current: current
+        ? {
+            task_id: current.taskId,
+            queue: current.queue,
+            started_at: new Date(current.startedAt).toISOString(),
+            progress: current.progress,
+          }
+        : null,
+      ...this.#counters,
+      busy_ms: this.#counters.busy_ms + (current ? Date.now() - current.startedAt : 0),
+      started_at: this.#startedAt,
+      last_error: this.#lastError,
+      updated_at: new Date().toISOString(),
+    };
+  }
+}
