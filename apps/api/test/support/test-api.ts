@@ -71,7 +71,9 @@ export async function openTestApi(
         headers["Content-Type"] ??= "application/json";
         body = JSON.stringify(init.json);
       }
-      return fetch(`${api.url}${pathname}`, { method: init.method ?? "GET", headers, body: body ?? null });
+      // A streamed body needs duplex "half" (fetch's rule); any other body allows it too.
+      const request = { method: init.method ?? "GET", headers, body: body ?? null, duplex: "half" };
+      return fetch(`${api.url}${pathname}`, request as RequestInit);
     },
     async close() {
       await api.close();
