@@ -31,9 +31,9 @@ export class ApiKeys {
     return `${this.prefix}:api:in-flight:${tokenId}`;
   }
 
-  /** Counter of a token's submit requests in one rate window. */
-  submitWindow(tokenId: string, window: number): string {
-    return `${this.prefix}:api:submit-rate:${tokenId}:${window}`;
+  /** Hash {tokens, at}: a token's submit bucket (rate limit). */
+  submitBucket(tokenId: string): string {
+    return `${this.prefix}:api:submit-bucket:${tokenId}`;
   }
 
   /** The stored response of a request with an Idempotency-Key (key hashed: it is the client's text). */

@@ -78,6 +78,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       {
         requestTimeout: options.requestTimeoutMs,
         headersTimeout: Math.min(HEADERS_TIMEOUT_MS, options.requestTimeoutMs),
+        // Node checks both timeouts on this period (30 s by default): check often enough to hold them.
+        connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
       },
       app,
     );

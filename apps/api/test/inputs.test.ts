@@ -27,7 +27,13 @@ describe("POST /v1/inputs", () => {
   it("stores a file under its sha256 (201), and reuses it for the same bytes (200)", async () => {
     const first = await upload(png);
     expect(first.status).toBe(201);
-    expect(await first.json()).toEqual({ input_id: `input:${sha}`, sha256: sha, size: png.length, content_type: "image/png", created: true });
+    expect(await first.json()).toEqual({
+      input_id: `input:${sha}`,
+      sha256: sha,
+      size: png.length,
+      content_type: "image/png",
+      created: true,
+    });
     expect(await readFile(path.join(api.inputsDir, `${sha}.png`))).toEqual(png);
     const again = await upload(png);
     expect(again.status).toBe(200);
@@ -75,7 +81,11 @@ describe("media of tasks submitted over HTTP", () => {
 
   it("accepts a file under a media root", async () => {
     await writeFile(path.join(api.mediaRoot, "guide.mp4"), "video");
-    const res = await api.call("/v1/tasks", { method: "POST", token, json: task("from-root", { video_guide_path: "guide.mp4" }) });
+    const res = await api.call("/v1/tasks", {
+      method: "POST",
+      token,
+      json: task("from-root", { video_guide_path: "guide.mp4" }),
+    });
     expect(res.status).toBe(201);
     expect((await jobTask("from-root")).video_guide_path).toBe(path.join(api.mediaRoot, "guide.mp4"));
   });
@@ -87,7 +97,9 @@ describe("media of tasks submitted over HTTP", () => {
     ["an unknown input", () => `input:${"0".repeat(64)}`],
   ])("refuses %s with a 422 naming the task and field, and queues nothing", async (_what, value) => {
     await writeFile(path.join(api.outside, "secret.png"), "x");
-    await symlink(path.join(api.outside, "secret.png"), path.join(api.mediaRoot, "link-out.png")).catch(() => undefined);
+    await symlink(path.join(api.outside, "secret.png"), path.join(api.mediaRoot, "link-out.png")).catch(
+      () => undefined,
+    );
     const res = await api.call("/v1/tasks", {
       method: "POST",
       token,

@@ -21,11 +21,17 @@ afterAll(() => api.close());
 /** A GET whose path is sent as written (fetch would resolve its dot segments first). */
 function rawGet(pathname: string): Promise<{ statusCode: number; body: string }> {
   const done = Promise.withResolvers<{ statusCode: number; body: string }>();
-  const req = request(`${api.api.url}${pathname}`, { headers: { Authorization: `Bearer ${owner}` } }, (res) => {
-    const chunks: Buffer[] = [];
-    res.on("data", (chunk: Buffer) => chunks.push(chunk));
-    res.on("end", () => done.resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-  });
+  const req = request(
+    `${api.api.url}${pathname}`,
+    { headers: { Authorization: `Bearer ${owner}` } },
+    (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () =>
+        done.resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+      );
+    },
+  );
   req.path = pathname;
   req.on("error", done.reject);
   req.end();
@@ -44,7 +50,13 @@ describe("GET /v1/tasks/{id}", () => {
     const res = await api.call("/v1/tasks/get-2", { token: owner });
     expect(res.status).toBe(200);
     const view = await res.json();
-    expect(view).toMatchObject({ task_id: "get-2", state: "waiting", model: "t2v", queue: "model.t2v", queue_position: 2 });
+    expect(view).toMatchObject({
+      task_id: "get-2",
+      state: "waiting",
+      model: "t2v",
+      queue: "model.t2v",
+      queue_position: 2,
+    });
     expect(view.attempts).toMatchObject({ made: 0, max: 3 });
     expect(view.links.self).toBe("/v1/tasks/get-2");
   });
@@ -79,8 +91,13 @@ describe("GET /v1/tasks", () => {
     expect(seen.slice(0, 2).sort()).toEqual(["list-d", "list-e"]);
     expect([...seen].sort()).toEqual(ids);
     const byModel = await (await api.call("/v1/tasks?model=i2v", { token: lister })).json();
-    expect(byModel.tasks.map((view: { task_id: string }) => view.task_id).sort()).toEqual(["list-d", "list-e"]);
-    const later = await (await api.call(`/v1/tasks?since=${new Date(Date.now() + 60_000).toISOString()}`, { token: lister })).json();
+    expect(byModel.tasks.map((view: { task_id: string }) => view.task_id).sort()).toEqual([
+      "list-d",
+      "list-e",
+    ]);
+    const later = await (
+      await api.call(`/v1/tasks?since=${new Date(Date.now() + 60_000).toISOString()}`, { token: lister })
+    ).json();
     expect(later.tasks).toEqual([]);
     const bad = await api.call("/v1/tasks?state=sleeping", { token: lister });
     expect(bad.status).toBe(400);
@@ -123,7 +140,10 @@ describe("GET /v1/tasks/{id}/files/{name}", () => {
     expect(whole.status).toBe(200);
     expect(whole.headers.get("Content-Type")).toBe("video/mp4");
     expect(Buffer.from(await whole.arrayBuffer())).toEqual(video);
-    const part = await api.call("/v1/tasks/files-1/files/files-1.mp4", { token: owner, headers: { Range: "bytes=100-199" } });
+    const part = await api.call("/v1/tasks/files-1/files/files-1.mp4", {
+      token: owner,
+      headers: { Range: "bytes=100-199" },
+    });
     expect(part.status).toBe(206);
     expect(part.headers.get("Content-Range")).toBe("bytes 100-199/1000");
     expect(Buffer.from(await part.arrayBuffer())).toEqual(video.subarray(100, 200));
@@ -145,7 +165,9 @@ describe("GET /v1/tasks/{id}/files/{name}", () => {
   });
 
   it("answers a literal ../ in the path with a 404, not a file", async () => {
-    const { statusCode, body } = await rawGet(`/v1/tasks/files-1/files/../../../${path.basename(api.outside)}/secret.txt`);
+    const { statusCode, body } = await rawGet(
+      `/v1/tasks/files-1/files/../../../${path.basename(api.outside)}/secret.txt`,
+    );
     expect(statusCode).toBe(404);
     expect(body).not.toContain(SECRET);
     expect(JSON.parse(body).error.code).toBe("not_found");

@@ -10,7 +10,7 @@ export interface SubmitLimitOptions {
   maxInFlight: number;
 }
 
-const WINDOW_MS = 60_000;
+const MINUTE_MS = 60_000;
 const UNFINISHED = new Set(["waiting", "prioritized", "delayed", "active", "waiting-children"]);
 
 /**
@@ -29,12 +29,35 @@ for _, id in ipairs(fresh) do redis.call('SADD', KEYS[1], id) end
 return 1
 `;
 
+/**
+ * A token bucket per token: `perMinute` requests at once, refilled evenly over a minute, on Redis'
+ * clock (every API process shares it). KEYS[1] the bucket; ARGV capacity, refill per ms.
+ * Returns 0 when the request may go, else the ms until it may.
+ */
+const TAKE_SCRIPT = `
+local capacity, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(bucket[1]) or capacity
+local at = tonumber(bucket[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+if tokens < 1 then return math.ceil((1 - tokens) / rate) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate))
+return 0
+`;
+
+interface TakeCommand {
+  wgpApiTakeSubmit(key: string, capacity: number, ratePerMs: number): Promise<number>;
+}
+
 interface ReserveCommand {
   wgpApiReserveInFlight(key: string, cap: number, ...ids: string[]): Promise<number>;
 }
 
 /**
- * A token's submit budget: a rate per minute (fixed windows) and a cap on its tasks in flight. Both
+ * A token's submit budget: a rate per minute (a token bucket) and a cap on its tasks in flight. Both
  * are asked of Redis on every submit, so the caller runs them through `askRedis` (503 when Redis is
  * away: fail closed).
  */
@@ -47,27 +70,29 @@ export class SubmitLimits {
     this.#farm = farm;
     this.#keys = keys;
     this.#options = options;
+    if (!("wgpApiTakeSubmit" in farm.redis)) {
+      farm.redis.defineCommand("wgpApiTakeSubmit", { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    }
     if (!("wgpApiReserveInFlight" in farm.redis)) {
       farm.redis.defineCommand("wgpApiReserveInFlight", { numberOfKeys: 1, lua: RESERVE_SCRIPT });
     }
   }
 
-  /** Counts one submit request; 429 with Retry-After once the token's minute is used up. */
-  async countRequest(tokenId: string, now = Date.now()): Promise<void> {
-    const window = Math.floor(now / WINDOW_MS);
-    const key = this.#keys.submitWindow(tokenId, window);
-    const [[, count] = []] = (await this.#farm.redis
-      .multi()
-      .incr(key)
-      .pexpire(key, WINDOW_MS * 2)
-      .exec()) as [[Error | null, number]];
-    if ((count ?? 0) <= this.#options.perMinute) return;
-    const retryAfterS = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
+  /** Takes one submit request from the token's bucket; 429 with Retry-After when it is empty. */
+  async countRequest(tokenId: string): Promise<void> {
+    const { perMinute } = this.#options;
+    const waitMs = await (this.#farm.redis as unknown as TakeCommand).wgpApiTakeSubmit(
+      this.#keys.submitBucket(tokenId),
+      perMinute,
+      perMinute / MINUTE_MS,
+    );
+    if (waitMs === 0) return;
+    const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000));
     throw new ApiError(
       429,
       "rate_limited",
-      `this token may submit ${this.#options.perMinute} requests a minute; retry in ${retryAfterS} s`,
-      { limit_per_minute: this.#options.perMinute },
+      `this token may submit ${perMinute} requests a minute; retry in ${retryAfterS} s`,
+      { limit_per_minute: perMinute },
       { "Retry-After": String(retryAfterS) },
     );
   }
