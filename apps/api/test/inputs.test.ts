@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-function upload(body: BodyInit, contentType = "image/png") {
+function upload(body: RequestInit["body"], contentType = "image/png") {
   return api.call("/v1/inputs", { method: "POST", token, body, headers: { "Content-Type": contentType } });
 }
 
@@ -75,8 +75,8 @@ describe("media of tasks submitted over HTTP", () => {
     });
     expect(res.status).toBe(201);
     const queued = await jobTask("with-input");
-    expect(queued.image_refs_paths).toEqual([path.join(api.inputsDir, `${sha}.png`)]);
-    expect(queued.image_start_paths).toEqual([path.join(api.inputsDir, `${sha}.png`)]);
+    expect(queued?.image_refs_paths).toEqual([path.join(api.inputsDir, `${sha}.png`)]);
+    expect(queued?.image_start_paths).toEqual([path.join(api.inputsDir, `${sha}.png`)]);
   });
 
   it("accepts a file under a media root", async () => {
@@ -87,7 +87,7 @@ describe("media of tasks submitted over HTTP", () => {
       json: task("from-root", { video_guide_path: "guide.mp4" }),
     });
     expect(res.status).toBe(201);
-    expect((await jobTask("from-root")).video_guide_path).toBe(path.join(api.mediaRoot, "guide.mp4"));
+    expect((await jobTask("from-root"))?.video_guide_path).toBe(path.join(api.mediaRoot, "guide.mp4"));
   });
 
   it.each([

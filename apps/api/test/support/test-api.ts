@@ -17,16 +17,23 @@ export interface TestApi {
   /** A folder outside every root the API may read. */
   outside: string;
   /** fetch against the API with a bearer token (or none) and a JSON body when given. */
-  call(pathname: string, init?: CallInit): Promise<Response>;
+  call(pathname: string, init?: CallInit): Promise<TestResponse>;
   close(): Promise<void>;
 }
+
+/** A response body as tests read it: loosely, each assertion checks the shape it needs. */
+// biome-ignore lint/suspicious/noExplicitAny: assertions, not types, check a response body's shape
+export type Json = any;
+
+/** fetch's Response, with its JSON read as `Json`. */
+export type TestResponse = Omit<Response, "json"> & { json(): Promise<Json> };
 
 export interface CallInit {
   token?: string | null;
   method?: string;
   json?: unknown;
   headers?: Record<string, string>;
-  body?: BodyInit;
+  body?: RequestInit["body"];
 }
 
 export async function openTestApi(
@@ -73,7 +80,7 @@ export async function openTestApi(
       }
       // A streamed body needs duplex "half" (fetch's rule); any other body allows it too.
       const request = { method: init.method ?? "GET", headers, body: body ?? null, duplex: "half" };
-      return fetch(`${api.url}${pathname}`, request as RequestInit);
+      return fetch(`${api.url}${pathname}`, request as RequestInit) as Promise<TestResponse>;
     },
     async close() {
       await api.close();
