@@ -37,12 +37,18 @@ export class ApiError extends UserError {
   }
 }
 
-/** Redis did not answer (or is away): refuse rather than let a request through unchecked. */
-export function redisUnavailable(what: string): ApiError {
+/**
+ * Redis is away, or stopped answering: refuse rather than let a request through unchecked. `started`:
+ * the work had begun, so part of it may be done (every action of the API is safe to retry).
+ */
+export function redisUnavailable(what: string, started = false): ApiError {
+  const outcome = started
+    ? "it may be partly done: retry it (a submit with the same Idempotency-Key or task_id is safe to retry)"
+    : "nothing was done, retry later";
   return new ApiError(
     503,
     "redis_unavailable",
-    `cannot ${what}: the farm's Redis does not answer; nothing was done, retry later`,
+    `cannot ${what}: the farm's Redis does not answer; ${outcome}`,
     undefined,
     { "Retry-After": "5" },
   );

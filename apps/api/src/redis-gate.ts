@@ -17,7 +17,7 @@ export async function askRedis<T>(
 ): Promise<T> {
   if (redis.status !== "ready") throw redisUnavailable(what);
   const timeout = Promise.withResolvers<never>();
-  const timer = setTimeout(() => timeout.reject(redisUnavailable(what)), withinMs);
+  const timer = setTimeout(() => timeout.reject(redisUnavailable(what, true)), withinMs);
   try {
     return await Promise.race([work(), timeout.promise]);
   } finally {

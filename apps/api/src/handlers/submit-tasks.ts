@@ -5,6 +5,8 @@ import { askRedis } from "../redis-gate.js";
 import type { HandlerContext } from "./handler-context.js";
 
 const MAX_KEY_LENGTH = 255;
+/** A whole batch is validated and queued within this time, or the client is told to retry. */
+const SUBMIT_MS = 30_000;
 
 function idempotencyKeyOf(req: Request): string | undefined {
   const key = req.get("Idempotency-Key");
@@ -23,8 +25,11 @@ function idempotencyKeyOf(req: Request): string | undefined {
 export function submitTasks(context: Pick<HandlerContext, "farm" | "submission">): RequestHandler {
   return async (req: Request, res: Response) => {
     const key = idempotencyKeyOf(req);
-    const outcome = await askRedis(context.farm.redis, "queue the tasks", () =>
-      context.submission.submit(caller(req), req.body, key),
+    const outcome = await askRedis(
+      context.farm.redis,
+      "queue the tasks",
+      () => context.submission.submit(caller(req), req.body, key),
+      SUBMIT_MS,
     );
     if (outcome.replayed) res.set("Idempotent-Replayed", "true");
     res.status(outcome.status).json(outcome.body);

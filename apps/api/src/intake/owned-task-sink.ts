@@ -34,31 +34,43 @@ export class OwnedTaskSink implements TaskSink {
       batch.map((pending) => pending.task.task_id),
     );
     const admitted: PendingTask[] = [];
-    const listed: string[] = [];
+    const claimedNow = new Set<string>();
+    const owned = new Set<string>();
     batch.forEach((pending, i) => {
       const claim = claims[i];
-      if (claim !== "taken") {
+      if (claim === "claimed") claimedNow.add(pending.task.task_id);
+      if (claim !== "taken") owned.add(pending.task.task_id);
+      if (claim !== "taken" || this.#who.isAdmin) {
         admitted.push(pending);
-        listed.push(pending.task.task_id);
-      } else if (this.#who.isAdmin) {
-        admitted.push(pending);
-      } else {
-        this.conflicts.add(pending.index);
-        const message = `task_id '${pending.task.task_id}' is already used by another client of the farm; choose another task_id`;
-        recordInvalid(
-          report,
-          options,
-          {
-            index: pending.index,
-            task_id: pending.task.task_id,
-            line: pending.line,
-            errors: [{ path: "task_id", message }],
-          },
-          pending.raw,
-        );
+        return;
       }
+      this.conflicts.add(pending.index);
+      const message = `task_id '${pending.task.task_id}' is already used by another client of the farm; choose another task_id`;
+      recordInvalid(
+        report,
+        options,
+        {
+          index: pending.index,
+          task_id: pending.task.task_id,
+          line: pending.line,
+          errors: [{ path: "task_id", message }],
+        },
+        pending.raw,
+      );
     });
-    if (admitted.length > 0) await this.#inner.accept(admitted, report, options);
+    if (admitted.length === 0) return;
+    await this.#inner.accept(admitted, report, options);
+    const indexes = new Set(admitted.map((pending) => pending.index));
+    const inFarm = new Set(
+      [...report.imported, ...report.skipped]
+        .filter((entry) => indexes.has(entry.index))
+        .map((entry) => entry.task_id),
+    );
+    // The farm refused some (an output folder taken): they are nobody's, and not listed.
+    await this.#owners.release([...claimedNow].filter((id) => !inFarm.has(id)));
+    const listed = admitted
+      .map((pending) => pending.task.task_id)
+      .filter((id) => inFarm.has(id) && owned.has(id));
     await this.#owners.record(this.#who.token.id, listed, this.#submittedAt);
   }
 }

@@ -39,6 +39,11 @@ export class TaskOwners {
     );
   }
 
+  /** Gives up ids this token claimed but whose tasks did not go into the farm. */
+  async release(taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length > 0) await this.#redis.hdel(this.#keys.taskOwners, ...taskIds);
+  }
+
   /** Lists the tasks under their submit time, for the token's and the admin's listings. */
   async record(tokenId: string, taskIds: readonly string[], atMs: number): Promise<void> {
     if (taskIds.length === 0) return;
