@@ -137,6 +137,23 @@ describe("POST /v1/tasks", () => {
     expect((await jobOf("owned-by-first"))?.data.task.prompt).toBe("a test video for owned-by-first");
   });
 
+  it("leaves a task refused by the farm (output folder taken) unowned, so its id stays free", async () => {
+    await api.call("/v1/tasks", {
+      method: "POST",
+      token: submitter,
+      json: task("dir-a", { output_sub_dir: "shared" }),
+    });
+    const refused = await api.call("/v1/tasks", {
+      method: "POST",
+      token: submitter,
+      json: task("dir-b", { output_sub_dir: "shared" }),
+    });
+    expect(refused.status).toBe(422);
+    expect((await refused.json()).error.details.invalid[0].errors[0].path).toBe("output_sub_dir");
+    const byOther = await api.call("/v1/tasks", { method: "POST", token: other, json: task("dir-b") });
+    expect(byOther.status).toBe(201);
+  });
+
   it.each([
     [
       "malformed JSON",
