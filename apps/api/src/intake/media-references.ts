@@ -2,14 +2,10 @@ import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { MEDIA_TASK_FIELDS, type TaskIssue, WANGP_MEDIA_KEYS } from "@wgp-farm/tasks";
 import { INPUT_ID_PREFIX, type InputStore } from "../inputs/input-store.js";
+import { isInside } from "../path-inside.js";
 
 /** Every key whose value the validator treats as a media path (the task's fields and WanGP's names). */
 const MEDIA_KEYS: ReadonlySet<string> = new Set([...MEDIA_TASK_FIELDS, ...WANGP_MEDIA_KEYS]);
-
-function isInside(root: string, candidate: string): boolean {
-  const relative = path.relative(root, candidate);
-  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
-}
 
 /** Resolves to the real path when the file exists, else undefined (the validator reports it missing). */
 async function realPathOf(file: string): Promise<string | undefined> {

@@ -1,11 +1,7 @@
 import { realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { ApiError } from "../errors.js";
-
-function isInside(root: string, candidate: string): boolean {
-  const relative = path.relative(root, candidate);
-  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
-}
+import { isInside } from "../path-inside.js";
 
 function notFound(taskId: string, name: string): ApiError {
   return new ApiError(404, "file_not_found", `task '${taskId}' has no output file '${name}'`);
