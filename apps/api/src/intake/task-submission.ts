@@ -98,7 +98,7 @@ function responseOf(report: SubmitReport, conflicts: number): StoredResponse {
     allConflicts ? "task_id_conflict" : "invalid_tasks",
     allConflicts
       ? "no task was queued: every task_id is already used (see details.invalid); choose new task_ids or resend the original bodies"
-      : `no task was queued: ${report.invalid.length} of ${report.invalid.length} tasks are invalid; fix the fields named in details.invalid`,
+      : `no task was queued: ${report.invalid.length === 1 ? "the task is" : `all ${report.invalid.length} tasks are`} invalid; fix the fields named in details.invalid`,
     report,
   );
   return { status: error.status, body: error.toBody() };
@@ -153,8 +153,37 @@ export class TaskSubmission {
       return { index, raw: task, taskId: taskIdOf(task), bodySha: canonicalHash(task) };
     });
     const report: SubmitReport = { tasks: [], invalid: [], warnings: [] };
+    const replayed = await this.#answerFromStore(tokenId, candidates, report);
+    let conflicts = replayed.conflicts;
+    const { fresh } = replayed;
+    if (fresh.length > 0) conflicts += await this.#importFresh(who, fresh, report);
+    for (const list of [report.tasks, report.invalid, report.warnings])
+      list.sort((a, b) => a.index - b.index);
+    const shaOf = new Map(fresh.map((candidate) => [candidate.index, candidate.bodySha]));
+    await idempotency.storeTaskOutcomes(
+      tokenId,
+      report.tasks
+        .filter((entry) => shaOf.has(entry.index))
+        .map((entry) => ({
+          task_id: entry.task_id,
+          body_sha256: shaOf.get(entry.index) as string,
+          entry: { ...entry },
+        })),
+    );
+    return responseOf(report, conflicts);
+  }
+
+  /**
+   * Answers the tasks submitted before by their stored outcome (same body), or refuses them (another
+   * body under the same task_id). Returns the rest, and how many were refused.
+   */
+  async #answerFromStore(
+    tokenId: string,
+    candidates: readonly Candidate[],
+    report: SubmitReport,
+  ): Promise<{ fresh: Candidate[]; conflicts: number }> {
     const withIds = candidates.filter((candidate) => candidate.taskId !== null);
-    const stored = await idempotency.taskOutcomes(
+    const stored = await this.#parts.idempotency.taskOutcomes(
       tokenId,
       withIds.map((candidate) => candidate.taskId as string),
     );
@@ -184,21 +213,7 @@ export class TaskSubmission {
         });
       }
     }
-    if (fresh.length > 0) conflicts += await this.#importFresh(who, fresh, report);
-    for (const list of [report.tasks, report.invalid, report.warnings])
-      list.sort((a, b) => a.index - b.index);
-    const shaOf = new Map(fresh.map((candidate) => [candidate.index, candidate.bodySha]));
-    await idempotency.storeTaskOutcomes(
-      tokenId,
-      report.tasks
-        .filter((entry) => shaOf.has(entry.index))
-        .map((entry) => ({
-          task_id: entry.task_id,
-          body_sha256: shaOf.get(entry.index) as string,
-          entry: { ...entry },
-        })),
-    );
-    return responseOf(report, conflicts);
+    return { fresh, conflicts };
   }
 
   /** Validates and imports the tasks not answered from a stored outcome. Returns the id conflicts. */
