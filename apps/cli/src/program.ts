@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerApi } from "./commands/api.js";
 import { registerCancel } from "./commands/cancel.js";
 import { registerClean } from "./commands/clean.js";
 import { registerDashboard } from "./commands/dashboard.js";
@@ -12,6 +13,7 @@ import { registerPrefetch } from "./commands/prefetch.js";
 import { registerRetry } from "./commands/retry.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerStatus } from "./commands/status.js";
+import { registerToken } from "./commands/token.js";
 import { registerWatch } from "./commands/watch.js";
 import { registerWorker } from "./commands/worker.js";
 
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
   // The farm
   registerWorker(program);
   registerDashboard(program);
+  registerApi(program);
+  registerToken(program);
   registerStatus(program);
   registerLs(program);
   registerCancel(program);

@@ -1,0 +1,135 @@
+import type { FarmConnection } from "@wgp-farm/queue";
+import type { ApiKeys } from "../api-keys.js";
+import { ApiError } from "../errors.js";
+import { taskStates } from "../tasks/task-states.js";
+
+export interface SubmitLimitOptions {
+  /** Submit requests per token per minute. */
+  perMinute: number;
+  /** Tasks per token that may be waiting or running at once. */
+  maxInFlight: number;
+}
+
+const MINUTE_MS = 60_000;
+const UNFINISHED = new Set(["waiting", "prioritized", "delayed", "active", "waiting-children"]);
+
+/**
+ * Reserves room for new tasks, atomically: the set is first pruned of finished tasks by the caller.
+ * (Two submits of one token at the same moment may each prune the other's reservation before its
+ * tasks exist: under such concurrency the cap is approximate, never unbounded.)
+ * KEYS[1] the token's in-flight set; ARGV[1] cap, ARGV[2..] task ids. Returns 1 when reserved.
+ */
+const RESERVE_SCRIPT = `
+local fresh = {}
+for i = 2, #ARGV do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0 then fresh[#fresh + 1] = ARGV[i] end
+end
+if redis.call('SCARD', KEYS[1]) + #fresh > tonumber(ARGV[1]) then return 0 end
+for _, id in ipairs(fresh) do redis.call('SADD', KEYS[1], id) end
+return 1
+`;
+
+/**
+ * A token bucket per token: `perMinute` requests at once, refilled evenly over a minute, on Redis'
+ * clock (every API process shares it). KEYS[1] the bucket; ARGV capacity, refill per ms.
+ * Returns 0 when the request may go, else the ms until it may.
+ */
+const TAKE_SCRIPT = `
+local capacity, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(bucket[1]) or capacity
+local at = tonumber(bucket[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+if tokens < 1 then return math.ceil((1 - tokens) / rate) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate))
+return 0
+`;
+
+interface TakeCommand {
+  wgpApiTakeSubmit(key: string, capacity: number, ratePerMs: number): Promise<number>;
+}
+
+interface ReserveCommand {
+  wgpApiReserveInFlight(key: string, cap: number, ...ids: string[]): Promise<number>;
+}
+
+/**
+ * A token's submit budget: a rate per minute (a token bucket) and a cap on its tasks in flight. Both
+ * are asked of Redis on every submit, so the caller runs them through `askRedis` (503 when Redis is
+ * away: fail closed).
+ */
+export class SubmitLimits {
+  readonly #farm: FarmConnection;
+  readonly #keys: ApiKeys;
+  readonly #options: SubmitLimitOptions;
+
+  constructor(farm: FarmConnection, keys: ApiKeys, options: SubmitLimitOptions) {
+    this.#farm = farm;
+    this.#keys = keys;
+    this.#options = options;
+    if (!("wgpApiTakeSubmit" in farm.redis)) {
+      farm.redis.defineCommand("wgpApiTakeSubmit", { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    }
+    if (!("wgpApiReserveInFlight" in farm.redis)) {
+      farm.redis.defineCommand("wgpApiReserveInFlight", { numberOfKeys: 1, lua: RESERVE_SCRIPT });
+    }
+  }
+
+  /** Takes one submit request from the token's bucket; 429 with Retry-After when it is empty. */
+  async countRequest(tokenId: string): Promise<void> {
+    const { perMinute } = this.#options;
+    const waitMs = await (this.#farm.redis as unknown as TakeCommand).wgpApiTakeSubmit(
+      this.#keys.submitBucket(tokenId),
+      perMinute,
+      perMinute / MINUTE_MS,
+    );
+    if (waitMs === 0) return;
+    const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000));
+    throw new ApiError(
+      429,
+      "rate_limited",
+      `this token may submit ${perMinute} requests a minute; retry in ${retryAfterS} s`,
+      { limit_per_minute: perMinute },
+      { "Retry-After": String(retryAfterS) },
+    );
+  }
+
+  /** Reserves in-flight room for these tasks, or refuses them all with a 429. */
+  async reserve(tokenId: string, taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    const key = this.#keys.inFlight(tokenId);
+    await this.#prune(key);
+    const reserved = await (this.#farm.redis as unknown as ReserveCommand).wgpApiReserveInFlight(
+      key,
+      this.#options.maxInFlight,
+      ...taskIds,
+    );
+    if (reserved === 1) return;
+    const inFlight = await this.#farm.redis.scard(key);
+    throw new ApiError(
+      429,
+      "too_many_in_flight",
+      `this token has ${inFlight} tasks waiting or running and may have ${this.#options.maxInFlight}; ` +
+        `submit these ${taskIds.length} once some have finished`,
+      { in_flight: inFlight, max_in_flight: this.#options.maxInFlight },
+      { "Retry-After": "30" },
+    );
+  }
+
+  /** Gives back the room of tasks that did not go in after all (invalid, or refused by the farm). */
+  async release(tokenId: string, taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length > 0) await this.#farm.redis.srem(this.#keys.inFlight(tokenId), ...taskIds);
+  }
+
+  /** Drops the tasks that have finished since they were reserved. */
+  async #prune(key: string): Promise<void> {
+    const members = await this.#farm.redis.smembers(key);
+    if (members.length === 0) return;
+    const states = await taskStates(this.#farm, members);
+    const finished = members.filter((_, i) => !UNFINISHED.has(states[i] ?? "unknown"));
+    if (finished.length > 0) await this.#farm.redis.srem(key, ...finished);
+  }
+}

@@ -1,0 +1,27 @@
+import { API_OPTIONS, ApiSettings, startApi } from "@wgp-farm/api";
+import { createLogger } from "@wgp-farm/config";
+import type { Command } from "commander";
+import { addOptions, settingsOf } from "../cli-options.js";
+import { untilStopSignal } from "../stop-signal.js";
+
+export function registerApi(program: Command): void {
+  const command = program
+    .command("api")
+    .description(
+      "serve the HTTP API (submit tasks, upload inputs, read, cancel and retry tasks, download outputs) behind API tokens",
+    );
+  const specs = addOptions(command, API_OPTIONS);
+  command.addHelpText(
+    "after",
+    "\nEvery route but /healthz needs a token: make one with `wgp-farm token create`.\n\nExit codes: 0 stopped by a signal, 2 usage, configuration or connection error.",
+  );
+  command.action(async () => {
+    const settings = settingsOf(ApiSettings, specs, command);
+    const logger = createLogger({ name: "api" });
+    const api = await startApi({ ...settings, logger });
+    process.stdout.write(`API: ${api.url}/v1 (Ctrl+C stops)\n`);
+    await untilStopSignal();
+    await api.close();
+    logger.info("stopped");
+  });
+}
