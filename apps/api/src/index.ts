@@ -1,13 +1,10 @@
 export { ApiKeys } from "./api-keys.js";
 export {
-  API_OPTIONS,
-  API_REDIS_OPTIONS,
-  type ApiOption,
-  ApiSettings,
+  API_DEFAULTS,
+  API_OPTION_SET,
+  type ApiSettings,
   DEFAULT_API_HOST,
   DEFAULT_API_PORT,
-  TOKEN_CREATE_OPTIONS,
-  TOKEN_LIST_OPTIONS,
 } from "./api-options.js";
 export { type ApiTokenInfo, ApiTokenStore, TokenError } from "./auth/api-token-store.js";
 export { DEFAULT_SCOPES, SCOPES, type Scope } from "./auth/scopes.js";

@@ -4,7 +4,14 @@ import { createLogger } from "@wgp-farm/config";
 import { FarmConnection } from "@wgp-farm/queue";
 import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
 import { inject } from "vitest";
-import { ApiKeys, ApiSettings, ApiTokenStore, type RunningApi, startApi } from "../../src/index.js";
+import {
+  API_DEFAULTS,
+  ApiKeys,
+  type ApiSettings,
+  ApiTokenStore,
+  type RunningApi,
+  startApi,
+} from "../../src/index.js";
 
 export interface TestApi {
   api: RunningApi;
@@ -49,7 +56,8 @@ export async function openTestApi(
   await Promise.all(
     [outputRoot, inputsDir, mediaRoot, outside].map((dir) => mkdir(dir, { recursive: true })),
   );
-  const settings = ApiSettings.parse({
+  const settings: ApiSettings = {
+    ...API_DEFAULTS,
     redisUrl,
     prefix,
     port: 0,
@@ -57,7 +65,7 @@ export async function openTestApi(
     inputsDir,
     mediaRoot: [mediaRoot],
     ...overrides,
-  });
+  };
   const api = await startApi({ ...settings, logger: createLogger({ name: "api", level: "silent" }) });
   const farm = await FarmConnection.open(redisUrl, prefix);
   const tokens = new ApiTokenStore(farm.redis, new ApiKeys(prefix));

@@ -1,7 +1,7 @@
-import { API_OPTIONS, ApiSettings, startApi } from "@wgp-farm/api";
-import { createLogger } from "@wgp-farm/config";
+import { API_OPTION_SET, startApi } from "@wgp-farm/api";
+import { addOptions, createLogger } from "@wgp-farm/config";
 import type { Command } from "commander";
-import { addOptions, settingsOf } from "../cli-options.js";
+import { REDIS_OPTIONS } from "../cli-options.js";
 import { untilStopSignal } from "../stop-signal.js";
 
 export function registerApi(program: Command): void {
@@ -10,13 +10,13 @@ export function registerApi(program: Command): void {
     .description(
       "serve the HTTP API (submit tasks, upload inputs, read, cancel and retry tasks, download outputs) behind API tokens",
     );
-  const specs = addOptions(command, API_OPTIONS);
+  const readOptions = addOptions(command, { ...API_OPTION_SET, ...REDIS_OPTIONS });
   command.addHelpText(
     "after",
     "\nEvery route but /healthz needs a token: make one with `wgp-farm token create`.\n\nExit codes: 0 stopped by a signal, 2 usage, configuration or connection error.",
   );
   command.action(async () => {
-    const settings = settingsOf(ApiSettings, specs, command);
+    const settings = readOptions();
     const logger = createLogger({ name: "api" });
     const api = await startApi({ ...settings, logger });
     process.stdout.write(`API: ${api.url}/v1 (Ctrl+C stops)\n`);

@@ -1,23 +1,30 @@
-import {
-  ApiKeys,
-  type ApiTokenInfo,
-  ApiTokenStore,
-  DEFAULT_SCOPES,
-  TOKEN_CREATE_OPTIONS,
-  TOKEN_LIST_OPTIONS,
-} from "@wgp-farm/api";
+import { ApiKeys, type ApiTokenInfo, ApiTokenStore, DEFAULT_SCOPES, SCOPES } from "@wgp-farm/api";
+import { addOptions, option } from "@wgp-farm/config";
 import type { FarmConnection } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { z } from "zod";
-import { addOptions, settingsOf } from "../cli-options.js";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { FarmCommandSettings, withFarm } from "../farm-command.js";
+import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { formatTable, printJson } from "../output/format.js";
 
-const CreateSettings = FarmCommandSettings.extend({
-  name: z.string({ error: "is required: who or what the token is for" }).min(1),
-  scope: z.array(z.string()).default([...DEFAULT_SCOPES]),
-});
+const CREATE_OPTIONS = {
+  name: option({
+    flag: "--name",
+    takes: "name",
+    description: "who or what the token is for (shown by token ls)",
+    schema: z.string().min(1),
+    required: true,
+  }),
+  scope: option({
+    flag: "--scope",
+    takes: "scope...",
+    description: `what the token may do: ${SCOPES.join(", ")}`,
+    schema: z.array(z.string().min(1)),
+    default: [...DEFAULT_SCOPES],
+    defaultText: DEFAULT_SCOPES.join(" "),
+  }),
+  ...FARM_COMMAND_OPTIONS,
+};
 
 function storeOf(farm: FarmConnection): ApiTokenStore {
   return new ApiTokenStore(farm.redis, new ApiKeys(farm.keys.prefix));
@@ -41,9 +48,9 @@ export function registerToken(program: Command): void {
   const token = program.command("token").description("manage the HTTP API's tokens (stored hashed in Redis)");
 
   const create = token.command("create").description("make a token; it is printed once and never stored");
-  const createSpecs = addOptions(create, TOKEN_CREATE_OPTIONS);
+  const readCreateOptions = addOptions(create, CREATE_OPTIONS);
   create.action(async () => {
-    const settings = settingsOf(CreateSettings, createSpecs, create);
+    const settings = readCreateOptions();
     const made = await withFarm(settings, (farm) => storeOf(farm).create(settings.name, settings.scope));
     if (settings.json) printJson({ token: made.token, ...made.info });
     else
@@ -53,9 +60,9 @@ export function registerToken(program: Command): void {
   });
 
   const list = token.command("ls").description("list tokens (ids, names, scopes; never the secrets)");
-  const listSpecs = addOptions(list, TOKEN_LIST_OPTIONS);
+  const readListOptions = addOptions(list, FARM_COMMAND_OPTIONS);
   list.action(async () => {
-    const settings = settingsOf(FarmCommandSettings, listSpecs, list);
+    const settings = readListOptions();
     const tokens = await withFarm(settings, (farm) => storeOf(farm).list());
     if (settings.json) printJson(tokens);
     else process.stdout.write(`${formatTokens(tokens)}\n`);
@@ -65,9 +72,9 @@ export function registerToken(program: Command): void {
     .command("revoke")
     .description("revoke a token at once (its record stays)")
     .argument("<id>", "the token's id (token ls)");
-  const revokeSpecs = addOptions(revoke, TOKEN_LIST_OPTIONS);
+  const readRevokeOptions = addOptions(revoke, FARM_COMMAND_OPTIONS);
   revoke.action(async (id: string) => {
-    const settings = settingsOf(FarmCommandSettings, revokeSpecs, revoke);
+    const settings = readRevokeOptions();
     const known = await withFarm(settings, (farm) => storeOf(farm).revoke(id));
     if (!known) throw new CliError(`unknown token id '${id}' (see wgp-farm token ls)`, ExitCode.failed);
     if (settings.json) printJson({ id, revoked: true });
