@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bridge_process import FAKE_WANGP, BridgeProcess, t2v_settings
+import pytest
+from bridge_process import BridgeProcess, t2v_settings
+
+pytestmark = pytest.mark.wangp_contract
 
 
 def test_ping_is_answered_with_pong(ready_bridge: BridgeProcess) -> None:
@@ -12,7 +15,9 @@ def test_ping_is_answered_with_pong(ready_bridge: BridgeProcess) -> None:
     assert ready_bridge.next_message() == {"type": "pong", "id": "p-1"}
 
 
-def test_describe_returns_defaults_lora_folder_loras_and_availability(ready_bridge: BridgeProcess) -> None:
+def test_describe_returns_defaults_lora_folder_loras_and_availability(
+    ready_bridge: BridgeProcess, wangp_root: Path
+) -> None:
     ready_bridge.send({"type": "describe", "id": "d", "model_type": "t2v"})
     described = ready_bridge.wait_for("described")
 
@@ -20,7 +25,7 @@ def test_describe_returns_defaults_lora_folder_loras_and_availability(ready_brid
     assert described["name"] == "Fixture Text2video 14B"
     assert described["defaults"]["num_inference_steps"] == 30
     assert described["defaults"]["model_type"] == "t2v"
-    assert described["lora_dir"] == str(FAKE_WANGP / "loras" / "wan")
+    assert described["lora_dir"] == str(wangp_root / "loras" / "wan")
     assert described["loras"] == ["fixture_style.safetensors"]
     assert described["availability"]["status"] == "available"
 

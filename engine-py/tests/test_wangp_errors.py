@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from bridge_process import BridgeProcess, t2v_settings
 
+pytestmark = pytest.mark.wangp_contract
+
 
 def terminal(bridge: BridgeProcess, job_id: str, settings: dict, tmp_path: Path) -> dict:
     return bridge.run_job(job_id, settings, tmp_path / job_id)[-1]
