@@ -87,3 +87,11 @@ def ready_bridge(start_bridge: StartBridge) -> BridgeProcess:
     bridge = start_bridge()
     assert bridge.next_message()["type"] == "ready"
     return bridge
+
+
+@pytest.fixture
+def ready_bridge_message(start_bridge: StartBridge) -> dict:
+    bridge = start_bridge()
+    message = bridge.next_message()
+    assert message["type"] == "ready"
+    return message

@@ -153,6 +153,15 @@ def test_validation_errors_come_back_in_the_result(session: Any, params: dict, s
     assert message in result.errors[0].message
 
 
+def test_a_wangp_that_refuses_unknown_setting_names_fails_validation(
+    session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_WANGP_REFUSE_UNKNOWN_SETTINGS", "1")
+    result = session.submit_task(task("strict", no_such_setting=1)).result(10)
+    assert result.errors[0].stage == "validation"
+    assert "Unknown setting 'no_such_setting'" in result.errors[0].message
+
+
 def test_an_attention_mode_that_is_not_installed_succeeds_silently_without_files(session: Any) -> None:
     result = session.submit_task(task("attn", override_attention="xformers")).result(10)
     assert result.success and result.generated_files == []
