@@ -21,7 +21,16 @@ def test_ready_reports_the_hosts_version_setting_names_media_keys_and_models(rea
     assert {"video_length", "activated_loras", "model_type", "settings_version"} <= set(catalog["setting_names"])
     assert not {"task", "send_cmd", "state", "plugin_data"} & set(catalog["setting_names"])
     assert catalog["media_keys"] == builtin_catalog()["media_keys"]
-    assert catalog["model_types"] == ["i2v", "i2v_720p", "t2v", "t2v_1.3B", "vace_1.3B", "vace_14B"]
+    assert catalog["model_types"] == [
+        "ace_step_v1",
+        "i2v",
+        "i2v_720p",
+        "t2v",
+        "t2v_1.3B",
+        "vace_1.3B",
+        "vace_14B",
+        "z_image",
+    ]
     assert catalog["source"]["setting_names"] == "host"
     assert catalog["source"]["builtin_wangp"]["version"] == builtin_catalog()["wangp"]["version"]
 

@@ -121,3 +121,16 @@ def test_ctrl_c_on_the_terminal_does_not_stop_a_running_job(start_bridge, tmp_pa
     bridge.send({"type": "ping", "id": "after-ctrl-c"})
     assert bridge.wait_for("pong")["id"] == "after-ctrl-c"
     assert bridge.process.poll() is None
+
+
+@pytest.mark.parametrize(
+    ("model_type", "media_type", "extension"),
+    [("t2v", "video", ".mp4"), ("z_image", "image", ".jpg"), ("ace_step_v1", "audio", ".wav")],
+)
+def test_the_result_carries_the_media_type_of_the_models_main_output(
+    ready_bridge: BridgeProcess, tmp_path: Path, model_type: str, media_type: str, extension: str
+) -> None:
+    result = ready_bridge.run_job(model_type, t2v_settings(model_type=model_type), tmp_path / model_type)[-1]
+    assert result["type"] == "result", result
+    assert result["media_type"] == media_type
+    assert result["main_file"].endswith(extension) and result["main_file"] in result["files"]

@@ -18,6 +18,7 @@ from wgp_bridge.bridge_log import note
 from wgp_bridge.errors import FatalError, JobError, describe_exception
 from wgp_bridge.job_context import JobContext
 from wgp_bridge.job_settings import prepare_settings
+from wgp_bridge.media_types import main_outputs
 from wgp_bridge.outputs import clear_folder_files, move_into
 from wgp_bridge.overrides import WanGPOverrides
 from wgp_bridge.preflight import run_preflight
@@ -93,7 +94,8 @@ class WanGPAdapter:
     def generate(self, command: GenerateCommand, job: JobContext) -> JobOutcome:
         settings = self._known_to_host(prepare_settings(command), job)
         model_type = settings["model_type"]
-        if self._session.get_model_def(model_type) is None:
+        model_def = self._session.get_model_def(model_type)
+        if model_def is None:
             raise JobError("invalid", f"Unknown model_type: {model_type}", {"model_type": model_type})
         seen = JobCallbacks(job)
         started = time.monotonic()
@@ -118,6 +120,7 @@ class WanGPAdapter:
             model_type=model_type,
             settings=settings,
             timings=Timings(round(seen.model_load_s, 3), round(total_s - seen.model_load_s, 3), round(total_s, 3)),
+            main_outputs=main_outputs(model_def),
         )
 
     def _known_to_host(self, settings: dict[str, Any], job: JobContext) -> dict[str, Any]:
