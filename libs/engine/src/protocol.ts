@@ -42,6 +42,11 @@ export const ProgressMessageSchema = z.object({
   total: z.number().int().nullable(),
   percent: z.number().nullable(),
   text: z.string(),
+  /** Sliding window n of N (engine-py; absent from older bridges). */
+  window: z.number().int().optional(),
+  windows: z.number().int().optional(),
+  /** Seconds left, from the overall percent; never grows. */
+  eta_s: z.number().nullable().optional(),
 });
 
 export const StatusMessageSchema = z.object({
