@@ -67,9 +67,10 @@ class _Opaque:
 
 
 class LightModules:
-    """Loads the checkout's Python files without running them: only imports, functions, classes
-    (methods only) and plain assignments are executed, each on its own, failures skipped. Enough to
-    call small pure helpers such as a family handler's `get_lora_dir`."""
+    """Loads the checkout's Python files partly: only their imports, functions, classes (methods
+    only, no bases or decorators but @staticmethod) and assignments run, each statement on its own,
+    failures skipped; outside imports become _Opaque. Enough to call small pure helpers such as a
+    family handler's `get_lora_dir`, never the models."""
 
     def __init__(self, checkout: Path) -> None:
         self._checkout = checkout
@@ -88,19 +89,11 @@ class LightModules:
         namespace = module.__dict__
         namespace["__builtins__"] = {**vars(builtins), "__import__": self._importer(module.__package__)}
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.ClassDef):
-                node.bases, node.keywords, node.decorator_list = [], [], []
-                node.body = [item for item in node.body if isinstance(item, ast.FunctionDef)] or [ast.Pass()]
-            elif isinstance(node, ast.FunctionDef):
-                node.decorator_list = []
-            elif not isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign)):
+            kept = _trimmed(node)
+            if kept is None:
                 continue
-            if isinstance(node, ast.ClassDef):
-                for method in node.body:
-                    if isinstance(method, ast.FunctionDef):
-                        method.decorator_list = [ast.Name("staticmethod", ast.Load())] if _is_static(method) else []
             try:
-                exec(compile(ast.fix_missing_locations(ast.Module([node], [])), str(path), "exec"), namespace)
+                exec(compile(ast.fix_missing_locations(ast.Module([kept], [])), str(path), "exec"), namespace)
             except Exception:
                 pass
         return module
@@ -129,6 +122,21 @@ class LightModules:
             return self.load(top)
 
         return light_import
+
+
+def _trimmed(node: ast.stmt) -> ast.stmt | None:
+    """The part of a top-level statement LightModules runs, or None to skip it."""
+    if isinstance(node, ast.ClassDef):
+        methods = [item for item in node.body if isinstance(item, ast.FunctionDef)]
+        for method in methods:
+            method.decorator_list = [ast.Name("staticmethod", ast.Load())] if _is_static(method) else []
+        node.bases, node.keywords, node.decorator_list = [], [], []
+        node.body = methods or [ast.Pass()]
+        return node
+    if isinstance(node, ast.FunctionDef):
+        node.decorator_list = []
+        return node
+    return node if isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign)) else None
 
 
 def _is_static(method: ast.FunctionDef) -> bool:

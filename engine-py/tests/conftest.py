@@ -9,14 +9,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bridge_process import BridgeProcess  # noqa: E402
+from bridge_process import FAKE_WANGP, BridgeProcess  # noqa: E402
 from wangp_roots import (  # noqa: E402
     build_real_api_root,
     real_api_layer_checkout,
     real_api_layer_wanted,
     skip_reason,
 )
-from wangp_roots import wangp_root as default_wangp_root  # noqa: E402
 
 StartBridge = Callable[..., BridgeProcess]
 CONTRACT_MARK = "wangp_contract"
@@ -47,7 +46,7 @@ def wangp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     checkout = real_api_layer_checkout()
     if real_api_layer_wanted() and checkout is not None and skip_reason() is None:
         return build_real_api_root(checkout, tmp_path_factory.mktemp("real-api") / "wangp")
-    return default_wangp_root()
+    return FAKE_WANGP
 
 
 @pytest.fixture

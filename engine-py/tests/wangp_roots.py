@@ -76,8 +76,3 @@ def _copy(source: Path, target: Path) -> None:
         shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
     else:
         shutil.copy2(source, target)
-
-
-def wangp_root() -> Path:
-    """The test double's root (the conftest's `wangp_root` fixture builds the real-layer one)."""
-    return FAKE_WANGP
