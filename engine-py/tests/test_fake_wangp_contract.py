@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_process import FAKE_WANGP
+
+pytestmark = pytest.mark.wangp_contract
 
 
 class Recorder:
@@ -46,13 +47,13 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def session(tmp_path_factory: pytest.TempPathFactory, wangp_root: Path) -> Iterator[Any]:
     folder = tmp_path_factory.mktemp("double")
-    sys.path.insert(0, str(FAKE_WANGP))
+    sys.path.insert(0, str(wangp_root))
     from shared.api import init
 
     yield init(
-        root=FAKE_WANGP, config_path=folder / "cfg" / "wgp_config.json", output_dir=folder / "out", console_output=False
+        root=wangp_root, config_path=folder / "cfg" / "wgp_config.json", output_dir=folder / "out", console_output=False
     )
 
 
@@ -68,7 +69,7 @@ def task(job_id: str, prompt: str = "a heron", **extra: Any) -> dict[str, Any]:
     return {"id": job_id, "params": params}
 
 
-def test_callbacks_run_on_wangp_threads_with_stdout_and_cwd_taken_over(session: Any) -> None:
+def test_callbacks_run_on_wangp_threads_with_stdout_and_cwd_taken_over(session: Any, wangp_root: Path) -> None:
     recorder = Recorder()
     cwd_before, stdout_before = os.getcwd(), sys.stdout
     result = session.submit_task(task("threads"), callbacks=recorder).result(10)
@@ -79,7 +80,7 @@ def test_callbacks_run_on_wangp_threads_with_stdout_and_cwd_taken_over(session: 
     assert {thread for _, thread, _ in recorder.of("status")} == {"wangp-session-job"}
     assert "wangp-session-worker" in {thread for _, thread, _ in recorder.of("stream")}
     assert [u.current_step for _, _, u in recorder.of("progress") if u.phase == "inference"] == [1, 2, 3]
-    assert recorder.during_job["cwd"] == str(FAKE_WANGP)
+    assert recorder.during_job["cwd"] == str(wangp_root)
     assert recorder.during_job["stdout"] is not stdout_before
     # Like WanGP, the job thread hands out the result while it still holds the chdir; both are
     # given back only when that thread ends.
@@ -152,6 +153,15 @@ def test_validation_errors_come_back_in_the_result(session: Any, params: dict, s
     assert message in result.errors[0].message
 
 
+def test_a_wangp_that_refuses_unknown_setting_names_fails_validation(
+    session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_WANGP_REFUSE_UNKNOWN_SETTINGS", "1")
+    result = session.submit_task(task("strict", no_such_setting=1)).result(10)
+    assert result.errors[0].stage == "validation"
+    assert "Unknown setting 'no_such_setting'" in result.errors[0].message
+
+
 def test_an_attention_mode_that_is_not_installed_succeeds_silently_without_files(session: Any) -> None:
     result = session.submit_task(task("attn", override_attention="xformers")).result(10)
     assert result.success and result.generated_files == []
@@ -164,13 +174,13 @@ def test_output_filename_is_honoured_with_a_collision_suffix(session: Any) -> No
     assert Path(second.generated_files[0]).name == "clip-1(2).mp4"
 
 
-def test_config_path_must_be_named_wgp_config_json(tmp_path: Path) -> None:
+def test_config_path_must_be_named_wgp_config_json(tmp_path: Path, wangp_root: Path) -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); from shared.api import init\n"
         "try:\n    init(root=sys.argv[1], config_path=sys.argv[2])\nexcept ValueError as e:\n    print(e)"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, str(FAKE_WANGP), str(tmp_path / "other.json")],
+        [sys.executable, "-c", code, str(wangp_root), str(tmp_path / "other.json")],
         capture_output=True,
         text=True,
         check=True,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from bridge_process import FAKE_WANGP, BridgeProcess, t2v_settings
+import pytest
+from bridge_process import BridgeProcess, t2v_settings
+
+pytestmark = pytest.mark.wangp_contract
 
 
 def test_ping_is_answered_with_pong(ready_bridge: BridgeProcess) -> None:
@@ -12,7 +16,9 @@ def test_ping_is_answered_with_pong(ready_bridge: BridgeProcess) -> None:
     assert ready_bridge.next_message() == {"type": "pong", "id": "p-1"}
 
 
-def test_describe_returns_defaults_lora_folder_loras_and_availability(ready_bridge: BridgeProcess) -> None:
+def test_describe_returns_defaults_lora_folder_loras_and_availability(
+    ready_bridge: BridgeProcess, wangp_root: Path
+) -> None:
     ready_bridge.send({"type": "describe", "id": "d", "model_type": "t2v"})
     described = ready_bridge.wait_for("described")
 
@@ -20,7 +26,7 @@ def test_describe_returns_defaults_lora_folder_loras_and_availability(ready_brid
     assert described["name"] == "Fixture Text2video 14B"
     assert described["defaults"]["num_inference_steps"] == 30
     assert described["defaults"]["model_type"] == "t2v"
-    assert described["lora_dir"] == str(FAKE_WANGP / "loras" / "wan")
+    assert described["lora_dir"] == str(wangp_root / "loras" / "wan")
     assert described["loras"] == ["fixture_style.safetensors"]
     assert described["availability"]["status"] == "available"
 
@@ -84,3 +90,33 @@ def test_shutdown_exits_zero(ready_bridge: BridgeProcess) -> None:
 def test_end_of_input_exits_zero(ready_bridge: BridgeProcess) -> None:
     ready_bridge.process.stdin.close()
     assert ready_bridge.process.wait(10) == 0
+
+
+def describe_lora_dirs(bridge: BridgeProcess, *model_types: str) -> dict[str, str]:
+    assert bridge.next_message()["type"] == "ready"
+    folders = {}
+    for model_type in model_types:
+        bridge.send({"type": "describe", "id": model_type, "model_type": model_type})
+        folders[model_type] = bridge.wait_for("described")["lora_dir"]
+    return folders
+
+
+def test_describe_reports_the_lora_folder_under_the_loras_flag(start_bridge, tmp_path: Path) -> None:
+    # WanGP's --loras moves the LoRA root; each family keeps its folder under it.
+    bridge = start_bridge(f"--wangp-arg=--loras={tmp_path / 'farm-loras'}")
+    assert describe_lora_dirs(bridge, "t2v", "i2v", "z_image") == {
+        "t2v": str(tmp_path / "farm-loras" / "wan"),
+        "i2v": str(tmp_path / "farm-loras" / "wan_i2v"),
+        "z_image": str(tmp_path / "farm-loras" / "z_image"),
+    }
+
+
+def test_describe_reports_the_lora_folder_under_the_configs_loras_root(
+    start_bridge, tmp_path: Path, wangp_root: Path
+) -> None:
+    config_dir = tmp_path / "gpu0"
+    config_dir.mkdir()
+    seeded = json.loads((wangp_root / "wgp_config.json").read_text(encoding="utf-8"))
+    (config_dir / "wgp_config.json").write_text(json.dumps({**seeded, "loras_root": str(tmp_path / "shared-loras")}))
+    bridge = start_bridge(adapter_args=["--wangp-root", str(wangp_root), "--config-dir", str(config_dir)])
+    assert describe_lora_dirs(bridge, "t2v_1.3B") == {"t2v_1.3B": str(tmp_path / "shared-loras" / "wan_1.3B")}

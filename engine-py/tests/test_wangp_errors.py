@@ -1,4 +1,4 @@
-"""Each error kind through the wangp adapter: invalid, oom, cancelled, engine, busy."""
+"""Each error kind through the wangp adapter: invalid, oom, cancelled, engine, busy, download."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from bridge_process import BridgeProcess, t2v_settings
+
+pytestmark = pytest.mark.wangp_contract
 
 
 def terminal(bridge: BridgeProcess, job_id: str, settings: dict, tmp_path: Path) -> dict:
@@ -30,6 +32,36 @@ def test_invalid_settings_end_the_job_with_kind_invalid(
     error = terminal(ready_bridge, "bad", settings, tmp_path)
     assert (error["type"], error["kind"]) == ("error", "invalid")
     assert message_part in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "message_part"),
+    [
+        ("lora-load", "Error while loading Loras: missing_style.safetensors"),
+        ("lora-mult", "only one '|' character in Loras Multipliers"),
+        ("lora-phases", "should be at most 1 phases for this multiplier"),
+        ("slash-window", "Prompt slash window commands require"),
+        ("slash-command", "Unknown prompt command '/zoom'"),
+        ("slash-duration", "Invalid /duration value 'soon'"),
+        ("keep-frames", "invalid keep frames 1:3,9x"),
+    ],
+)
+def test_user_errors_raised_during_generation_are_invalid_with_wangps_message(
+    ready_bridge: BridgeProcess, tmp_path: Path, fault: str, message_part: str
+) -> None:
+    # PROTOCOL.md "Errors by what they say": stage "generation", yet the task's own mistake.
+    error = terminal(ready_bridge, fault, t2v_settings(f"[fake:{fault}] x"), tmp_path)
+    assert (error["kind"], error["detail"]["errors"][0]["stage"]) == ("invalid", "generation")
+    assert message_part in error["message"]
+
+
+def test_a_weight_download_that_fails_is_kind_download_and_the_next_job_loads_again(
+    ready_bridge: BridgeProcess, tmp_path: Path
+) -> None:
+    error = terminal(ready_bridge, "dl", t2v_settings("[fake:download] x"), tmp_path)
+    assert error["kind"] == "download"
+    assert "cannot find the requested files in the local cache" in error["message"]
+    assert terminal(ready_bridge, "after-dl", t2v_settings(), tmp_path)["type"] == "result"
 
 
 def test_a_malformed_generate_command_is_refused_as_invalid_for_its_id(ready_bridge: BridgeProcess) -> None:

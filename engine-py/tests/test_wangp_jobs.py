@@ -6,7 +6,10 @@ import json
 import signal
 from pathlib import Path
 
+import pytest
 from bridge_process import BridgeProcess, read_record, t2v_settings
+
+pytestmark = pytest.mark.wangp_contract
 
 
 def test_a_job_reports_progress_per_step_then_one_result_with_its_file(
@@ -43,7 +46,8 @@ def test_the_settings_sent_to_wangp_pin_seed_prompt_mode_enhancer_and_file_name(
         "job-2", t2v_settings(seed=-1, output_filename="{date}"), tmp_path / "out", output_name="job-2"
     )[-1]
 
-    submitted = [r for r in read_record(record_file) if r["event"] == "submit"]
+    # Recorded by the double's wgp.validate_task, under either API layer (the double's or WanGP's own).
+    submitted = [r for r in read_record(record_file) if r["event"] == "validate"]
     assert len(submitted) == 1
     params = submitted[0]["params"]
     assert submitted[0]["id"] == "job-2"
@@ -52,7 +56,8 @@ def test_the_settings_sent_to_wangp_pin_seed_prompt_mode_enhancer_and_file_name(
     assert params["output_filename"] == "job-2"
     assert isinstance(params["seed"], int) and 0 <= params["seed"] <= 999_999_999
     assert result["seed"] == params["seed"]
-    assert {k: v for k, v in result["settings"].items()} == {k: v for k, v in params.items() if k != "settings_version"}
+    added_by_wangp_api = {"settings_version", "client_id"}
+    assert result["settings"] == {k: v for k, v in params.items() if k not in added_by_wangp_api}
 
 
 def test_the_model_loads_once_and_again_only_when_the_model_type_changes(
@@ -65,9 +70,10 @@ def test_the_model_loads_once_and_again_only_when_the_model_type_changes(
     third = bridge.run_job("c", t2v_settings(model_type="t2v_1.3B"), tmp_path / "c")[-1]
 
     assert [r["model_type"] for r in read_record(record_file) if r["event"] == "load"] == ["t2v", "t2v_1.3B"]
-    assert first["timings"]["model_load_s"] >= 0.3
+    # Timed between the two statuses, which WanGP's job thread takes from its queue every 10 ms.
+    assert first["timings"]["model_load_s"] >= 0.3 - 0.02
     assert second["timings"]["model_load_s"] == 0
-    assert third["timings"]["model_load_s"] >= 0.3
+    assert third["timings"]["model_load_s"] >= 0.3 - 0.02
 
 
 def test_with_several_files_the_last_one_is_the_main_file(ready_bridge: BridgeProcess, tmp_path: Path) -> None:
@@ -115,3 +121,16 @@ def test_ctrl_c_on_the_terminal_does_not_stop_a_running_job(start_bridge, tmp_pa
     bridge.send({"type": "ping", "id": "after-ctrl-c"})
     assert bridge.wait_for("pong")["id"] == "after-ctrl-c"
     assert bridge.process.poll() is None
+
+
+@pytest.mark.parametrize(
+    ("model_type", "media_type", "extension"),
+    [("t2v", "video", ".mp4"), ("z_image", "image", ".jpg"), ("ace_step_v1", "audio", ".wav")],
+)
+def test_the_result_carries_the_media_type_of_the_models_main_output(
+    ready_bridge: BridgeProcess, tmp_path: Path, model_type: str, media_type: str, extension: str
+) -> None:
+    result = ready_bridge.run_job(model_type, t2v_settings(model_type=model_type), tmp_path / model_type)[-1]
+    assert result["type"] == "result", result
+    assert result["media_type"] == media_type
+    assert result["main_file"].endswith(extension) and result["main_file"] in result["files"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-ErrorKind = Literal["invalid", "oom", "cancelled", "engine", "busy"]
+ErrorKind = Literal["invalid", "oom", "cancelled", "engine", "busy", "download"]
 
 
 class JobError(Exception):

@@ -22,8 +22,29 @@ class JobContext:
         self._send_lock = threading.Lock()
         self._finished = False
 
-    def progress(self, phase: str, step: int | None, total: int | None, percent: int | None, text: str = "") -> None:
-        self._emit("progress", phase=phase, step=step, total=total, percent=percent, text=text)
+    def progress(
+        self,
+        phase: str,
+        step: int | None,
+        total: int | None,
+        percent: int | None,
+        text: str = "",
+        *,
+        window: int = 1,
+        windows: int = 1,
+        eta_s: float | None = None,
+    ) -> None:
+        self._emit(
+            "progress",
+            phase=phase,
+            step=step,
+            total=total,
+            percent=percent,
+            text=text,
+            window=window,
+            windows=windows,
+            eta_s=eta_s,
+        )
 
     def status(self, text: str) -> None:
         self._emit("status", text=text)

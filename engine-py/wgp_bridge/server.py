@@ -181,6 +181,7 @@ def _result_fields(job_id: str, outcome: JobOutcome) -> dict[str, object]:
         "id": job_id,
         "files": outcome.files,
         "main_file": outcome.main_file,
+        "media_type": outcome.media_type,
         "seed": outcome.seed,
         "model_type": outcome.model_type,
         "settings": outcome.settings,

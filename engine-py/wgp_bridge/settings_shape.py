@@ -8,23 +8,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-MEDIA_KEYS = (
-    "image_start",
-    "image_end",
-    "image_refs",
-    "image_guide",
-    "image_mask",
-    "video_guide",
-    "video_guide2",
-    "video_mask",
-    "video_source",
-    "audio_guide",
-    "audio_guide2",
-    "audio_source",
-    "replace_voice_sample",
-    "replace_voice_sample2",
-    "custom_guide",
-)
+from wgp_bridge.wangp_catalog import builtin_media_keys
+
+MEDIA_KEYS = builtin_media_keys()
 RESERVED_KEYS = {
     "state": "is WanGP's internal UI state, not a setting",
     "_api": "asks WanGP to return tensors in memory; the bridge works with files only",

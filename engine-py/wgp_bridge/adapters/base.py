@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wgp_bridge.job_context import JobContext
+from wgp_bridge.media_types import MediaType, media_type_of, pick_main_file
 from wgp_bridge.protocol import GenerateCommand
 
 
@@ -30,11 +31,17 @@ class JobOutcome:
     model_type: str
     settings: dict[str, Any]
     timings: Timings
+    main_outputs: tuple[str, ...] = ()
 
     @property
     def main_file(self) -> str:
-        """The last file: with sliding windows WanGP saves the full video last."""
-        return self.files[-1]
+        """The last file of the model's main output kind (video, image or audio); the last file
+        when none is: with sliding windows WanGP saves the full video last."""
+        return pick_main_file(self.files, self.main_outputs)
+
+    @property
+    def media_type(self) -> MediaType:
+        return media_type_of(self.main_file)
 
 
 class Adapter(Protocol):

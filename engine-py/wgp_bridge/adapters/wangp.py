@@ -18,11 +18,14 @@ from wgp_bridge.bridge_log import note
 from wgp_bridge.errors import FatalError, JobError, describe_exception
 from wgp_bridge.job_context import JobContext
 from wgp_bridge.job_settings import prepare_settings
+from wgp_bridge.media_types import main_outputs
 from wgp_bridge.outputs import clear_folder_files, move_into
 from wgp_bridge.overrides import WanGPOverrides
+from wgp_bridge.preflight import run_preflight
 from wgp_bridge.protocol import GenerateCommand
 from wgp_bridge.system_info import loaded_gpu
-from wgp_bridge.wgp_config import prepare_config
+from wgp_bridge.wangp_catalog import host_catalog, unknown_settings
+from wgp_bridge.wgp_config import CONFIG_NAME, prepare_config
 
 WAIT_SLICE_S = 0.2
 
@@ -43,10 +46,14 @@ class WanGPAdapter:
         self._options = options
         self._root = options.root.resolve()
         self._session: Any = None
+        self._catalog: dict[str, Any] = {}
 
     def start(self) -> StartInfo:
-        if not (self._root / "shared" / "api.py").is_file():
-            raise FatalError(f"{self._root} is not a WanGP checkout with the in-process API (no shared/api.py)")
+        config_path = self._options.config_dir.resolve() / CONFIG_NAME
+        preflight = run_preflight(self._root, [config_path] if config_path.is_file() else [])
+        if not preflight.ok:
+            failures = "; ".join(f"{c.message} (fix: {c.fix})" for c in preflight.failures())
+            raise FatalError(f"WanGP pre-flight failed: {failures}", {"preflight": preflight.as_dict()})
         config_path = prepare_config(self._options.config_dir.resolve(), self._root, self._options.overrides.config)
         clear_folder_files(self._options.scratch_dir)
         # Once, so WanGP's own chdir-and-restore calls from any thread all land in the root.
@@ -70,6 +77,7 @@ class WanGPAdapter:
                 f"WanGP failed to start: {describe_exception(exc)}", {"exception": type(exc).__name__}
             ) from None
         wgp = sys.modules.get("wgp")
+        self._catalog = host_catalog(wgp, self._root)
         return StartInfo(
             wangp_version=getattr(wgp, "WanGP_version", None),
             gpu=loaded_gpu(),
@@ -78,13 +86,16 @@ class WanGPAdapter:
                 "config_path": str(config_path),
                 "cli_args": cli_args,
                 "config_keys": self._options.overrides.config,
+                "catalog": self._catalog,
+                "preflight": preflight.as_dict(),
             },
         )
 
     def generate(self, command: GenerateCommand, job: JobContext) -> JobOutcome:
-        settings = prepare_settings(command)
+        settings = self._known_to_host(prepare_settings(command), job)
         model_type = settings["model_type"]
-        if self._session.get_model_def(model_type) is None:
+        model_def = self._session.get_model_def(model_type)
+        if model_def is None:
             raise JobError("invalid", f"Unknown model_type: {model_type}", {"model_type": model_type})
         seen = JobCallbacks(job)
         started = time.monotonic()
@@ -109,7 +120,16 @@ class WanGPAdapter:
             model_type=model_type,
             settings=settings,
             timings=Timings(round(seen.model_load_s, 3), round(total_s - seen.model_load_s, 3), round(total_s, 3)),
+            main_outputs=main_outputs(model_def),
         )
+
+    def _known_to_host(self, settings: dict[str, Any], job: JobContext) -> dict[str, Any]:
+        """Drops the settings this host's WanGP does not name: older lines ignore them, later ones
+        refuse the whole task ("Unknown setting…")."""
+        unknown = unknown_settings(settings, self._catalog["setting_names"])
+        if unknown:
+            job.log("bridge", f"not sent, unknown to WanGP {self._catalog['version']}: {', '.join(unknown)}")
+        return {key: value for key, value in settings.items() if key not in unknown}
 
     def _submit(self, job_id: str, settings: dict[str, Any], callbacks: JobCallbacks) -> Any:
         try:
@@ -127,6 +147,7 @@ class WanGPAdapter:
         loras = _optional(session, "list_loras", model_type) or {}
         return {
             "model_type": model_type,
+            "wangp_version": self._catalog.get("version"),
             "name": model_def.get("name"),
             "defaults": session.get_default_settings(model_type),
             "lora_dir": self._lora_dir(model_type),

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from wgp_bridge.adapters.wangp_progress import ProgressTracker
 from wgp_bridge.adapters.wangp_signs import CUDA_POISON_SIGNS, STREAM_OOM_SIGNS, contains_any
 from wgp_bridge.bridge_log import note
 from wgp_bridge.job_context import JobContext
@@ -36,6 +37,7 @@ class JobCallbacks:
         self._clock = clock
         self._lock = threading.Lock()
         self._load_started: float | None = None
+        self._progress = ProgressTracker(clock)
         self.model_load_s = 0.0
         self.infos: list[str] = []
         self.stream_tail: deque[str] = deque(maxlen=STREAM_TAIL_LINES)
@@ -44,7 +46,17 @@ class JobCallbacks:
 
     @_never_raises
     def on_progress(self, update: Any) -> None:
-        self._job.progress(update.phase, update.current_step, update.total_steps, update.progress, update.status or "")
+        view = self._progress.view(update)
+        self._job.progress(
+            view.phase,
+            view.step,
+            view.total,
+            view.percent,
+            view.text,
+            window=view.window,
+            windows=view.windows,
+            eta_s=view.eta_s,
+        )
 
     @_never_raises
     def on_status(self, text: str) -> None:

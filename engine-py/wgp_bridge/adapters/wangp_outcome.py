@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from wgp_bridge.adapters.wangp_callbacks import JobCallbacks
-from wgp_bridge.adapters.wangp_signs import CUDA_POISON_SIGNS, MESSAGE_OOM_SIGNS, contains_any
+from wgp_bridge.adapters.wangp_signs import (
+    CUDA_POISON_SIGNS,
+    DOWNLOAD_SIGNS,
+    MESSAGE_OOM_SIGNS,
+    USER_ERROR_SIGNS,
+    contains_any,
+)
 from wgp_bridge.errors import JobError
 
 
@@ -44,4 +50,9 @@ def _failure(errors: list[Any], seen: JobCallbacks, cancelled: bool, files: list
     validation = [m for m, e in zip(messages, errors, strict=True) if getattr(e, "stage", None) == "validation"]
     if validation:
         return JobError("invalid", validation[0], detail)
+    user_errors = [m for m in messages if contains_any(m, USER_ERROR_SIGNS)]
+    if user_errors:
+        return JobError("invalid", user_errors[0], detail)
+    if any(contains_any(m, DOWNLOAD_SIGNS) for m in messages):
+        return JobError("download", f"WanGP could not download a file: {first}", detail)
     return JobError("engine", first, detail)

@@ -42,6 +42,11 @@ export const ProgressMessageSchema = z.object({
   total: z.number().int().nullable(),
   percent: z.number().nullable(),
   text: z.string(),
+  /** Sliding window n of N (engine-py; absent from older bridges). */
+  window: z.number().int().optional(),
+  windows: z.number().int().optional(),
+  /** Seconds left, from the overall percent; never grows. */
+  eta_s: z.number().nullable().optional(),
 });
 
 export const StatusMessageSchema = z.object({
@@ -70,13 +75,15 @@ export const ResultMessageSchema = z.object({
   id: z.string(),
   files: z.array(z.string()).min(1),
   main_file: z.string(),
+  /** Kind of main_file (engine-py picks the last file of the model's main output kind). */
+  media_type: z.enum(["video", "image", "audio", "other"]).optional(),
   seed: z.number().int(),
   model_type: z.string(),
   settings: z.record(z.string(), z.unknown()),
   timings: TimingsSchema,
 });
 
-export const EngineErrorKindSchema = z.enum(["invalid", "oom", "cancelled", "engine", "busy"]);
+export const EngineErrorKindSchema = z.enum(["invalid", "oom", "cancelled", "engine", "busy", "download"]);
 
 export const ErrorMessageSchema = z.object({
   type: z.literal("error"),

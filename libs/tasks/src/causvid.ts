@@ -1,4 +1,27 @@
-import { WAN21_T2V_14B_FAMILY } from "./wangp-catalog.js";
+/**
+ * Models built on the Wan 2.1 text-to-video 14B weights (architecture `t2v`/`vace_14B`, or URLs taken
+ * from `t2v`): the family the CausVid 14B T2V LoRA was trained for. A judgement about weights, not a
+ * fact WanGP's catalog states, so it is kept here.
+ */
+export const WAN21_T2V_14B_FAMILY: ReadonlySet<string> = new Set([
+  "t2v",
+  "t2v_fusionix",
+  "t2v_sf",
+  "moviigen",
+  "alpha",
+  "alpha_sf",
+  "lynx",
+  "standin",
+  "vace_14B",
+  "vace_14B_cocktail",
+  "vace_14B_fusionix",
+  "vace_14B_sf",
+  "vace_ditto_14B",
+  "vace_lynx_14B",
+  "vace_standin_14B",
+  "vace_multitalk_14B",
+  "phantom_14B",
+]);
 
 /** The CausVid preset of the old headless script, with the settings WanGP's docs give for 12 steps. */
 export const CAUSVID_PRESET = {

@@ -1,4 +1,4 @@
-export { CAUSVID_PRESET, isCausVidFamily, prependCausVidLora } from "./causvid.js";
+export { CAUSVID_PRESET, isCausVidFamily, prependCausVidLora, WAN21_T2V_14B_FAMILY } from "./causvid.js";
 export { closestName, editDistance } from "./closest-name.js";
 export { taskListJsonSchema } from "./json-schema.js";
 export { resolveMediaPath } from "./media-paths.js";
@@ -34,9 +34,11 @@ export {
 export { hasControlCharacters, hasControlCharactersBesidesLineBreaks } from "./text-rules.js";
 export {
   KNOWN_MODEL_TYPES,
-  WAN21_T2V_14B_FAMILY,
+  WANGP_CATALOG,
   WANGP_MEDIA_KEYS,
   WANGP_SETTING_NAMES,
+  type WanGPCatalog,
+  wangpLoraSubdir,
   wanLoraSubdir,
 } from "./wangp-catalog.js";
 export {

@@ -110,6 +110,7 @@ export class TaskValidator {
       output_sub_dir: "",
     };
     this.checkModel(task.model, warnings);
+    this.refuseContinueLastVideo(task, errors);
     this.assignOutputDir(task, fields.output_sub_dir, errors);
     await this.resolveMedia(task, errors);
     if (errors.length > 0) return { ok: false, taskId: task.task_id, errors, warnings };
@@ -176,6 +177,21 @@ export class TaskValidator {
     warnings.push({
       path: "model",
       message: `'${model}' is not a model type of WanGP's defaults (fine for a finetune)${hint}`,
+    });
+  }
+
+  /**
+   * `L` in `image_prompt_type` makes WanGP continue "the last video": the newest file of its own
+   * output folder, which on a farm is whatever that worker made last (CONTRACT.md §10.6).
+   */
+  private refuseContinueLastVideo(task: Task, errors: TaskIssue[]): void {
+    const flags = task.image_prompt_type;
+    if (typeof flags !== "string" || !flags.includes("L")) return;
+    errors.push({
+      path: "image_prompt_type",
+      message:
+        "'L' (continue the last video) is refused: on a farm the last video is whatever that worker made last; " +
+        "to continue a given video, use 'V' and set video_source (video_source_path) to its path",
     });
   }
 

@@ -3,7 +3,16 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { temporaryDir } from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TaskIssue, TaskValidator, type TaskVerdict } from "../src/index.js";
+import {
+  KNOWN_MODEL_TYPES,
+  type TaskIssue,
+  TaskValidator,
+  type TaskVerdict,
+  WANGP_CATALOG,
+  WANGP_MEDIA_KEYS,
+  WANGP_SETTING_NAMES,
+  wangpLoraSubdir,
+} from "../src/index.js";
 
 const EXAMPLES_DIR = fileURLToPath(new URL("../../../examples/", import.meta.url));
 
@@ -242,6 +251,45 @@ describe("media paths", () => {
     expect((await validTask({ ...base, image_start_paths: "link.png" })).task.image_start_paths).toEqual([
       path.join(media.dir, "link.png"),
     ]);
+  });
+});
+
+describe("continue-video", () => {
+  it("'L' in image_prompt_type is refused and the message names 'V' with video_source", async () => {
+    const errors = await errorsOf({ ...base, model: "i2v", image_prompt_type: "SL" });
+    expect(errors).toEqual([{ path: "image_prompt_type", message: expect.stringContaining("'L'") }]);
+    expect(errors[0]?.message).toMatch(/'V' and set video_source/);
+  });
+
+  it("'V' with a video_source continues that video", async () => {
+    const { task } = await validTask({
+      ...base,
+      model: "i2v",
+      image_prompt_type: "V",
+      video_source: "clips/guide.mp4",
+    });
+    expect(task.video_source_path).toBe(path.join(media.dir, "clips", "guide.mp4"));
+  });
+});
+
+describe("the WanGP catalog", () => {
+  it("is read from the one JSON file, with the WanGP it was generated from", () => {
+    expect(WANGP_CATALOG.wangp.version).toMatch(/^\d+\.\d+/);
+    expect(WANGP_SETTING_NAMES.has("video_length")).toBe(true);
+    expect(WANGP_MEDIA_KEYS).toContain("video_guide");
+    expect(KNOWN_MODEL_TYPES.has("vace_14B")).toBe(true);
+  });
+
+  it("gives each model the LoRA folder its family handler computes", () => {
+    expect(wangpLoraSubdir("t2v")).toBe("wan");
+    expect(wangpLoraSubdir("vace_14B")).toBe("wan");
+    expect(wangpLoraSubdir("t2v_1.3B")).toBe("wan_1.3B");
+    expect(wangpLoraSubdir("fun_inp_1.3B")).toBe("wan_i2v");
+    expect(wangpLoraSubdir("animate")).toBe("wan_i2v");
+    expect(wangpLoraSubdir("scail")).toBe("wan_i2v");
+    expect(wangpLoraSubdir("lucy_edit")).toBe("wan_5B");
+    expect(wangpLoraSubdir("animate2")).toBe("wan_animate2");
+    expect(wangpLoraSubdir("no_such_model")).toBeUndefined();
   });
 });
 
