@@ -106,7 +106,9 @@ def test_missing_settings_folder_and_enabled_plugins_are_warnings(tmp_path: Path
 
 def test_the_bridge_refuses_to_start_on_a_failed_preflight_naming_the_fix(start_bridge, tmp_path: Path) -> None:
     root = checkout(tmp_path, mmgp="9.9.9")
-    bridge = start_bridge(adapter_args=["--wangp-root", str(root), "--config-dir", str(tmp_path / "gpu0")])
+    bridge = start_bridge(
+        adapter_args=["--adapter", "wangp", "--wangp-root", str(root), "--config-dir", str(tmp_path / "gpu0")]
+    )
     fatal = bridge.next_message()
 
     assert fatal["type"] == "fatal"

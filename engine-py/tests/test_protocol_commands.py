@@ -118,5 +118,7 @@ def test_describe_reports_the_lora_folder_under_the_configs_loras_root(
     config_dir.mkdir()
     seeded = json.loads((wangp_root / "wgp_config.json").read_text(encoding="utf-8"))
     (config_dir / "wgp_config.json").write_text(json.dumps({**seeded, "loras_root": str(tmp_path / "shared-loras")}))
-    bridge = start_bridge(adapter_args=["--wangp-root", str(wangp_root), "--config-dir", str(config_dir)])
+    bridge = start_bridge(
+        adapter_args=["--adapter", "wangp", "--wangp-root", str(wangp_root), "--config-dir", str(config_dir)]
+    )
     assert describe_lora_dirs(bridge, "t2v_1.3B") == {"t2v_1.3B": str(tmp_path / "shared-loras" / "wan_1.3B")}
