@@ -1,5 +1,4 @@
 import { UserError } from "@wgp-farm/config";
-import { RedisServerMissingError, RedisUnreachableError } from "@wgp-farm/queue";
 import { CommanderError } from "commander";
 import { ExitCode } from "./exit-codes.js";
 import { buildProgram } from "./program.js";
@@ -10,9 +9,6 @@ function exitCodeFor(error: unknown): { code: number; message?: string } {
     return { code: quiet ? ExitCode.ok : ExitCode.usage };
   }
   if (error instanceof UserError) return { code: error.exitCode, message: error.message };
-  if (error instanceof RedisUnreachableError || error instanceof RedisServerMissingError) {
-    return { code: ExitCode.usage, message: error.message };
-  }
   // Anything else is a bug or an environment failure: say it all.
   return {
     code: ExitCode.failed,

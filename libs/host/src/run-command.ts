@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execa } from "execa";
 
 export interface CommandOutput {
   stdout: string;
@@ -18,31 +18,22 @@ export class CommandFailedError extends Error {
 }
 
 /** Runs a short probe command (no shell) with a time limit and returns its output. */
-export function runCommand(
+export async function runCommand(
   file: string,
   args: readonly string[],
   options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<CommandOutput> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      file,
-      args,
-      {
-        timeout: options.timeoutMs ?? 15_000,
-        maxBuffer: 4 * 1024 * 1024,
-        env: options.env ?? process.env,
-        cwd: options.cwd,
-        encoding: "utf8",
-      },
-      (error, stdout, stderr) => {
-        if (!error) {
-          resolve({ stdout, stderr });
-          return;
-        }
-        const code = (error as NodeJS.ErrnoException).code;
-        const detail = stderr.trim() || stdout.trim() || error.message;
-        reject(new CommandFailedError(`${file} failed: ${detail}`, code, stderr));
-      },
-    );
+  const result = await execa(file, args, {
+    timeout: options.timeoutMs ?? 15_000,
+    maxBuffer: 4 * 1024 * 1024,
+    env: options.env ?? process.env,
+    extendEnv: false,
+    cwd: options.cwd,
+    stdin: "ignore",
+    reject: false,
   });
+  if (!result.failed) return { stdout: result.stdout, stderr: result.stderr };
+  const code = result.code ?? result.exitCode;
+  const detail = result.stderr.trim() || result.stdout.trim() || result.shortMessage;
+  throw new CommandFailedError(`${file} failed: ${detail}`, code, result.stderr);
 }

@@ -7,11 +7,9 @@ import {
   importTaskSource,
   openTaskSource,
   RedisTaskSink,
-  type TaskSource,
-  TaskSourceError,
 } from "@wgp-farm/queue";
 import type { Command } from "commander";
-import { CliError, ExitCode } from "../exit-codes.js";
+import { ExitCode } from "../exit-codes.js";
 import { retryPolicyOf, TASK_INTAKE_OPTIONS } from "../intake-options.js";
 import { printJson } from "../output/format.js";
 import { formatImportReport } from "../output/import-report.js";
@@ -30,13 +28,7 @@ export type ImportSettings = OptionValues<typeof IMPORT_OPTIONS>;
 
 /** Imports a task list into Redis (or only validates it with --dry-run) and returns the report. */
 export async function importTaskFile(file: string, settings: ImportSettings): Promise<ImportReport> {
-  let source: TaskSource;
-  try {
-    source = await openTaskSource(file);
-  } catch (error) {
-    if (error instanceof TaskSourceError) throw new CliError(error.message);
-    throw error;
-  }
+  const source = await openTaskSource(file);
   const farm = settings.dryRun ? undefined : await FarmConnection.open(settings.redisUrl, settings.prefix);
   const progress = new ProgressBar(`importing ${file === "-" ? "stdin" : path.basename(file)}`, source.size);
   let bytes = 0;
