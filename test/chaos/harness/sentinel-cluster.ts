@@ -1,8 +1,9 @@
 /**
  * Redis with Sentinel on loopback: a primary, one replica and three Sentinels (quorum 2) on free
  * ports, for failover scenarios. `whenReplicaSeen` waits until the Sentinels know the replica and
- * each other (a failover needs both); `killPrimary` crashes the primary; `whenPromoted` waits until
- * the Sentinels name the replica as the primary and it says so itself.
+ * each other (a failover needs both) and the replica's link is online (WAIT counts only that);
+ * `killPrimary` crashes the primary; `whenPromoted` waits until the Sentinels name the replica as the
+ * primary and it says so itself.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -139,10 +140,12 @@ export class SentinelCluster {
           const peers = records(await cli(sentinel, "SENTINEL", "SENTINELS", this.masterName));
           if (!up || peers.length < SENTINELS - 1) return undefined;
         }
-        return true;
+        // Sentinels may see the replica before its first sync is done: WAIT counts only an online link.
+        const replication = await cli(this.primary, "INFO", "replication");
+        return /^slave0:.*state=online/m.test(replication) ? true : undefined;
       },
       timeoutMs,
-      "the Sentinels to see the replica and each other",
+      "the Sentinels to see the replica and each other, and the replica to be in sync",
       200,
     );
   }
