@@ -71,6 +71,26 @@ describe("TaskFileWatcher", () => {
     expect(await farm.queues.forModel("t2v").getJobCountByTypes("prioritized")).toBe(3);
   });
 
+  it("says what it warned about on its log, and keeps the warning with the task", async () => {
+    const lines: { msg: string; field?: string }[] = [];
+    const logger = createLogger({ name: "watcher-test", level: "warn" });
+    logger.warn = ((fields: { field?: string }, msg: string) => {
+      lines.push({ msg, field: fields.field });
+    }) as typeof logger.warn;
+    await startWatcher({ logger });
+    await writeFile(
+      path.join(work.dir, "tasks.json"),
+      JSON.stringify([{ task_id: "typo", prompt: "p", stpes: 20 }]),
+    );
+    await waitUntil(() => reports.length === 1);
+    expect(reports[0]?.imported.map((entry) => entry.task_id)).toEqual(["typo"]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.field).toBe("stpes");
+    expect(lines[0]?.msg).toMatch(/^task typo: stpes: .*did you mean 'steps'\?/);
+    const job = await farm.queues.forModel("t2v").getJob("typo");
+    expect(job?.data.import.warnings).toEqual([expect.objectContaining({ path: "stpes" })]);
+  });
+
   it("writes invalid tasks with their reasons next to the tasks file and imports the valid ones", async () => {
     await startWatcher();
     await writeFile(

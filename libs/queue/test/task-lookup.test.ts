@@ -35,6 +35,14 @@ describe("findTask", () => {
     expect(Date.parse(task?.created_at ?? "")).toBeGreaterThan(0);
   });
 
+  it("keeps the importer's warnings with the task", async () => {
+    await importTestTasks(farm, [{ task_id: "typo", stpes: 20 }, { task_id: "clean" }]);
+    expect((await findTask(farm, "clean"))?.import_warnings).toEqual([]);
+    expect((await findTask(farm, "typo"))?.import_warnings).toEqual([
+      { path: "stpes", message: expect.stringMatching(/did you mean 'steps'\?/) },
+    ]);
+  });
+
   it("gives a completed task's result and output folder, and a failed task's errors", async () => {
     await importTestTasks(farm, [{ task_id: "good" }, { task_id: "bad-1" }], NO_RETRIES);
     await runTasks(farm, "t2v", 2);

@@ -20,6 +20,8 @@ export interface TestTask {
   model?: string;
   priority?: number;
   output_sub_dir?: string;
+  /** Any other task field, typos included (to test what the importer says of them). */
+  [field: string]: unknown;
 }
 
 /** Imports tasks the way `import-tasks` does (validated, indexed, jobId = task_id). */

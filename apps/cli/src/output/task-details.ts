@@ -49,6 +49,13 @@ export function formatTaskDetails(task: TaskDetails): string {
   const lines = fields
     .filter((field): field is [string, string] => field[1] !== null && field[1] !== "")
     .map(([label, value]) => `${`${label}:`.padEnd(width)} ${value}`);
+  if (task.import_warnings.length > 0) {
+    lines.push(
+      "",
+      "Import warnings:",
+      ...task.import_warnings.map((w) => `  ${w.path ? `${w.path}: ` : ""}${w.message}`),
+    );
+  }
   if (task.errors.length > 0) {
     lines.push("", "Errors:", ...task.errors.map((error) => `  attempt ${error.attempt}: ${error.message}`));
   }

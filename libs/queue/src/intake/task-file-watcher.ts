@@ -228,6 +228,15 @@ export class TaskFileWatcher {
   }
 
   private logReport(report: ImportReport): void {
+    // Warnings are not errors, but a misspelt field silently ignored is a task run with defaults.
+    for (const entry of report.warnings) {
+      for (const warning of entry.warnings) {
+        this.options.logger.warn(
+          { task_id: entry.task_id, field: warning.path || undefined },
+          `task ${entry.task_id ?? `#${entry.index}`}: ${warning.path ? `${warning.path}: ` : ""}${warning.message}`,
+        );
+      }
+    }
     if (report.imported.length + report.skipped.length + report.invalid.length === 0) return;
     this.options.logger.info(
       { imported: report.imported.length, skipped: report.skipped.length, invalid: report.invalid.length },

@@ -1,4 +1,6 @@
+import type { TaskIssue } from "@wgp-farm/tasks";
 import type { Job } from "bullmq";
+import { z } from "zod";
 import { type CancelledTaskRecord, readCancelledRecord } from "../records/cancelled-records.js";
 import type { FarmConnection } from "../records/farm-connection.js";
 import { modelOfQueue, QUARANTINE_QUEUE } from "../records/farm-keys.js";
@@ -37,6 +39,8 @@ export interface TaskDetails {
   quarantine: QuarantineInfo | null;
   /** The last lines of the job's log (engine output). */
   log_tail: string[];
+  /** What the importer warned about (an unknown field and its likely meaning, …), kept with the job. */
+  import_warnings: TaskIssue[];
 }
 
 export interface FindTaskOptions {
@@ -126,6 +130,7 @@ export async function findTask(
       cancelled,
       quarantine: null,
       log_tail: [],
+      import_warnings: [],
     };
   }
   const { job, queueName } = found;
@@ -164,5 +169,16 @@ export async function findTask(
     cancelled,
     quarantine,
     log_tail: quarantine && logs.logs.length === 0 ? quarantine.log_tail.slice(-logLines) : logs.logs,
+    import_warnings: importWarningsOf(job),
   };
+}
+
+const ImportWarnings = z.array(z.object({ path: z.string(), message: z.string() }));
+
+/** The import warnings kept in the job; none from a job written in another shape. */
+function importWarningsOf(job: Job): TaskIssue[] {
+  const parsed = ImportWarnings.safeParse(
+    (job.data as { import?: { warnings?: unknown } } | undefined)?.import?.warnings,
+  );
+  return parsed.success ? parsed.data : [];
 }
