@@ -81,3 +81,19 @@ def test_cancel_stops_a_dry_run_job(start_bridge, tmp_path: Path) -> None:
     bridge.send({"type": "cancel", "id": "slow"})
     assert bridge.job_messages("slow", timeout=3)[-1]["kind"] == "cancelled"
     assert not (tmp_path / "slow" / "settings.json").exists()
+
+
+def test_a_job_named_to_fail_once_fails_its_first_attempt_with_oom_then_runs(start_bridge, tmp_path: Path) -> None:
+    markers = tmp_path / "markers"
+    env = {"WGP_FARM_DRY_RUN_FAIL_ONCE": "rehearse, other", "WGP_FARM_DRY_RUN_FAIL_ONCE_DIR": str(markers)}
+    bridge = start_bridge("--dry-run-duration", "0", adapter_args=["--adapter", "dry-run"], env=env)
+    assert bridge.next_message()["type"] == "ready"
+
+    first = bridge.run_job("rehearse", t2v_settings(num_inference_steps=4), tmp_path / "a1")[-1]
+    assert (first["type"], first["kind"]) == ("error", "oom")
+    assert "dry-run rehearsal" in first["message"]
+    second = bridge.run_job("rehearse", t2v_settings(num_inference_steps=4), tmp_path / "a2")[-1]
+    assert second["type"] == "result"
+    plain = bridge.run_job("plain", t2v_settings(num_inference_steps=4), tmp_path / "p")[-1]
+    assert plain["type"] == "result"
+    assert sorted(path.name for path in markers.iterdir()) == ["rehearse.failed"]

@@ -8,3 +8,5 @@ export const CLI_PACKAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.me
 export const WORKSPACE_ROOT = path.resolve(CLI_PACKAGE_DIR, "..", "..");
 
 export const EXAMPLE_TASKS_FILE = path.join(WORKSPACE_ROOT, "examples", "tasks.json");
+/** The demo's tasks: a few dozen over three models, one retried, one cancelled, one misspelt field. */
+export const DEMO_TASKS_FILE = path.join(WORKSPACE_ROOT, "examples", "demo-tasks.json");

@@ -267,7 +267,7 @@ describe("wgp-farm headless", () => {
 });
 
 describe("wgp-farm demo", () => {
-  it("runs the example tasks on the whole local farm and says where to look", async () => {
+  it("runs the demo tasks on the whole local farm, retries one, cancels one, and says what happened and where to look", async () => {
     const dataDir = path.join(box.dir, "demo-data");
     const result = await runCli(
       [
@@ -285,8 +285,14 @@ describe("wgp-farm demo", () => {
       { env: { REDIS_URL: "" } },
     );
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/causvid_lora_example_001 +completed/);
-    expect(result.stdout).toMatch(/vace_14b_example_001 +completed/);
+    expect(result.stdout).toMatch(
+      /What happened: 32 tasks in \d+ s on 2 slots — 31 completed, 1 cancelled; [\d,]+ model switch(es)?, 1 retried attempt\./,
+    );
+    expect(result.stdout).toMatch(/demo_retried_once +completed +2 +settings\.json/);
+    expect(result.stdout).toMatch(/demo_cancelled +cancelled +0/);
+    expect(result.stdout).toMatch(
+      /demo_misspelt_field +completed +1 +import warning: stpes: .*did you mean 'steps'\?/,
+    );
     expect(result.stdout).toMatch(/dashboard +http:\/\/127\.0\.0\.1:\d+\/ +\(user admin, password \S{8,}\)/);
     const settings = JSON.parse(
       await readFile(path.join(box.outputDir, "causvid_cyberpunk_city", "settings.json"), "utf8"),

@@ -20,6 +20,11 @@ from wgp_bridge.protocol import GenerateCommand
 
 SETTINGS_FILE = "settings.json"
 DEFAULT_STEPS = 30
+# Rehearsing failures: jobs named here fail their first attempt with an out-of-memory error, as a GPU
+# would, so that an operator (and `wgp-farm demo`) sees a retry happen. The marker folder is shared by
+# every engine of the host, so the retry succeeds whichever slot takes it.
+FAIL_ONCE_ENV = "WGP_FARM_DRY_RUN_FAIL_ONCE"
+FAIL_ONCE_DIR_ENV = "WGP_FARM_DRY_RUN_FAIL_ONCE_DIR"
 _SAFE_MODEL_TYPE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 
@@ -47,9 +52,14 @@ class DryRunAdapter:
             raise JobError("invalid", f"Unknown model_type: {model_type}", {"model_type": model_type})
         steps = settings.get("num_inference_steps") or DEFAULT_STEPS
         pause = self._options.duration_s / steps
+        fails_at = steps // 2 if _first_rehearsed_failure(command.id) else None
         for step in range(1, steps + 1):
             if job.cancelled.wait(pause) if pause > 0 else job.cancelled.is_set():
                 raise JobError("cancelled", "Generation was cancelled", {"step": step})
+            if step == fails_at:
+                raise JobError(
+                    "oom", "CUDA out of memory (dry-run rehearsal: the first attempt fails)", {"step": step}
+                )
             job.progress("inference", step, steps, round(100 * step / steps), "Dry run")
         path = _write_json(Path(command.output_dir) / SETTINGS_FILE, settings)
         total_s = round(time.monotonic() - started, 3)
@@ -83,6 +93,21 @@ class DryRunAdapter:
             if candidate.is_file():
                 return candidate
         return None
+
+
+def _first_rehearsed_failure(job_id: str) -> bool:
+    """True once per job named in WGP_FARM_DRY_RUN_FAIL_ONCE (a marker file records the failure)."""
+    names = {name.strip() for name in os.environ.get(FAIL_ONCE_ENV, "").split(",")}
+    folder = os.environ.get(FAIL_ONCE_DIR_ENV)
+    if job_id not in names or not folder:
+        return False
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", job_id)
+    try:
+        with open(Path(folder) / f"{safe_name}.failed", "x", encoding="utf-8"):
+            return True
+    except FileExistsError:
+        return False
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> Path:
