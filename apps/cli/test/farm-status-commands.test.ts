@@ -8,7 +8,7 @@ import {
   waitUntil,
 } from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { runCli } from "./run-cli.js";
+import { runCli, startCli } from "./run-cli.js";
 
 const PROGRESS: JobProgress = {
   phase: "inference",
@@ -137,6 +137,21 @@ describe("wgp-farm status", () => {
       quarantine: { stalls: 3 },
       errors: [{ attempt: 1, message: "job stalled more than allowable limit" }],
     });
+  });
+
+  it("--watch shows the farm again and again (a snapshot at a time when not a terminal) until Ctrl+C", async () => {
+    const child = startCli(["status", "--watch", "--every", "0.2", ...farmArgs()]);
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await waitUntil(() => (stdout.match(/^--- /gm) ?? []).length >= 3);
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    const snapshots = stdout.split(/^--- .*$/m).filter((part) => part.trim() !== "");
+    expect(snapshots.length).toBeGreaterThanOrEqual(3);
+    for (const view of snapshots) expect(view).toMatch(/model\.vace_14B[\s\S]*Totals:/);
   });
 
   it("says so, with exit 1, for a task id the farm never saw", async () => {

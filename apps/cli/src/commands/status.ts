@@ -1,12 +1,14 @@
-import { addOptions, option } from "@wgp-farm/config";
-import { findTask, readFarmStatus, slotBusyRatio } from "@wgp-farm/queue";
+import { setTimeout as sleep } from "node:timers/promises";
+import { addOptions, type OptionValues, option, SECONDS, switchOption } from "@wgp-farm/config";
+import { type FarmConnection, findTask, readFarmStatus, slotBusyRatio } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { z } from "zod";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { formatFarmStatus } from "../output/farm-status.js";
-import { printJson } from "../output/format.js";
+import { jsonText } from "../output/format.js";
 import { formatTaskDetails } from "../output/task-details.js";
+import { untilStopSignal } from "../stop-signal.js";
 
 const STATUS_OPTIONS = {
   ...FARM_COMMAND_OPTIONS,
@@ -17,7 +19,60 @@ const STATUS_OPTIONS = {
     schema: z.coerce.number().int().min(0).max(10_000),
     default: 10,
   }),
+  watch: switchOption({
+    flag: "--watch",
+    description:
+      "keep showing it, refreshed in place on a terminal (a new snapshot each time otherwise), until Ctrl+C",
+  }),
+  every: option({
+    flag: "--every",
+    unit: SECONDS,
+    description: "how often --watch refreshes",
+    schema: z.coerce.number().min(0.1).max(3600),
+    default: 2_000,
+  }),
 };
+type StatusSettings = OptionValues<typeof STATUS_OPTIONS>;
+
+/** What `status` shows once: the farm, or one task (undefined: the farm never saw it). */
+async function snapshot(
+  farm: FarmConnection,
+  taskId: string | undefined,
+  settings: StatusSettings,
+): Promise<string | undefined> {
+  if (taskId === undefined) {
+    const now = Date.now();
+    const status = await readFarmStatus(farm, now);
+    if (!settings.json) return formatFarmStatus(status);
+    return jsonText({
+      ...status,
+      slots: status.slots.map((slot) => ({ ...slot, busy_ratio: slotBusyRatio(slot, now) })),
+    });
+  }
+  const task = await findTask(farm, taskId, { logLines: settings.logs });
+  if (!task) return undefined;
+  return settings.json ? jsonText(task) : formatTaskDetails(task);
+}
+
+/** Home, clear to the end: the next view replaces the last one instead of scrolling. */
+const REDRAW = "\x1b[H\x1b[J";
+
+async function watch(farm: FarmConnection, taskId: string | undefined, settings: StatusSettings) {
+  const stop = untilStopSignal();
+  let stopped = false;
+  void stop.then(() => {
+    stopped = true;
+  });
+  const terminal = process.stdout.isTTY === true;
+  while (!stopped) {
+    const view = (await snapshot(farm, taskId, settings)) ?? `waiting for task '${taskId}' to appear…`;
+    const stamp = `${new Date().toLocaleTimeString()} — every ${settings.every / 1000} s, Ctrl+C stops`;
+    process.stdout.write(
+      terminal ? `${REDRAW}${stamp}\n\n${view}\n` : `--- ${new Date().toISOString()}\n${view}\n`,
+    );
+    await Promise.race([sleep(settings.every), stop]);
+  }
+}
 
 export function registerStatus(program: Command): void {
   const command = program
@@ -31,27 +86,14 @@ export function registerStatus(program: Command): void {
   command.action(async (taskId: string | undefined) => {
     const settings = readOptions();
     await withFarm(settings, async (farm) => {
-      if (taskId === undefined) {
-        const now = Date.now();
-        const status = await readFarmStatus(farm, now);
-        if (settings.json) {
-          printJson({
-            ...status,
-            slots: status.slots.map((slot) => ({ ...slot, busy_ratio: slotBusyRatio(slot, now) })),
-          });
-        } else {
-          process.stdout.write(`${formatFarmStatus(status)}\n`);
-        }
-        return;
-      }
-      const task = await findTask(farm, taskId, { logLines: settings.logs });
-      if (!task)
+      if (settings.watch) return watch(farm, taskId, settings);
+      const view = await snapshot(farm, taskId, settings);
+      if (view === undefined)
         throw new CliError(
           `unknown task '${taskId}': no queue, quarantine or cancel record has it`,
           ExitCode.failed,
         );
-      if (settings.json) printJson(task);
-      else process.stdout.write(`${formatTaskDetails(task)}\n`);
+      process.stdout.write(`${view}\n`);
     });
   });
 }

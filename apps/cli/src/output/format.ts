@@ -1,6 +1,11 @@
-/** Writes a value as JSON on stdout (the `--json` output of every command). */
+/** A value as the `--json` output of every command shows it. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+/** Writes a value as JSON on stdout. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${jsonText(value)}\n`);
 }
 
 export function plural(count: number, word: string, pluralWord = `${word}s`): string {
