@@ -2,6 +2,7 @@ import type { Job } from "bullmq";
 import { type CancelledTaskRecord, readCancelledRecord } from "../records/cancelled-records.js";
 import type { FarmConnection } from "../records/farm-connection.js";
 import { modelOfQueue, QUARANTINE_QUEUE } from "../records/farm-keys.js";
+import { type LostAttempt, LostAttempts } from "../records/lost-attempts.js";
 import { QUARANTINED_REASON_PREFIX, type QuarantineInfo } from "../records/quarantine-record.js";
 import { TaskIndex } from "../records/task-index.js";
 import { type TaskState, taskStateOfJob } from "./task-state.js";
@@ -37,6 +38,8 @@ export interface TaskDetails {
   quarantine: QuarantineInfo | null;
   /** The last lines of the job's log (engine output). */
   log_tail: string[];
+  /** Attempts that lost the job to another attempt before publishing, and the GPU time they spent. */
+  lost_attempts: LostAttempt[];
 }
 
 export interface FindTaskOptions {
@@ -99,9 +102,10 @@ export async function findTask(
   options: FindTaskOptions = {},
 ): Promise<TaskDetails | null> {
   const indexedQueue = await new TaskIndex(farm.redis, farm.keys).queueOf(taskId);
-  const [found, cancelled] = await Promise.all([
+  const [found, cancelled, lostAttempts] = await Promise.all([
     findTaskJob(farm, taskId, indexedQueue),
     readCancelledRecord(farm, taskId),
+    new LostAttempts(farm.redis, farm.keys).list(taskId),
   ]);
   if (!found) {
     if (!indexedQueue && !cancelled) return null;
@@ -126,6 +130,7 @@ export async function findTask(
       cancelled,
       quarantine: null,
       log_tail: [],
+      lost_attempts: lostAttempts,
     };
   }
   const { job, queueName } = found;
@@ -164,5 +169,6 @@ export async function findTask(
     cancelled,
     quarantine,
     log_tail: quarantine && logs.logs.length === 0 ? quarantine.log_tail.slice(-logLines) : logs.logs,
+    lost_attempts: lostAttempts,
   };
 }
