@@ -77,8 +77,8 @@ export class LockRenewal {
   #expire(): void {
     if (this.#stopped || this.#lost) return;
     // A deadline timer that ran early (or a renewal that landed meanwhile) is not an expiry.
-    if (performance.now() < this.#heldUntil) return this.#armDeadline();
-    this.#declareLost(`the lock could not be renewed for ${this.#options.lockDurationMs} ms`);
+    if (performance.now() < this.#heldUntil) this.#armDeadline();
+    else this.#declareLost(`the lock could not be renewed for ${this.#options.lockDurationMs} ms`);
   }
 
   #declareLost(reason: string): void {
@@ -95,7 +95,10 @@ export class LockRenewal {
   async #renew(): Promise<void> {
     if (this.#stopped) return;
     // A renewal still unanswered (Redis cut off) is not piled upon; the deadline stands meanwhile.
-    if (this.#renewing) return this.#schedule();
+    if (this.#renewing) {
+      this.#schedule();
+      return;
+    }
     this.#renewing = true;
     const sentAt = performance.now();
     try {
