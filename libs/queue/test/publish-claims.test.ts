@@ -1,6 +1,6 @@
-import { FarmConnection, LostAttempts, PublishClaims, type PublishClaimRequest } from "@wgp-farm/queue";
+import { FarmConnection, LostAttempts, type PublishClaimRequest, PublishClaims } from "@wgp-farm/queue";
 import { uniquePrefix } from "@wgp-farm/testing";
-import { type Job, Worker } from "bullmq";
+import { type Job, Queue, Worker } from "bullmq";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 
 const QUEUE = "model.t2v";
@@ -19,7 +19,11 @@ afterEach(async () => {
 
 /** A job fetched the way a slot fetches one: its lock holds `token`. */
 async function fetchedJob(taskId: string, token: string): Promise<Job> {
-  await farm.queues.byName(QUEUE).add("task", {}, { jobId: taskId });
+  await new Queue(QUEUE, { connection: farm.redis, prefix: farm.keys.prefix }).add(
+    "task",
+    {},
+    { jobId: taskId },
+  );
   const job = await worker.getNextJob(token, { block: false });
   if (!job) throw new Error("no job fetched");
   return job;
@@ -76,7 +80,11 @@ describe("PublishClaims", () => {
     const tagged = await FarmConnection.open(inject("redisUrl"), `{${uniquePrefix("claims-tag")}}`);
     const taggedWorker = new Worker(QUEUE, null, { connection: tagged.redis, prefix: tagged.keys.prefix });
     try {
-      await tagged.queues.byName(QUEUE).add("task", {}, { jobId: "claim-4" });
+      await new Queue(QUEUE, { connection: tagged.redis, prefix: tagged.keys.prefix }).add(
+        "task",
+        {},
+        { jobId: "claim-4" },
+      );
       expect(await taggedWorker.getNextJob("token-t", { block: false })).toBeDefined();
       const claims = new PublishClaims(tagged.redis, tagged.keys);
       expect(await claims.claim({ ...request("claim-4", "token-t") })).not.toBeNull();
