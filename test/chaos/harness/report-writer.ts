@@ -28,12 +28,19 @@ function escapeCell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
+/** ", overwritten 0, wasted GPU time 12.3 s" for the scenarios that count them. */
+function fencingCounts(result: ScenarioResult): string {
+  const overwritten = result.overwritten === undefined ? "" : `, overwritten ${result.overwritten}`;
+  const wasted = result.wastedGpuS === undefined ? "" : `, wasted GPU time ${result.wastedGpuS.toFixed(1)} s`;
+  return overwritten + wasted;
+}
+
 function section(result: ScenarioResult): string {
   const verdict = verdictOf(result);
   const lines = [
     `## ${result.title}`,
     "",
-    `<a id="${result.id}"></a>**${verdict}** — ${result.trials.toLocaleString("en")} trials, ${result.tasks.toLocaleString("en")} tasks, ${result.faults.toLocaleString("en")} faults injected; lost ${result.lost}, duplicated ${result.duplicated}, escaped ${result.escaped}; ${result.durationS} s.`,
+    `<a id="${result.id}"></a>**${verdict}** — ${result.trials.toLocaleString("en")} trials, ${result.tasks.toLocaleString("en")} tasks, ${result.faults.toLocaleString("en")} faults injected; lost ${result.lost}, duplicated ${result.duplicated}, escaped ${result.escaped}${fencingCounts(result)}; ${result.durationS} s.`,
     "",
     ...result.method.map((line) => `- ${line}`),
     "",

@@ -4,6 +4,7 @@ import { badInputScenario } from "./bad-input.ts";
 import { dashboardAttackScenario } from "./dashboard-attack.ts";
 import { diskUnwritableScenario } from "./disk-unwritable.ts";
 import { engineProtocolScenario } from "./engine-protocol.ts";
+import { frozenWorkerScenario } from "./frozen-worker.ts";
 import { hangAndOomScenario } from "./hang-and-oom.ts";
 import { loadScenario } from "./load.ts";
 import { redisRestartScenario } from "./redis-restart.ts";
@@ -25,4 +26,5 @@ export const SCENARIOS: Scenario[] = [
   { id: "bad-input", run: badInputScenario },
   { id: "engine-protocol", run: engineProtocolScenario },
   { id: "dashboard", run: dashboardAttackScenario },
+  { id: "frozen-worker", run: frozenWorkerScenario },
 ];
