@@ -136,17 +136,18 @@ export class JobRunner {
       this.#logger.warn({ err: failure, task_id: held.taskId }, "recording the attempt failed");
       return [];
     });
-    const [attempts] = await Promise.all([recorded, progress.flush()]);
-    const reason = stopReasonOf(attempt.stop);
+    // Judged and logged before anything waits on Redis, which may be out of reach (a partition).
     const lostWhy = this.#lostWhy(attempt, error);
+    const gpuMs = Math.round(performance.now() - attempt.startedMono);
     if (lostWhy !== undefined) {
-      const gpuMs = Math.round(performance.now() - attempt.startedMono);
       this.#logger.warn(
         { task_id: held.taskId, why: lostWhy, wasted_gpu_ms: gpuMs },
-        "job lost to another attempt; its output is discarded",
+        "job lost to another attempt; its engine job has stopped and its output is discarded",
       );
-      return await this.#finisher.lost(held, attempts.at(-1), lostWhy, gpuMs);
     }
+    const [attempts] = await Promise.all([recorded, progress.flush()]);
+    if (lostWhy !== undefined) return await this.#finisher.lost(held, attempts.at(-1), lostWhy, gpuMs);
+    const reason = stopReasonOf(attempt.stop);
     if (reason?.kind === "cancel") return await this.#finisher.cancelled(held, reason.reason, attempts);
     if (reason?.kind === "requeue") return await this.#finisher.requeued(held, attempts, reason.why);
     const failure = classifyFailure(reason?.kind === "invalid" ? reason.error : error);
