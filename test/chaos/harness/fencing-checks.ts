@@ -67,8 +67,6 @@ export async function checkFencedTask(chaos: ChaosFarm, task: FencedTask): Promi
       `${task.taskId}: result.json names attempt ${manifest.attempt} on ${manifest.slot}; Redis completed attempt ${job.attemptsStarted} on ${completedBy} (claim: attempt ${claim?.attempt} on ${claim?.slot})`,
     );
   }
-  if (manifest.slot === task.staleSlot)
-    problems.push(`${task.taskId}: published by the stale slot ${task.staleSlot}`);
   // One finishing move (BullMQ counts the completion as an attempt made), and no failure on record:
   // the stale attempt neither completed nor failed the job.
   if ((job.attemptsMade ?? 0) !== 1 || (job.stacktrace ?? []).length > 0 || job.failedReason) {

@@ -7,6 +7,7 @@ import { engineProtocolScenario } from "./engine-protocol.ts";
 import { frozenWorkerScenario } from "./frozen-worker.ts";
 import { hangAndOomScenario } from "./hang-and-oom.ts";
 import { loadScenario } from "./load.ts";
+import { partitionedHostScenario } from "./partitioned-host.ts";
 import { redisRestartScenario } from "./redis-restart.ts";
 import { sigkillScenario } from "./sigkill.ts";
 import { sigtermDrainScenario } from "./sigterm-drain.ts";
@@ -27,4 +28,5 @@ export const SCENARIOS: Scenario[] = [
   { id: "engine-protocol", run: engineProtocolScenario },
   { id: "dashboard", run: dashboardAttackScenario },
   { id: "frozen-worker", run: frozenWorkerScenario },
+  { id: "partitioned-host", run: partitionedHostScenario },
 ];
