@@ -95,6 +95,31 @@ describe("lock renewal", () => {
   });
 });
 
+describe("the attempt history of a task with a lost attempt", () => {
+  it("keeps the lost mark when the attempt holding the job records its own end, and adds nothing once the task is gone", async () => {
+    const tf = await testFarm("fence-history");
+    const history = new AttemptHistory(tf.farm.redis, tf.farm.keys, silent);
+    const first = await history.begin("h-1", "gpu0@frozen", []);
+    const second = await history.begin("h-1", "gpu0@rescue", first);
+    const stale = first.at(-1);
+    if (!stale) throw new Error("no attempt recorded");
+
+    await history.lost("h-1", stale, "the publish claim was refused");
+    // The rescuing attempt still holds its own copy, where the first attempt is only `stalled`.
+    await history.end("h-1", second, "failed", "engine error: boom");
+
+    expect(
+      (await history.read("h-1")).map((record) => [record.slot, record.outcome, record.message]),
+    ).toEqual([
+      ["gpu0@frozen", "lost", "lost to another attempt: the publish claim was refused"],
+      ["gpu0@rescue", "failed", "engine error: boom"],
+    ]);
+    await history.forget("h-1");
+    await history.lost("h-1", stale, "late");
+    expect(await tf.farm.redis.hexists(tf.farm.keys.attemptHistory, "h-1")).toBe(0);
+  });
+});
+
 describe("an attempt whose lock another attempt took before it published", () => {
   it("publishes nothing, leaves the job alone, discards its staging and records the lost attempt", async () => {
     const tf = await testFarm("fence-stolen");
