@@ -28,9 +28,13 @@ const SIZES = {
 const MODEL = "t2v";
 const LOCK_MS = 2_000;
 const STALLED_MS = 1_000;
-/** 10 steps × 0.15 s: the frozen host's engine finishes while its worker is stopped. */
-const STEPS = 10;
-const STEP_S = 0.15;
+/**
+ * 40 steps × 0.1 s: the frozen host's engine finishes while its worker is stopped, after the other
+ * host has taken the job over (and cleared the stale attempt's staging folder, which the engine then
+ * fills again): the frozen attempt wakes up with a complete result in hand.
+ */
+const STEPS = 40;
+const STEP_S = 0.1;
 
 /** When the frozen worker is let go: once the other attempt completed the task, or while it runs. */
 type Thaw = "after-completion" | "during-rerun";
@@ -53,7 +57,7 @@ export async function frozenWorkerScenario(scale: Scale): Promise<ScenarioResult
   for (let i = 0; i < size.trials; i++) {
     const thaw: Thaw = i % 2 === 0 ? "after-completion" : "during-rerun";
     const trial = await recordFailure(
-      freezeDuringJob(chaos, fleet, `frozen-${i}`, thaw),
+      freezeDuringJob(chaos, fleet, `frozen-${i}`, thaw, violations),
       violations,
       `trial ${i}`,
     );
@@ -122,6 +126,7 @@ async function freezeDuringJob(
   fleet: WorkerFleet,
   taskId: string,
   thaw: Thaw,
+  violations: string[],
 ): Promise<Trial> {
   const outputSubDir = `runs/${taskId}`;
   const task = {
@@ -152,7 +157,8 @@ async function freezeDuringJob(
   } finally {
     await thawWorker(victim);
   }
-  await staleAttemptNoticed(chaos, fenced, 20_000);
+  // Not noticing is a violation, yet the folder is checked all the same.
+  await recordFailure(staleAttemptNoticed(chaos, fenced, 20_000), violations);
   await untilCompleted(chaos, taskId);
   return { task: fenced, thaw, rerunMs };
 }

@@ -199,7 +199,8 @@ async function cutDuringJob(
     await host.heal();
   }
   const lost = length === "longer-than-lock" || (await lostItsJob(worker, taskId));
-  if (lost) await staleAttemptNoticed(chaos, fenced, 30_000);
+  // Not noticing is a violation, yet the folder is checked all the same.
+  if (lost) await recordFailure(staleAttemptNoticed(chaos, fenced, 30_000), violations);
   await untilCompleted(chaos, taskId);
   return { task: fenced, mode, length, stopMs, rerunMs, lost };
 }
