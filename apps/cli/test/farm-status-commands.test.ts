@@ -1,4 +1,4 @@
-import { FarmConnection, type JobProgress, SlotRegistry } from "@wgp-farm/queue";
+import { FarmConnection, type JobProgress, LostAttempts, SlotRegistry } from "@wgp-farm/queue";
 import {
   importTestTasks,
   quarantineTestTask,
@@ -152,6 +152,25 @@ describe("wgp-farm status", () => {
     const snapshots = stdout.split(/^--- .*$/m).filter((part) => part.trim() !== "");
     expect(snapshots.length).toBeGreaterThanOrEqual(3);
     for (const view of snapshots) expect(view).toMatch(/model\.vace_14B[\s\S]*Totals:/);
+  });
+
+  it("shows the attempts that lost the task to another attempt, and the GPU time they wasted", async () => {
+    const at = new Date().toISOString();
+    await new LostAttempts(farm.redis, farm.keys).record("done-1", {
+      attempt: 1,
+      slot: "gpu0@frozen-host",
+      started_at: at,
+      lost_at: at,
+      gpu_ms: 12_400,
+      why: "the lock was not renewed for a lock duration (a freeze or a partition)",
+    });
+    const done = await runCli(["status", "done-1", ...farmArgs()]);
+    expect(done.stdout).toMatch(
+      /Lost:\s+1 lost to another attempt \(attempt 1 on gpu0@frozen-host\), 12s of GPU time wasted/,
+    );
+    const json = JSON.parse((await runCli(["status", "done-1", "--json", ...farmArgs()])).stdout);
+    expect(json.lost_attempts).toMatchObject([{ attempt: 1, slot: "gpu0@frozen-host", gpu_ms: 12_400 }]);
+    expect((await runCli(["status", "oom-1", ...farmArgs()])).stdout).not.toMatch(/Lost:/);
   });
 
   it("says so, with exit 1, for a task id the farm never saw", async () => {

@@ -4,7 +4,9 @@ import {
   CancelChannel,
   FarmConnection,
   FarmStats,
+  LostAttempts,
   modelQueueName,
+  PublishClaims,
   redisStepMs,
   SlotRegistry,
   type SlotStatus,
@@ -152,6 +154,8 @@ export class FarmWorker {
       stats: new FarmStats(farm.redis, farm.keys),
       cancels: new CancelChannel(farm.redis, farm.keys),
       history: new AttemptHistory(farm.redis, farm.keys, logger),
+      claims: new PublishClaims(farm.redis, farm.keys, logger),
+      lostAttempts: new LostAttempts(farm.redis, farm.keys, logger),
       quarantine: new Quarantine(farm, options.quarantineAfter, logger),
       scheduler: new JobScheduler(farm.redis, farm.keys, registry, {
         policy: options.schedulingPolicy,

@@ -98,7 +98,19 @@ export {
 } from "./records/farm-keys.js";
 export { FARM_COUNTERS, type FarmCounter, FarmStats } from "./records/farm-stats.js";
 export { type HostRecord, HostRecordSchema, HostRecords } from "./records/host-records.js";
+export {
+  type LostAttempt,
+  LostAttemptSchema,
+  LostAttempts,
+} from "./records/lost-attempts.js";
 export { ModelQueues } from "./records/model-queues.js";
+export {
+  FENCING_RECORD_TTL_MS,
+  type PublishClaim,
+  type PublishClaimRequest,
+  PublishClaimSchema,
+  PublishClaims,
+} from "./records/publish-claims.js";
 export {
   type AttemptOutcome,
   type AttemptRecord,

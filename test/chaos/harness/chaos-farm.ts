@@ -23,9 +23,21 @@ export function keepFiles(violations: readonly string[]): boolean {
   return keep === "all" || (keep === "1" && violations.length > 0);
 }
 
+/** The scenario's Redis: the private one ChaosFarm starts, or one the scenario runs itself. */
+export interface ScenarioRedis {
+  readonly url: string;
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
 export interface ChaosFarmOptions {
   /** `aof` (default): durable, restartable. `none`: nothing on disk. */
   persistence?: "aof" | "none";
+  /**
+   * Starts the scenario's own Redis in the scenario's folder (a Redis inside a NetLab, reached by the
+   * harness through its unix socket); `restartRedis` is not available then.
+   */
+  redis?: (dir: string) => Promise<ScenarioRedis>;
 }
 
 export class ChaosFarm {
@@ -34,13 +46,13 @@ export class ChaosFarm {
   readonly dir: string;
   readonly farm: FarmConnection;
   readonly prefix: string;
-  #redis: RedisServerProcess;
+  #redis: ScenarioRedis;
   readonly #persistence: "aof" | "none";
 
   private constructor(
     label: string,
     dir: string,
-    redis: RedisServerProcess,
+    redis: ScenarioRedis,
     farm: FarmConnection,
     prefix: string,
     persistence: "aof" | "none",
@@ -56,7 +68,9 @@ export class ChaosFarm {
   static async create(label: string, options: ChaosFarmOptions = {}): Promise<ChaosFarm> {
     const dir = await mkdtemp(path.join(os.tmpdir(), `wgp-farm-chaos-${label}-`));
     const persistence = options.persistence ?? "aof";
-    const redis = await RedisServerProcess.start({ dataDir: path.join(dir, "redis"), persistence });
+    const redis = options.redis
+      ? await options.redis(dir)
+      : await RedisServerProcess.start({ dataDir: path.join(dir, "redis"), persistence });
     const prefix = `chaos-${randomUUID().slice(0, 6)}`;
     // A service connection: it reconnects by itself when the scenario restarts Redis.
     const farm = await FarmConnection.open(redis.url, prefix, {
@@ -119,6 +133,7 @@ export class ChaosFarm {
    * and data folder after `downMs`.
    */
   async restartRedis(how: "stop" | "kill", downMs: number): Promise<void> {
+    if (!(this.#redis instanceof RedisServerProcess)) throw new Error("the scenario runs its own Redis");
     const port = this.#redis.port;
     if (how === "kill") await this.#redis.kill();
     else await this.#redis.stop();

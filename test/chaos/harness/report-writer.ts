@@ -28,12 +28,19 @@ function escapeCell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
+/** ", overwritten 0, wasted GPU time 12.3 s" for the scenarios that count them. */
+function fencingCounts(result: ScenarioResult): string {
+  const overwritten = result.overwritten === undefined ? "" : `, overwritten ${result.overwritten}`;
+  const wasted = result.wastedGpuS === undefined ? "" : `, wasted GPU time ${result.wastedGpuS.toFixed(1)} s`;
+  return overwritten + wasted;
+}
+
 function section(result: ScenarioResult): string {
   const verdict = verdictOf(result);
   const lines = [
     `## ${result.title}`,
     "",
-    `<a id="${result.id}"></a>**${verdict}** — ${result.trials.toLocaleString("en")} trials, ${result.tasks.toLocaleString("en")} tasks, ${result.faults.toLocaleString("en")} faults injected; lost ${result.lost}, duplicated ${result.duplicated}, escaped ${result.escaped}; ${result.durationS} s.`,
+    `<a id="${result.id}"></a>**${verdict}** — ${result.trials.toLocaleString("en")} trials, ${result.tasks.toLocaleString("en")} tasks, ${result.faults.toLocaleString("en")} faults injected; lost ${result.lost}, duplicated ${result.duplicated}, escaped ${result.escaped}${fencingCounts(result)}; ${result.durationS} s.`,
     "",
     ...result.method.map((line) => `- ${line}`),
     "",
@@ -80,7 +87,9 @@ export async function writeReport(
     "(kills, outages, tasks told to break, bad tasks, garbage lines, hostile requests). *lost*: tasks not finished or unknown",
     "at the end. *duplicated*: an output folder with more than one result or a stray one, or a task run again after it",
     "completed. *escaped*: a write outside the output root, or a change made by a request that should have been refused.",
-    "*recover*: per scenario, as its section says.",
+    "*recover*: per scenario, as its section says. The fencing scenarios (a frozen worker, a host cut off) also count",
+    "*overwritten*: a result folder that names another attempt than the one Redis completed the task with, and the GPU",
+    "time wasted by attempts that lost their job (slot time until they knew), in their sections.",
     "",
     `Run: ${run.startedAt}, ${run.scale === "full" ? "full size" : "short (CI) size"}, ${run.durationS} s in all. Verdict: **${failed.length === 0 ? "PASS" : `FAIL (${failed.map((r) => r.id).join(", ")})`}**.`,
     "",

@@ -12,6 +12,14 @@ export interface ScenarioResult {
   lost: number;
   duplicated: number;
   escaped: number;
+  /**
+   * Tasks whose result folder names another attempt than the one Redis recorded as completing them
+   * (a stale attempt published over the real one); reported by the scenarios that leave a worker alive
+   * without its job.
+   */
+  overwritten?: number;
+  /** GPU seconds spent by attempts that lost their job (the farm's own count), where a scenario causes such. */
+  wastedGpuS?: number;
   /** Time from each fault to the farm serving again (ms); see `recoveryMeaning`. */
   recoverMs: number[];
   recoveryMeaning: string;
@@ -43,7 +51,8 @@ export function verdictOf(result: ScenarioResult): "PASS" | "FAIL" {
   return result.violations.length === 0 &&
     result.lost === 0 &&
     result.duplicated === 0 &&
-    result.escaped === 0
+    result.escaped === 0 &&
+    (result.overwritten ?? 0) === 0
     ? "PASS"
     : "FAIL";
 }
@@ -63,6 +72,8 @@ export function summaryLine(result: ScenarioResult): string {
     `${verdictOf(result)} ${result.id}:`,
     `trials ${result.trials}, tasks ${result.tasks}, faults ${result.faults},`,
     `lost ${result.lost}, duplicated ${result.duplicated}, escaped ${result.escaped},`,
+    result.overwritten === undefined ? "" : `overwritten ${result.overwritten},`,
+    result.wastedGpuS === undefined ? "" : `wasted GPU ${result.wastedGpuS.toFixed(1)} s,`,
     `recover median ${formatMs(median(result.recoverMs))} max ${formatMs(Math.max(...result.recoverMs, -1) < 0 ? undefined : Math.max(...result.recoverMs))}`,
     result.violations.length > 0
       ? `\n  violations:\n  - ${result.violations.slice(0, 20).join("\n  - ")}`

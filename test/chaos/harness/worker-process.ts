@@ -8,6 +8,7 @@ import path from "node:path";
 import type { ChaosFarm } from "./chaos-farm.ts";
 import { FAKE_WANGP, WGP_FARM_BIN } from "./paths.ts";
 import { enginesOf, gpuOfEngine, type ProcessInfo } from "./process-tree.ts";
+import type { Wrap } from "./redis-node.ts";
 
 export interface WorkerSpec {
   /** `--name`: the host part of the slot ids (`gpu<N>@<name>`). */
@@ -19,6 +20,10 @@ export interface WorkerSpec {
   env?: Record<string, string>;
   /** More `wgp-farm worker` flags (`--hang-timeout`, `--drain-timeout`, …). */
   args?: string[];
+  /** Runs the worker elsewhere (on a NetLab host: `host.command`); the pid stays the worker's own. */
+  wrap?: Wrap;
+  /** REDIS_URL as the worker reaches Redis from where it runs (default: the farm's). */
+  redisUrl?: string;
 }
 
 export interface WorkerExit {
@@ -83,10 +88,13 @@ export class WorkerProcess {
       ...(spec.engine === "wangp" ? ["--wangp-root", FAKE_WANGP] : []),
       ...(spec.args ?? []),
     ];
-    const child = spawn(WGP_FARM_BIN, args, {
+    const [command = WGP_FARM_BIN, ...argv] = spec.wrap
+      ? spec.wrap(WGP_FARM_BIN, args)
+      : [WGP_FARM_BIN, ...args];
+    const child = spawn(command, argv, {
       env: {
         ...process.env,
-        REDIS_URL: farm.redisUrl,
+        REDIS_URL: spec.redisUrl ?? farm.redisUrl,
         WGP_FARM_PREFIX: farm.prefix,
         WGP_FARM_LOG_FORMAT: "json",
         WGP_FARM_LOG_LEVEL: "info",

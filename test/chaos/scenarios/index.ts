@@ -4,8 +4,10 @@ import { badInputScenario } from "./bad-input.ts";
 import { dashboardAttackScenario } from "./dashboard-attack.ts";
 import { diskUnwritableScenario } from "./disk-unwritable.ts";
 import { engineProtocolScenario } from "./engine-protocol.ts";
+import { frozenWorkerScenario } from "./frozen-worker.ts";
 import { hangAndOomScenario } from "./hang-and-oom.ts";
 import { loadScenario } from "./load.ts";
+import { partitionedHostScenario } from "./partitioned-host.ts";
 import { redisRestartScenario } from "./redis-restart.ts";
 import { sigkillScenario } from "./sigkill.ts";
 import { sigtermDrainScenario } from "./sigterm-drain.ts";
@@ -25,4 +27,6 @@ export const SCENARIOS: Scenario[] = [
   { id: "bad-input", run: badInputScenario },
   { id: "engine-protocol", run: engineProtocolScenario },
   { id: "dashboard", run: dashboardAttackScenario },
+  { id: "frozen-worker", run: frozenWorkerScenario },
+  { id: "partitioned-host", run: partitionedHostScenario },
 ];

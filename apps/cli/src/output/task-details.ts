@@ -16,6 +16,14 @@ function progressText(progress: unknown): string | null {
     .join(", ");
 }
 
+/** "2 lost to another attempt (attempt 1 on gpu0@a, …), 41.2 s of GPU time wasted". */
+function lostAttemptsText({ lost_attempts: lost }: TaskDetails): string | null {
+  if (lost.length === 0) return null;
+  const which = lost.map((attempt) => `attempt ${attempt.attempt} on ${attempt.slot}`).join(", ");
+  const wastedS = lost.reduce((sum, attempt) => sum + attempt.gpu_ms, 0) / 1000;
+  return `${lost.length} lost to another attempt (${which}), ${formatDuration(wastedS)} of GPU time wasted`;
+}
+
 /** `wgp-farm status <task_id>`: one task, field by field, then its errors and the end of its log. */
 export function formatTaskDetails(task: TaskDetails): string {
   const { attempts } = task;
@@ -44,6 +52,7 @@ export function formatTaskDetails(task: TaskDetails): string {
         : null,
     ],
     ["Quarantined", task.quarantine ? `${task.quarantine.quarantined_at}: ${task.quarantine.reason}` : null],
+    ["Lost", lostAttemptsText(task)],
   ];
   const width = Math.max(...fields.map(([label]) => label.length)) + 1;
   const lines = fields

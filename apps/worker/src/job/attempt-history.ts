@@ -2,8 +2,14 @@ import { type Logger, readRecord } from "@wgp-farm/config";
 import type { AttemptOutcome, AttemptRecord, FarmKeys } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import { PATCH_ATTEMPT_SCRIPT } from "./scripts/patch-attempt.js";
 
 const MAX_RECORDS = 20;
+
+/** What `lost` records in the attempt's `message`. */
+export const LOST_TO_ANOTHER_ATTEMPT = "lost to another attempt";
+
+type PatchCommand = (key: string, taskId: string, patch: string, whole: string) => Promise<number>;
 
 const AttemptOutcomeSchema = z.enum([
   "running",
@@ -16,6 +22,7 @@ const AttemptOutcomeSchema = z.enum([
   "cancelled",
   "requeued",
   "quarantined",
+  "lost",
 ]) satisfies z.ZodType<AttemptOutcome>;
 
 /** One attempt as stored in the attempt-history hash. */
@@ -31,9 +38,11 @@ export const AttemptRecordSchema = z.object({
 export const AttemptListSchema = z.array(AttemptRecordSchema);
 
 /**
- * Each task's attempts (slot, start, how it ended), kept in Redis until the task ends. Only the slot
- * holding the job's lock writes, so read-modify-write is safe. An attempt still marked `running`
- * when the next one begins is one whose worker died: it is recorded as `stalled`.
+ * Each task's attempts (slot, start, how it ended), kept in Redis until the task ends. The slot
+ * holding the job's lock adds attempts; an attempt records its own end in place (a script), so that
+ * an attempt that lost its job can mark itself `lost` without overwriting the attempt that holds the
+ * job now. An attempt still marked `running` when the next one begins is one whose worker died or
+ * lost touch: it is recorded as `stalled` (and as `lost` if that worker comes back).
  */
 export class AttemptHistory {
   readonly #redis: Redis;
@@ -44,6 +53,9 @@ export class AttemptHistory {
     this.#redis = redis;
     this.#keys = keys;
     this.#logger = logger;
+    if (!("wgpPatchAttempt" in redis)) {
+      redis.defineCommand("wgpPatchAttempt", { numberOfKeys: 1, lua: PATCH_ATTEMPT_SCRIPT });
+    }
   }
 
   /** The task's attempts; none when there is no record, or one in a shape this version cannot read. */
@@ -77,11 +89,39 @@ export class AttemptHistory {
     outcome: AttemptOutcome,
     message: string | null,
   ): Promise<AttemptRecord[]> {
-    const ended = records.map((record, i) =>
-      i === records.length - 1 ? { ...record, outcome, message, ended_at: new Date().toISOString() } : record,
-    );
-    await this.#write(taskId, ended);
+    const last = records.at(-1);
+    if (!last) return [];
+    const patch = {
+      slot: last.slot,
+      started_at: last.started_at,
+      outcome,
+      message,
+      ended_at: new Date().toISOString(),
+    };
+    const ended = [...records.slice(0, -1), { ...last, ...patch }];
+    await this.#patch(taskId, patch, JSON.stringify(ended.slice(-MAX_RECORDS)));
     return ended;
+  }
+
+  /**
+   * Marks an attempt (as `begin` recorded it) lost to another attempt. Nothing is written once the
+   * task has no history (it ended, and its record went with it).
+   */
+  async lost(
+    taskId: string,
+    attempt: Pick<AttemptRecord, "slot" | "started_at">,
+    why: string,
+  ): Promise<void> {
+    const message = `${LOST_TO_ANOTHER_ATTEMPT}: ${why}`;
+    const patch = { ...attempt, outcome: "lost", message, ended_at: new Date().toISOString() };
+    await this.#patch(taskId, patch, "");
+  }
+
+  async #patch(taskId: string, patch: object, whole: string): Promise<void> {
+    const run = (this.#redis as unknown as { wgpPatchAttempt: PatchCommand }).wgpPatchAttempt.bind(
+      this.#redis,
+    );
+    await run(this.#keys.attemptHistory, taskId, JSON.stringify(patch), whole);
   }
 
   async forget(taskId: string): Promise<void> {

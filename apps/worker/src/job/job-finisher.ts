@@ -1,9 +1,10 @@
-import type { Logger } from "@wgp-farm/config";
+import { bestEffort, type Logger } from "@wgp-farm/config";
 import {
   type AttemptRecord,
   CANCELLED_REASON_PREFIX,
   type CancelChannel,
   type FarmStats,
+  type LostAttempts,
   type TaskJobData,
 } from "@wgp-farm/queue";
 import type { Job } from "bullmq";
@@ -36,6 +37,7 @@ export interface JobFinisherContext {
   history: AttemptHistory;
   cancels: CancelChannel;
   quarantine: Quarantine;
+  lostAttempts: LostAttempts;
 }
 
 /**
@@ -130,6 +132,31 @@ export class JobFinisher {
     await this.#forget(held.taskId);
     await this.#ctx.stats.increment("quarantined");
     return { kind: "quarantined", message };
+  }
+
+  /**
+   * An attempt that lost its job to another attempt touches neither the job nor its outcome: it
+   * only marks itself lost in the attempt history and counts the GPU time it spent for nothing.
+   */
+  async lost(held: HeldJob, attempt: AttemptRecord | undefined, why: string, gpuMs: number): Promise<JobEnd> {
+    const { history, lostAttempts, stats } = this.#ctx;
+    const record = async () => {
+      await Promise.all([
+        attempt && history.lost(held.taskId, attempt, why),
+        lostAttempts.record(held.taskId, {
+          attempt: held.job.attemptsStarted,
+          slot: this.#slotId,
+          started_at: attempt?.started_at ?? new Date(Date.now() - gpuMs).toISOString(),
+          lost_at: new Date().toISOString(),
+          gpu_ms: gpuMs,
+          why,
+        }),
+        stats.increment("lost_attempts"),
+        stats.increment("wasted_gpu_ms", gpuMs),
+      ]);
+    };
+    await bestEffort(record, this.#logger, "recording the lost attempt", "warn");
+    return { kind: "lock-lost", message: why };
   }
 
   async #move(held: HeldJob, move: () => Promise<unknown>): Promise<void> {

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { bestEffort, type Logger } from "@wgp-farm/config";
 import type { EngineSupervisor, ResultMessage } from "@wgp-farm/engine";
-import type { AttemptRecord } from "@wgp-farm/queue";
+import type { AttemptRecord, PublishClaims } from "@wgp-farm/queue";
 import { toWanGPSettings, type WanGPSettingsPlan } from "@wgp-farm/tasks";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
@@ -15,11 +15,14 @@ import { type HeldJob, type JobEnd, JobFinisher, type JobFinisherContext } from 
 import { JobProgressReporter } from "./job-progress.js";
 import { LockRenewal } from "./lock-renewal.js";
 import { checkMediaOnHost } from "./media-check.js";
+import { JobLostError, PublishFence } from "./publish-fence.js";
 
 /** What a JobRunner needs from the farm: the finisher's services, the output folder, the LoRA. */
 export interface JobRunnerContext extends JobFinisherContext {
   options: Pick<ResolvedWorkerOptions, "jobLogLines" | "lockDurationMs" | "lockRenewMs">;
   publisher: OutputPublisher;
+  /** The fencing gate every publish goes through. */
+  claims: PublishClaims;
   /** Absent for the dry-run engine, which never reads LoRA files. */
   causvid: CausVidLora | undefined;
 }
@@ -40,6 +43,9 @@ interface Attempt {
   plan: WanGPSettingsPlan;
   staged: StagedOutput;
   startedAt: number;
+  /** performance.now() at the start: the attempt's GPU time is measured on the monotonic clock. */
+  startedMono: number;
+  fence: PublishFence;
 }
 
 class Stopped extends Error {
@@ -72,9 +78,10 @@ export class JobRunner {
   }
 
   async run(held: HeldJob, stop: AbortController, report: JobReporter): Promise<JobEnd> {
-    const { history, quarantine, publisher } = this.#ctx;
+    const { history, quarantine, publisher, claims, options } = this.#ctx;
     const { job, taskId } = held;
     const renewal = this.#renewLock(held, stop);
+    const { slotId } = this.#slot.plan;
     // A first attempt has no history, no quarantine count and no earlier staging folder: nothing
     // but the media check stands between the fetch and the engine.
     const firstAttempt = job.attemptsStarted <= 1 && !job.stalledCounter;
@@ -86,6 +93,8 @@ export class JobRunner {
       plan: toWanGPSettings(job.data.task),
       staged: publisher.stage({ task_id: taskId, queue: held.queue, token: held.token }, firstAttempt),
       startedAt: Date.now(),
+      startedMono: performance.now(),
+      fence: new PublishFence(claims, renewal, held, slotId, options.lockDurationMs),
     };
     let published = false;
     // Recording the attempt overlaps with the job; it is awaited before the job ends.
@@ -94,7 +103,7 @@ export class JobRunner {
       const previous = firstAttempt ? [] : await history.read(taskId);
       const incidents = { stalls: job.stalledCounter ?? 0, crashes: crashesIn(previous) };
       if (quarantine.due(incidents)) {
-        const attempts = await history.begin(taskId, this.#slot.plan.slotId, previous);
+        const attempts = await history.begin(taskId, slotId, previous);
         return await this.#finisher.quarantined(held, incidents, attempts);
       }
       await checkMediaOnHost(attempt.plan.settings);
@@ -117,23 +126,42 @@ export class JobRunner {
     }
   }
 
-  /** Where an attempt that did not complete goes: as its stop reason says, else as a failure. */
+  /**
+   * Where an attempt that did not complete goes: nowhere when it lost its job (another attempt owns
+   * the job and its record now), else as its stop reason says, else as a failure.
+   */
   async #ended(attempt: Attempt, error: unknown, begun: Promise<AttemptRecord[]>): Promise<JobEnd> {
     const { held, progress } = attempt;
     const recorded = begun.catch((failure: unknown): AttemptRecord[] => {
       this.#logger.warn({ err: failure, task_id: held.taskId }, "recording the attempt failed");
       return [];
     });
-    const [attempts] = await Promise.all([recorded, progress.flush()]);
-    const reason = stopReasonOf(attempt.stop);
-    if (reason?.kind === "lock-lost") {
-      this.#logger.warn({ task_id: held.taskId, why: reason.why }, "job lost; another slot will run it");
-      return { kind: "lock-lost", message: reason.why };
+    // Judged and logged before anything waits on Redis, which may be out of reach (a partition).
+    const lostWhy = this.#lostWhy(attempt, error);
+    const gpuMs = Math.round(performance.now() - attempt.startedMono);
+    if (lostWhy !== undefined) {
+      this.#logger.warn(
+        { task_id: held.taskId, why: lostWhy, wasted_gpu_ms: gpuMs },
+        "job lost to another attempt; its engine job has stopped and its output is discarded",
+      );
     }
+    const [attempts] = await Promise.all([recorded, progress.flush()]);
+    if (lostWhy !== undefined) return await this.#finisher.lost(held, attempts.at(-1), lostWhy, gpuMs);
+    const reason = stopReasonOf(attempt.stop);
     if (reason?.kind === "cancel") return await this.#finisher.cancelled(held, reason.reason, attempts);
     if (reason?.kind === "requeue") return await this.#finisher.requeued(held, attempts, reason.why);
     const failure = classifyFailure(reason?.kind === "invalid" ? reason.error : error);
     return await this.#finisher.failed(held, failure, attempts, progress);
+  }
+
+  /** Why the attempt no longer owns its job, or undefined while it does. */
+  #lostWhy({ stop, fence }: Attempt, error: unknown): string | undefined {
+    const reason = stopReasonOf(stop);
+    if (reason?.kind === "lock-lost") return reason.why;
+    if (error instanceof JobLostError) return error.message;
+    // Ending any other way (failed, cancelled, requeued) needs the job too.
+    if (!fence.holdsJob) return "the lock was not renewed for a lock duration (a freeze or a partition)";
+    return undefined;
   }
 
   #progressOf(held: HeldJob, report: JobReporter): JobProgressReporter {
@@ -220,7 +248,10 @@ export class JobRunner {
     );
   }
 
-  async #publish({ held, plan, staged, startedAt }: Attempt, result: ResultMessage): Promise<ResultSummary> {
+  async #publish(
+    { held, plan, staged, startedAt, fence }: Attempt,
+    result: ResultMessage,
+  ): Promise<ResultSummary> {
     const { publisher } = this.#ctx;
     const { plan: slot, engine } = this.#slot;
     const { job } = held;
@@ -250,7 +281,12 @@ export class JobRunner {
       },
       engine: engine.readyInfo,
     });
-    await publisher.publish(staged, task.output_sub_dir, { "task.json": job.data, "result.json": manifest });
+    await publisher.publish(
+      staged,
+      task.output_sub_dir,
+      { "task.json": job.data, "result.json": manifest },
+      fence,
+    );
     return summarize(manifest);
   }
 }

@@ -35,6 +35,16 @@ export interface StagedOutput {
   ready: Promise<void>;
 }
 
+/**
+ * What stands between a staged result and its folder: `claim` once the result is ready (it throws
+ * when the attempt no longer owns its job), `check` right before each rename (it throws once the
+ * right to publish has run out). Nothing is renamed into place without both.
+ */
+export interface PublishGate {
+  claim(): Promise<void>;
+  check(): void;
+}
+
 export interface PublishedFile {
   name: string;
   size: number;
@@ -158,11 +168,15 @@ export class OutputPublisher {
     );
   }
 
-  /** Writes the JSON documents next to the files and renames the folder into place. Returns it. */
+  /**
+   * Writes the JSON documents next to the files and, once `gate` lets it, renames the folder into
+   * place. Returns it.
+   */
   async publish(
     staged: StagedOutput,
     outputSubDir: string,
     documents: Readonly<Record<string, unknown>>,
+    gate: PublishGate,
   ): Promise<string> {
     await staged.ready;
     await makeDir(staged.filesDir);
@@ -172,9 +186,11 @@ export class OutputPublisher {
       ),
     );
     await makeDir(path.dirname(path.join(this.root, normalizeOutputSubDir(outputSubDir))));
+    // Claimed as late as it can be, so that the lease is spent on renames, not on writing files.
+    await gate.claim();
     // Checked after creating the parents: a symlink planted meanwhile must not redirect the rename.
     const confirmed = await this.targetOf(outputSubDir);
-    await this.#renameReplacing(staged, confirmed);
+    await this.#renameReplacing(staged, confirmed, gate);
     await rm(staged.dir, { recursive: true, force: true });
     return confirmed;
   }
@@ -204,8 +220,9 @@ export class OutputPublisher {
     return removed;
   }
 
-  async #renameReplacing(staged: StagedOutput, target: string): Promise<void> {
+  async #renameReplacing(staged: StagedOutput, target: string, gate: PublishGate): Promise<void> {
     try {
+      gate.check();
       await rename(staged.filesDir, target);
       return;
     } catch (error) {
@@ -214,8 +231,10 @@ export class OutputPublisher {
     }
     // A previous result is there: move it aside, put the new one in place, then drop the old one.
     const previous = path.join(staged.dir, "previous");
+    gate.check();
     await rename(target, previous);
     try {
+      gate.check();
       await rename(staged.filesDir, target);
     } catch (error) {
       await bestEffort(rename(previous, target), this.#logger, "putting the previous result back", "warn");

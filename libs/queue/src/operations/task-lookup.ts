@@ -4,6 +4,7 @@ import { z } from "zod";
 import { type CancelledTaskRecord, readCancelledRecord } from "../records/cancelled-records.js";
 import type { FarmConnection } from "../records/farm-connection.js";
 import { modelOfQueue, QUARANTINE_QUEUE } from "../records/farm-keys.js";
+import { type LostAttempt, LostAttempts } from "../records/lost-attempts.js";
 import { QUARANTINED_REASON_PREFIX, type QuarantineInfo } from "../records/quarantine-record.js";
 import { TaskIndex } from "../records/task-index.js";
 import { type TaskState, taskStateOfJob } from "./task-state.js";
@@ -41,6 +42,8 @@ export interface TaskDetails {
   log_tail: string[];
   /** What the importer warned about (an unknown field and its likely meaning, …), kept with the job. */
   import_warnings: TaskIssue[];
+  /** Attempts that lost the job to another attempt before publishing, and the GPU time they spent. */
+  lost_attempts: LostAttempt[];
 }
 
 export interface FindTaskOptions {
@@ -103,9 +106,10 @@ export async function findTask(
   options: FindTaskOptions = {},
 ): Promise<TaskDetails | null> {
   const indexedQueue = await new TaskIndex(farm.redis, farm.keys).queueOf(taskId);
-  const [found, cancelled] = await Promise.all([
+  const [found, cancelled, lostAttempts] = await Promise.all([
     findTaskJob(farm, taskId, indexedQueue),
     readCancelledRecord(farm, taskId),
+    new LostAttempts(farm.redis, farm.keys).list(taskId),
   ]);
   if (!found) {
     if (!indexedQueue && !cancelled) return null;
@@ -131,6 +135,7 @@ export async function findTask(
       quarantine: null,
       log_tail: [],
       import_warnings: [],
+      lost_attempts: lostAttempts,
     };
   }
   const { job, queueName } = found;
@@ -170,6 +175,7 @@ export async function findTask(
     quarantine,
     log_tail: quarantine && logs.logs.length === 0 ? quarantine.log_tail.slice(-logLines) : logs.logs,
     import_warnings: importWarningsOf(job),
+    lost_attempts: lostAttempts,
   };
 }
 

@@ -87,6 +87,16 @@ export class FarmKeys {
     return this.#farm("attempt-history");
   }
 
+  /** Which attempt claimed the right to publish the task's output (JSON, `PublishClaims`), with a TTL. */
+  publishClaim(taskId: string): string {
+    return this.#farm(`publish-claim:${taskId}`);
+  }
+
+  /** List of the task's attempts that lost the job before publishing (JSON each, `LostAttempts`), with a TTL. */
+  lostAttempts(taskId: string): string {
+    return this.#farm(`lost-attempts:${taskId}`);
+  }
+
   /** Stream with one entry per newly registered model type, so that idle workers watch its queue at once. */
   get modelEvents(): string {
     return this.#farm("model-events");
@@ -110,6 +120,11 @@ export class FarmKeys {
   /** The lock a worker holds on a job while it runs it (its value is the worker's token), as BullMQ names it. */
   jobLockKey(queueName: string, jobId: string): string {
     return `${this.jobKey(queueName, jobId)}:lock`;
+  }
+
+  /** The set of a queue's active jobs that the stalled checker will re-queue unless their lock is renewed. */
+  stalledKey(queueName: string): string {
+    return this.#bullmq.toKey(queueName, "stalled");
   }
 
   /** The stream of a queue's events (what `QueueEvents` reads; a blocked reader wakes on a new entry). */

@@ -9,6 +9,10 @@ export const FARM_COUNTERS = [
   "model_switches",
   "engine_restarts",
   "retried",
+  /** Attempts that lost their job (lock expired or taken over) before they could publish. */
+  "lost_attempts",
+  /** GPU time those attempts spent on work another attempt then did (milliseconds). */
+  "wasted_gpu_ms",
 ] as const;
 
 export type FarmCounter = (typeof FARM_COUNTERS)[number];

@@ -14,7 +14,9 @@ export type AttemptOutcome =
   | "stalled"
   | "cancelled"
   | "requeued"
-  | "quarantined";
+  | "quarantined"
+  /** The attempt lost its job (lock expired or taken over) and published nothing. */
+  | "lost";
 
 export interface AttemptRecord {
   slot: string;
