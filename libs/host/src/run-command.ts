@@ -12,6 +12,8 @@ export class CommandFailedError extends Error {
     /** `ENOENT` when the program is not installed. */
     readonly code: string | number | undefined,
     readonly stderr: string,
+    /** What it printed before failing (a probe may report on stdout and exit non-zero). */
+    readonly stdout = "",
   ) {
     super(message);
   }
@@ -41,7 +43,7 @@ export function runCommand(
         }
         const code = (error as NodeJS.ErrnoException).code;
         const detail = stderr.trim() || stdout.trim() || error.message;
-        reject(new CommandFailedError(`${file} failed: ${detail}`, code, stderr));
+        reject(new CommandFailedError(`${file} failed: ${detail}`, code, stderr, stdout));
       },
     );
   });
