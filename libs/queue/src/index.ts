@@ -102,7 +102,9 @@ export {
   type HostCatalog,
   HostCatalogSchema,
   HostCatalogs,
+  type HostWangpSummary,
   hostCatalogId,
+  hostWangpSummary,
   modelsNoHostKnows,
 } from "./records/host-catalogs.js";
 export { type HostRecord, HostRecordSchema, HostRecords } from "./records/host-records.js";

@@ -100,3 +100,26 @@ export function modelsNoHostKnows(wanted: Iterable<string>, catalogs: readonly H
   const known = new Set(catalogs.flatMap((c) => c.model_types));
   return [...new Set(wanted)].filter((model) => !known.has(model)).sort();
 }
+
+/** One host's WanGP as `status` and the dashboard show it (without the long lists). */
+export interface HostWangpSummary {
+  host: string;
+  wangp_root: string;
+  version: string | null;
+  mmgp_version: string | null;
+  model_types: number;
+  preflight: HostCatalog["preflight"];
+  updated_at: string;
+}
+
+export function hostWangpSummary(catalog: HostCatalog): HostWangpSummary {
+  return {
+    host: catalog.host,
+    wangp_root: catalog.wangp_root,
+    version: catalog.version,
+    mmgp_version: catalog.mmgp_version,
+    model_types: catalog.model_types.length,
+    preflight: catalog.preflight,
+    updated_at: catalog.updated_at,
+  };
+}
