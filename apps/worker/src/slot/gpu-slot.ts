@@ -19,6 +19,7 @@ import { JobRunner, type JobRunnerContext } from "../job/job-runner.js";
 import type { JobScheduler, NextWork } from "../scheduling/job-scheduler.js";
 import type { WakeSignal } from "../scheduling/wake-signal.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
+import { startFirstOnHost } from "./first-start-gate.js";
 import { HostWangpPublisher, modelsThisWangpKnows } from "./host-wangp.js";
 import { QueueWorkerSet } from "./queue-workers.js";
 import { type SlotEngineOptions, slotEngineOptions } from "./slot-engine.js";
@@ -102,7 +103,9 @@ export class GpuSlot {
   /** Starts the engine (rejects when it cannot start) and publishes the slot. */
   async start(): Promise<void> {
     this.#status.startHeartbeat(Math.max(1_000, this.#ctx.options.slotStatusTtlMs / 3));
-    await this.#engine.start();
+    const { engine, wangpRoot } = this.#ctx.options;
+    const start = () => this.#engine.start();
+    await (engine === "wangp" && wangpRoot ? startFirstOnHost(wangpRoot, start, this.#logger) : start());
   }
 
   /** Runs the fetch loop until `stopFetching`. */
