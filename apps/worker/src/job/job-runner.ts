@@ -6,6 +6,7 @@ import { toWanGPSettings, type WanGPSettingsPlan } from "@wgp-farm/tasks";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
 import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
+import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { crashesIn } from "./attempt-history.js";
 import type { CausVidLora } from "./causvid-lora.js";
@@ -29,6 +30,8 @@ export interface JobRunnerSlot {
   plan: SlotPlan;
   engine: EngineSupervisor;
   logger: Logger;
+  /** Has one slot per host fetch a model's missing weights (absent: every job goes straight to the engine). */
+  weights?: ModelWeightsGate;
 }
 
 /** One attempt being run: the job, how it can be stopped, and what it tells the slot. */
@@ -198,26 +201,30 @@ export class JobRunner {
       throwIfStopped();
     }
     report({ type: "engine-job", model: task.model });
-    return this.#slot.engine.generate(
-      {
-        id: held.taskId,
-        settings: plan.settings,
-        outputDir: staged.filesDir,
-        outputName: outputNameOf(held.taskId),
-      },
-      {
-        signal: stop.signal,
-        onProgress: (message) => {
-          report({ type: "phase", phase: message.phase });
-          progress.engineProgress(message);
+    const engineJob = () =>
+      this.#slot.engine.generate(
+        {
+          id: held.taskId,
+          settings: plan.settings,
+          outputDir: staged.filesDir,
+          outputName: outputNameOf(held.taskId),
         },
-        onStatus: (message) => {
-          if (/^Loading model/i.test(message.text)) report({ type: "phase", phase: "loading_model" });
-          progress.log(message.text);
+        {
+          signal: stop.signal,
+          onProgress: (message) => {
+            report({ type: "phase", phase: message.phase });
+            progress.engineProgress(message);
+          },
+          onStatus: (message) => {
+            if (/^Loading model/i.test(message.text)) report({ type: "phase", phase: "loading_model" });
+            progress.log(message.text);
+          },
+          onLog: (message) =>
+            progress.log(message.stream === "info" ? `info: ${message.line}` : message.line),
         },
-        onLog: (message) => progress.log(message.stream === "info" ? `info: ${message.line}` : message.line),
-      },
-    );
+      );
+    const { weights } = this.#slot;
+    return weights ? weights.around(task.model, engineJob, (line) => progress.log(line)) : engineJob();
   }
 
   async #publish({ held, plan, staged, startedAt }: Attempt, result: ResultMessage): Promise<ResultSummary> {

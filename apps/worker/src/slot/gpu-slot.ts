@@ -21,6 +21,7 @@ import type { WakeSignal } from "../scheduling/wake-signal.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { startFirstOnHost } from "./first-start-gate.js";
 import { HostWangpPublisher, modelsThisWangpKnows } from "./host-wangp.js";
+import { ModelWeightsGate } from "./model-weights-gate.js";
 import { QueueWorkerSet } from "./queue-workers.js";
 import { type SlotEngineOptions, slotEngineOptions } from "./slot-engine.js";
 import { SlotStatusBoard, type SlotStatusContext } from "./slot-status.js";
@@ -89,7 +90,12 @@ export class GpuSlot {
     const catalogs = new HostCatalogs(ctx.redis, new FarmKeys(options.prefix), options.slotStatusTtlMs);
     this.#hostWangp = new HostWangpPublisher(catalogs, plan, this.#logger);
     this.#engine = this.#superviseEngine();
-    this.#runner = new JobRunner(jobs, { plan, engine: this.#engine, logger: this.#logger });
+    const weights = new ModelWeightsGate(
+      this.#engine,
+      options.engine === "wangp" ? options.wangpRoot : undefined,
+      this.#logger,
+    );
+    this.#runner = new JobRunner(jobs, { plan, engine: this.#engine, logger: this.#logger, weights });
   }
 
   get id(): string {
