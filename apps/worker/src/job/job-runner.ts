@@ -9,7 +9,7 @@ import { buildManifest, type ResultSummary, summarize } from "../output/result-m
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { crashesIn } from "./attempt-history.js";
-import type { CausVidLora } from "./causvid-lora.js";
+import { type CausVidLora, loraDirOf } from "./causvid-lora.js";
 import { type JobReporter, stopJob, stopReasonOf } from "./job-events.js";
 import { classifyFailure } from "./job-failure.js";
 import { type HeldJob, type JobEnd, JobFinisher, type JobFinisherContext } from "./job-finisher.js";
@@ -197,7 +197,8 @@ export class JobRunner {
     throwIfStopped();
     if (plan.causvid && this.#ctx.causvid) {
       progress.phase("downloading_lora");
-      await this.#ctx.causvid.ensure(task.model, (line) => progress.log(line));
+      const loraDir = await loraDirOf(this.#slot.engine, task.model);
+      await this.#ctx.causvid.ensure(task.model, (line) => progress.log(line), loraDir);
       throwIfStopped();
     }
     report({ type: "engine-job", model: task.model });
