@@ -1,4 +1,4 @@
-import { FarmConnection, type HostCatalog, HostCatalogs } from "@wgp-farm/queue";
+import { FarmConnection, type HostCatalog, HostCatalogs, SlotRegistry } from "@wgp-farm/queue";
 import { importTestTasks, uniquePrefix } from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli } from "./run-cli.js";
@@ -30,6 +30,39 @@ beforeAll(async () => {
   const catalogs = new HostCatalogs(farm.redis, farm.keys, 60_000);
   await catalogs.publish(hostCatalog("render-01", "12.60", ["t2v", "i2v"]));
   await catalogs.publish(hostCatalog("render-02", "13.0", ["t2v", "i2v", "auk"]));
+  await new SlotRegistry(farm.redis, farm.keys).publish({
+    slot_id: "gpu0@render-01",
+    host: "render-01",
+    gpu_index: 0,
+    gpu_name: "NVIDIA L40S",
+    worker_name: "gpu0@render-01",
+    pid: 77,
+    state: "busy",
+    loaded_model: "t2v",
+    current: {
+      task_id: "t2v-1",
+      queue: "model.t2v",
+      started_at: new Date().toISOString(),
+      progress: {
+        phase: "inference_stage_2",
+        step: 4,
+        total: 10,
+        percent: 61,
+        eta_s: 95,
+        window: 2,
+        windows: 3,
+        slot: "gpu0@render-01",
+      },
+    },
+    jobs_done: 0,
+    jobs_failed: 0,
+    engine_restarts: 0,
+    model_switches: 0,
+    busy_ms: 0,
+    started_at: new Date().toISOString(),
+    last_error: null,
+    updated_at: new Date().toISOString(),
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -46,6 +79,7 @@ describe("wgp-farm status and the hosts' WanGP", () => {
     expect(table.stdout).toContain("model.vace_14B: waiting for a host that knows vace_14B");
     expect(table.stdout).toMatch(/model\.vace_14B\s+1\s+0\s+0\s+0\s+0\s+\S+.*no host knows it/);
     expect(table.stdout).not.toContain("waiting for a host that knows t2v");
+    expect(table.stdout).toMatch(/inference_stage_2 4\/10 window 2\/3 61%\s+1m 35s/);
 
     const json = JSON.parse((await runCli(["status", "--json", ...farmArgs()])).stdout);
     expect(json.models_without_host).toEqual(["vace_14B"]);

@@ -45,7 +45,8 @@ function progressCell(progress) {
   bar.value = percent;
   const steps =
     progress.step !== null && progress.total !== null ? ` ${progress.step}/${progress.total}` : "";
-  cell.append(bar, element("span", `${progress.phase}${steps} · ${Math.round(percent)}%`, "muted"));
+  const window = progress.windows > 1 ? ` · window ${progress.window}/${progress.windows}` : "";
+  cell.append(bar, element("span", `${progress.phase}${steps}${window} · ${Math.round(percent)}%`, "muted"));
   return cell;
 }
 

@@ -21,13 +21,17 @@ export function formatFarmStatus(status: FarmStatus): string {
       const progress = slot.current?.progress ?? null;
       const step =
         progress?.step != null && progress.total != null ? ` ${progress.step}/${progress.total}` : "";
+      const window =
+        progress?.windows !== undefined && progress.windows > 1
+          ? ` window ${progress.window}/${progress.windows}`
+          : "";
       return [
         slot.slot_id,
         slot.gpu_name ?? "",
         slot.state,
         slot.loaded_model ?? "-",
         slot.current?.task_id ?? "-",
-        progress ? `${progress.phase}${step} ${percentText(progress.percent)}`.trim() : "",
+        progress ? `${progress.phase}${step}${window} ${percentText(progress.percent)}`.trim() : "",
         progress?.eta_s != null ? formatDuration(progress.eta_s) : "",
         String(slot.jobs_done),
         String(slot.jobs_failed),
