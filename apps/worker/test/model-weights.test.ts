@@ -1,7 +1,8 @@
-import { modelQueueName } from "@wgp-farm/queue";
+import { cancelTask, modelQueueName } from "@wgp-farm/queue";
 import { describe, expect, it } from "vitest";
 import {
   copyOfFakeWangp,
+  eventually,
   importTasks,
   readRecords,
   startWorker,
@@ -52,5 +53,32 @@ describe("a model's weights", () => {
     const tf = await testFarm("weights-present");
     const [first, second] = await loadTimes(tf, "");
     expect((second as number) - (first as number)).toBeLessThan(LOAD_S);
+  });
+
+  it("stop the wait of a slot whose job is cancelled meanwhile", async () => {
+    const tf = await testFarm("weights-cancel");
+    const wangpRoot = await copyOfFakeWangp(tf.dir);
+    await importTasks(
+      tf,
+      TASKS.map((id) => t2vTask(id)),
+    );
+    await startWorker(tf, {
+      wangpRoot,
+      slots: 2,
+      env: { FAKE_WANGP_LOAD_S: "8", FAKE_WANGP_STEP_S: "0.2", FAKE_WANGP_MISSING_MODELS: "t2v" },
+    });
+    const queue = tf.farm.queues.byName(modelQueueName("t2v"));
+    const waiting = await eventually(async () => {
+      for (const id of TASKS) {
+        const { logs } = await queue.getJobLogs(id);
+        if (logs.some((line) => line.includes("missing on this host: waiting for"))) return id;
+      }
+      return undefined;
+    });
+    const cancelledAt = Date.now();
+    await cancelTask(tf.farm, waiting, "not needed");
+    await eventually(async () => ((await queue.getJobState(waiting)) === "active" ? undefined : true));
+    // Well before the other slot's 8 s load is over.
+    expect(Date.now() - cancelledAt).toBeLessThan(5_000);
   });
 });

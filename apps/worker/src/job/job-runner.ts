@@ -225,7 +225,8 @@ export class JobRunner {
         },
       );
     const { weights } = this.#slot;
-    return weights ? weights.around(task.model, engineJob, (line) => progress.log(line)) : engineJob();
+    const log = (line: string) => progress.log(line);
+    return weights ? weights.around(task.model, engineJob, log, stop.signal) : engineJob();
   }
 
   async #publish({ held, plan, staged, startedAt }: Attempt, result: ResultMessage): Promise<ResultSummary> {

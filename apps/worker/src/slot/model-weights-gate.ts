@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Logger } from "@wgp-farm/config";
 import type { EngineSupervisor } from "@wgp-farm/engine";
-import { HostLock } from "@wgp-farm/host";
+import { HostLock, HostLockTimeoutError, type LockHolder } from "@wgp-farm/host";
 
 /**
  * The lock `wgp-farm prefetch` holds on a checkout while it downloads weights (apps/cli's
@@ -38,19 +38,19 @@ export class ModelWeightsGate {
     this.#logger = logger;
   }
 
-  /** Runs `work` (a job that loads `model`), holding the host's weights lock when the weights are missing. */
-  async around<T>(model: string, work: () => Promise<T>, log: (line: string) => void): Promise<T> {
+  /**
+   * Runs `work` (a job that loads `model`), holding the host's weights lock when the weights are
+   * missing; waiting for the lock ends (by throwing) when `signal` aborts (a cancel, a drain).
+   */
+  async around<T>(
+    model: string,
+    work: () => Promise<T>,
+    log: (line: string) => void,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const root = this.#wangpRoot;
     if (!root || model === this.#lastModel || (await this.#present(model))) return this.#run(model, work);
-    const lock = await HostLock.acquire(path.join(root, WEIGHTS_LOCK_NAME), {
-      purpose: `downloading the weights of ${model}`,
-      pollMs: 500,
-      onWait: (holder) => {
-        const who = holder ? `${holder.purpose} (pid ${holder.pid} on ${holder.host})` : "another process";
-        log(`weights of ${model} missing on this host: waiting for ${who}`);
-        this.#logger.info({ model, holder }, "waiting for another slot to fetch the model's weights");
-      },
-    });
+    const lock = await this.#acquire(path.join(root, WEIGHTS_LOCK_NAME), model, log, signal);
     try {
       if (await this.#present(model)) {
         await lock.release();
@@ -60,6 +60,36 @@ export class ModelWeightsGate {
       return await this.#run(model, work);
     } finally {
       await lock.release();
+    }
+  }
+
+  async #acquire(
+    file: string,
+    model: string,
+    log: (line: string) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<HostLock> {
+    let announced = false;
+    const onWait = (holder: LockHolder | undefined) => {
+      if (announced) return;
+      announced = true;
+      const who = holder ? `${holder.purpose} (pid ${holder.pid} on ${holder.host})` : "another process";
+      log(`weights of ${model} missing on this host: waiting for ${who}`);
+      this.#logger.info({ model, holder }, "waiting for another slot to fetch the model's weights");
+    };
+    for (;;) {
+      signal?.throwIfAborted();
+      try {
+        // Short waits, so that a stopped job does not wait out another slot's whole download.
+        return await HostLock.acquire(file, {
+          purpose: `downloading the weights of ${model}`,
+          pollMs: 250,
+          waitMs: 1_000,
+          onWait,
+        });
+      } catch (error) {
+        if (!(error instanceof HostLockTimeoutError)) throw error;
+      }
     }
   }
 
