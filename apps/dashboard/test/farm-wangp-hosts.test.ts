@@ -29,7 +29,7 @@ describe("the farm view and the hosts' WanGP", () => {
     });
     const response = await fetch(`${open.base}/farm/api/status`, { headers: OPERATOR });
     expect(response.status).toBe(200);
-    const status = await response.json();
+    const status = (await response.json()) as { models_without_host: string[]; wangp_hosts: unknown[] };
     expect(status.models_without_host).toEqual(["vace_14B"]);
     expect(status.wangp_hosts).toEqual([
       expect.objectContaining({

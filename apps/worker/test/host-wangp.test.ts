@@ -45,7 +45,13 @@ describe("the WanGP of each host", () => {
     const body = Buffer.from(JSON.stringify([t2vTask("known"), t2vTask("unknown", { model: "t2v_1.3B" })]));
     const report = await importTaskSource(
       new RedisTaskSink(tf.farm, FAST_RETRY),
-      { stream: [body], baseDir: tf.dir, name: "test" },
+      {
+        stream: (async function* () {
+          yield body;
+        })(),
+        baseDir: tf.dir,
+        name: "test",
+      },
       { wangp: farmWangpKnowledge(await catalogs.list()) },
     );
     expect(report.imported.map((entry) => entry.task_id).sort()).toEqual(["known", "unknown"]);

@@ -49,7 +49,7 @@ describe("HostCatalogs", () => {
     await short.publish(catalog("render-01", ["t2v", "auk"]));
     expect((await long.list()).map((c) => c.host)).toEqual(["render-01", "render-02"]);
     await waitUntil(async () => (await long.list()).length === 1);
-    expect(await farm.redis.zrange(farm.keys.wangpHosts, 0, -1)).toEqual([
+    expect(await farm.redis.zrange(farm.keys.wangpHosts, "0", "-1")).toEqual([
       hostCatalogId("render-02", "/opt/Wan2GP"),
     ]);
   });
