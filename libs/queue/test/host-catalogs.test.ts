@@ -70,6 +70,7 @@ describe("HostCatalogs", () => {
     expect([...knowledge.modelTypes].sort()).toEqual(["auk", "t2v"]);
     expect(knowledge.settingNames.has("new_v13_setting")).toBe(true);
     expect(knowledge.settingNames.has("num_inference_steps")).toBe(true); // built-in names stay accepted
+    expect(knowledge.mediaKeys.has("video_guide")).toBe(true);
     expect(modelsNoHostKnows(["t2v", "vace_14B", "vace_14B"], hosts)).toEqual(["vace_14B"]);
     expect(modelsNoHostKnows(["vace_14B"], [])).toEqual([]); // nobody published: nothing to say
     expect(farmWangpKnowledge([]).fromHosts).toBe(false);

@@ -58,6 +58,7 @@ const WANGP_MEDIA_KEY_SET: ReadonlySet<string> = new Set(WANGP_MEDIA_KEYS);
 const BUILTIN_KNOWLEDGE: WangpKnowledge = {
   modelTypes: KNOWN_MODEL_TYPES,
   settingNames: WANGP_SETTING_NAMES,
+  mediaKeys: WANGP_MEDIA_KEY_SET,
   source: "the built-in catalog",
   fromHosts: false,
 };
@@ -241,7 +242,7 @@ export class TaskValidator {
   private async resolveMedia(task: Task, errors: TaskIssue[]): Promise<void> {
     const mediaKeys = [
       ...MEDIA_TASK_FIELDS,
-      ...Object.keys(task).filter((key) => WANGP_MEDIA_KEY_SET.has(key)),
+      ...Object.keys(task).filter((key) => this.wangp.mediaKeys.has(key)),
     ];
     for (const key of mediaKeys) {
       const value = task[key];

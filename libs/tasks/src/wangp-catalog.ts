@@ -61,6 +61,8 @@ export function wangpLoraSubdir(modelType: string): string | undefined {
 export interface WangpKnowledge {
   modelTypes: ReadonlySet<string>;
   settingNames: ReadonlySet<string>;
+  /** Settings whose values are media file paths (resolved against the media root and checked). */
+  mediaKeys: ReadonlySet<string>;
   /** Where the lists come from, for messages: "the live hosts (a, b)". */
   source: string;
   /** True when the lists are the hosts' own: an unknown model then waits for a host, not a finetune. */

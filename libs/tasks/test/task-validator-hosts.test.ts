@@ -4,14 +4,15 @@ import { TaskValidator, type WangpKnowledge } from "../src/index.js";
 const hosts: WangpKnowledge = {
   modelTypes: new Set(["t2v", "auk"]),
   settingNames: new Set(["prompt", "num_inference_steps", "video_guide3"]),
+  mediaKeys: new Set(["video_guide", "video_guide3"]),
   source: "the live hosts (render-01)",
   fromHosts: true,
 };
 
 describe("TaskValidator against what the farm's hosts know", () => {
-  it("accepts a model and a setting only a host's WanGP knows, and passes the setting on", async () => {
+  it("accepts a model and a media setting only a host's WanGP knows, resolving its path", async () => {
     const verdict = await new TaskValidator({
-      mediaRoot: "/",
+      mediaRoot: "/media",
       wangp: hosts,
       checkMediaExists: false,
     }).validate({
@@ -19,7 +20,7 @@ describe("TaskValidator against what the farm's hosts know", () => {
       prompt: "p",
       model: "auk",
       num_inference_steps: 4,
-      video_guide3: "/media/guide.mp4",
+      video_guide3: "guide.mp4",
     });
     expect(verdict.ok).toBe(true);
     if (!verdict.ok) return;

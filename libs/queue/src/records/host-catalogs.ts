@@ -1,5 +1,11 @@
 import { readRecord } from "@wgp-farm/config";
-import { KNOWN_MODEL_TYPES, WANGP_CATALOG, WANGP_SETTING_NAMES, type WangpKnowledge } from "@wgp-farm/tasks";
+import {
+  KNOWN_MODEL_TYPES,
+  WANGP_CATALOG,
+  WANGP_MEDIA_KEYS,
+  WANGP_SETTING_NAMES,
+  type WangpKnowledge,
+} from "@wgp-farm/tasks";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { FarmKeys } from "./farm-keys.js";
@@ -80,6 +86,7 @@ export function farmWangpKnowledge(catalogs: readonly HostCatalog[]): WangpKnowl
     return {
       modelTypes: KNOWN_MODEL_TYPES,
       settingNames: WANGP_SETTING_NAMES,
+      mediaKeys: new Set(WANGP_MEDIA_KEYS),
       source: `the built-in catalog (WanGP ${WANGP_CATALOG.wangp.version ?? "?"})`,
       fromHosts: false,
     };
@@ -89,6 +96,7 @@ export function farmWangpKnowledge(catalogs: readonly HostCatalog[]): WangpKnowl
     modelTypes: new Set(catalogs.flatMap((c) => c.model_types)),
     // Names of the built-in catalog stay accepted: a host that does not know one leaves it out (engine-py).
     settingNames: new Set([...WANGP_SETTING_NAMES, ...catalogs.flatMap((c) => c.setting_names)]),
+    mediaKeys: new Set([...WANGP_MEDIA_KEYS, ...catalogs.flatMap((c) => c.media_keys)]),
     source: `the live hosts (${hosts.join(", ")})`,
     fromHosts: true,
   };
