@@ -244,6 +244,31 @@ describe("wgp-farm doctor", () => {
     expect(run.check("wangp-pin")?.summary).toContain("old-host runs 12.59+fake-wangp");
   });
 
+  it("says which mmgp to install when the checkout pins another one than the Python has", async () => {
+    const pinned = path.join(work.dir, "wangp-mmgp-pin");
+    await cp(wangpRoot, pinned, { recursive: true });
+    const wgp = path.join(pinned, "wgp.py");
+    const source = await readFile(wgp, "utf8");
+    await writeFile(wgp, source.replace(/^target_mmgp_version = .*$/m, 'target_mmgp_version = "3.8.2"'));
+    // An installed mmgp 3.7.14, as pip records it in site-packages.
+    const site = path.join(work.dir, "site-mmgp");
+    await mkdir(path.join(site, "mmgp-3.7.14.dist-info"), { recursive: true });
+    await writeFile(
+      path.join(site, "mmgp-3.7.14.dist-info", "METADATA"),
+      "Metadata-Version: 2.1\nName: mmgp\nVersion: 3.7.14\n",
+    );
+    const run = await doctor(["--wangp-root", pinned], { env: { PYTHONPATH: site } });
+    expect(run.code).toBe(1);
+    expect(run.status("preflight-mmgp")).toBe("fail");
+    expect(run.check("preflight-mmgp")?.fix).toContain("pip install mmgp==3.8.2");
+    expect(run.check("preflight-mmgp")?.details).toEqual({ required: "3.8.2", installed: "3.7.14" });
+    expect(run.status("preflight-root-config")).toBe("ok");
+
+    const healthy = await doctor(["--wangp-root", wangpRoot]);
+    expect(healthy.status("preflight-mmgp")).toBeUndefined(); // the double pins no mmgp: skipped
+    expect(healthy.status("preflight-root-config")).toBe("ok");
+  });
+
   it("prints a report a person can read, with the fix under each problem", async () => {
     const result = await runCli(["doctor", "--engine", "dry-run", "--redis-url", "redis://127.0.0.1:1"], {
       env: { PATH: `${FAKE_NVIDIA_SMI_DIR}:${process.env.PATH}` },

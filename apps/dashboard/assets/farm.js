@@ -45,7 +45,8 @@ function progressCell(progress) {
   bar.value = percent;
   const steps =
     progress.step !== null && progress.total !== null ? ` ${progress.step}/${progress.total}` : "";
-  cell.append(bar, element("span", `${progress.phase}${steps} · ${Math.round(percent)}%`, "muted"));
+  const window = progress.windows > 1 ? ` · window ${progress.window}/${progress.windows}` : "";
+  cell.append(bar, element("span", `${progress.phase}${steps}${window} · ${Math.round(percent)}%`, "muted"));
   return cell;
 }
 
@@ -96,7 +97,27 @@ function slotRow(slot, status, now) {
   return row;
 }
 
-function queueRow(queue) {
+function queueNote(queue, unknownModels) {
+  const notes = queue.paused ? ["paused"] : [];
+  if (unknownModels.has(queue.model)) notes.push(`waiting for a host that knows ${queue.model}`);
+  return notes.join(", ");
+}
+
+function wangpHostRow(host) {
+  const row = element("tr");
+  const problems = host.preflight ? host.preflight.problems.join("; ") || "ok" : "—";
+  row.append(
+    element("td", host.host),
+    element("td", host.version ?? "?"),
+    element("td", host.mmgp_version ?? "?"),
+    element("td", host.model_types, "num"),
+    element("td", problems),
+    element("td", host.wangp_root, "muted"),
+  );
+  return row;
+}
+
+function queueRow(queue, unknownModels) {
   const row = element("tr");
   row.dataset.queue = queue.queue;
   const counts = queue.counts;
@@ -108,7 +129,7 @@ function queueRow(queue) {
     element("td", counts.failed, "num"),
     element("td", counts.completed, "num"),
     element("td", queue.queued > 0 ? duration(queue.oldest_wait_s) : "—"),
-    element("td", queue.paused ? "paused" : ""),
+    element("td", queueNote(queue, unknownModels)),
   );
   return row;
 }
@@ -119,7 +140,13 @@ function render(status) {
     .querySelector("#slots tbody")
     .replaceChildren(...status.slots.map((slot) => slotRow(slot, status, now)));
   document.getElementById("no-slots").hidden = status.slots.length > 0;
-  document.querySelector("#queues tbody").replaceChildren(...status.queues.map(queueRow));
+  const unknownModels = new Set(status.models_without_host ?? []);
+  document
+    .querySelector("#queues tbody")
+    .replaceChildren(...status.queues.map((queue) => queueRow(queue, unknownModels)));
+  document
+    .querySelector("#wangp-hosts tbody")
+    .replaceChildren(...(status.wangp_hosts ?? []).map(wangpHostRow));
   const counters = document.getElementById("counters");
   counters.replaceChildren(
     ...Object.entries(status.counters).flatMap(([name, value]) => [

@@ -121,6 +121,23 @@ describe("the CausVid LoRA", () => {
     expect(await readdir(path.join(wangpRoot, "loras", "wan_1.3B"))).toContain(CAUSVID_PRESET.loraFile);
   });
 
+  it("goes to the folder the host's WanGP reports for the model, honouring --loras", async () => {
+    const tf = await testFarm("causvid-loras-root");
+    const wangpRoot = await copyOfFakeWangp(tf.dir);
+    const lorasRoot = path.join(tf.dir, "shared-loras");
+    const { url } = await loraServer(randomBytes(1024));
+    await importTasks(tf, [t2vTask("moved-loras", { use_causvid_lora: true, steps: undefined })]);
+    await startWorker(tf, {
+      wangpRoot,
+      wangpArgs: ["--loras", lorasRoot],
+      causvidUrl: `${url}/${CAUSVID_PRESET.loraFile}`,
+    });
+    const job = await waitForJob(tf, "moved-loras", modelQueueName("t2v"));
+    expect(job.failedReason ?? "ok").toBe("ok");
+    expect(await readdir(path.join(lorasRoot, "wan"))).toEqual([CAUSVID_PRESET.loraFile]);
+    expect(await readdir(path.join(wangpRoot, "loras", "wan"))).toEqual(["fixture_style.safetensors"]);
+  });
+
   it("fails the task with a clear message when the download fails, and leaves no partial file", async () => {
     const tf = await testFarm("causvid-404");
     const wangpRoot = await copyOfFakeWangp(tf.dir);

@@ -8,6 +8,29 @@ export const PROTOCOL_VERSION = 1;
 
 const Detail = z.record(z.string(), z.unknown()).nullable();
 
+/** What the host's WanGP knows (`ready.wangp.catalog`): read from the checkout the engine runs. */
+export const WangpCatalogSchema = z.object({
+  version: z.string().nullable(),
+  mmgp_version: z.string().nullable(),
+  settings_version: z.union([z.number(), z.string()]).nullable(),
+  setting_names: z.array(z.string()),
+  media_keys: z.array(z.string()),
+  model_types: z.array(z.string()),
+  source: z.record(z.string(), z.unknown()).optional(),
+});
+export type WangpCatalog = z.infer<typeof WangpCatalogSchema>;
+
+/** The pre-flight summary of `ready.wangp.preflight` (PROTOCOL.md, "Pre-flight"). */
+export const PreflightSummarySchema = z.object({
+  ok: z.boolean(),
+  mmgp_required: z.string().nullable(),
+  mmgp_installed: z.string().nullable(),
+  checks: z.array(
+    z.object({ name: z.string(), status: z.string(), message: z.string(), fix: z.string().nullable() }),
+  ),
+});
+export type PreflightSummary = z.infer<typeof PreflightSummarySchema>;
+
 export const ReadyMessageSchema = z.object({
   type: z.literal("ready"),
   protocol: z.number().int(),
@@ -24,6 +47,9 @@ export const ReadyMessageSchema = z.object({
       config_path: z.string(),
       cli_args: z.array(z.string()),
       config_keys: z.record(z.string(), z.unknown()),
+      /** Absent from older bridges. */
+      catalog: WangpCatalogSchema.optional(),
+      preflight: PreflightSummarySchema.optional(),
     })
     .nullable(),
 });

@@ -50,6 +50,12 @@ describe("EngineProcess with engine-py on the WanGP test double", () => {
       wangp_version: "12.60+fake-wangp",
     });
     expect(engine.state).toBe("ready");
+    // What the host's WanGP knows, and the pre-flight, survive the parse (workers publish them).
+    const wangp = engine.readyInfo?.wangp;
+    expect(wangp?.catalog?.version).toBe("12.60+fake-wangp");
+    expect(wangp?.catalog?.model_types).toEqual(expect.arrayContaining(["t2v", "z_image"]));
+    expect(wangp?.catalog?.setting_names).toContain("num_inference_steps");
+    expect(wangp?.preflight?.ok).toBe(true);
 
     const progress: ProgressMessage[] = [];
     const statuses: StatusMessage[] = [];

@@ -12,6 +12,8 @@ export class CommandFailedError extends Error {
     /** `ENOENT` when the program is not installed. */
     readonly code: string | number | undefined,
     readonly stderr: string,
+    /** What it printed before failing (a probe may report on stdout and exit non-zero). */
+    readonly stdout = "",
   ) {
     super(message);
   }
@@ -35,5 +37,5 @@ export async function runCommand(
   if (!result.failed) return { stdout: result.stdout, stderr: result.stderr };
   const code = result.code ?? result.exitCode;
   const detail = result.stderr.trim() || result.stdout.trim() || result.shortMessage;
-  throw new CommandFailedError(`${file} failed: ${detail}`, code, result.stderr);
+  throw new CommandFailedError(`${file} failed: ${detail}`, code, result.stderr, result.stdout);
 }

@@ -97,6 +97,16 @@ export {
   QUARANTINE_QUEUE,
 } from "./records/farm-keys.js";
 export { FARM_COUNTERS, type FarmCounter, FarmStats } from "./records/farm-stats.js";
+export {
+  farmWangpKnowledge,
+  type HostCatalog,
+  HostCatalogSchema,
+  HostCatalogs,
+  type HostWangpSummary,
+  hostCatalogId,
+  hostWangpSummary,
+  modelsNoHostKnows,
+} from "./records/host-catalogs.js";
 export { type HostRecord, HostRecordSchema, HostRecords } from "./records/host-records.js";
 export {
   type LostAttempt,

@@ -38,6 +38,7 @@ export {
   WANGP_MEDIA_KEYS,
   WANGP_SETTING_NAMES,
   type WanGPCatalog,
+  type WangpKnowledge,
   wangpLoraSubdir,
   wanLoraSubdir,
 } from "./wangp-catalog.js";

@@ -14,7 +14,12 @@ import {
   type Task,
   TaskFieldsSchema,
 } from "./task-schema.js";
-import { KNOWN_MODEL_TYPES, WANGP_MEDIA_KEYS, WANGP_SETTING_NAMES } from "./wangp-catalog.js";
+import {
+  KNOWN_MODEL_TYPES,
+  WANGP_MEDIA_KEYS,
+  WANGP_SETTING_NAMES,
+  type WangpKnowledge,
+} from "./wangp-catalog.js";
 
 export interface TaskIssue {
   /** Where in the task: `output_sub_dir`, `image_refs_paths[1]`, or "" for the task as a whole. */
@@ -35,6 +40,8 @@ export interface TaskValidatorOptions {
   checkMediaExists?: boolean;
   /** A task without task_id gets one derived from its content (the watcher) instead of an error. */
   deriveMissingIds?: boolean;
+  /** What the farm's hosts know (default: the built-in catalog). */
+  wangp?: WangpKnowledge;
 }
 
 /** Keys wgp-farm sets itself on every WanGP task; a task's own value would break the pipeline. */
@@ -47,7 +54,14 @@ const RESERVED_SETTINGS: Readonly<Record<string, string>> = {
 };
 
 const WANGP_MEDIA_KEY_SET: ReadonlySet<string> = new Set(WANGP_MEDIA_KEYS);
-const KNOWN_KEYS: readonly string[] = [...TASK_FIELD_NAMES, ...WANGP_SETTING_NAMES];
+
+const BUILTIN_KNOWLEDGE: WangpKnowledge = {
+  modelTypes: KNOWN_MODEL_TYPES,
+  settingNames: WANGP_SETTING_NAMES,
+  mediaKeys: WANGP_MEDIA_KEY_SET,
+  source: "the built-in catalog",
+  fromHosts: false,
+};
 
 function describeType(value: unknown): string {
   if (value === null) return "null";
@@ -72,7 +86,13 @@ export class TaskValidator {
   private readonly seenIds = new Set<string>();
   private readonly seenOutputDirs = new Map<string, string>();
 
-  constructor(private readonly options: TaskValidatorOptions) {}
+  private readonly wangp: WangpKnowledge;
+  private readonly knownKeys: readonly string[];
+
+  constructor(private readonly options: TaskValidatorOptions) {
+    this.wangp = options.wangp ?? BUILTIN_KNOWLEDGE;
+    this.knownKeys = [...TASK_FIELD_NAMES, ...this.wangp.settingNames];
+  }
 
   async validate(raw: unknown): Promise<TaskVerdict> {
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
@@ -100,7 +120,7 @@ export class TaskValidator {
 
     const fields = parsed.data;
     const passthrough = Object.fromEntries(
-      Object.entries(input).filter(([key]) => !TASK_FIELD_NAMES.has(key) && WANGP_SETTING_NAMES.has(key)),
+      Object.entries(input).filter(([key]) => !TASK_FIELD_NAMES.has(key) && this.wangp.settingNames.has(key)),
     );
     const task: Task = {
       ...passthrough,
@@ -141,8 +161,8 @@ export class TaskValidator {
 
   private reportUnknownKeys(input: Record<string, unknown>, sink: TaskIssue[]): void {
     for (const key of Object.keys(input)) {
-      if (TASK_FIELD_NAMES.has(key) || WANGP_SETTING_NAMES.has(key)) continue;
-      const suggestion = closestName(key, KNOWN_KEYS);
+      if (TASK_FIELD_NAMES.has(key) || this.wangp.settingNames.has(key)) continue;
+      const suggestion = closestName(key, this.knownKeys);
       const hint = suggestion
         ? `, did you mean '${suggestion}'?`
         : " (not a wgp-farm field nor a WanGP setting)";
@@ -171,12 +191,15 @@ export class TaskValidator {
   }
 
   private checkModel(model: string, warnings: TaskIssue[]): void {
-    if (KNOWN_MODEL_TYPES.has(model)) return;
-    const suggestion = closestName(model, KNOWN_MODEL_TYPES);
+    const { modelTypes, fromHosts, source } = this.wangp;
+    if (modelTypes.has(model)) return;
+    const suggestion = closestName(model, modelTypes);
     const hint = suggestion ? `; did you mean '${suggestion}'?` : "";
     warnings.push({
       path: "model",
-      message: `'${model}' is not a model type of WanGP's defaults (fine for a finetune)${hint}`,
+      message: fromHosts
+        ? `no live host knows model '${model}' (${source}): the task waits for a host that knows it${hint}`
+        : `'${model}' is not a model type of WanGP's defaults (fine for a finetune)${hint}`,
     });
   }
 
@@ -219,7 +242,7 @@ export class TaskValidator {
   private async resolveMedia(task: Task, errors: TaskIssue[]): Promise<void> {
     const mediaKeys = [
       ...MEDIA_TASK_FIELDS,
-      ...Object.keys(task).filter((key) => WANGP_MEDIA_KEY_SET.has(key)),
+      ...Object.keys(task).filter((key) => this.wangp.mediaKeys.has(key)),
     ];
     for (const key of mediaKeys) {
       const value = task[key];

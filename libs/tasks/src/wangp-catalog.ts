@@ -54,5 +54,20 @@ export function wangpLoraSubdir(modelType: string): string | undefined {
   return WANGP_CATALOG.models[modelType]?.lora_dir ?? undefined;
 }
 
+/**
+ * The WanGP model types and setting names tasks are checked against: what the farm's live hosts
+ * report (`HostCatalogs` in @wgp-farm/queue), or the built-in catalog when none has.
+ */
+export interface WangpKnowledge {
+  modelTypes: ReadonlySet<string>;
+  settingNames: ReadonlySet<string>;
+  /** Settings whose values are media file paths (resolved against the media root and checked). */
+  mediaKeys: ReadonlySet<string>;
+  /** Where the lists come from, for messages: "the live hosts (a, b)". */
+  source: string;
+  /** True when the lists are the hosts' own: an unknown model then waits for a host, not a finetune. */
+  fromHosts: boolean;
+}
+
 /** @deprecated the name from when only Wan families were known; use wangpLoraSubdir. */
 export const wanLoraSubdir = wangpLoraSubdir;

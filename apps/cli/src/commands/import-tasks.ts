@@ -3,6 +3,8 @@ import { addOptions, type OptionValues, switchOption } from "@wgp-farm/config";
 import {
   DryRunTaskSink,
   FarmConnection,
+  farmWangpKnowledge,
+  HostCatalogs,
   type ImportReport,
   importTaskSource,
   openTaskSource,
@@ -35,7 +37,10 @@ export async function importTaskFile(file: string, settings: ImportSettings): Pr
   let tasks = 0;
   try {
     const sink = farm ? new RedisTaskSink(farm, retryPolicyOf(settings)) : new DryRunTaskSink();
+    // Models and settings are checked against what the live hosts' WanGP knows (built-in catalog when none).
+    const hosts = farm ? await new HostCatalogs(farm.redis, farm.keys).list() : [];
     const report = await importTaskSource(sink, source, {
+      wangp: farmWangpKnowledge(hosts),
       ...(settings.mediaRoot ? { mediaRoot: settings.mediaRoot } : {}),
       strict: settings.strict,
       rerun: settings.rerun,

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { type CheckResult, check } from "./check-result.js";
+import { checkPreflight } from "./preflight-check.js";
 import { probePython } from "./python-probe.js";
 import { inspectWangpCheckout, type WangpCheckout } from "./wangp-checkout.js";
 
@@ -92,5 +93,6 @@ async function pythonChecks(python: string, root: string, enginePyDir: string): 
           fix: "run wgp-farm from a complete checkout or image of this project (engine-py/ next to apps/)",
         }),
   );
+  if (probe.bridge?.ok) checks.push(...(await checkPreflight(probe.executable, root, enginePyDir)));
   return checks;
 }

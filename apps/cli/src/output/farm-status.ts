@@ -1,5 +1,6 @@
 import { type FarmStatus, formatDuration, slotBusyRatio } from "@wgp-farm/queue";
 import { formatTable, plural } from "./format.js";
+import { formatHostWangp } from "./host-wangp.js";
 
 function percentText(percent: number | null | undefined): string {
   return typeof percent === "number" ? `${Math.round(percent)}%` : "";
@@ -20,13 +21,17 @@ export function formatFarmStatus(status: FarmStatus): string {
       const progress = slot.current?.progress ?? null;
       const step =
         progress?.step != null && progress.total != null ? ` ${progress.step}/${progress.total}` : "";
+      const window =
+        progress?.windows !== undefined && progress.windows > 1
+          ? ` window ${progress.window}/${progress.windows}`
+          : "";
       return [
         slot.slot_id,
         slot.gpu_name ?? "",
         slot.state,
         slot.loaded_model ?? "-",
         slot.current?.task_id ?? "-",
-        progress ? `${progress.phase}${step} ${percentText(progress.percent)}`.trim() : "",
+        progress ? `${progress.phase}${step}${window} ${percentText(progress.percent)}`.trim() : "",
         progress?.eta_s != null ? formatDuration(progress.eta_s) : "",
         String(slot.jobs_done),
         String(slot.jobs_failed),
@@ -55,6 +60,8 @@ export function formatFarmStatus(status: FarmStatus): string {
       )}`,
     );
   }
+  sections.push(...formatHostWangp(status));
+  const unknown = new Set(status.models_without_host);
   const queueRows = status.queues.map((queue) => [
     queue.queue,
     String(queue.queued),
@@ -63,7 +70,9 @@ export function formatFarmStatus(status: FarmStatus): string {
     String(queue.counts.failed),
     String(queue.counts.completed),
     queue.oldest_wait_s === null ? "-" : formatDuration(queue.oldest_wait_s),
-    queue.paused ? "paused" : "",
+    [queue.paused ? "paused" : "", queue.model !== null && unknown.has(queue.model) ? "no host knows it" : ""]
+      .filter(Boolean)
+      .join(", "),
   ]);
   sections.push(
     `Queues\n${formatTable(["QUEUE", "WAITING", "ACTIVE", "DELAYED", "FAILED", "COMPLETED", "OLDEST WAIT", ""], queueRows)}`,

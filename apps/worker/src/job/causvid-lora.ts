@@ -5,9 +5,19 @@ import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "@wgp-farm/config";
+import type { EngineSupervisor } from "@wgp-farm/engine";
 import { HostLock } from "@wgp-farm/host";
 import { CAUSVID_PRESET, wanLoraSubdir } from "@wgp-farm/tasks";
 import { sha256Of } from "../output/output-publisher.js";
+
+/** The model's LoRA folder as the engine's WanGP reports it; null when it cannot say (dry-run, an unknown model). */
+export async function loraDirOf(engine: EngineSupervisor, modelType: string): Promise<string | null> {
+  try {
+    return (await engine.describe(modelType)).lora_dir;
+  } catch {
+    return null;
+  }
+}
 
 /** The CausVid LoRA is missing and could not be fetched: the task fails rather than run without it. */
 export class CausVidDownloadError extends Error {
@@ -49,8 +59,13 @@ export class CausVidLora {
     this.#options = options;
   }
 
-  /** Where the LoRA must be for a model (WanGP resolves relative LoRA names in the model's family folder). */
-  pathFor(modelType: string): string {
+  /**
+   * Where the LoRA must be for a model: WanGP resolves relative LoRA names in the model's folder,
+   * `loraDir` as the host's WanGP reports it (`describe().lora_dir`, which honours `--loras` and
+   * `loras_root`); without it, the family folder of the built-in catalog under `<root>/loras`.
+   */
+  pathFor(modelType: string, loraDir?: string | null): string {
+    if (loraDir) return path.join(loraDir, CAUSVID_PRESET.loraFile);
     return path.join(
       this.#options.wangpRoot,
       "loras",
@@ -60,8 +75,8 @@ export class CausVidLora {
   }
 
   /** Resolves with the file's path once it is in place; `log` receives progress lines for the job log. */
-  ensure(modelType: string, log: (line: string) => void): Promise<string> {
-    const target = this.pathFor(modelType);
+  ensure(modelType: string, log: (line: string) => void, loraDir?: string | null): Promise<string> {
+    const target = this.pathFor(modelType, loraDir);
     let pending = this.#inFlight.get(target);
     if (!pending) {
       pending = this.#ensure(target, log).finally(() => this.#inFlight.delete(target));

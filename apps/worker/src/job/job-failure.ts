@@ -40,6 +40,7 @@ const ENGINE_KIND_LABEL: Record<string, string> = {
   oom: "oom",
   engine: "engine error",
   busy: "engine busy",
+  download: "download failed",
   crashed: "engine crashed",
   hung: "hung",
 };

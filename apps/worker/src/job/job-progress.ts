@@ -51,7 +51,18 @@ export class JobProgressReporter {
 
   /** A phase of the worker's own (preparing, downloading_lora, publishing). */
   phase(phase: string): void {
-    this.#update({ phase, step: null, total: null, percent: this.#current.percent, eta_s: null }, true);
+    const { window, windows } = this.#current;
+    this.#update(
+      {
+        phase,
+        step: null,
+        total: null,
+        percent: this.#current.percent,
+        eta_s: null,
+        ...(window !== undefined && windows !== undefined ? { window, windows } : {}),
+      },
+      true,
+    );
   }
 
   engineProgress(message: ProgressMessage): void {
@@ -62,7 +73,11 @@ export class JobProgressReporter {
         step: message.step,
         total: message.total,
         percent: message.percent,
-        eta_s: this.#eta(message),
+        // The engine's ETA covers the whole job (every window); the step-rate one only this phase.
+        eta_s: message.eta_s !== undefined ? message.eta_s : this.#eta(message),
+        ...(message.window !== undefined && message.windows !== undefined
+          ? { window: message.window, windows: message.windows }
+          : {}),
       },
       phaseChanged,
     );

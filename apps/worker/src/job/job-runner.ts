@@ -6,9 +6,10 @@ import { toWanGPSettings, type WanGPSettingsPlan } from "@wgp-farm/tasks";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
 import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
+import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { crashesIn } from "./attempt-history.js";
-import type { CausVidLora } from "./causvid-lora.js";
+import { type CausVidLora, loraDirOf } from "./causvid-lora.js";
 import { type JobReporter, stopJob, stopReasonOf } from "./job-events.js";
 import { classifyFailure } from "./job-failure.js";
 import { type HeldJob, type JobEnd, JobFinisher, type JobFinisherContext } from "./job-finisher.js";
@@ -32,6 +33,8 @@ export interface JobRunnerSlot {
   plan: SlotPlan;
   engine: EngineSupervisor;
   logger: Logger;
+  /** Has one slot per host fetch a model's missing weights (absent: every job goes straight to the engine). */
+  weights?: ModelWeightsGate;
 }
 
 /** One attempt being run: the job, how it can be stopped, and what it tells the slot. */
@@ -222,30 +225,36 @@ export class JobRunner {
     throwIfStopped();
     if (plan.causvid && this.#ctx.causvid) {
       progress.phase("downloading_lora");
-      await this.#ctx.causvid.ensure(task.model, (line) => progress.log(line));
+      const loraDir = await loraDirOf(this.#slot.engine, task.model);
+      await this.#ctx.causvid.ensure(task.model, (line) => progress.log(line), loraDir);
       throwIfStopped();
     }
     report({ type: "engine-job", model: task.model });
-    return this.#slot.engine.generate(
-      {
-        id: held.taskId,
-        settings: plan.settings,
-        outputDir: staged.filesDir,
-        outputName: outputNameOf(held.taskId),
-      },
-      {
-        signal: stop.signal,
-        onProgress: (message) => {
-          report({ type: "phase", phase: message.phase });
-          progress.engineProgress(message);
+    const engineJob = () =>
+      this.#slot.engine.generate(
+        {
+          id: held.taskId,
+          settings: plan.settings,
+          outputDir: staged.filesDir,
+          outputName: outputNameOf(held.taskId),
         },
-        onStatus: (message) => {
-          if (/^Loading model/i.test(message.text)) report({ type: "phase", phase: "loading_model" });
-          progress.log(message.text);
+        {
+          signal: stop.signal,
+          onProgress: (message) => {
+            report({ type: "phase", phase: message.phase });
+            progress.engineProgress(message);
+          },
+          onStatus: (message) => {
+            if (/^Loading model/i.test(message.text)) report({ type: "phase", phase: "loading_model" });
+            progress.log(message.text);
+          },
+          onLog: (message) =>
+            progress.log(message.stream === "info" ? `info: ${message.line}` : message.line),
         },
-        onLog: (message) => progress.log(message.stream === "info" ? `info: ${message.line}` : message.line),
-      },
-    );
+      );
+    const { weights } = this.#slot;
+    const log = (line: string) => progress.log(line);
+    return weights ? weights.around(task.model, engineJob, log, stop.signal) : engineJob();
   }
 
   async #publish(

@@ -1,4 +1,5 @@
 import type { ReadyMessage, ResultMessage } from "@wgp-farm/engine";
+import { type MediaType, mainOutputOf } from "./media-type.js";
 import type { PublishedFile } from "./output-publisher.js";
 
 export interface ResultTimings {
@@ -18,6 +19,8 @@ export interface ResultSummary {
   status: "completed";
   output_dir: string;
   main_file: string;
+  /** The kind of main_file: image and audio models make no video. */
+  media_type: MediaType;
   files: PublishedFile[];
   seed: number;
   model_type: string;
@@ -60,8 +63,7 @@ const seconds = (ms: number) => Math.round(ms) / 1000;
 
 export function buildManifest(input: ManifestInput): ResultManifest {
   const { result, slot } = input;
-  const mainName = result.main_file.split("/").at(-1) ?? result.main_file;
-  const main = input.files.find((file) => file.name === mainName) ?? input.files.at(-1);
+  const { main, mainName, mediaType } = mainOutputOf(result, input.files);
   const settings = result.settings;
   const activated = Array.isArray(settings.activated_loras) ? settings.activated_loras.map(String) : [];
   return {
@@ -69,6 +71,7 @@ export function buildManifest(input: ManifestInput): ResultManifest {
     task_id: input.taskId,
     output_dir: input.outputDir,
     main_file: main?.name ?? mainName,
+    media_type: mediaType,
     files: input.files,
     seed: result.seed,
     model_type: result.model_type,
@@ -110,6 +113,30 @@ export function buildManifest(input: ManifestInput): ResultManifest {
 
 /** The job's return value: the manifest's summary fields. */
 export function summarize(manifest: ResultManifest): ResultSummary {
-  const { status, output_dir, main_file, files, seed, model_type, timings, slot, host, gpu_index } = manifest;
-  return { status, output_dir, main_file, files, seed, model_type, timings, slot, host, gpu_index };
+  const {
+    status,
+    output_dir,
+    main_file,
+    media_type,
+    files,
+    seed,
+    model_type,
+    timings,
+    slot,
+    host,
+    gpu_index,
+  } = manifest;
+  return {
+    status,
+    output_dir,
+    main_file,
+    media_type,
+    files,
+    seed,
+    model_type,
+    timings,
+    slot,
+    host,
+    gpu_index,
+  };
 }

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { bestEffort, type Logger } from "@wgp-farm/config";
 import { EngineSupervisor } from "@wgp-farm/engine";
 import {
+  FarmKeys,
+  HostCatalogs,
   modelQueueName,
   redisStepMs,
   type SlotStatus,
@@ -17,6 +19,9 @@ import { JobRunner, type JobRunnerContext } from "../job/job-runner.js";
 import type { JobScheduler, NextWork } from "../scheduling/job-scheduler.js";
 import type { WakeSignal } from "../scheduling/wake-signal.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
+import { startFirstOnHost } from "./first-start-gate.js";
+import { HostWangpPublisher, modelsThisWangpKnows } from "./host-wangp.js";
+import { ModelWeightsGate } from "./model-weights-gate.js";
 import { QueueWorkerSet } from "./queue-workers.js";
 import { type SlotEngineOptions, slotEngineOptions } from "./slot-engine.js";
 import { SlotStatusBoard, type SlotStatusContext } from "./slot-status.js";
@@ -52,6 +57,7 @@ export class GpuSlot {
   readonly #status: SlotStatusBoard;
   readonly #engine: EngineSupervisor;
   readonly #runner: JobRunner;
+  readonly #hostWangp: HostWangpPublisher;
   readonly #fetching = new AbortController();
   #loop: Promise<void> | undefined;
   /** Stops the running job. */
@@ -81,8 +87,15 @@ export class GpuSlot {
       this.#logger,
       () => this.#engine.readyInfo?.gpu?.name ?? null,
     );
+    const catalogs = new HostCatalogs(ctx.redis, new FarmKeys(options.prefix), options.slotStatusTtlMs);
+    this.#hostWangp = new HostWangpPublisher(catalogs, plan, this.#logger);
     this.#engine = this.#superviseEngine();
-    this.#runner = new JobRunner(jobs, { plan, engine: this.#engine, logger: this.#logger });
+    const weights = new ModelWeightsGate(
+      this.#engine,
+      options.engine === "wangp" ? options.wangpRoot : undefined,
+      this.#logger,
+    );
+    this.#runner = new JobRunner(jobs, { plan, engine: this.#engine, logger: this.#logger, weights });
   }
 
   get id(): string {
@@ -96,7 +109,9 @@ export class GpuSlot {
   /** Starts the engine (rejects when it cannot start) and publishes the slot. */
   async start(): Promise<void> {
     this.#status.startHeartbeat(Math.max(1_000, this.#ctx.options.slotStatusTtlMs / 3));
-    await this.#engine.start();
+    const { engine, wangpRoot } = this.#ctx.options;
+    const start = () => this.#engine.start();
+    await (engine === "wangp" && wangpRoot ? startFirstOnHost(wangpRoot, start, this.#logger) : start());
   }
 
   /** Runs the fetch loop until `stopFetching`. */
@@ -134,6 +149,7 @@ export class GpuSlot {
   async shutdown(): Promise<void> {
     this.#fetching.abort();
     this.#status.stop();
+    this.#hostWangp.stop();
     this.requeueRunning("the worker is shutting down");
     await bestEffort(this.#engine.shutdown(), this.#logger, "shutting the engine down", "warn");
     // Each step may need Redis; a Redis that went away must not keep the worker from exiting.
@@ -162,7 +178,11 @@ export class GpuSlot {
         next =
           ownWorkArrived && loaded !== null
             ? { kind: "take", model: loaded, queue: modelQueueName(loaded), switching: false, claimed: false }
-            : await scheduler.next(this.id, loaded, this.#ctx.models());
+            : await scheduler.next(
+                this.id,
+                loaded,
+                modelsThisWangpKnows(this.#ctx.models(), this.#engine.readyInfo),
+              );
         ownWorkArrived = false;
       } catch (error) {
         this.#logger.warn({ err: error }, "reading the queues failed; retrying");
@@ -264,7 +284,8 @@ export class GpuSlot {
   #superviseEngine(): EngineSupervisor {
     const engineLogger = this.#logger.child({ component: "engine" });
     const engine = new EngineSupervisor(slotEngineOptions(this.plan, this.#ctx.options, engineLogger));
-    engine.on("ready", () => {
+    engine.on("ready", (ready) => {
+      this.#hostWangp.engineReady(ready);
       if (!this.#stopRunning) this.#status.setState(this.#fetching.signal.aborted ? "stopped" : "idle");
     });
     engine.on("exit", () => {

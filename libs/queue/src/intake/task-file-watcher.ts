@@ -2,6 +2,7 @@ import { type FSWatcher, watch } from "node:fs";
 import { appendFile, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "@wgp-farm/config";
+import type { WangpKnowledge } from "@wgp-farm/tasks";
 import { emptyImportReport, type ImportReport, type InvalidEntry } from "./import-report.js";
 import type { TaskSink } from "./task-importer.js";
 import { importTaskSource, openTaskSource } from "./task-source.js";
@@ -18,6 +19,8 @@ export interface TaskFileWatcherOptions {
   incompleteTimeoutMs?: number;
   mediaRoot?: string;
   strict?: boolean;
+  /** What the farm's hosts know, read for each claimed file (default: the built-in catalog). */
+  wangp?: () => Promise<WangpKnowledge>;
   /** Called after each claimed file has been imported. */
   onImported?: (report: ImportReport, claimedFile: string) => void;
 }
@@ -160,6 +163,7 @@ export class TaskFileWatcher {
         sourceName: this.tasksFile,
         ...(this.options.mediaRoot ? { mediaRoot: this.options.mediaRoot } : {}),
         strict: this.options.strict ?? false,
+        ...(this.options.wangp ? { wangp: await this.options.wangp() } : {}),
         onInvalid: (entry, raw) => rejected.push({ entry, raw }),
       });
       total.imported.push(...report.imported);

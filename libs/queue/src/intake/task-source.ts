@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
+import { readTaskRecords, TaskValidator, type WangpKnowledge } from "@wgp-farm/tasks";
 import { TaskSourceError } from "../errors.js";
 import type { ImportReport } from "./import-report.js";
 import { type ImportOptions, TaskImporter, type TaskSink } from "./task-importer.js";
@@ -44,6 +44,8 @@ export interface SourceImportOptions extends Omit<ImportOptions, "source"> {
   onBytes?: (bytes: number) => void;
   /** The name recorded as the jobs' source, when it is not the file's path (a claimed copy). */
   sourceName?: string;
+  /** What the farm's hosts know, to check models and settings against (default: the built-in catalog). */
+  wangp?: WangpKnowledge;
 }
 
 async function* countingBytes(source: AsyncIterable<Buffer>, onBytes?: (total: number) => void) {
@@ -65,6 +67,7 @@ export async function importTaskSource(
     mediaRoot: options.mediaRoot ? path.resolve(options.mediaRoot) : source.baseDir,
     strict: options.strict ?? false,
     deriveMissingIds: options.deriveMissingIds ?? false,
+    ...(options.wangp ? { wangp: options.wangp } : {}),
   });
   const records = readTaskRecords(countingBytes(source.stream, options.onBytes));
   return new TaskImporter(sink).import(records, validator, {

@@ -1,5 +1,11 @@
 import type { FarmConnection } from "../records/farm-connection.js";
 import { type FarmCounter, FarmStats } from "../records/farm-stats.js";
+import {
+  HostCatalogs,
+  type HostWangpSummary,
+  hostWangpSummary,
+  modelsNoHostKnows,
+} from "../records/host-catalogs.js";
 import { SlotRegistry, type SlotStatus } from "../records/slot-registry.js";
 import { type QueueOverview, readQueueOverviews } from "./queue-overview.js";
 
@@ -11,15 +17,30 @@ export interface FarmStatus {
   queues: QueueOverview[];
   /** Farm-wide counters since the Redis was created. */
   counters: Record<FarmCounter, number>;
+  /** The WanGP each live host runs (empty while no engine has reported one). */
+  wangp_hosts: HostWangpSummary[];
+  /** Models with queued tasks that no live host's WanGP knows: those tasks wait for a host that knows them. */
+  models_without_host: string[];
 }
 
 export async function readFarmStatus(farm: FarmConnection, now = Date.now()): Promise<FarmStatus> {
-  const [slots, queues, counters] = await Promise.all([
+  const [slots, queues, counters, hosts] = await Promise.all([
     new SlotRegistry(farm.redis, farm.keys).list(),
     readQueueOverviews(farm, now),
     new FarmStats(farm.redis, farm.keys).read(),
+    new HostCatalogs(farm.redis, farm.keys).list(),
   ]);
-  return { generated_at: new Date(now).toISOString(), slots, queues, counters };
+  const queuedModels = queues.flatMap((queue) =>
+    queue.model !== null && queue.queued > 0 ? [queue.model] : [],
+  );
+  return {
+    generated_at: new Date(now).toISOString(),
+    slots,
+    queues,
+    counters,
+    wangp_hosts: hosts.map(hostWangpSummary),
+    models_without_host: modelsNoHostKnows(queuedModels, hosts),
+  };
 }
 
 /** The share of its life a slot spent running jobs (0–1). */

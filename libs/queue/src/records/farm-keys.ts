@@ -107,6 +107,16 @@ export class FarmKeys {
     return this.#farm("doctor-hosts");
   }
 
+  /** Sorted set host-catalog id → last publish (ms): the index of the host WanGP keys (`HostCatalogs`). */
+  get wangpHosts(): string {
+    return this.#farm("wangp-hosts");
+  }
+
+  /** What one host's WanGP checkout knows (JSON, with a TTL refreshed by the host's slots). */
+  wangpHost(catalogId: string): string {
+    return this.#farm(`wangp-host:${catalogId}`);
+  }
+
   /** BullMQ's keys of one queue (`wait`, `active`, `meta`, `events`, …; `""` is the queue's own base). */
   queueKeys(queueName: string): KeysMap {
     return this.#bullmq.getKeys(queueName);

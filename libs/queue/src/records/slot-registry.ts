@@ -11,8 +11,11 @@ export const JobProgressSchema = z.object({
   total: z.number().nullable(),
   /** 0–100, WanGP's estimate (20–90 across denoising). */
   percent: z.number().nullable(),
-  /** Seconds left, estimated from the step rate; null until two steps are seen. */
+  /** Seconds left for the whole job (the engine's estimate, else from the step rate); null until known. */
   eta_s: z.number().nullable(),
+  /** Sliding window n of N (long videos are made window by window). */
+  window: z.number().optional(),
+  windows: z.number().optional(),
   slot: z.string(),
 });
 export type JobProgress = z.output<typeof JobProgressSchema>;
