@@ -128,7 +128,8 @@ export {
   type ConnectRedisOptions,
   connectRedis,
   DEFAULT_REDIS_URL,
-  redactRedisUrl,
+  redisErrorListener,
+  redisIsDown,
 } from "./redis/redis-connection.js";
 export {
   assessRedisForQueue,
@@ -141,6 +142,14 @@ export {
   type RedisServerFacts,
   readRedisFacts,
 } from "./redis/redis-health.js";
+export {
+  isSentinelUrl,
+  parseSentinelUrl,
+  type RedisTarget,
+  redactRedisUrl,
+  redisTargetOf,
+  SENTINEL_SCHEME,
+} from "./redis/redis-url.js";
 export {
   findFreePort,
   type RedisServerOptions,
