@@ -143,6 +143,11 @@ export {
   readRedisFacts,
 } from "./redis/redis-health.js";
 export {
+  findFreePort,
+  type RedisServerOptions,
+  RedisServerProcess,
+} from "./redis/redis-server-process.js";
+export {
   isSentinelUrl,
   parseSentinelUrl,
   type RedisTarget,
@@ -150,9 +155,4 @@ export {
   redisTargetOf,
   SENTINEL_SCHEME,
 } from "./redis/redis-url.js";
-export {
-  findFreePort,
-  type RedisServerOptions,
-  RedisServerProcess,
-} from "./redis/redis-server-process.js";
 export { redisStepMs, settleWithin } from "./redis/settle-within.js";

@@ -1,8 +1,12 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@wgp-farm/config";
 import type { Redis } from "ioredis";
 
-/** How often an error of a connection that keeps failing while Redis answers the others is logged again. */
+/** How often errors that come while every connection serves are logged again. */
 const STRAY_ERROR_REPORT_MS = 30_000;
+
+/** How long after a socket error its connection has surely seen the close that follows. */
+const CLOSE_SETTLE_MS = 100;
 
 /** A client that is reconnecting, or waiting to: not serving, and not given up either. */
 const RECONNECTING = new Set(["connecting", "connect", "reconnecting", "close"]);
@@ -68,10 +72,7 @@ export class RedisOutageWatch {
    * Worker re-emits its connection's errors): errors during an outage are already accounted for.
    */
   errorListener(what: string): (error: Error) => void {
-    return (error) => {
-      if (this.#outage) this.#count(error);
-      else this.#logger.warn({ err: error, redis: this.#target, what }, "Redis error");
-    };
+    return (error) => this.#failed(what, error);
   }
 
   #failed(role: string, error: Error | undefined): void {
@@ -80,8 +81,9 @@ export class RedisOutageWatch {
       return;
     }
     if (error && this.#allReady()) {
-      // A socket error comes just before its close: look again once the close has been seen.
-      setImmediate(() => this.#strayOrOutage(role, error));
+      // A socket error comes before its close (libuv closes the handle on a later turn of the loop):
+      // look again once the close has been seen.
+      void sleep(CLOSE_SETTLE_MS, undefined, { ref: false }).then(() => this.#strayOrOutage(role, error));
       return;
     }
     this.#outage = { since: Date.now(), errors: 0, lastError: undefined };
@@ -92,7 +94,7 @@ export class RedisOutageWatch {
     );
   }
 
-  /** An error on a connection that still reads as ready: part of an outage, or a connection failing alone. */
+  /** An error while every connection still reads as ready: part of an outage, or one failing alone. */
   #strayOrOutage(role: string, error: Error): void {
     if (this.#outage) {
       this.#count(error);
@@ -102,10 +104,10 @@ export class RedisOutageWatch {
       this.#failed(role, error);
       return;
     }
-    // One connection failing while the others serve: not an outage, but worth a (rate-limited) line.
+    // An error while every connection serves: not an outage, but worth a (rate-limited) line.
     if (Date.now() - this.#strayReportedAt < STRAY_ERROR_REPORT_MS) return;
     this.#strayReportedAt = Date.now();
-    this.#logger.warn({ err: error, redis: this.#target, connection: role }, "Redis connection error");
+    this.#logger.warn({ err: error, redis: this.#target, source: role }, "Redis error");
   }
 
   #count(error: Error): void {
