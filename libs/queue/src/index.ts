@@ -14,6 +14,7 @@ export {
   type WarningEntry,
 } from "./intake/import-report.js";
 export { RedisTaskSink } from "./intake/redis-task-sink.js";
+export { confirmOnReplica, REPLICA_ACK_TIMEOUT_MS, ReplicaAckError } from "./intake/replica-ack.js";
 export { TaskFileWatcher, type TaskFileWatcherOptions } from "./intake/task-file-watcher.js";
 export {
   DryRunTaskSink,
