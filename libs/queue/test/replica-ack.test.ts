@@ -1,3 +1,4 @@
+import { tmpdir } from "node:os";
 import { Readable } from "node:stream";
 import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
 import { temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
@@ -40,9 +41,13 @@ async function primaryWithReplica(): Promise<{ primary: RedisServerProcess; repl
 async function importTasks(farm: FarmConnection, ids: string[], ackTimeoutMs?: number) {
   const importer = new TaskImporter(new RedisTaskSink(farm, DEFAULT_RETRY_POLICY, ackTimeoutMs));
   const text = ids.map((id) => JSON.stringify({ task_id: id, prompt: id, model: "t2v" })).join("\n");
-  return importer.import(readTaskRecords(Readable.from([Buffer.from(text)])), new TaskValidator({}), {
-    source: "test",
-  });
+  return importer.import(
+    readTaskRecords(Readable.from([Buffer.from(text)])),
+    new TaskValidator({ mediaRoot: tmpdir() }),
+    {
+      source: "test",
+    },
+  );
 }
 
 describe("an import on a primary with a replica", () => {

@@ -26,6 +26,8 @@ export function keepFiles(violations: readonly string[]): boolean {
 export interface ChaosFarmOptions {
   /** `aof` (default): durable, restartable. `none`: nothing on disk. */
   persistence?: "aof" | "none";
+  /** A Redis the scenario runs itself (a Sentinel URL): no private redis-server is started. */
+  redisUrl?: string;
 }
 
 export class ChaosFarm {
@@ -34,13 +36,14 @@ export class ChaosFarm {
   readonly dir: string;
   readonly farm: FarmConnection;
   readonly prefix: string;
-  #redis: RedisServerProcess;
+  #redis: RedisServerProcess | undefined;
+  readonly #redisUrl: string;
   readonly #persistence: "aof" | "none";
 
   private constructor(
     label: string,
     dir: string,
-    redis: RedisServerProcess,
+    redis: RedisServerProcess | undefined,
     farm: FarmConnection,
     prefix: string,
     persistence: "aof" | "none",
@@ -50,18 +53,22 @@ export class ChaosFarm {
     this.farm = farm;
     this.prefix = prefix;
     this.#redis = redis;
+    this.#redisUrl = farm.url;
     this.#persistence = persistence;
   }
 
   static async create(label: string, options: ChaosFarmOptions = {}): Promise<ChaosFarm> {
     const dir = await mkdtemp(path.join(os.tmpdir(), `wgp-farm-chaos-${label}-`));
     const persistence = options.persistence ?? "aof";
-    const redis = await RedisServerProcess.start({ dataDir: path.join(dir, "redis"), persistence });
+    const redis = options.redisUrl
+      ? undefined
+      : await RedisServerProcess.start({ dataDir: path.join(dir, "redis"), persistence });
     const prefix = `chaos-${randomUUID().slice(0, 6)}`;
     // A service connection: it reconnects by itself when the scenario restarts Redis.
-    const farm = await FarmConnection.open(redis.url, prefix, {
+    const farm = await FarmConnection.open(options.redisUrl ?? (redis as RedisServerProcess).url, prefix, {
       role: "service",
       connectionName: "wgp-farm:chaos",
+      logger: harnessLog,
     });
     // Redis goes away on purpose in some scenarios: the connection reconnects, nothing to report.
     farm.redis.on("error", () => undefined);
@@ -80,11 +87,16 @@ export class ChaosFarm {
   }
 
   get redisUrl(): string {
-    return this.#redis.url;
+    return this.#redisUrl;
   }
 
   get redisPid(): number | undefined {
-    return this.#redis.pid;
+    return this.#redis?.pid;
+  }
+
+  #ownRedis(): RedisServerProcess {
+    if (!this.#redis) throw new Error("this scenario runs its own Redis");
+    return this.#redis;
   }
 
   /** The main output dir every worker of the scenario writes into. */
@@ -119,9 +131,10 @@ export class ChaosFarm {
    * and data folder after `downMs`.
    */
   async restartRedis(how: "stop" | "kill", downMs: number): Promise<void> {
-    const port = this.#redis.port;
-    if (how === "kill") await this.#redis.kill();
-    else await this.#redis.stop();
+    const redis = this.#ownRedis();
+    const port = redis.port;
+    if (how === "kill") await redis.kill();
+    else await redis.stop();
     await new Promise((resolve) => setTimeout(resolve, downMs));
     this.#redis = await RedisServerProcess.start({
       dataDir: path.join(this.dir, "redis"),
@@ -138,7 +151,7 @@ export class ChaosFarm {
 
   async close(keepFiles = false): Promise<void> {
     await bestEffort(this.farm.close(), harnessLog, "closing the farm connection");
-    await bestEffort(this.#redis.stop(), harnessLog, "stopping the scenario's redis-server");
+    if (this.#redis) await bestEffort(this.#redis.stop(), harnessLog, "stopping the scenario's redis-server");
     if (!keepFiles)
       await bestEffort(rm(this.dir, { recursive: true, force: true }), harnessLog, `removing ${this.dir}`);
   }

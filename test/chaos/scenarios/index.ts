@@ -6,6 +6,7 @@ import { diskUnwritableScenario } from "./disk-unwritable.ts";
 import { engineProtocolScenario } from "./engine-protocol.ts";
 import { hangAndOomScenario } from "./hang-and-oom.ts";
 import { loadScenario } from "./load.ts";
+import { redisFailoverScenario } from "./redis-failover.ts";
 import { redisRestartScenario } from "./redis-restart.ts";
 import { sigkillScenario } from "./sigkill.ts";
 import { sigtermDrainScenario } from "./sigterm-drain.ts";
@@ -18,6 +19,7 @@ export interface Scenario {
 export const SCENARIOS: Scenario[] = [
   { id: "sigkill", run: sigkillScenario },
   { id: "redis-restart", run: redisRestartScenario },
+  { id: "redis-failover", run: redisFailoverScenario },
   { id: "hang-oom", run: hangAndOomScenario },
   { id: "sigterm-drain", run: sigtermDrainScenario },
   { id: "disk-unwritable", run: diskUnwritableScenario },
