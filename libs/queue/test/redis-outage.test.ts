@@ -29,7 +29,6 @@ describe("Sentinel URLs", () => {
       password: "s@cret",
       sentinelPassword: "sp",
       db: 2,
-      failoverDetector: true,
     });
     expect(parseSentinelUrl("redis+sentinel://a:1/m")).not.toHaveProperty("password");
     expect(parseSentinelUrl("redis+sentinel://farm:pw@a:1/m")).toMatchObject({

@@ -30,8 +30,8 @@ import type { TaskExpectation } from "../harness/task-accounting.ts";
 import type { WorkerFleet } from "../harness/worker-process.ts";
 
 const SIZES: Record<Scale, { trials: number; tasks: number; batch: number; killAfterFinished: number }> = {
-  short: { trials: 1, tasks: 16, batch: 4, killAfterFinished: 4 },
-  full: { trials: 3, tasks: 60, batch: 5, killAfterFinished: 15 },
+  short: { trials: 1, tasks: 16, batch: 4, killAfterFinished: 3 },
+  full: { trials: 3, tasks: 60, batch: 5, killAfterFinished: 10 },
 };
 
 const MODELS = ["t2v", "i2v"];
@@ -171,7 +171,7 @@ function tasksOf(
   });
 }
 
-/** Feeds the tasks one file after another, each once the previous one was acknowledged. */
+/** Hands the tasks over one file after another, each once the one before was acknowledged. */
 async function feed(
   watcher: WatchProcess,
   tasks: ReadonlyArray<Record<string, unknown>>,
@@ -183,27 +183,34 @@ async function feed(
   }
 }
 
-/** Kills the primary once `size.killAfterFinished` tasks have finished; measures the way back. */
+/**
+ * Once `size.killAfterFinished` tasks have finished, hands the watcher one more tasks file and kills
+ * the primary a random moment later (0–0.4 s): that import races the failover, so it is acknowledged
+ * before the kill (then a replica has it) or after the promotion, never in between. Measures the way back.
+ */
 async function failOver(
   cluster: SentinelCluster,
   chaos: ChaosFarm,
   dashboard: DashboardProcess,
+  racer: () => Promise<number>,
   size: Size,
   random: Random,
-): Promise<Pick<Trial, "promotedMs" | "farmBackMs" | "dashboardBackMs" | "finishedAtKill">> {
+): Promise<
+  Pick<Trial, "promotedMs" | "farmBackMs" | "dashboardBackMs" | "finishedAtKill"> & { racerAckMs: number }
+> {
   await until(
     async () => ((await finishedCount(chaos, MODELS)) >= size.killAfterFinished ? true : undefined),
     120_000,
     `${size.killAfterFinished} tasks to finish before the failover`,
     100,
   );
-  // A random moment inside the next job or so: some jobs are mid-step, some mid-completion.
-  await sleep(random.between(0, 800));
+  const racing = racer();
+  await sleep(random.between(0, 400));
   const finishedAtKill = await finishedCount(chaos, MODELS);
   const killedAt = Date.now();
   await cluster.killPrimary();
   const promotedMs = await cluster.whenPromoted(60_000);
-  const [farmBackMs, dashboardBackMs] = await Promise.all([
+  const [farmBackMs, dashboardBackMs, racerAckMs] = await Promise.all([
     until(
       async () =>
         (await finishedCount(chaos, MODELS).catch(() => -1)) > finishedAtKill
@@ -219,8 +226,9 @@ async function failOver(
       "the dashboard's /healthz to answer 200 again",
       100,
     ).catch(() => undefined),
+    racing,
   ]);
-  return { promotedMs, farmBackMs, dashboardBackMs, finishedAtKill };
+  return { promotedMs, farmBackMs, dashboardBackMs, finishedAtKill, racerAckMs };
 }
 
 function fatesOf(end: EndCheck, expectations: readonly TaskExpectation[]): Fates {
@@ -276,19 +284,20 @@ async function runTrial(trial: number, size: Size, random: Random, violations: s
     const dashboard = await DashboardProcess.start(chaos);
     const watcher = await WatchProcess.start(chaos);
     const ackMs: number[] = [];
-    const [, failover] = await Promise.all([
-      recordFailure(
-        feed(
-          watcher,
-          tasks.map(({ task }) => task),
-          size,
-          ackMs,
-        ),
-        violations,
-        "importing",
-      ),
-      failOver(cluster, chaos, dashboard, size, random),
-    ]);
+    const all = tasks.map(({ task }) => task);
+    const half = Math.floor(all.length / 2 / size.batch) * size.batch;
+    await feed(watcher, all.slice(0, half), size, ackMs);
+    const racerTasks = all.slice(half, half + size.batch);
+    const { racerAckMs, ...failover } = await failOver(
+      cluster,
+      chaos,
+      dashboard,
+      () => watcher.importAndWait(racerTasks),
+      size,
+      random,
+    );
+    ackMs.push(racerAckMs);
+    await recordFailure(feed(watcher, all.slice(half + size.batch), size, ackMs), violations, "importing");
     await recordFailure(waitForAllFinished(chaos, MODELS, size.tasks, 180_000), violations);
     checkTheProcesses(fleet, watcher, dashboard, violations);
     const outputs = [
@@ -389,8 +398,8 @@ function report(
     method: [
       `${size.trials} trial(s), each on a fresh Sentinel setup (one primary, one replica, three Sentinels, quorum 2, down-after 1 s; no persistence: the replica's copy is all there is).`,
       `Every process is given only the Sentinel URL (redis+sentinel://…/<master>): 2 \`wgp-farm worker\` processes × 2 slots (engine-py + WanGP double, ${STEPS} steps × 0.1 s), a \`wgp-farm watch\` importer and a \`wgp-farm dashboard\`.`,
-      `${size.tasks} tasks per trial on two models, handed to the watcher ${size.batch} per tasks file, each file once the one before was acknowledged (claimed and removed); the importer acknowledges only what a replica confirmed (WAIT).`,
-      `Once ${size.killAfterFinished} tasks have finished (then a random 0–0.8 s), the primary is SIGKILLed; nothing is restarted or told anything.`,
+      `${size.tasks} tasks per trial on two models, handed to the watcher ${size.batch} per tasks file, each file once the one before was acknowledged (claimed and removed); the importer acknowledges only what a replica confirmed (WAIT). Half the tasks go in before the failover.`,
+      `Once ${size.killAfterFinished} tasks have finished, one more tasks file is handed over and the primary is SIGKILLed a random 0–0.4 s later, so that this import races the failover; the rest go in after it. Nothing is restarted or told anything.`,
       "Each task's fate is counted from Redis's final state and the engine's submit record: run once, or run again because the failover lost its completion or its lock (one result either way).",
     ],
     durationS,
