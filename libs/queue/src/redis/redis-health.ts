@@ -99,7 +99,7 @@ function roleFinding(facts: RedisServerFacts): RedisFinding {
       id: "redis-role",
       status: "fail",
       summary: "this Redis is a read-only replica: workers cannot take jobs from it",
-      fix: "point REDIS_URL at the primary (with Sentinel, at the address Sentinel names as master)",
+      fix: "point REDIS_URL at the primary; with Sentinel, let the Sentinels find it: redis+sentinel://host:26379,…/<master-name> (docs/operations.md)",
     };
   }
   return {
