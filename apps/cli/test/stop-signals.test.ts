@@ -6,9 +6,6 @@ import { copyOfFakeWangp, temporaryDir, uniquePrefix, waitUntil } from "@wgp-far
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { killProcessGroup, startCli } from "./run-cli.js";
 
-/** How long after SIGTERM a dashboard with its Redis gone must have exited (docs/operations.md). */
-const DASHBOARD_EXIT_BOUND_MS = 5_000;
-
 const children: ReturnType<typeof startCli>[] = [];
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -57,9 +54,97 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-describe("a Redis that goes away under a running dashboard", () => {
-  it("is logged once when it goes and once when it is back, /healthz says 503, and SIGTERM still exits in time", async () => {
-    const data = await temporaryDir("dashboard-outage");
+/** How long after SIGTERM a process with its Redis gone must have exited (docs/operations.md). */
+const EXIT_BOUND_MS: Record<string, number> = { dashboard: 5_000, watch: 5_000, worker: 10_000 };
+
+type Started = ReturnType<typeof started>;
+
+/** The long-running commands, each started on `redisUrl` and ready when `isReady` says so. */
+const SERVICES: Record<
+  string,
+  { start: (redisUrl: string, dir: string) => Started; isReady: (p: Started) => boolean }
+> = {
+  dashboard: {
+    start: (redisUrl) =>
+      started(["dashboard", "--port", "0", "--redis-url", redisUrl, "--prefix", uniquePrefix("out")]),
+    isReady: (p) => p.stdout().includes("Dashboard: "),
+  },
+  watch: {
+    start: (redisUrl, dir) =>
+      started([
+        "watch",
+        "--tasks-file",
+        path.join(dir, "tasks.json"),
+        "--redis-url",
+        redisUrl,
+        "--prefix",
+        uniquePrefix("out"),
+      ]),
+    isReady: (p) => p.logged("watching ").length > 0,
+  },
+  worker: {
+    start: (redisUrl, dir) =>
+      started([
+        "worker",
+        "--engine",
+        "dry-run",
+        "--slots",
+        "1",
+        "--name",
+        "outage",
+        "--main-output-dir",
+        path.join(dir, "out"),
+        "--state-dir",
+        path.join(dir, "state"),
+        "--redis-url",
+        redisUrl,
+        "--prefix",
+        uniquePrefix("out"),
+      ]),
+    isReady: (p) => p.logged("worker started; waiting for jobs").length > 0,
+  },
+};
+
+describe("a Redis that goes away under a running process", () => {
+  for (const [name, service] of Object.entries(SERVICES)) {
+    it(`${name}: one line when it goes, one when it is back, no stacks; SIGTERM with Redis gone still exits in time`, async () => {
+      const data = await temporaryDir(`outage-${name}`);
+      cleanups.push(data.remove);
+      let redis = await RedisServerProcess.start({
+        dataDir: path.join(data.dir, "redis"),
+        persistence: "none",
+      });
+      cleanups.push(() => redis.stop());
+      const proc = service.start(redis.url, data.dir);
+      await waitUntil(() => service.isReady(proc), 30_000);
+
+      await redis.kill();
+      // Several reconnect attempts of every connection fail meanwhile.
+      await sleep(2_500);
+      redis = await RedisServerProcess.start({
+        dataDir: path.join(data.dir, "redis"),
+        persistence: "none",
+        port: redis.port,
+      });
+      await waitUntil(() => proc.logged("Redis reachable again").length > 0, 15_000);
+
+      await redis.kill();
+      await waitUntil(() => proc.logged("Redis unreachable").length === 2, 10_000);
+      await sleep(1_000);
+      const signalled = Date.now();
+      proc.child.kill("SIGTERM");
+      expect(await proc.exited).toBe(0);
+      expect(Date.now() - signalled).toBeLessThan(EXIT_BOUND_MS[name] as number);
+
+      expect(proc.logged("Redis unreachable; reconnecting")).toHaveLength(2);
+      expect(proc.logged("Redis reachable again")).toHaveLength(1);
+      expect(proc.stderr()).not.toContain("Unhandled error event");
+      expect(proc.stderr()).not.toMatch(/^\s+at /m);
+    });
+  }
+
+  it("dashboard: /healthz says 503 while Redis is unreachable, 200 once it is back", async () => {
+    const data = await temporaryDir("dashboard-health");
     cleanups.push(data.remove);
     let redis = await RedisServerProcess.start({ dataDir: data.dir, persistence: "none" });
     cleanups.push(() => redis.stop());
@@ -72,31 +157,14 @@ describe("a Redis that goes away under a running dashboard", () => {
       "--redis-url",
       redis.url,
       "--prefix",
-      uniquePrefix("outage"),
+      uniquePrefix("h"),
     ]);
     await waitUntil(() => dashboard.stdout().includes("Dashboard: "), 20_000);
     expect(await healthStatus(base)).toBe(200);
-
     await redis.kill();
     await waitUntil(async () => (await healthStatus(base)) === 503, 10_000);
-    // Several reconnect attempts of every connection fail meanwhile.
-    await sleep(2_000);
     redis = await RedisServerProcess.start({ dataDir: data.dir, persistence: "none", port: redis.port });
     await waitUntil(async () => (await healthStatus(base)) === 200, 15_000);
-    await waitUntil(() => dashboard.logged("Redis reachable again").length > 0, 10_000);
-
-    await redis.kill();
-    await waitUntil(async () => (await healthStatus(base)) === 503, 10_000);
-    await sleep(1_000);
-    const signalled = Date.now();
-    dashboard.child.kill("SIGTERM");
-    expect(await dashboard.exited).toBe(0);
-    expect(Date.now() - signalled).toBeLessThan(DASHBOARD_EXIT_BOUND_MS);
-
-    expect(dashboard.logged("Redis unreachable; reconnecting")).toHaveLength(2);
-    expect(dashboard.logged("Redis reachable again")).toHaveLength(1);
-    expect(dashboard.stderr()).not.toContain("Unhandled error event");
-    expect(dashboard.stderr()).not.toMatch(/^\s+at /m);
   });
 });
 

@@ -29,9 +29,21 @@ import { SentinelCluster } from "../harness/sentinel-cluster.ts";
 import type { TaskExpectation } from "../harness/task-accounting.ts";
 import type { WorkerFleet } from "../harness/worker-process.ts";
 
-const SIZES: Record<Scale, { trials: number; tasks: number; batch: number; killAfterFinished: number }> = {
-  short: { trials: 1, tasks: 16, batch: 4, killAfterFinished: 3 },
-  full: { trials: 3, tasks: 60, batch: 5, killAfterFinished: 10 },
+interface SizeOf {
+  trials: number;
+  tasks: number;
+  batch: number;
+  killAfterFinished: number;
+  /**
+   * Every other trial (the odd ones) freezes the replica this long just before the kill: what the
+   * primary took meanwhile never reaches it, as with a replica that lags behind.
+   */
+  replicaLagMs: number;
+}
+
+const SIZES: Record<Scale, SizeOf> = {
+  short: { trials: 1, tasks: 16, batch: 4, killAfterFinished: 3, replicaLagMs: 0 },
+  full: { trials: 4, tasks: 60, batch: 5, killAfterFinished: 10, replicaLagMs: 700 },
 };
 
 const MODELS = ["t2v", "i2v"];
@@ -40,7 +52,22 @@ const OUTAGE_LINE = "Redis unreachable; reconnecting";
 /** What a process must never print: the raw stacks of an unhandled ioredis error. */
 const RAW_ERROR = /Unhandled error event|^\s+at .*\(node:/m;
 
-type Size = (typeof SIZES)[Scale];
+type Size = SizeOf;
+
+/** The pid of the redis-server at `address`, as it says itself. */
+async function pidOf(address: { host: string; port: number }): Promise<number> {
+  const { stdout } = await execa("redis-cli", [
+    "-h",
+    address.host,
+    "-p",
+    String(address.port),
+    "INFO",
+    "server",
+  ]);
+  const pid = Number(/process_id:(\d+)/.exec(stdout)?.[1]);
+  if (!pid) throw new Error(`no process_id from the Redis on port ${address.port}`);
+  return pid;
+}
 
 /** The URL every process of the farm is given: the Sentinels and the name of the primary they watch. */
 function sentinelUrlOf(cluster: SentinelCluster): string {
@@ -195,6 +222,7 @@ async function failOver(
   racer: () => Promise<number>,
   size: Size,
   random: Random,
+  replicaLagMs: number,
 ): Promise<
   Pick<Trial, "promotedMs" | "farmBackMs" | "dashboardBackMs" | "finishedAtKill"> & { racerAckMs: number }
 > {
@@ -204,11 +232,15 @@ async function failOver(
     `${size.killAfterFinished} tasks to finish before the failover`,
     100,
   );
+  const replicaPid = replicaLagMs > 0 ? await pidOf(cluster.replica) : undefined;
+  if (replicaPid) process.kill(replicaPid, "SIGSTOP");
   const racing = racer();
-  await sleep(random.between(0, 400));
+  await sleep(replicaLagMs || random.between(0, 400));
   const finishedAtKill = await finishedCount(chaos, MODELS);
   const killedAt = Date.now();
   await cluster.killPrimary();
+  // Thawed before the Sentinels judge it down too (down-after 1 s): it is promoted without what it missed.
+  if (replicaPid) process.kill(replicaPid, "SIGCONT");
   const promotedMs = await cluster.whenPromoted(60_000);
   const [farmBackMs, dashboardBackMs, racerAckMs] = await Promise.all([
     until(
@@ -295,6 +327,7 @@ async function runTrial(trial: number, size: Size, random: Random, violations: s
       () => watcher.importAndWait(racerTasks),
       size,
       random,
+      trial % 2 === 1 ? size.replicaLagMs : 0,
     );
     ackMs.push(racerAckMs);
     await recordFailure(feed(watcher, all.slice(half + size.batch), size, ackMs), violations, "importing");
@@ -400,6 +433,11 @@ function report(
       `Every process is given only the Sentinel URL (redis+sentinel://…/<master>): 2 \`wgp-farm worker\` processes × 2 slots (engine-py + WanGP double, ${STEPS} steps × 0.1 s), a \`wgp-farm watch\` importer and a \`wgp-farm dashboard\`.`,
       `${size.tasks} tasks per trial on two models, handed to the watcher ${size.batch} per tasks file, each file once the one before was acknowledged (claimed and removed); the importer acknowledges only what a replica confirmed (WAIT). Half the tasks go in before the failover.`,
       `Once ${size.killAfterFinished} tasks have finished, one more tasks file is handed over and the primary is SIGKILLed a random 0–0.4 s later, so that this import races the failover; the rest go in after it. Nothing is restarted or told anything.`,
+      ...(size.replicaLagMs > 0
+        ? [
+            `In every other trial the replica is frozen (SIGSTOP) for ${size.replicaLagMs} ms just before the kill and thawed right after it: it is promoted without the writes of that time, as a lagging replica would be. The import handed over then gets no acknowledgement from a replica and must be retried.`,
+          ]
+        : []),
       "Each task's fate is counted from Redis's final state and the engine's submit record: run once, or run again because the failover lost its completion or its lock (one result either way).",
     ],
     durationS,
