@@ -35,8 +35,9 @@ interface SizeOf {
   batch: number;
   killAfterFinished: number;
   /**
-   * Every other trial (the odd ones) freezes the replica this long just before the kill: what the
-   * primary took meanwhile never reaches it, as with a replica that lags behind.
+   * Every other trial (the odd ones) freezes the replica (SIGSTOP) this long just before the kill:
+   * the import handed over then gets no acknowledgement from it and must be done again on the new
+   * primary. (The kernel still buffers the replication stream, so the replica misses no write.)
    */
   replicaLagMs: number;
 }
@@ -239,7 +240,7 @@ async function failOver(
   const finishedAtKill = await finishedCount(chaos, MODELS);
   const killedAt = Date.now();
   await cluster.killPrimary();
-  // Thawed before the Sentinels judge it down too (down-after 1 s): it is promoted without what it missed.
+  // Thawed before the Sentinels judge it down too (down-after 1 s), so that it can be promoted.
   if (replicaPid) process.kill(replicaPid, "SIGCONT");
   const promotedMs = await cluster.whenPromoted(60_000);
   const [farmBackMs, dashboardBackMs, racerAckMs] = await Promise.all([
@@ -435,7 +436,7 @@ function report(
       `Once ${size.killAfterFinished} tasks have finished, one more tasks file is handed over and the primary is SIGKILLed a random 0–0.4 s later, so that this import races the failover; the rest go in after it. Nothing is restarted or told anything.`,
       ...(size.replicaLagMs > 0
         ? [
-            `In every other trial the replica is frozen (SIGSTOP) for ${size.replicaLagMs} ms just before the kill and thawed right after it: it is promoted without the writes of that time, as a lagging replica would be. The import handed over then gets no acknowledgement from a replica and must be retried.`,
+            `In every other trial the replica is frozen (SIGSTOP) for ${size.replicaLagMs} ms just before the kill and thawed right after it, so the import handed over then gets no acknowledgement from a replica (WAIT) and the watcher must do it again on the new primary. The kernel still buffers the replication stream meanwhile: the replica misses no write, so this does not make the failover lose job progress.`,
           ]
         : []),
       "Each task's fate is counted from Redis's final state and the engine's submit record: run once, or run again because the failover lost its completion or its lock (one result either way).",

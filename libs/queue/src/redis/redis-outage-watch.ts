@@ -116,9 +116,14 @@ export class RedisOutageWatch {
     this.#outage.lastError = error.message;
   }
 
+  /** Some client serves and none is reconnecting (clients closed on purpose no longer count). */
   #allReady(): boolean {
-    for (const client of this.#clients) if (RECONNECTING.has(client.status)) return false;
-    return true;
+    let serving = false;
+    for (const client of this.#clients) {
+      if (RECONNECTING.has(client.status)) return false;
+      if (client.status === "ready") serving = true;
+    }
+    return serving;
   }
 
   #recovered(): void {
