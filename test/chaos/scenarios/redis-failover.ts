@@ -29,7 +29,7 @@ import { SentinelCluster } from "../harness/sentinel-cluster.ts";
 import type { TaskExpectation } from "../harness/task-accounting.ts";
 import type { WorkerFleet } from "../harness/worker-process.ts";
 
-interface SizeOf {
+interface Size {
   trials: number;
   tasks: number;
   batch: number;
@@ -39,12 +39,12 @@ interface SizeOf {
    * the import handed over then gets no acknowledgement from it and must be done again on the new
    * primary. (The kernel still buffers the replication stream, so the replica misses no write.)
    */
-  replicaLagMs: number;
+  replicaFreezeMs: number;
 }
 
-const SIZES: Record<Scale, SizeOf> = {
-  short: { trials: 1, tasks: 16, batch: 4, killAfterFinished: 3, replicaLagMs: 0 },
-  full: { trials: 4, tasks: 60, batch: 5, killAfterFinished: 10, replicaLagMs: 700 },
+const SIZES: Record<Scale, Size> = {
+  short: { trials: 1, tasks: 16, batch: 4, killAfterFinished: 3, replicaFreezeMs: 0 },
+  full: { trials: 4, tasks: 60, batch: 5, killAfterFinished: 10, replicaFreezeMs: 700 },
 };
 
 const MODELS = ["t2v", "i2v"];
@@ -52,8 +52,6 @@ const STEPS = 6;
 const OUTAGE_LINE = "Redis unreachable; reconnecting";
 /** What a process must never print: the raw stacks of an unhandled ioredis error. */
 const RAW_ERROR = /Unhandled error event|^\s+at .*\(node:/m;
-
-type Size = SizeOf;
 
 /** The pid of the redis-server at `address`, as it says itself. */
 async function pidOf(address: { host: string; port: number }): Promise<number> {
@@ -223,7 +221,7 @@ async function failOver(
   racer: () => Promise<number>,
   size: Size,
   random: Random,
-  replicaLagMs: number,
+  replicaFreezeMs: number,
 ): Promise<
   Pick<Trial, "promotedMs" | "farmBackMs" | "dashboardBackMs" | "finishedAtKill"> & { racerAckMs: number }
 > {
@@ -233,10 +231,10 @@ async function failOver(
     `${size.killAfterFinished} tasks to finish before the failover`,
     100,
   );
-  const replicaPid = replicaLagMs > 0 ? await pidOf(cluster.replica) : undefined;
+  const replicaPid = replicaFreezeMs > 0 ? await pidOf(cluster.replica) : undefined;
   if (replicaPid) process.kill(replicaPid, "SIGSTOP");
   const racing = racer();
-  await sleep(replicaLagMs || random.between(0, 400));
+  await sleep(replicaFreezeMs || random.between(0, 400));
   const finishedAtKill = await finishedCount(chaos, MODELS);
   const killedAt = Date.now();
   await cluster.killPrimary();
@@ -328,7 +326,7 @@ async function runTrial(trial: number, size: Size, random: Random, violations: s
       () => watcher.importAndWait(racerTasks),
       size,
       random,
-      trial % 2 === 1 ? size.replicaLagMs : 0,
+      trial % 2 === 1 ? size.replicaFreezeMs : 0,
     );
     ackMs.push(racerAckMs);
     await recordFailure(feed(watcher, all.slice(half + size.batch), size, ackMs), violations, "importing");
@@ -434,9 +432,9 @@ function report(
       `Every process is given only the Sentinel URL (redis+sentinel://…/<master>): 2 \`wgp-farm worker\` processes × 2 slots (engine-py + WanGP double, ${STEPS} steps × 0.1 s), a \`wgp-farm watch\` importer and a \`wgp-farm dashboard\`.`,
       `${size.tasks} tasks per trial on two models, handed to the watcher ${size.batch} per tasks file, each file once the one before was acknowledged (claimed and removed); the importer acknowledges only what a replica confirmed (WAIT). Half the tasks go in before the failover.`,
       `Once ${size.killAfterFinished} tasks have finished, one more tasks file is handed over and the primary is SIGKILLed a random 0–0.4 s later, so that this import races the failover; the rest go in after it. Nothing is restarted or told anything.`,
-      ...(size.replicaLagMs > 0
+      ...(size.replicaFreezeMs > 0
         ? [
-            `In every other trial the replica is frozen (SIGSTOP) for ${size.replicaLagMs} ms just before the kill and thawed right after it, so the import handed over then gets no acknowledgement from a replica (WAIT) and the watcher must do it again on the new primary. The kernel still buffers the replication stream meanwhile: the replica misses no write, so this does not make the failover lose job progress.`,
+            `In every other trial the replica is frozen (SIGSTOP) for ${size.replicaFreezeMs} ms just before the kill and thawed right after it, so the import handed over then gets no acknowledgement from a replica (WAIT) and the watcher must do it again on the new primary. The kernel still buffers the replication stream meanwhile: the replica misses no write, so this does not make the failover lose job progress.`,
           ]
         : []),
       "Each task's fate is counted from Redis's final state and the engine's submit record: run once, or run again because the failover lost its completion or its lock (one result either way).",
