@@ -109,13 +109,16 @@ def test_many_jobs_in_a_row_all_succeed(ready_bridge: BridgeProcess, tmp_path: P
         assert messages[-1]["type"] == "result", messages[-1]
 
 
-def test_ctrl_c_on_the_terminal_does_not_stop_a_running_job(start_bridge, tmp_path: Path) -> None:
-    """A terminal's Ctrl+C reaches the whole process group; the worker drains, the engine goes on."""
+@pytest.mark.parametrize("terminal_signal", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "hang-up"])
+def test_ctrl_c_on_the_terminal_does_not_stop_a_running_job(
+    start_bridge, tmp_path: Path, terminal_signal: signal.Signals
+) -> None:
+    """A terminal's Ctrl+C (or its hang-up) reaches the whole process group; the worker drains, the engine goes on."""
     bridge = start_bridge(env={"FAKE_WANGP_STEP_S": "0.05"})
     bridge.wait_for("ready")
     bridge.generate("through-ctrl-c", t2v_settings(num_inference_steps=10), tmp_path / "ctrl-c")
     bridge.wait_for("progress")
-    bridge.process.send_signal(signal.SIGINT)
+    bridge.process.send_signal(terminal_signal)
 
     assert bridge.job_messages("through-ctrl-c")[-1]["type"] == "result"
     bridge.send({"type": "ping", "id": "after-ctrl-c"})

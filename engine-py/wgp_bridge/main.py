@@ -30,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A terminal's Ctrl+C goes to the whole process group: the worker drains on it, and this engine
     # must go on with its job until the worker says `cancel` or `shutdown` (or sends SIGTERM).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The same for the SIGHUP of a closed terminal or a dropped SSH session.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         options = parse_options(argv)
         adapter = _build_adapter(options)

@@ -1,14 +1,19 @@
-/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
-export function untilStopSignal(): Promise<NodeJS.Signals> {
-  const stopped = Promise.withResolvers<NodeJS.Signals>();
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    process.once("SIGINT", () => process.exit(130));
-    process.once("SIGTERM", () => process.exit(143));
+import { IMMEDIATE_EXIT_CODES, STOP_SIGNALS, type StopSignal, surviveALostTerminal } from "@wgp-farm/worker";
+
+/**
+ * Resolves on the first stop signal (Ctrl+C, SIGTERM, or SIGHUP from a closed terminal or a dropped
+ * SSH session); a second one exits at once.
+ */
+export function untilStopSignal(): Promise<StopSignal> {
+  const stopped = Promise.withResolvers<StopSignal>();
+  const onSignal = (signal: StopSignal) => {
+    for (const each of STOP_SIGNALS) {
+      process.off(each, onSignal);
+      process.once(each, () => process.exit(IMMEDIATE_EXIT_CODES[each]));
+    }
+    if (signal === "SIGHUP") surviveALostTerminal();
     stopped.resolve(signal);
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  for (const each of STOP_SIGNALS) process.on(each, onSignal);
   return stopped.promise;
 }

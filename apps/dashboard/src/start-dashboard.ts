@@ -83,6 +83,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const farm = await FarmConnection.open(options.redisUrl, options.prefix ?? DEFAULT_PREFIX, {
     role: "service",
     connectionName: "wgp-farm:dashboard",
+    logger,
   });
   let refreshTimer: NodeJS.Timeout | undefined;
   let server: Server | undefined;

@@ -37,27 +37,6 @@ const REQUEUE_GRACE_MS = 15_000;
 /** Staging folders of dead attempts are swept this often (and at start). */
 const STAGING_SWEEP_MS = 10 * 60_000;
 
-/** How often a connection that keeps failing is reported again. */
-const CONNECTION_ERROR_REPORT_MS = 30_000;
-
-/**
- * Service connections reconnect forever; their errors are logged (not thrown, and not left to
- * ioredis' "unhandled error" console noise), once per outage and then every 30 s.
- */
-function reportConnectionErrors(redis: Redis, logger: Logger, connection: string): Redis {
-  let reportedAt = 0;
-  redis.on("error", (error: Error) => {
-    if (Date.now() - reportedAt < CONNECTION_ERROR_REPORT_MS) return;
-    reportedAt = Date.now();
-    logger.warn({ err: error, connection }, "Redis connection error; reconnecting");
-  });
-  redis.on("ready", () => {
-    if (reportedAt !== 0) logger.info({ connection }, "Redis connection back");
-    reportedAt = 0;
-  });
-  return redis;
-}
-
 /** Everything the slots of one worker process share: each part takes the narrow context it declares. */
 type WorkerServices = GpuSlotContext &
   JobRunnerContext & {
@@ -117,16 +96,16 @@ export class FarmWorker {
     const farm = await FarmConnection.open(resolved.redisUrl, resolved.prefix, {
       role: "service",
       connectionName: `wgp-farm:worker:${plans[0]?.host ?? ""}`.replace(/\s/g, "-"),
+      logger,
     });
     let worker: FarmWorker | undefined;
     try {
-      reportConnectionErrors(farm.redis, logger, "commands");
       const wake = new WakeSignal();
-      const watcherRedis = reportConnectionErrors(farm.redis.duplicate(), logger, "queue events");
+      const watcherRedis = farm.redis.duplicate();
       const watcher = new QueueActivityWatcher(watcherRedis, farm.keys, wake, logger);
       const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models);
       await FarmWorker.#checkIdentity(ctx.registry, plans);
-      const subscriber = reportConnectionErrors(farm.redis.duplicate(), logger, "cancel requests");
+      const subscriber = farm.redis.duplicate();
       worker = new FarmWorker(ctx, plans, watcher, subscriber);
       for (const plan of plans) SLOTS_IN_THIS_PROCESS.add(plan.slotId);
       await worker.#start();

@@ -15,7 +15,14 @@ export {
   type SchedulingDecision,
   type SchedulingInput,
 } from "./scheduling/scheduling-policy.js";
-export { handleShutdownSignals, type ShutdownSignalOptions } from "./shutdown-signals.js";
+export {
+  handleShutdownSignals,
+  IMMEDIATE_EXIT_CODES,
+  type ShutdownSignalOptions,
+  STOP_SIGNALS,
+  type StopSignal,
+  surviveALostTerminal,
+} from "./shutdown-signals.js";
 export {
   type FarmWorkerOptions,
   type ResolvedWorkerOptions,

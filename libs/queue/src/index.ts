@@ -14,6 +14,7 @@ export {
   type WarningEntry,
 } from "./intake/import-report.js";
 export { RedisTaskSink } from "./intake/redis-task-sink.js";
+export { confirmOnReplica, REPLICA_ACK_TIMEOUT_MS, ReplicaAckError } from "./intake/replica-ack.js";
 export { TaskFileWatcher, type TaskFileWatcherOptions } from "./intake/task-file-watcher.js";
 export {
   DryRunTaskSink,
@@ -150,7 +151,8 @@ export {
   type ConnectRedisOptions,
   connectRedis,
   DEFAULT_REDIS_URL,
-  redactRedisUrl,
+  redisErrorListener,
+  redisIsDown,
 } from "./redis/redis-connection.js";
 export {
   assessRedisForQueue,
@@ -168,4 +170,12 @@ export {
   type RedisServerOptions,
   RedisServerProcess,
 } from "./redis/redis-server-process.js";
+export {
+  isSentinelUrl,
+  parseSentinelUrl,
+  type RedisTarget,
+  redactRedisUrl,
+  redisTargetOf,
+  SENTINEL_SCHEME,
+} from "./redis/redis-url.js";
 export { redisStepMs, settleWithin } from "./redis/settle-within.js";

@@ -80,6 +80,10 @@ describe("Redis health", () => {
     expect(statusOf(assess({ clusterEnabled: true }, undefined, "{wgp}"), "redis-cluster")).toBe("ok");
     expect(statusOf(assess({}, "redis://10.1.2.3:6379"), "redis-security")).toBe("warn");
     expect(statusOf(assess({}, "rediss://:s3cret@redis.farm:6380"), "redis-security")).toBe("ok");
+    expect(statusOf(assess({}, "redis+sentinel://10.0.0.1:26379,10.0.0.2/farm"), "redis-security")).toBe(
+      "warn",
+    );
+    expect(statusOf(assess({}, "redis+sentinel://127.0.0.1:26379/farm"), "redis-security")).toBe("ok");
     expect(hasHashTag("{wgp}")).toBe(true);
     expect(hasHashTag("wgp{x}")).toBe(false);
   });

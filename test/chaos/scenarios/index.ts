@@ -8,6 +8,7 @@ import { frozenWorkerScenario } from "./frozen-worker.ts";
 import { hangAndOomScenario } from "./hang-and-oom.ts";
 import { loadScenario } from "./load.ts";
 import { partitionedHostScenario } from "./partitioned-host.ts";
+import { redisFailoverScenario } from "./redis-failover.ts";
 import { redisRestartScenario } from "./redis-restart.ts";
 import { sigkillScenario } from "./sigkill.ts";
 import { sigtermDrainScenario } from "./sigterm-drain.ts";
@@ -20,6 +21,7 @@ export interface Scenario {
 export const SCENARIOS: Scenario[] = [
   { id: "sigkill", run: sigkillScenario },
   { id: "redis-restart", run: redisRestartScenario },
+  { id: "redis-failover", run: redisFailoverScenario },
   { id: "hang-oom", run: hangAndOomScenario },
   { id: "sigterm-drain", run: sigtermDrainScenario },
   { id: "disk-unwritable", run: diskUnwritableScenario },

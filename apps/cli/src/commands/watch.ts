@@ -32,7 +32,7 @@ export function registerWatch(program: Command): void {
     const stopRequested = untilStopSignal();
     const settings = readOptions();
     const logger = createLogger({ name: "watch" });
-    const farm = await FarmConnection.open(settings.redisUrl, settings.prefix, { role: "service" });
+    const farm = await FarmConnection.open(settings.redisUrl, settings.prefix, { role: "service", logger });
     const watcher = new TaskFileWatcher({
       tasksFile: settings.tasksFile,
       sink: new RedisTaskSink(farm, retryPolicyOf(settings)),

@@ -57,7 +57,7 @@ export class LocalFarm {
     const redis = await startLocalRedis(options.redisDataDir, options.redisUrl);
     const cleanups: (() => Promise<void>)[] = [() => redis.stop()];
     try {
-      const farm = await FarmConnection.open(redis.url, options.prefix, { role: "service" });
+      const farm = await FarmConnection.open(redis.url, options.prefix, { role: "service", logger });
       cleanups.unshift(() => farm.close());
       const worker = await startWorkerOrExplain({
         ...options.worker,

@@ -1,4 +1,4 @@
-import type { FarmConnection } from "@wgp-farm/queue";
+import { type FarmConnection, redisIsDown } from "@wgp-farm/queue";
 import type { Request, RequestHandler, Response } from "express";
 import { DASHBOARD_VERSION } from "../package-version.js";
 
@@ -6,8 +6,10 @@ const REDIS_PROBE_TIMEOUT_MS = 1000;
 
 /** The Redis server's version, or an error when it does not answer in time. */
 async function probeRedis(farm: FarmConnection): Promise<string> {
-  // A service connection queues commands while it reconnects: do not wait on a Redis that is away.
+  // A service connection queues commands while it reconnects: do not wait on a Redis that is away
+  // (this connection reconnecting, or another of the process's during a logged outage).
   if (farm.redis.status !== "ready") throw new Error(`connection ${farm.redis.status}`);
+  if (redisIsDown(farm.redis)) throw new Error("Redis unreachable; reconnecting");
   let timer: NodeJS.Timeout | undefined;
   try {
     const info = await Promise.race([

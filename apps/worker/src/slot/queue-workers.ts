@@ -1,5 +1,5 @@
 import { bestEffort, type Logger } from "@wgp-farm/config";
-import type { TaskJobData } from "@wgp-farm/queue";
+import { redisErrorListener, type TaskJobData } from "@wgp-farm/queue";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -53,9 +53,7 @@ export class QueueWorkerSet {
         skipLockRenewal: true,
         autorun: false,
       });
-      worker.on("error", (error) =>
-        this.#logger.warn({ err: error, queue: queueName }, "BullMQ worker error"),
-      );
+      worker.on("error", redisErrorListener(this.#connection, `BullMQ worker of ${queueName}`));
       if (this.#settings.checkStalled) {
         worker.on("stalled", (jobId) =>
           this.#logger.warn({ task_id: jobId, queue: queueName }, "job stalled (its worker died); re-queued"),

@@ -4,6 +4,7 @@ import type { FarmConnection } from "../records/farm-connection.js";
 import { modelQueueName, QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { jobNameFor, jobOptionsFor, type RetryPolicy, type TaskJobData } from "../records/task-job.js";
 import type { ImportReport } from "./import-report.js";
+import { confirmOnReplica, REPLICA_ACK_TIMEOUT_MS } from "./replica-ack.js";
 import { CLAIM_TASKS_SCRIPT } from "./scripts/claim-tasks.js";
 import { type ImportOptions, type PendingTask, recordInvalid, type TaskSink } from "./task-importer.js";
 
@@ -23,11 +24,13 @@ const FINISHED_STATES = new Set(["completed", "failed", "quarantined", "cancelle
  * Puts tasks into their model queues, with jobId = task_id. Safe to re-run at any point: a task id
  * is claimed atomically in the task index (with its output folder) before its job is added, and a
  * claimed id whose job is missing (an import that died in between) is repaired by the next import.
+ * A batch counts as accepted once a replica has it too, when the primary has replicas.
  */
 export class RedisTaskSink implements TaskSink {
   constructor(
     private readonly farm: FarmConnection,
     private readonly retry: RetryPolicy,
+    private readonly replicaAckTimeoutMs = REPLICA_ACK_TIMEOUT_MS,
   ) {
     farm.redis.defineCommand("wgpClaimTasks", { numberOfKeys: 2, lua: CLAIM_TASKS_SCRIPT });
   }
@@ -55,6 +58,8 @@ export class RedisTaskSink implements TaskSink {
       known.map(({ pending, queue }) => this.resolveKnown(pending, queue, report, options, toAdd)),
     );
     await this.addJobs(toAdd, report);
+    // Until then nothing is acknowledged: a failure here fails the whole import, which is safe to repeat.
+    await confirmOnReplica(this.farm.redis, this.replicaAckTimeoutMs);
   }
 
   private async claim(batch: readonly PendingTask[]): Promise<ClaimReply[]> {

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { type ConnectRedisOptions, connectRedis } from "../redis/redis-connection.js";
+import { redisStepMs, settleWithin } from "../redis/settle-within.js";
 import { DEFAULT_PREFIX, FarmKeys } from "./farm-keys.js";
 import { ModelQueues } from "./model-queues.js";
 
@@ -22,8 +23,10 @@ export class FarmConnection {
     return new FarmConnection(url, redis, keys, new ModelQueues(redis, keys));
   }
 
+  /** Closes the queues and the connection; bounded, so that a Redis that went away cannot hold up an exit. */
   async close(): Promise<void> {
-    await this.queues.close();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    const closed = this.queues.close().then(() => this.redis.quit());
+    closed.catch(() => this.redis.disconnect());
+    if (!(await settleWithin(closed, redisStepMs(this.redis)))) this.redis.disconnect();
   }
 }

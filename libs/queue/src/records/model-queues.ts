@@ -1,5 +1,6 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { redisErrorListener } from "../redis/redis-connection.js";
 import { type FarmKeys, modelQueueName } from "./farm-keys.js";
 import type { TaskJobData } from "./task-job.js";
 
@@ -20,6 +21,8 @@ export class ModelQueues {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue<TaskJobData>(name, { connection: this.redis, prefix: this.keys.prefix });
+      // A Queue re-emits its connection's errors, and BullMQ prints those nobody listens to.
+      queue.on("error", redisErrorListener(this.redis, `queue ${name}`));
       this.queues.set(name, queue);
     }
     return queue;

@@ -1,5 +1,8 @@
+import { createLogger, type Logger } from "@wgp-farm/config";
 import { Redis, type RedisOptions } from "ioredis";
 import { RedisUnreachableError } from "../errors.js";
+import { RedisOutageWatch } from "./redis-outage-watch.js";
+import { redactRedisUrl, redisTargetOf } from "./redis-url.js";
 
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 
@@ -14,17 +17,8 @@ export interface ConnectRedisOptions {
   role?: "command" | "service";
   /** ioredis connection name (shows in CLIENT LIST and Bull Board's workers panel). */
   connectionName?: string;
-}
-
-/** The URL with its password hidden, for messages and logs. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return url;
-  }
+  /** Where Redis outages are logged (one line when one begins, one when it ends). */
+  logger?: Logger;
 }
 
 function baseOptions(options: ConnectRedisOptions): RedisOptions {
@@ -37,18 +31,25 @@ function baseOptions(options: ConnectRedisOptions): RedisOptions {
     ...(options.connectionName ? { connectionName: options.connectionName } : {}),
     // A command gives up at once; a service keeps trying, backing off to 5 s between attempts.
     retryStrategy: service ? (attempt) => Math.min(250 * attempt, 5000) : () => null,
+    // The same when every Sentinel is unreachable (ignored without Sentinels).
+    sentinelRetryStrategy: service ? (attempt) => Math.min(250 * attempt, 5000) : () => null,
   };
 }
 
 /**
  * Connects to Redis and proves it answers, within a bounded time: an unreachable Redis is a clear
- * error naming the URL, never a hang.
+ * error naming the URL, never a hang. A `redis+sentinel://` URL asks its Sentinels for the primary,
+ * and so does every duplicate of the connection (BullMQ's blocking connections included).
  */
 export async function connectRedis(url: string, options: ConnectRedisOptions = {}): Promise<Redis> {
   const timeoutMs = options.timeoutMs ?? 5000;
   let redis: Redis;
   try {
-    redis = new Redis(url, baseOptions(options));
+    const target = redisTargetOf(url);
+    redis =
+      target.kind === "sentinel"
+        ? new Redis({ ...target.options, ...baseOptions(options) })
+        : new Redis(target.url, baseOptions(options));
   } catch (error) {
     throw new RedisUnreachableError(`invalid Redis URL ${redactRedisUrl(url)}: ${(error as Error).message}`);
   }
@@ -75,5 +76,25 @@ export async function connectRedis(url: string, options: ConnectRedisOptions = {
     clearTimeout(timer);
     redis.off("error", onError);
   }
+  new RedisOutageWatch(options.logger ?? createLogger({ name: "redis" }), redactRedisUrl(url)).watch(
+    redis,
+    options.connectionName ?? "commands",
+  );
   return redis;
+}
+
+/**
+ * For the `error` event of what is built on a connection from `connectRedis` (BullMQ Queues and
+ * Workers re-emit their connection's errors): during an outage they are counted, not printed.
+ */
+export function redisErrorListener(redis: Redis, what: string): (error: Error) => void {
+  const watch =
+    RedisOutageWatch.of(redis) ??
+    new RedisOutageWatch(createLogger({ name: "redis" }), "a connection not opened by connectRedis");
+  return watch.errorListener(what);
+}
+
+/** Whether the process's Redis is away right now (an outage logged and not yet over). */
+export function redisIsDown(redis: Redis): boolean {
+  return RedisOutageWatch.of(redis)?.down ?? redis.status !== "ready";
 }

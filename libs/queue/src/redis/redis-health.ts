@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { isSentinelUrl, parseSentinelUrl } from "./redis-url.js";
 
 /** What INFO says about a Redis server (INFO, not CONFIG: managed Redis services often forbid CONFIG). */
 export interface RedisServerFacts {
@@ -99,7 +100,7 @@ function roleFinding(facts: RedisServerFacts): RedisFinding {
       id: "redis-role",
       status: "fail",
       summary: "this Redis is a read-only replica: workers cannot take jobs from it",
-      fix: "point REDIS_URL at the primary (with Sentinel, at the address Sentinel names as master)",
+      fix: "point REDIS_URL at the primary; with Sentinel, let the Sentinels find it: redis+sentinel://host:26379,…/<master-name> (docs/operations.md)",
     };
   }
   return {
@@ -180,25 +181,43 @@ function clusterFinding(facts: RedisServerFacts, prefix: string): RedisFinding |
  * open to anyone who can reach it, and without TLS its traffic can be read.
  */
 function exposureFinding(url: string): RedisFinding {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return { id: "redis-security", status: "ok", summary: "not checked (URL not parsed)" };
-  }
-  if (LOOPBACK.has(parsed.hostname)) {
+  const address = addressOf(url);
+  if (!address) return { id: "redis-security", status: "ok", summary: "not checked (URL not parsed)" };
+  if (address.hosts.every((host) => LOOPBACK.has(host))) {
     return { id: "redis-security", status: "ok", summary: "loopback address" };
   }
   const problems: string[] = [];
-  if (!parsed.password) problems.push("it accepted a connection without a password");
-  if (parsed.protocol !== "rediss:") problems.push("the connection is not encrypted");
+  if (!address.password) problems.push("it accepted a connection without a password");
+  if (!address.tls) problems.push("the connection is not encrypted");
   if (problems.length === 0) return { id: "redis-security", status: "ok", summary: "password and TLS" };
   return {
     id: "redis-security",
     status: "warn",
-    summary: `Redis at ${parsed.host} is reached over the network and ${problems.join(" and ")}`,
+    summary: `Redis at ${address.hosts.join(", ")} is reached over the network and ${problems.join(" and ")}`,
     fix: "set `requirepass` (infra/redis/redis.conf) and put it in the URL (redis://:PASSWORD@host:6379); across untrusted networks use TLS (rediss://)",
   };
+}
+
+/** The hosts a URL reaches (the Sentinels of a Sentinel URL), whether it carries a password, and TLS. */
+function addressOf(url: string): { hosts: string[]; password: boolean; tls: boolean } | undefined {
+  try {
+    if (isSentinelUrl(url)) {
+      const options = parseSentinelUrl(url);
+      return {
+        hosts: (options.sentinels ?? []).map((sentinel) => sentinel.host ?? ""),
+        password: Boolean(options.password),
+        tls: false,
+      };
+    }
+    const parsed = new URL(url);
+    return {
+      hosts: [parsed.hostname],
+      password: Boolean(parsed.password),
+      tls: parsed.protocol === "rediss:",
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Is this Redis fit to hold the farm's queues? One finding per aspect, each with its fix. */
