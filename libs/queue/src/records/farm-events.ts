@@ -111,6 +111,10 @@ export class FarmEvents {
     return events;
   }
 
+  get redis(): Redis {
+    return this.#redis;
+  }
+
   get key(): string {
     return this.#keys.farmEvents;
   }
@@ -141,6 +145,11 @@ export class FarmEvents {
   async after(afterId: string, count: number): Promise<FarmEvent[]> {
     const entries = (await this.#redis.xrange(this.key, `(${afterId}`, "+", "COUNT", count)) as StreamEntry[];
     return parseEntries(entries, this.#logger);
+  }
+
+  /** Whether the entry `id` is still in the log. */
+  async has(id: string): Promise<boolean> {
+    return ((await this.#redis.xrange(this.key, id, id)) as StreamEntry[]).length > 0;
   }
 
   /** The id of the oldest entry still in the log, or null when it is empty. */
