@@ -91,19 +91,12 @@ export class WebhookDispatcher {
   }
 
   async #read(from: "0" | ">"): Promise<StreamEntry[]> {
-    const block = from === ">" ? ["BLOCK", "5000"] : [];
-    const reply = (await this.#reader.call(
-      "XREADGROUP",
-      "GROUP",
-      DISPATCH_GROUP,
-      this.#consumer,
-      "COUNT",
-      String(READ_COUNT),
-      ...block,
-      "STREAMS",
-      this.#log.key,
-      from,
-    )) as [string, StreamEntry[]][] | null;
+    const group = ["GROUP", DISPATCH_GROUP, this.#consumer, "COUNT", READ_COUNT] as const;
+    const reply = (
+      from === ">"
+        ? await this.#reader.xreadgroup(...group, "BLOCK", 5_000, "STREAMS", this.#log.key, from)
+        : await this.#reader.xreadgroup(...group, "STREAMS", this.#log.key, from)
+    ) as [string, StreamEntry[]][] | null;
     return reply?.[0]?.[1] ?? [];
   }
 
@@ -111,17 +104,16 @@ export class WebhookDispatcher {
   async #claimAbandoned(): Promise<void> {
     let cursor = "0-0";
     do {
-      const [next, entries] = (await this.#reader.call(
-        "XAUTOCLAIM",
+      const [next, entries] = (await this.#reader.xautoclaim(
         this.#log.key,
         DISPATCH_GROUP,
         this.#consumer,
-        String(CLAIM_IDLE_MS),
+        CLAIM_IDLE_MS,
         cursor,
         "COUNT",
-        String(READ_COUNT),
+        READ_COUNT,
       )) as [string, StreamEntry[]];
-      await this.#dispatch(entries.filter((entry) => entry !== null));
+      await this.#dispatch(entries);
       cursor = next;
     } while (cursor !== "0-0" && !this.#stopping.signal.aborted);
   }

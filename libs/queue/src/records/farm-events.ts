@@ -182,6 +182,8 @@ function bodyOf(input: FarmEventInput): FarmEventBody {
 export function parseEntries(entries: readonly StreamEntry[], logger?: Logger): FarmEvent[] {
   const events: FarmEvent[] = [];
   for (const [id, fields] of entries) {
+    // A pending entry trimmed from the log comes back without fields.
+    if (!Array.isArray(fields)) continue;
     const at = fields.indexOf("event");
     const raw = at >= 0 ? fields[at + 1] : undefined;
     const body = readRecord(FarmEventBodySchema, raw, "farm event", logger);
