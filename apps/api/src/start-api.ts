@@ -19,8 +19,6 @@ import { WebhookService } from "./webhooks/webhook-service.js";
 
 export interface ApiOptions extends ApiSettings {
   logger?: Logger;
-  /** How long a delivery's lock lasts (a killed API's deliveries run again after it); tests shorten it. */
-  webhookLockMs?: number;
 }
 
 export interface RunningApi {

@@ -9,6 +9,7 @@ import { loadScenario } from "./load.ts";
 import { redisRestartScenario } from "./redis-restart.ts";
 import { sigkillScenario } from "./sigkill.ts";
 import { sigtermDrainScenario } from "./sigterm-drain.ts";
+import { webhookKillScenario } from "./webhook-kill.ts";
 
 export interface Scenario {
   id: string;
@@ -25,4 +26,5 @@ export const SCENARIOS: Scenario[] = [
   { id: "bad-input", run: badInputScenario },
   { id: "engine-protocol", run: engineProtocolScenario },
   { id: "dashboard", run: dashboardAttackScenario },
+  { id: "webhook-kill", run: webhookKillScenario },
 ];

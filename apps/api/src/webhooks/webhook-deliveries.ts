@@ -21,7 +21,7 @@ export interface WebhookDeliveryOptions {
   concurrency: number;
   allowPrivateTargets: boolean;
   /** BullMQ lock of a delivery; a killed API's deliveries run again after about this long. */
-  lockDurationMs?: number;
+  lockDurationMs: number;
 }
 
 class DeliveryFailed extends Error {
@@ -62,8 +62,8 @@ export class WebhookDeliveries {
       connection,
       prefix: keys.prefix,
       concurrency: options.concurrency,
-      lockDuration: options.lockDurationMs ?? 30_000,
-      stalledInterval: options.lockDurationMs ?? 30_000,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.lockDurationMs,
       // A killed API is not the receiver's fault: its deliveries go back to the queue, never to the dead.
       maxStalledCount: 1_000,
       settings: {

@@ -50,6 +50,15 @@ export const WEBHOOK_OPTION_SET = {
     schema: count(1, 1000),
     default: 32,
   }),
+  webhookLockMs: option({
+    flag: "--webhook-lock",
+    unit: SECONDS,
+    env: "WGP_FARM_WEBHOOK_LOCK",
+    description:
+      "lock of a delivery in flight: a killed API's deliveries are sent again after about this long",
+    schema: count(1),
+    default: 30_000,
+  }),
   sseHeartbeatMs: option({
     flag: "--sse-heartbeat",
     unit: SECONDS,
