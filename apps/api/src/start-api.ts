@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLogger, type Logger } from "@wgp-farm/config";
-import { DEFAULT_RETRY_POLICY, FarmConnection, FarmEvents } from "@wgp-farm/queue";
+import { DEFAULT_RETRY_POLICY, FarmConnection, FarmEvents, redisStepMs, settleWithin } from "@wgp-farm/queue";
 import { ApiKeys } from "./api-keys.js";
 import type { ApiSettings } from "./api-options.js";
 import { createApiApp } from "./app.js";
@@ -118,7 +118,11 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       async close() {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await Promise.all([running.hub.stop(), running.webhooks.close()]);
+        // Closing the delivery queue needs Redis; a Redis that went away must not keep the API from stopping.
+        await settleWithin(
+          Promise.all([running.hub.stop(), running.webhooks.close()]),
+          redisStepMs(farm.redis),
+        );
         await farm.close();
       },
     };
