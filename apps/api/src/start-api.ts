@@ -84,6 +84,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       inputsDir: options.inputsDir,
       retry: { attempts: options.attempts, backoffMs: DEFAULT_RETRY_POLICY.backoffMs },
       maxBatch: options.maxBatch,
+      allowPrivateTargets: options.allowPrivateTargets,
     });
     const app = createApiApp({
       farm,

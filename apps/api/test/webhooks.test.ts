@@ -157,7 +157,15 @@ describe("webhooks", () => {
     }
     await expect(resolveWebhookTarget("ftp://example.com/", true)).rejects.toThrow(/http/);
     expect((await resolveWebhookTarget("http://127.0.0.1:9/x", true)).address).toBe("127.0.0.1");
-    const { log, subscriptions, deliveries, receiver } = await setUp({ allowPrivateTargets: false });
+    const { api, log, subscriptions, deliveries, receiver } = await setUp({ allowPrivateTargets: false });
+    const token = await makeToken(api, ["submit"]);
+    const submitted = await api.call("/v1/tasks", {
+      token,
+      method: "POST",
+      json: task("private-hook", { webhook: { url: receiver.url } }),
+    });
+    expect(submitted.status).toBe(422);
+    expect(JSON.stringify(await submitted.json())).toContain("webhook.url");
     // Stored directly (as if added while allowed): the delivery itself refuses it.
     const subscription = await subscriptions.add(receiver.url, ["completed"]);
     await log.record({ type: "completed", task_id: "private", model: "t2v" });
