@@ -127,8 +127,8 @@ describe("GET /v1/events", () => {
     expect((await api.call("/v1/events")).status).toBe(401);
   });
 
-  it("sends heartbeats while nothing happens", async () => {
-    const { api, admin } = await setUp({ sseHeartbeatMs: 100 });
+  it("sends heartbeats while nothing happens, and outlives the request timeout", async () => {
+    const { api, admin } = await setUp({ sseHeartbeatMs: 100, requestTimeoutMs: 150 });
     const client = await follow(api, admin);
     await new Promise((resolve) => setTimeout(resolve, 450));
     // The opening comment plus at least two heartbeats.

@@ -43,6 +43,9 @@ describe("wgp-farm webhook", () => {
     expect((await runCli(["webhook", "rm", made.id, ...farmArgs()])).code).toBe(0);
     expect((await runCli(["webhook", "rm", made.id, ...farmArgs()])).code).toBe(1);
     expect(await new WebhookSubscriptions(farm.redis, farm.keys).list()).toEqual([]);
+    const secret = await runCli(["webhook", "task-secret", ...farmArgs()]);
+    expect(secret.stdout.trim()).toBe(await new WebhookSubscriptions(farm.redis, farm.keys).taskSecret());
+    expect(secret.stdout).toMatch(/^whsec_/);
   });
 
   it("shows a subscription's delivery log and sends a delivery again", async () => {

@@ -134,6 +134,17 @@ export function registerWebhook(program: Command): void {
     else process.stdout.write(`removed      ${id}\n`);
   });
 
+  const secret = webhook
+    .command("task-secret")
+    .description("print the secret that signs the tasks' own webhooks (made on first use)");
+  const readSecretOptions = addOptions(secret, FARM_COMMAND_OPTIONS);
+  secret.action(async () => {
+    const settings = readSecretOptions();
+    const value = await withFarm(settings, (farm) => subscriptionsOf(farm).taskSecret());
+    if (settings.json) printJson({ secret: value });
+    else process.stdout.write(`${value}\n`);
+  });
+
   const again = webhook
     .command("send-again")
     .description("deliver an event again (a dead-lettered one, or any recent one), with fresh retries")

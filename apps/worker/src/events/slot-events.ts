@@ -1,5 +1,5 @@
 import type { Logger } from "@wgp-farm/config";
-import { FarmEvents, FarmKeys, type JobProgress } from "@wgp-farm/queue";
+import { type FarmEventInput, FarmEvents, FarmKeys, type JobProgress } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { HeldJob, JobEnd } from "../job/job-finisher.js";
@@ -82,19 +82,7 @@ export class SlotEvents {
     this.#running = undefined;
   }
 
-  #record(
-    type:
-      | "started"
-      | "phase"
-      | "progress"
-      | "completed"
-      | "failed"
-      | "cancelled"
-      | "quarantined"
-      | "requeued",
-    data: Record<string, unknown>,
-    retrying = false,
-  ): void {
+  #record(type: FarmEventInput["type"], data: Record<string, unknown>, retrying = false): void {
     const running = this.#running;
     if (!running) return;
     void this.#events.record({
