@@ -14,10 +14,9 @@ afterEach(async () => {
 
 describe("FarmEvents", () => {
   it("logs a queued event per imported task and keeps the webhooks tasks ask for", async () => {
-    await importTestTasks(farm, [
-      { task_id: "q-1" },
-      { task_id: "q-2", webhook: { url: "https://example.com/h" } },
-    ]);
+    // The fixture passes fields it does not name through to the task.
+    const hooked = { task_id: "q-2", webhook: { url: "https://example.com/h" } };
+    await importTestTasks(farm, [{ task_id: "q-1" }, hooked]);
     const log = new FarmEvents(farm.redis, farm.keys);
     const events = await log.after("0-0", 100);
     expect(events.map((event) => [event.type, event.task_id, event.state, event.model])).toEqual([
