@@ -100,8 +100,9 @@ export class EventHub {
         )) as [string, StreamEntry[]][] | null;
         const entries = reply?.[0]?.[1] ?? [];
         if (entries.length === 0) continue;
-        cursor = entries.at(-1)?.[0] ?? cursor;
+        // The cursor moves once the batch is ready: a failed owner lookup reads the batch again.
         const events = await this.#prepare(parseEntries(entries, logger));
+        cursor = entries.at(-1)?.[0] ?? cursor;
         for (const listener of this.#listeners) listener.deliver(events);
       } catch (error) {
         if (this.#stopping.signal.aborted) return;
