@@ -46,4 +46,31 @@ describe("farm events from a real worker run", () => {
     // Entry ids are the order of the log.
     expect(events.map((event) => event.id)).toEqual(events.map((event) => event.id).sort());
   }, 60_000);
+
+  it("logs a retried failure as waiting, then the final failure, each after its start", async () => {
+    const tf = await testFarm("events-fail");
+    await importTasks(tf, [t2vTask("ev-bad", { steps: 2 })], { attempts: 2, backoffMs: 50 });
+    await startWorker(tf, { env: { FAKE_WANGP_FAULT: "oom" } });
+    await waitForJob(tf, "ev-bad", modelQueueName("t2v"), ["failed"]);
+    const log = new FarmEvents(tf.farm.redis, tf.farm.keys);
+    let events = await log.after("0-0", 1000);
+    for (let i = 0; i < 40 && events.filter((event) => event.type === "failed").length < 2; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      events = await log.after("0-0", 1000);
+    }
+    const story = events
+      .filter((event) => event.type !== "phase" && event.type !== "progress")
+      .map((event) => `${event.type}:${event.state}`);
+    expect(story).toEqual([
+      "queued:waiting",
+      "started:active",
+      "failed:waiting",
+      "started:active",
+      "failed:failed",
+    ]);
+    expect(events.filter((event) => event.type === "failed").map((event) => event.data.retrying)).toEqual([
+      true,
+      false,
+    ]);
+  }, 60_000);
 });
