@@ -37,6 +37,12 @@ const BENCHES: BenchScript[] = [
     quickArgs: ["--round-trip-jobs", "100", "--memory-jobs", "300", "--idle-s", "1"],
   },
   { name: "worker", script: "apps/worker/bench/worker-bench.ts", args: [], quickArgs: ["--quick"] },
+  {
+    name: "events",
+    script: "test/bench/events-bench.ts",
+    args: [],
+    quickArgs: ["--clients", "100", "--events", "50", "--deliveries", "300"],
+  },
 ];
 
 const { values } = parseArgs({

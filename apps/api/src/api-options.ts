@@ -1,5 +1,6 @@
 import { defaultsOf, type OptionValues, option, SECONDS } from "@wgp-farm/config";
 import { z } from "zod";
+import { WEBHOOK_OPTION_SET } from "./webhooks/webhook-options.js";
 
 export const DEFAULT_API_HOST = "127.0.0.1";
 export const DEFAULT_API_PORT = 8080;
@@ -122,6 +123,7 @@ export const API_OPTION_SET = {
     schema: count(1, 100),
     default: 3,
   }),
+  ...WEBHOOK_OPTION_SET,
 };
 
 /** What the API runs with: its own options plus the farm's Redis. */

@@ -3,6 +3,8 @@ import express, { type Express, Router } from "express";
 import type { ApiTokenStore } from "./auth/api-token-store.js";
 import { knownCaller } from "./auth/caller.js";
 import { requireScope, requireToken } from "./auth/require-token.js";
+import type { EventHub } from "./events/event-hub.js";
+import { eventsRoute } from "./events/events-route.js";
 import { cancelTaskRoute } from "./handlers/cancel-task.js";
 import { getTask } from "./handlers/get-task.js";
 import { getTaskFile } from "./handlers/get-task-file.js";
@@ -21,6 +23,7 @@ import { submitRate } from "./http/submit-rate.js";
 
 export interface ApiAppParts extends HandlerContext {
   tokens: ApiTokenStore;
+  hub: EventHub;
   maxBodyBytes: number;
   logger: Logger;
 }
@@ -49,6 +52,7 @@ export function createApiApp(parts: ApiAppParts): Express {
   v1.delete("/tasks/:id", requireScope("cancel"), cancelTaskRoute(parts));
   v1.post("/tasks/:id/retry", requireScope("submit"), rate, retryTaskRoute(parts));
   v1.get("/tasks/:id/files/:name", requireScope("read"), getTaskFile(parts));
+  v1.get("/events", requireScope("read"), eventsRoute(parts));
   v1.post("/inputs", requireScope("submit"), rate, uploadInput(parts));
   app.use("/v1", v1);
 

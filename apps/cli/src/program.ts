@@ -15,6 +15,7 @@ import { registerSchema } from "./commands/schema.js";
 import { registerStatus } from "./commands/status.js";
 import { registerToken } from "./commands/token.js";
 import { registerWatch } from "./commands/watch.js";
+import { registerWebhook } from "./commands/webhook.js";
 import { registerWorker } from "./commands/worker.js";
 
 export const CLI_VERSION = "0.1.0";
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerDashboard(program);
   registerApi(program);
   registerToken(program);
+  registerWebhook(program);
   registerStatus(program);
   registerLs(program);
   registerCancel(program);

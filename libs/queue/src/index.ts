@@ -90,6 +90,21 @@ export {
 } from "./records/cancelled-records.js";
 export { FarmConnection } from "./records/farm-connection.js";
 export {
+  compareEventIds,
+  DEFAULT_EVENT_LOG_MAX,
+  eventLogMax,
+  FARM_EVENT_STATES,
+  type FarmEvent,
+  type FarmEventBody,
+  FarmEventBodySchema,
+  type FarmEventInput,
+  type FarmEventState,
+  FarmEvents,
+  isEventId,
+  parseEntries,
+  type StreamEntry,
+} from "./records/farm-events.js";
+export {
   DEFAULT_PREFIX,
   FarmKeys,
   MODEL_QUEUE_PREFIX,

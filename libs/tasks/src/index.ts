@@ -31,6 +31,13 @@ export {
   type TaskValidatorOptions,
   type TaskVerdict,
 } from "./task-validator.js";
+export {
+  DEFAULT_WEBHOOK_EVENTS,
+  FARM_EVENT_TYPES,
+  type FarmEventType,
+  type TaskWebhook,
+  TaskWebhookSchema,
+} from "./task-webhook.js";
 export { hasControlCharacters, hasControlCharactersBesidesLineBreaks } from "./text-rules.js";
 export {
   KNOWN_MODEL_TYPES,

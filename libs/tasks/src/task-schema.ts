@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { outputSubDirProblem } from "./output-dir.js";
 import { taskIdProblem } from "./task-id.js";
+import { TaskWebhookSchema } from "./task-webhook.js";
 import { hasControlCharactersBesidesLineBreaks } from "./text-rules.js";
 
 /** BullMQ's priority range: 1 runs first. */
@@ -147,6 +148,7 @@ export const TaskFieldsSchema = z.object({
   image_start_paths: pathList.optional().meta({ description: "Start image(s) (WanGP image_start)." }),
   image_end_paths: pathList.optional().meta({ description: "End image(s) (WanGP image_end)." }),
   image_refs_paths: pathList.optional().meta({ description: "Reference image(s) (WanGP image_refs)." }),
+  webhook: TaskWebhookSchema.optional(),
 });
 
 export type TaskFields = z.output<typeof TaskFieldsSchema>;

@@ -21,6 +21,7 @@ const FARM_ONLY_FIELDS: ReadonlySet<string> = new Set([
   "output_sub_dir",
   "use_causvid_lora",
   "priority",
+  "webhook",
 ]);
 
 /**

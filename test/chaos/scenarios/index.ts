@@ -12,6 +12,7 @@ import { redisFailoverScenario } from "./redis-failover.ts";
 import { redisRestartScenario } from "./redis-restart.ts";
 import { sigkillScenario } from "./sigkill.ts";
 import { sigtermDrainScenario } from "./sigterm-drain.ts";
+import { webhookKillScenario } from "./webhook-kill.ts";
 
 export interface Scenario {
   id: string;
@@ -31,4 +32,5 @@ export const SCENARIOS: Scenario[] = [
   { id: "dashboard", run: dashboardAttackScenario },
   { id: "frozen-worker", run: frozenWorkerScenario },
   { id: "partitioned-host", run: partitionedHostScenario },
+  { id: "webhook-kill", run: webhookKillScenario },
 ];

@@ -52,6 +52,8 @@ export interface TaskSubmissionParts {
   inputsDir: string;
   retry: RetryPolicy;
   maxBatch: number;
+  /** Whether a task's own webhook may target loopback, link-local or private addresses. */
+  allowPrivateTargets: boolean;
 }
 
 interface Candidate {
@@ -229,7 +231,7 @@ export class TaskSubmission {
     try {
       imported = await new TaskImporter(sink).import(
         recordsOf(fresh),
-        new HttpTaskValidator(this.#parts.media, this.#parts.inputsDir),
+        new HttpTaskValidator(this.#parts.media, this.#parts.inputsDir, this.#parts.allowPrivateTargets),
         { source: `api (token ${tokenId})` },
       );
     } catch (error) {

@@ -55,6 +55,13 @@ export class TaskOwners {
       .exec();
   }
 
+  /** The token ids that submitted these tasks (tasks imported outside the API are absent). */
+  async ownersOf(taskIds: readonly string[]): Promise<Map<string, string>> {
+    if (taskIds.length === 0) return new Map();
+    const owners = await this.#redis.hmget(this.#keys.taskOwners, ...taskIds);
+    return new Map(taskIds.flatMap((id, i) => (owners[i] ? [[id, owners[i]] as const] : [])));
+  }
+
   /** Whether the caller may see and steer the task (its own, or any for an admin). */
   async mayAccess(who: Caller, taskId: string): Promise<boolean> {
     if (who.isAdmin) return true;

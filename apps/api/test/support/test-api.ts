@@ -66,7 +66,10 @@ export async function openTestApi(
     mediaRoot: [mediaRoot],
     ...overrides,
   };
-  const api = await startApi({ ...settings, logger: createLogger({ name: "api", level: "silent" }) });
+  const api = await startApi({
+    ...settings,
+    logger: createLogger({ name: "api", level: process.env.WGP_FARM_TEST_LOG ? "debug" : "silent" }),
+  });
   const farm = await FarmConnection.open(redisUrl, prefix);
   const tokens = new ApiTokenStore(farm.redis, new ApiKeys(prefix));
   return {

@@ -12,6 +12,7 @@ import {
 } from "@wgp-farm/queue";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
+import { SlotEvents } from "../events/slot-events.js";
 import type { SlotPlan } from "../gpu-detection.js";
 import { type JobEvent, stopJob } from "../job/job-events.js";
 import type { HeldJob, JobEnd } from "../job/job-finisher.js";
@@ -58,6 +59,7 @@ export class GpuSlot {
   readonly #engine: EngineSupervisor;
   readonly #runner: JobRunner;
   readonly #hostWangp: HostWangpPublisher;
+  readonly #events: SlotEvents;
   readonly #fetching = new AbortController();
   #loop: Promise<void> | undefined;
   /** Stops the running job. */
@@ -96,6 +98,7 @@ export class GpuSlot {
       this.#logger,
     );
     this.#runner = new JobRunner(jobs, { plan, engine: this.#engine, logger: this.#logger, weights });
+    this.#events = new SlotEvents(plan, ctx.redis, ctx.options.prefix, this.#logger);
   }
 
   get id(): string {
@@ -242,6 +245,7 @@ export class GpuSlot {
     const stop = new AbortController();
     this.#stopRunning = stop;
     this.#status.jobStarted(held.taskId, held.queue);
+    this.#events.started(held);
     const switching = next.model !== this.#status.loadedModel;
     this.#status.loadedModel = next.model;
     this.#status.setState(switching ? "loading" : "busy");
@@ -253,6 +257,7 @@ export class GpuSlot {
     } finally {
       this.#stopRunning = undefined;
       this.#status.jobEnded(end);
+      this.#events.ended(held, end);
       this.#status.loadedModel = this.#engineModel;
     }
     const draining = this.#fetching.signal.aborted;
@@ -273,6 +278,7 @@ export class GpuSlot {
         return;
       case "progress":
         this.#status.jobProgress(event.progress);
+        this.#events.progress(event.progress);
         return;
     }
   }

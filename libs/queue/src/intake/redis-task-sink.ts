@@ -1,6 +1,7 @@
 import type { Task } from "@wgp-farm/tasks";
 import { CANCELLED_REASON_PREFIX } from "../records/cancelled-records.js";
 import type { FarmConnection } from "../records/farm-connection.js";
+import { FarmEvents } from "../records/farm-events.js";
 import { modelQueueName, QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { jobNameFor, jobOptionsFor, type RetryPolicy, type TaskJobData } from "../records/task-job.js";
 import type { ImportReport } from "./import-report.js";
@@ -158,6 +159,7 @@ export class RedisTaskSink implements TaskSink {
             opts: jobOptionsFor(pending.task, this.retry),
           })),
         );
+        await FarmEvents.of(this.farm).queued(list.map(({ pending }) => pending.task));
         for (const { pending, note } of list) {
           report.imported.push({
             index: pending.index,

@@ -1,6 +1,7 @@
 import type { Job } from "bullmq";
 import { readCancelledRecord } from "../records/cancelled-records.js";
 import type { FarmConnection } from "../records/farm-connection.js";
+import { FarmEvents } from "../records/farm-events.js";
 import { QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { TaskIndex } from "../records/task-index.js";
 import {
@@ -83,6 +84,7 @@ export async function retryTask(farm: FarmConnection, taskId: string): Promise<R
     if (!hasTask(data)) return refused(taskId, "cancelled", indexedQueue, "the cancel record holds no task");
     const queue = await requeue(farm, data, DEFAULT_RETRY_POLICY);
     await farm.redis.hdel(farm.keys.cancelled, taskId);
+    await FarmEvents.of(farm).queued([data.task]);
     return { task_id: taskId, outcome: "retried", state: "cancelled", queue, message: null };
   }
   const { job, queueName } = found;
@@ -93,6 +95,7 @@ export async function retryTask(farm: FarmConnection, taskId: string): Promise<R
     const original = await farm.queues.forModel(job.data.task.model).getJob(taskId);
     const queue = await requeue(farm, job.data, policyOf(original ?? job));
     await job.remove();
+    await FarmEvents.of(farm).queued([job.data.task]);
     return { task_id: taskId, outcome: "retried", state: "quarantined", queue, message: null };
   }
   const state = taskStateOfJob(await job.getState());
@@ -101,6 +104,7 @@ export async function retryTask(farm: FarmConnection, taskId: string): Promise<R
     return refused(taskId, state, queueName, `the task is ${state}${hint}`);
   }
   await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+  if (hasTask(job.data)) await FarmEvents.of(farm).queued([job.data.task]);
   return { task_id: taskId, outcome: "retried", state, queue: queueName, message: null };
 }
 

@@ -117,6 +117,31 @@ export class FarmKeys {
     return this.#farm(`wangp-host:${catalogId}`);
   }
 
+  /** Stream of farm events (queued, started, progress, completed, …), capped: the watchers' replay log. */
+  get farmEvents(): string {
+    return this.#farm("events");
+  }
+
+  /** Hash task_id → JSON webhook of a task that asked for one, kept until the task ends. */
+  get taskWebhooks(): string {
+    return this.#farm("task-webhooks");
+  }
+
+  /** Hash subscription id → JSON farm-wide webhook subscription (`wgp-farm webhook add`). */
+  get webhookSubscriptions(): string {
+    return this.#farm("webhook-subscriptions");
+  }
+
+  /** The secret that signs tasks' own webhooks (one per farm, made on first use). */
+  get taskWebhookSecret(): string {
+    return this.#farm("task-webhook-secret");
+  }
+
+  /** List of the latest deliveries to one subscription (newest first, capped). */
+  webhookDeliveries(subscriptionId: string): string {
+    return this.#farm(`webhook-deliveries:${subscriptionId}`);
+  }
+
   /** BullMQ's keys of one queue (`wait`, `active`, `meta`, `events`, …; `""` is the queue's own base). */
   queueKeys(queueName: string): KeysMap {
     return this.#bullmq.getKeys(queueName);
