@@ -64,6 +64,8 @@ describe("/metrics", () => {
     const stats = new FarmStats(open.farm.redis, open.farm.keys);
     await stats.increment("completed", 3);
     await stats.increment("model_switches", 1);
+    await stats.increment("lost_attempts", 1);
+    await stats.increment("wasted_gpu_ms", 12_500);
     await new SlotRegistry(open.farm.redis, open.farm.keys).publish(slot());
 
     const after = await scrape(open.base);
@@ -78,6 +80,8 @@ describe("/metrics", () => {
     expect(sampleValue(after, "wgp_farm_tasks_total", { outcome: "failed" })).toBe(0);
     expect(sampleValue(after, "wgp_farm_model_switches_total")).toBe(1);
     expect(sampleValue(after, "wgp_farm_engine_restarts_total")).toBe(0);
+    expect(sampleValue(after, "wgp_farm_lost_attempts_total")).toBe(1);
+    expect(sampleValue(after, "wgp_farm_wasted_gpu_seconds_total")).toBe(12.5);
     expect(sampleValue(after, "wgp_farm_slot_busy_ratio", { slot: "gpu0@render-01" })).toBeCloseTo(0.5, 1);
     expect(
       sampleValue(after, "wgp_farm_slot_info", { slot: "gpu0@render-01", model: "t2v", state: "busy" }),

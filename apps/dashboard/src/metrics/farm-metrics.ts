@@ -22,6 +22,8 @@ export class FarmMetrics {
   private readonly tasks: MirroredCounter<"outcome">;
   private readonly modelSwitches: MirroredCounter<never>;
   private readonly engineRestarts: MirroredCounter<never>;
+  private readonly lostAttempts: MirroredCounter<never>;
+  private readonly wastedGpuSeconds: MirroredCounter<never>;
 
   constructor() {
     const registers = [this.registry];
@@ -64,6 +66,16 @@ export class FarmMetrics {
       this.registry,
       "wgp_farm_engine_restarts_total",
       "WanGP engine restarts (crash, hang, OOM), farm-wide",
+    );
+    this.lostAttempts = new MirroredCounter(
+      this.registry,
+      "wgp_farm_lost_attempts_total",
+      "Attempts that lost their job to another attempt (a frozen or cut-off host) and published nothing",
+    );
+    this.wastedGpuSeconds = new MirroredCounter(
+      this.registry,
+      "wgp_farm_wasted_gpu_seconds_total",
+      "GPU time spent by attempts that lost their job, farm-wide",
     );
     const histogram = (name: string, help: string, buckets: number[]) =>
       new Histogram({ name, help, buckets, labelNames: ["model"] as const, registers });
@@ -110,5 +122,7 @@ export class FarmMetrics {
     for (const outcome of TASK_OUTCOMES) this.tasks.set(status.counters[outcome], { outcome });
     this.modelSwitches.set(status.counters.model_switches);
     this.engineRestarts.set(status.counters.engine_restarts);
+    this.lostAttempts.set(status.counters.lost_attempts);
+    this.wastedGpuSeconds.set(status.counters.wasted_gpu_ms / 1000);
   }
 }
