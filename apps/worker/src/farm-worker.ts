@@ -23,6 +23,7 @@ import { QueueActivityWatcher } from "./scheduling/queue-activity-watcher.js";
 import { WakeSignal } from "./scheduling/wake-signal.js";
 import { GpuSlot, type GpuSlotContext } from "./slot/gpu-slot.js";
 import { QueueWorkerSet } from "./slot/queue-workers.js";
+import { type SlotEngineFactory, superviseEngineProcess } from "./slot/slot-engine.js";
 import {
   type FarmWorkerOptions,
   type ResolvedWorkerOptions,
@@ -63,6 +64,12 @@ type WorkerServices = GpuSlotContext &
     cancels: CancelChannel;
     options: ResolvedWorkerOptions;
   };
+
+/** What tests and the farm simulator may replace; the product never passes any. */
+export interface WorkerTestSeams {
+  /** Builds each slot's engine (default: an EngineSupervisor over engine-py). */
+  createEngine?: SlotEngineFactory;
+}
 
 /** Slot ids of the workers running in this process (`headless` may run one next to other parts). */
 const SLOTS_IN_THIS_PROCESS = new Set<string>();
@@ -108,7 +115,7 @@ export class FarmWorker {
   }
 
   /** Connects, starts every slot's engine and begins fetching. Rejects when a slot cannot start. */
-  static async start(options: FarmWorkerOptions): Promise<FarmWorker> {
+  static async start(options: FarmWorkerOptions, seams: WorkerTestSeams = {}): Promise<FarmWorker> {
     const resolved = resolveWorkerOptions(options);
     const logger = options.logger ?? createLogger({ name: "worker" });
     const plans = await planSlots(resolved);
@@ -123,6 +130,7 @@ export class FarmWorker {
       const watcherRedis = reportConnectionErrors(farm.redis.duplicate(), logger, "queue events");
       const watcher = new QueueActivityWatcher(watcherRedis, farm.keys, wake, logger);
       const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models);
+      ctx.createEngine = seams.createEngine ?? superviseEngineProcess;
       await FarmWorker.#checkIdentity(ctx.registry, plans);
       const subscriber = reportConnectionErrors(farm.redis.duplicate(), logger, "cancel requests");
       worker = new FarmWorker(ctx, plans, watcher, subscriber);
@@ -160,6 +168,7 @@ export class FarmWorker {
       }),
       wake,
       models,
+      createEngine: superviseEngineProcess,
       publisher: await OutputPublisher.open(options.mainOutputDir, logger),
       causvid:
         options.engine === "wangp" && options.wangpRoot
@@ -321,6 +330,9 @@ export interface FarmWorkerHandle {
 }
 
 /** Starts a worker in this process (the CLI's `worker` command and `headless` both use it). */
-export function startFarmWorker(options: FarmWorkerOptions): Promise<FarmWorkerHandle> {
-  return FarmWorker.start(options);
+export function startFarmWorker(
+  options: FarmWorkerOptions,
+  seams?: WorkerTestSeams,
+): Promise<FarmWorkerHandle> {
+  return FarmWorker.start(options, seams);
 }

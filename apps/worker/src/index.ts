@@ -1,4 +1,5 @@
-export { FarmWorker, type FarmWorkerHandle, startFarmWorker } from "./farm-worker.js";
+export { FarmWorker, type FarmWorkerHandle, startFarmWorker, type WorkerTestSeams } from "./farm-worker.js";
+export type { SlotEngineFactory } from "./slot/slot-engine.js";
 export {
   GpuDetectionError,
   planSlots,

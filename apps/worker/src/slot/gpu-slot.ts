@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { bestEffort, type Logger } from "@wgp-farm/config";
-import { EngineSupervisor } from "@wgp-farm/engine";
+import type { EngineSupervisor } from "@wgp-farm/engine";
 import {
   modelQueueName,
   redisStepMs,
@@ -18,7 +18,7 @@ import type { JobScheduler, NextWork } from "../scheduling/job-scheduler.js";
 import type { WakeSignal } from "../scheduling/wake-signal.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { QueueWorkerSet } from "./queue-workers.js";
-import { type SlotEngineOptions, slotEngineOptions } from "./slot-engine.js";
+import { type SlotEngineFactory, type SlotEngineOptions, slotEngineOptions } from "./slot-engine.js";
 import { SlotStatusBoard, type SlotStatusContext } from "./slot-status.js";
 
 /** What a GpuSlot needs from its worker process (its jobs get a JobRunnerContext of their own). */
@@ -29,6 +29,7 @@ export interface GpuSlotContext extends SlotStatusContext {
   wake: WakeSignal;
   /** The model types that have a queue, as last seen. */
   models(): readonly string[];
+  createEngine: SlotEngineFactory;
   options: SlotEngineOptions &
     Pick<
       ResolvedWorkerOptions,
@@ -263,7 +264,7 @@ export class GpuSlot {
 
   #superviseEngine(): EngineSupervisor {
     const engineLogger = this.#logger.child({ component: "engine" });
-    const engine = new EngineSupervisor(slotEngineOptions(this.plan, this.#ctx.options, engineLogger));
+    const engine = this.#ctx.createEngine(slotEngineOptions(this.plan, this.#ctx.options, engineLogger));
     engine.on("ready", () => {
       if (!this.#stopRunning) this.#status.setState(this.#fetching.signal.aborted ? "stopped" : "idle");
     });
