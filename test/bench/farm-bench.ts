@@ -8,7 +8,11 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { type BenchRow, printBenchResult } from "./bench-result.ts";
-import { type FarmSimulationOptions, type FarmSimulationResult, simulateFarm } from "./farm-sim/farm-simulation.ts";
+import {
+  type FarmSimulationOptions,
+  type FarmSimulationResult,
+  simulateFarm,
+} from "./farm-sim/farm-simulation.ts";
 
 const BEFORE = new URL("./farm-sim/before-redesign.json", import.meta.url);
 
@@ -45,7 +49,8 @@ if (values["save-as"]) await writeFile(BEFORE, `${JSON.stringify(results, null, 
 const before: FarmSimulationResult[] = await readFile(BEFORE, "utf8")
   .then((text) => JSON.parse(text) as FarmSimulationResult[])
   .catch(() => []);
-const beforeOf = (r: FarmSimulationResult) => before.find((b) => b.slots === r.slots && b.models === r.models);
+const beforeOf = (r: FarmSimulationResult) =>
+  before.find((b) => b.slots === r.slots && b.models === r.models);
 const was = (r: FarmSimulationResult, value: (x: FarmSimulationResult) => string) => {
   const b = beforeOf(r);
   return b ? ` (before: ${value(b)})` : "";
@@ -53,13 +58,16 @@ const was = (r: FarmSimulationResult, value: (x: FarmSimulationResult) => string
 
 const rows: BenchRow[] = results.flatMap((r) => {
   const size = `${r.slots} slots × ${r.models} models (${r.workers} workers)`;
-  const idleCpu = (x: FarmSimulationResult) => `${x.idle.redisCpuPercent} % of a core, ${x.idle.callsPerS} cmds/s`;
-  const arrival = (x: FarmSimulationResult) => `${x.arrivals.callsPerArrival} cmds, ${x.arrivals.cpuMsPerArrival} ms CPU`;
+  const idleCpu = (x: FarmSimulationResult) =>
+    `${x.idle.redisCpuPercent} % of a core, ${x.idle.callsPerS} cmds/s`;
+  const arrival = (x: FarmSimulationResult) =>
+    `${x.arrivals.callsPerArrival} cmds, ${x.arrivals.cpuMsPerArrival} ms CPU`;
   const busy = (x: FarmSimulationResult) =>
     `${x.busy.callsPerJob} cmds, ${x.busy.cpuMsPerJob} ms CPU per job; ${x.busy.redisCpuPercent} % of a core; ${x.busy.xreadPerS} XREAD/s`;
   const conns = (x: FarmSimulationResult) => `${x.connections.idle} idle, ${x.connections.peak} peak`;
   const pickup = (x: FarmSimulationResult) => `${x.arrivals.pickupP50Ms} / ${x.arrivals.pickupP99Ms} ms`;
-  const makespan = (x: FarmSimulationResult) => `${x.busy.ratio} (${x.busy.makespanS} s / ${x.busy.lowerBoundS} s)`;
+  const makespan = (x: FarmSimulationResult) =>
+    `${x.busy.ratio} (${x.busy.makespanS} s / ${x.busy.lowerBoundS} s)`;
   return [
     {
       measure: `${size}: idle farm, Redis`,

@@ -4,6 +4,7 @@ import {
   CancelChannel,
   FarmConnection,
   FarmStats,
+  modelOfQueue,
   modelQueueName,
   redisStepMs,
   SlotRegistry,
@@ -19,8 +20,8 @@ import type { JobRunnerContext } from "./job/job-runner.js";
 import { Quarantine } from "./job/quarantine.js";
 import { OutputPublisher, type StagingOwner } from "./output/output-publisher.js";
 import { JobScheduler } from "./scheduling/job-scheduler.js";
-import { QueueActivityWatcher } from "./scheduling/queue-activity-watcher.js";
 import { WakeSignal } from "./scheduling/wake-signal.js";
+import { WorkSignalWatcher } from "./scheduling/work-signal-watcher.js";
 import { GpuSlot, type GpuSlotContext } from "./slot/gpu-slot.js";
 import { QueueWorkerSet } from "./slot/queue-workers.js";
 import { type SlotEngineFactory, superviseEngineProcess } from "./slot/slot-engine.js";
@@ -82,8 +83,7 @@ const SLOTS_IN_THIS_PROCESS = new Set<string>();
 export class FarmWorker {
   readonly #slots: GpuSlot[];
   readonly #ctx: WorkerServices;
-  readonly #watcher: QueueActivityWatcher;
-  readonly #stalledChecker: QueueWorkerSet;
+  readonly #watcher: WorkSignalWatcher;
   readonly #subscriber: Redis;
   #unsubscribe: (() => Promise<void>) | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -93,24 +93,12 @@ export class FarmWorker {
   private constructor(
     ctx: WorkerServices,
     plans: readonly SlotPlan[],
-    watcher: QueueActivityWatcher,
+    watcher: WorkSignalWatcher,
     subscriber: Redis,
   ) {
     this.#ctx = ctx;
     this.#subscriber = subscriber;
     this.#watcher = watcher;
-    const host = plans[0]?.host ?? "worker";
-    this.#stalledChecker = new QueueWorkerSet(
-      ctx.farm.redis,
-      {
-        prefix: ctx.options.prefix,
-        name: `stalled-check@${host}`,
-        lockDurationMs: ctx.options.lockDurationMs,
-        stalledIntervalMs: ctx.options.stalledIntervalMs,
-        checkStalled: true,
-      },
-      ctx.logger,
-    );
     this.#slots = plans.map((plan) => new GpuSlot(plan, ctx, ctx));
   }
 
@@ -127,9 +115,10 @@ export class FarmWorker {
     try {
       reportConnectionErrors(farm.redis, logger, "commands");
       const wake = new WakeSignal();
-      const watcherRedis = reportConnectionErrors(farm.redis.duplicate(), logger, "queue events");
-      const watcher = new QueueActivityWatcher(watcherRedis, farm.keys, wake, logger);
-      const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models);
+      const watcherRedis = reportConnectionErrors(farm.redis.duplicate(), logger, "work signal");
+      const watcher = new WorkSignalWatcher(watcherRedis, farm.keys, wake, logger, resolved.idleRecheckMs);
+      const host = plans[0]?.host ?? "worker";
+      const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models, host);
       ctx.createEngine = seams.createEngine ?? superviseEngineProcess;
       await FarmWorker.#checkIdentity(ctx.registry, plans);
       const subscriber = reportConnectionErrors(farm.redis.duplicate(), logger, "cancel requests");
@@ -150,8 +139,26 @@ export class FarmWorker {
     logger: Logger,
     wake: WakeSignal,
     models: () => readonly string[],
+    host: string,
   ): Promise<WorkerServices> {
     const registry = new SlotRegistry(farm.redis, farm.keys, options.slotStatusTtlMs);
+    const workers = new QueueWorkerSet(
+      farm.redis,
+      {
+        prefix: options.prefix,
+        name: `worker@${host}`,
+        lockDurationMs: options.lockDurationMs,
+        stalledIntervalMs: options.stalledIntervalMs,
+        checkStalled: true,
+        onStalled: (queue, jobId) =>
+          void bestEffort(
+            farm.work.announce([modelOfQueue(queue) ?? ""], "stall", [jobId]),
+            logger,
+            "announcing a stalled job",
+          ),
+      },
+      logger,
+    );
     return {
       options,
       farm,
@@ -161,7 +168,9 @@ export class FarmWorker {
       cancels: new CancelChannel(farm.redis, farm.keys),
       history: new AttemptHistory(farm.redis, farm.keys, logger),
       quarantine: new Quarantine(farm, options.quarantineAfter, logger),
-      scheduler: new JobScheduler(farm.redis, farm.keys, registry, {
+      workers,
+      work: farm.work,
+      scheduler: new JobScheduler(farm.redis, farm.keys, {
         policy: options.schedulingPolicy,
         maxWaitMs: options.maxWaitMs,
         backlogPerSlot: options.switchBacklogPerSlot,
@@ -198,10 +207,10 @@ export class FarmWorker {
 
   async #start(): Promise<void> {
     const ctx = this.#ctx;
-    this.#watcher.onModelsChanged((models) => this.#stalledChecker.watch(models.map(modelQueueName)));
+    this.#watcher.onModelsChanged((models) => ctx.workers.watch(models.map(modelQueueName)));
     this.#watcher.onStalled((taskIds) => this.#forgetDeadSlots(taskIds));
     await this.#watcher.start();
-    this.#stalledChecker.watch(this.#watcher.models.map(modelQueueName));
+    ctx.workers.watch(this.#watcher.models.map(modelQueueName));
     this.#unsubscribe = await ctx.cancels.subscribe(
       this.#subscriber,
       (taskId) => void this.#onCancel(taskId),
@@ -269,7 +278,7 @@ export class FarmWorker {
     await settleWithin(this.#unsubscribe?.() ?? Promise.resolve(), redisStepMs(farm.redis));
     this.#subscriber.disconnect();
     await this.#watcher.close();
-    await settleWithin(this.#stalledChecker.close(), redisStepMs(farm.redis));
+    await settleWithin(this.#ctx.workers.close(), redisStepMs(farm.redis));
     if (!(await settleWithin(farm.close(), redisStepMs(farm.redis)))) farm.redis.disconnect();
   }
 

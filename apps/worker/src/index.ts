@@ -1,5 +1,4 @@
 export { FarmWorker, type FarmWorkerHandle, startFarmWorker, type WorkerTestSeams } from "./farm-worker.js";
-export type { SlotEngineFactory } from "./slot/slot-engine.js";
 export {
   GpuDetectionError,
   planSlots,
@@ -17,6 +16,7 @@ export {
   type SchedulingInput,
 } from "./scheduling/scheduling-policy.js";
 export { handleShutdownSignals, type ShutdownSignalOptions } from "./shutdown-signals.js";
+export type { SlotEngineFactory } from "./slot/slot-engine.js";
 export {
   type FarmWorkerOptions,
   type ResolvedWorkerOptions,

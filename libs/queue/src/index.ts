@@ -98,6 +98,7 @@ export {
 } from "./records/farm-keys.js";
 export { FARM_COUNTERS, type FarmCounter, FarmStats } from "./records/farm-stats.js";
 export { type HostRecord, HostRecordSchema, HostRecords } from "./records/host-records.js";
+export { ModelBacklog, type ModelBacklogEntry } from "./records/model-backlog.js";
 export { ModelQueues } from "./records/model-queues.js";
 export {
   type AttemptOutcome,
@@ -109,6 +110,7 @@ export {
 export {
   type JobProgress,
   JobProgressSchema,
+  SERVING_STATES,
   SLOT_STATES,
   SlotRegistry,
   type SlotState,
@@ -124,6 +126,7 @@ export {
   type TaskImportInfo,
   type TaskJobData,
 } from "./records/task-job.js";
+export { readWorkEntry, type WorkEntry, type WorkReason, WorkSignal } from "./records/work-signal.js";
 export {
   type ConnectRedisOptions,
   connectRedis,

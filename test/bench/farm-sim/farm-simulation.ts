@@ -17,7 +17,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { FarmConnection, importTaskSource, RedisServerProcess, RedisTaskSink } from "@wgp-farm/queue";
 import { median, percentile } from "../bench-result.ts";
-import { readRedis, redisDelta, type RedisDelta, type RedisReading } from "./redis-meter.ts";
+import { type RedisDelta, type RedisReading, readRedis, redisDelta } from "./redis-meter.ts";
 import { type SimHost, type SimHostOptions, startSimHost } from "./sim-host.ts";
 import type { EngineRecord, VirtualTimings } from "./virtual-engine.ts";
 
@@ -96,7 +96,9 @@ async function startHostProcess(options: SimHostOptions): Promise<SimHost> {
   child.stdout.on("data", (chunk: Buffer) => {
     if (chunk.toString().includes("ready")) ready.resolve();
   });
-  child.once("exit", (code) => ready.reject(new Error(`simulated host exited with ${code} before it was ready`)));
+  child.once("exit", (code) =>
+    ready.reject(new Error(`simulated host exited with ${code} before it was ready`)),
+  );
   await ready.promise;
   return {
     recordFile: path.join(options.dir, `${options.host}.jsonl`),
@@ -127,7 +129,9 @@ async function startFarm(options: FarmSimulationOptions): Promise<Farm> {
       slotsPerWorker: SLOTS_PER_WORKER,
       timings: options.timings,
     };
-    hosts.push(options.hostProcesses === 0 ? await startSimHost(hostOptions) : await startHostProcess(hostOptions));
+    hosts.push(
+      options.hostProcesses === 0 ? await startSimHost(hostOptions) : await startHostProcess(hostOptions),
+    );
   }
   return { redis, conn, dir, hosts };
 }
@@ -235,7 +239,9 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     for (const r of records) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
     const failed = Number((await redis.hget(farm.conn.keys.stats, "failed")) ?? 0);
     const startedOnce =
-      failed === 0 && [...counts.values()].every((n) => n === 1) && counts.size === tasks.length + options.arrivals;
+      failed === 0 &&
+      [...counts.values()].every((n) => n === 1) &&
+      counts.size === tasks.length + options.arrivals;
     return {
       slots: options.slots,
       models: options.models,

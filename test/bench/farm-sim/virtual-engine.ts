@@ -128,7 +128,11 @@ export class VirtualEngine extends EngineSupervisor {
       seed: 0,
       model_type: model,
       settings: request.settings,
-      timings: { model_load_s: loadMs / 1000, generation_s: generationMs / 1000, total_s: (loadMs + generationMs) / 1000 },
+      timings: {
+        model_load_s: loadMs / 1000,
+        generation_s: generationMs / 1000,
+        total_s: (loadMs + generationMs) / 1000,
+      },
     };
   }
 

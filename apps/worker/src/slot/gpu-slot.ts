@@ -7,6 +7,8 @@ import {
   type SlotStatus,
   settleWithin,
   type TaskJobData,
+  type WorkReason,
+  type WorkSignal,
 } from "@wgp-farm/queue";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
@@ -17,24 +19,24 @@ import { JobRunner, type JobRunnerContext } from "../job/job-runner.js";
 import type { JobScheduler, NextWork } from "../scheduling/job-scheduler.js";
 import type { WakeSignal } from "../scheduling/wake-signal.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
-import { QueueWorkerSet } from "./queue-workers.js";
+import type { QueueWorkerSet } from "./queue-workers.js";
 import { type SlotEngineFactory, type SlotEngineOptions, slotEngineOptions } from "./slot-engine.js";
 import { SlotStatusBoard, type SlotStatusContext } from "./slot-status.js";
 
 /** What a GpuSlot needs from its worker process (its jobs get a JobRunnerContext of their own). */
 export interface GpuSlotContext extends SlotStatusContext {
-  /** The process's command connection (the slot's BullMQ workers share it). */
+  /** The process's command connection. */
   redis: Redis;
+  /** The process's fetch workers, one per queue, shared by its slots (each fetches with its own token). */
+  workers: QueueWorkerSet;
   scheduler: JobScheduler;
   wake: WakeSignal;
+  /** Where a job this slot puts back (retry, requeue) is announced, so that idle slots anywhere wake. */
+  work: WorkSignal;
   /** The model types that have a queue, as last seen. */
   models(): readonly string[];
   createEngine: SlotEngineFactory;
-  options: SlotEngineOptions &
-    Pick<
-      ResolvedWorkerOptions,
-      "prefix" | "lockDurationMs" | "stalledIntervalMs" | "slotStatusTtlMs" | "idleRecheckMs"
-    >;
+  options: SlotEngineOptions & Pick<ResolvedWorkerOptions, "slotStatusTtlMs">;
   logger: Logger;
 }
 
@@ -49,7 +51,6 @@ export class GpuSlot {
   readonly plan: SlotPlan;
   readonly #ctx: GpuSlotContext;
   readonly #logger: Logger;
-  readonly #workers: QueueWorkerSet;
   readonly #status: SlotStatusBoard;
   readonly #engine: EngineSupervisor;
   readonly #runner: JobRunner;
@@ -64,18 +65,6 @@ export class GpuSlot {
     this.plan = plan;
     this.#ctx = ctx;
     this.#logger = ctx.logger.child({ slot: plan.slotId });
-    const { options } = ctx;
-    this.#workers = new QueueWorkerSet(
-      ctx.redis,
-      {
-        prefix: options.prefix,
-        name: plan.slotId,
-        lockDurationMs: options.lockDurationMs,
-        stalledIntervalMs: options.stalledIntervalMs,
-        checkStalled: false,
-      },
-      this.#logger,
-    );
     this.#status = new SlotStatusBoard(
       plan,
       ctx,
@@ -131,7 +120,7 @@ export class GpuSlot {
     if (this.#stopRunning) stopJob(this.#stopRunning, { kind: "requeue", why });
   }
 
-  /** Shuts the engine down, closes the slot's BullMQ workers and removes its status. */
+  /** Shuts the engine down and removes its status. */
   async shutdown(): Promise<void> {
     this.#fetching.abort();
     this.#status.stop();
@@ -144,7 +133,6 @@ export class GpuSlot {
         "the running job could not be returned to its queue (Redis unreachable?); it will stall back",
       );
     }
-    await settleWithin(this.#workers.close(), stepMs);
     await settleWithin(this.#status.remove(), stepMs);
   }
 
@@ -153,7 +141,7 @@ export class GpuSlot {
   }
 
   async #runLoop(): Promise<void> {
-    const { wake, scheduler, options } = this.#ctx;
+    const { wake, scheduler } = this.#ctx;
     let ownWorkArrived = false;
     while (await this.#engineReady()) {
       const seq = wake.seq;
@@ -173,8 +161,10 @@ export class GpuSlot {
       this.#logger.debug({ next }, "scheduling decision");
       if (next.kind === "idle") {
         this.#status.setState("idle");
-        const until = next.recheckAt === null ? options.idleRecheckMs : next.recheckAt - Date.now();
-        await wake.wait(seq, Math.min(options.idleRecheckMs, until), this.#fetching.signal);
+        // No periodic re-read per slot: the process's watcher wakes slots for announced work and
+        // nudges one idle slot now and then for work no one announced.
+        const until = next.recheckAt === null ? Number.POSITIVE_INFINITY : next.recheckAt - Date.now();
+        await wake.wait(seq, until, this.#fetching.signal, this.#status.loadedModel);
         // An idle slot had nothing better to do: a new job of its own model is its next job (if
         // another slot takes it first, the fetch comes back empty and the scheduler decides).
         const model = this.#status.loadedModel;
@@ -203,7 +193,7 @@ export class GpuSlot {
     const token = `${this.id}:${randomUUID()}`;
     let job: Job<TaskJobData> | undefined;
     try {
-      job = await this.#workers.get(next.queue).getNextJob(token, { block: false });
+      job = await this.#ctx.workers.fetch(next.queue, token, this.id);
     } catch (error) {
       this.#logger.warn({ err: error, queue: next.queue }, "fetching a job failed");
     }
@@ -214,6 +204,7 @@ export class GpuSlot {
     if (this.#fetching.signal.aborted) {
       // Fetched as the drain began: give it straight back.
       await bestEffort(job.moveToWait(token), this.#logger, "giving back a job fetched as the drain began");
+      await this.#announce(next.model, "requeue", String(job.id));
       return;
     }
     await this.#run({ job, token, queue: next.queue, taskId: String(job.id) }, next);
@@ -236,6 +227,8 @@ export class GpuSlot {
       this.#status.jobEnded(end);
       this.#status.loadedModel = this.#engineModel;
     }
+    if (end?.kind === "requeued") await this.#announce(next.model, "requeue", held.taskId);
+    if (end?.kind === "failed" && end.retrying) await this.#announce(next.model, "retry", held.taskId);
     const draining = this.#fetching.signal.aborted;
     this.#status.setState(draining ? "stopped" : "idle");
     if (!draining)
@@ -256,6 +249,15 @@ export class GpuSlot {
         this.#status.jobProgress(event.progress);
         return;
     }
+  }
+
+  /** The job went back to its queue: idle slots anywhere may take it (a retry in backoff, when it is due). */
+  async #announce(model: string, reason: WorkReason, taskId: string): Promise<void> {
+    await bestEffort(
+      this.#ctx.work.announce([model], reason, [taskId]),
+      this.#logger,
+      "announcing the job put back",
+    );
   }
 
   async #releaseClaim(model: string): Promise<void> {

@@ -55,6 +55,10 @@ export class RedisTaskSink implements TaskSink {
       known.map(({ pending, queue }) => this.resolveKnown(pending, queue, report, options, toAdd)),
     );
     await this.addJobs(toAdd, report);
+    await this.farm.work.announce(
+      batch.map(({ task }) => task.model),
+      "add",
+    );
   }
 
   private async claim(batch: readonly PendingTask[]): Promise<ClaimReply[]> {

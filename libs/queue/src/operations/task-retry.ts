@@ -1,7 +1,7 @@
 import type { Job } from "bullmq";
 import { readCancelledRecord } from "../records/cancelled-records.js";
 import type { FarmConnection } from "../records/farm-connection.js";
-import { QUARANTINE_QUEUE } from "../records/farm-keys.js";
+import { modelOfQueue, QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { TaskIndex } from "../records/task-index.js";
 import {
   DEFAULT_RETRY_POLICY,
@@ -52,6 +52,7 @@ async function requeue(farm: FarmConnection, data: TaskJobData, policy: RetryPol
   await farm.queues.registerModels([task.model]);
   await target.add(jobNameFor(task), { task, import: data.import }, jobOptionsFor(task, policy));
   await farm.redis.hset(farm.keys.taskIndex, task.task_id, target.name);
+  await farm.work.announce([task.model], "retry", [task.task_id]);
   return target.name;
 }
 
@@ -101,6 +102,7 @@ export async function retryTask(farm: FarmConnection, taskId: string): Promise<R
     return refused(taskId, state, queueName, `the task is ${state}${hint}`);
   }
   await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+  await farm.work.announce([modelOfQueue(queueName) ?? ""], "retry", [taskId]);
   return { task_id: taskId, outcome: "retried", state, queue: queueName, message: null };
 }
 

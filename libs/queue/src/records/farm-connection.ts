@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { type ConnectRedisOptions, connectRedis } from "../redis/redis-connection.js";
 import { DEFAULT_PREFIX, FarmKeys } from "./farm-keys.js";
 import { ModelQueues } from "./model-queues.js";
+import { WorkSignal } from "./work-signal.js";
 
 /** One process's handle on the farm's Redis: the connection, the key names and the model queues. */
 export class FarmConnection {
@@ -10,6 +11,8 @@ export class FarmConnection {
     readonly redis: Redis,
     readonly keys: FarmKeys,
     readonly queues: ModelQueues,
+    /** The farm's "work may be ready" signal: whoever puts a job where a worker can fetch it announces it. */
+    readonly work: WorkSignal,
   ) {}
 
   static async open(
@@ -19,7 +22,7 @@ export class FarmConnection {
   ): Promise<FarmConnection> {
     const redis = await connectRedis(url, options);
     const keys = new FarmKeys(prefix);
-    return new FarmConnection(url, redis, keys, new ModelQueues(redis, keys));
+    return new FarmConnection(url, redis, keys, new ModelQueues(redis, keys), new WorkSignal(redis, keys));
   }
 
   async close(): Promise<void> {
