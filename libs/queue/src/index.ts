@@ -32,7 +32,13 @@ export {
 } from "./intake/task-source.js";
 export { type CancelOutcome, type CancelTaskResult, cancelTask } from "./operations/cancel-task.js";
 export { formatDuration, parseDuration } from "./operations/durations.js";
-export { type FarmStatus, readFarmStatus, slotBusyRatio } from "./operations/farm-status.js";
+export {
+  type FarmStatus,
+  type ModelDemand,
+  readFarmStatus,
+  readModelDemand,
+  slotBusyRatio,
+} from "./operations/farm-status.js";
 export {
   type QueueCounts,
   type QueueOverview,

@@ -1,5 +1,6 @@
 import type { FarmConnection } from "../records/farm-connection.js";
 import { type FarmCounter, FarmStats } from "../records/farm-stats.js";
+import { ModelBacklog } from "../records/model-backlog.js";
 import { SlotRegistry, type SlotStatus } from "../records/slot-registry.js";
 import { type QueueOverview, readQueueOverviews } from "./queue-overview.js";
 
@@ -11,15 +12,42 @@ export interface FarmStatus {
   queues: QueueOverview[];
   /** Farm-wide counters since the Redis was created. */
   counters: Record<FarmCounter, number>;
+  /** Per model, what an autoscaler scales on. */
+  demand: ModelDemand[];
+}
+
+/** One model's demand for GPUs: what could start now, how long it has waited, who serves it. */
+export interface ModelDemand {
+  model: string;
+  /** Tasks that could start now: waiting, prioritized, and delayed ones whose time has come. */
+  ready: number;
+  /** How long the oldest of them has waited (s), or null when none is ready. */
+  oldest_wait_s: number | null;
+  /** Live slots holding the model (loaded, or loading it). */
+  serving_slots: number;
+  paused: boolean;
+}
+
+/** Every model's demand, in one script call whatever the number of models. */
+export async function readModelDemand(farm: FarmConnection, now = Date.now()): Promise<ModelDemand[]> {
+  const entries = await new ModelBacklog(farm.redis, farm.keys).read(await farm.queues.knownModels(), now);
+  return entries.map((entry) => ({
+    model: entry.model,
+    ready: entry.ready,
+    oldest_wait_s: entry.headAt === null ? null : Math.max(0, (now - entry.headAt) / 1000),
+    serving_slots: entry.serving,
+    paused: entry.blocked,
+  }));
 }
 
 export async function readFarmStatus(farm: FarmConnection, now = Date.now()): Promise<FarmStatus> {
-  const [slots, queues, counters] = await Promise.all([
+  const [slots, queues, counters, demand] = await Promise.all([
     new SlotRegistry(farm.redis, farm.keys).list(),
     readQueueOverviews(farm, now),
     new FarmStats(farm.redis, farm.keys).read(),
+    readModelDemand(farm, now),
   ]);
-  return { generated_at: new Date(now).toISOString(), slots, queues, counters };
+  return { generated_at: new Date(now).toISOString(), slots, queues, counters, demand };
 }
 
 /** The share of its life a slot spent running jobs (0–1). */
