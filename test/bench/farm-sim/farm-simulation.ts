@@ -99,7 +99,12 @@ async function startHostProcess(options: SimHostOptions): Promise<SimHost> {
   child.once("exit", (code) =>
     ready.reject(new Error(`simulated host exited with ${code} before it was ready`)),
   );
-  await ready.promise;
+  try {
+    await ready.promise;
+  } catch (error) {
+    await exited;
+    throw error;
+  }
   return {
     recordFile: path.join(options.dir, `${options.host}.jsonl`),
     stop: async () => {
@@ -117,6 +122,26 @@ async function startFarm(options: FarmSimulationOptions): Promise<Farm> {
   const workers = Math.ceil(options.slots / SLOTS_PER_WORKER);
   const processes = Math.max(1, options.hostProcesses);
   const hosts: SimHost[] = [];
+  const farm = { redis, conn, dir, hosts };
+  try {
+    await startHosts(options, farm, processes, workers);
+  } catch (error) {
+    await stopFarm(farm);
+    throw error;
+  }
+  return farm;
+}
+
+async function stopFarm(farm: Farm): Promise<void> {
+  await Promise.all(farm.hosts.map((host) => host.stop()));
+  await farm.conn.close();
+  await farm.redis.stop();
+  await rm(farm.dir, { recursive: true, force: true });
+}
+
+/** The hosts are started one after the other; a host that cannot start fails the simulation. */
+async function startHosts(options: FarmSimulationOptions, farm: Farm, processes: number, workers: number) {
+  const { redis, dir, hosts } = farm;
   for (let p = 0; p < processes; p++) {
     const count = Math.floor(workers / processes) + (p < workers % processes ? 1 : 0);
     if (count === 0) continue;
@@ -133,7 +158,6 @@ async function startFarm(options: FarmSimulationOptions): Promise<Farm> {
       options.hostProcesses === 0 ? await startSimHost(hostOptions) : await startHostProcess(hostOptions),
     );
   }
-  return { redis, conn, dir, hosts };
 }
 
 async function importTasks(conn: FarmConnection, tasks: readonly Record<string, unknown>[]): Promise<void> {
@@ -274,10 +298,7 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
       startedOnce,
     };
   } finally {
-    await Promise.all(farm.hosts.map((host) => host.stop()));
-    await farm.conn.close();
-    await farm.redis.stop();
-    await rm(farm.dir, { recursive: true, force: true });
+    await stopFarm(farm);
   }
 }
 
