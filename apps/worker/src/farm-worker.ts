@@ -10,6 +10,7 @@ import {
   SlotRegistry,
   type SlotStatus,
   settleWithin,
+  type WorkEntry,
 } from "@wgp-farm/queue";
 import { QueueKeys } from "bullmq";
 import type { Redis } from "ioredis";
@@ -66,6 +67,21 @@ type WorkerServices = GpuSlotContext &
     options: ResolvedWorkerOptions;
   };
 
+/**
+ * Under model affinity, a slot switches to a model only for a backlog beyond what the slots holding
+ * it clear (`switchBacklogPerSlot` each): such work wakes only those slots, not one slot per process
+ * to decide. A stall is not left to them (the slot that held the job may be the one that died), and
+ * the wait bound is kept by the watcher's nudges.
+ */
+function leaveToServers(entry: WorkEntry, options: ResolvedWorkerOptions): boolean {
+  return (
+    options.schedulingPolicy === "affinity" &&
+    entry.reason !== "stall" &&
+    entry.serving > 0 &&
+    entry.count <= entry.serving * options.switchBacklogPerSlot
+  );
+}
+
 /** What tests and the farm simulator may replace; the product never passes any. */
 export interface WorkerTestSeams {
   /** Builds each slot's engine (default: an EngineSupervisor over engine-py). */
@@ -116,7 +132,10 @@ export class FarmWorker {
       reportConnectionErrors(farm.redis, logger, "commands");
       const wake = new WakeSignal();
       const watcherRedis = reportConnectionErrors(farm.redis.duplicate(), logger, "work signal");
-      const watcher = new WorkSignalWatcher(watcherRedis, farm.keys, wake, logger, resolved.idleRecheckMs);
+      const watcher = new WorkSignalWatcher(watcherRedis, farm.keys, wake, logger, {
+        refreshMs: resolved.idleRecheckMs,
+        leaveToServers: (entry) => leaveToServers(entry, resolved),
+      });
       const host = plans[0]?.host ?? "worker";
       const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models, host);
       ctx.createEngine = seams.createEngine ?? superviseEngineProcess;

@@ -40,14 +40,34 @@ async function importTasks(tasks: Record<string, unknown>[]): Promise<void> {
   );
 }
 
+const slotStatus = (id: string, model: string | null, state: SlotStatus["state"]): SlotStatus =>
+  ({
+    slot_id: id,
+    host: "h",
+    gpu_index: 0,
+    gpu_name: null,
+    pid: 1,
+    state,
+    loaded_model: model,
+    current: null,
+    started_at: new Date().toISOString(),
+    updated_at: new Date().toISOString(),
+    jobs_done: 0,
+    jobs_failed: 0,
+    busy_ms: 0,
+    model_switches: 0,
+    engine_restarts: 0,
+    last_error: null,
+  }) as unknown as SlotStatus;
+
 const task = (id: string, model: string) => ({ task_id: id, prompt: id, model, seed: 1 });
 
 describe("the farm's work signal", () => {
   it("gets one entry per model per import, counting its tasks; progress writes none", async () => {
     await importTasks([task("a", "t2v"), task("b", "t2v"), task("c", "i2v")]);
     expect(await entries()).toEqual([
-      { reason: "add", models: ["t2v"], count: 2, taskIds: [], readyAt: null },
-      { reason: "add", models: ["i2v"], count: 1, taskIds: [], readyAt: null },
+      { reason: "add", models: ["t2v"], count: 2, taskIds: [], readyAt: null, serving: 0 },
+      { reason: "add", models: ["i2v"], count: 1, taskIds: [], readyAt: null, serving: 0 },
     ]);
     const job = await farm.queues.forModel("t2v").getJob("a");
     await job?.updateProgress({ percent: 50 });
@@ -65,7 +85,24 @@ describe("the farm's work signal", () => {
     const [retry, resume] = await entries();
     expect(retry).toMatchObject({ reason: "retry", models: ["t2v"], taskIds: ["r"] });
     expect(Math.abs((retry?.readyAt ?? 0) - readyAt)).toBeLessThan(1_000);
-    expect(resume).toEqual({ reason: "resume", models: ["t2v"], count: 1, taskIds: [], readyAt: null });
+    expect(resume).toEqual({
+      reason: "resume",
+      models: ["t2v"],
+      count: 1,
+      taskIds: [],
+      readyAt: null,
+      serving: 0,
+    });
+  });
+
+  it("says how many live slots hold the model", async () => {
+    const registry = new SlotRegistry(farm.redis, farm.keys);
+    await registry.publish(slotStatus("s1", "t2v", "busy"));
+    await farm.work.announce(["t2v", "i2v"], "add");
+    expect((await entries()).map((entry) => [entry?.models[0], entry?.serving])).toEqual([
+      ["t2v", 1],
+      ["i2v", 0],
+    ]);
   });
 
   it("ignores entries of another shape", () => {
@@ -74,26 +111,6 @@ describe("the farm's work signal", () => {
 });
 
 describe("model demand (autoscaler signals)", () => {
-  const slot = (id: string, model: string | null, state: SlotStatus["state"]): SlotStatus =>
-    ({
-      slot_id: id,
-      host: "h",
-      gpu_index: 0,
-      gpu_name: null,
-      pid: 1,
-      state,
-      loaded_model: model,
-      current: null,
-      started_at: new Date().toISOString(),
-      updated_at: new Date().toISOString(),
-      jobs_done: 0,
-      jobs_failed: 0,
-      busy_ms: 0,
-      model_switches: 0,
-      engine_restarts: 0,
-      last_error: null,
-    }) as unknown as SlotStatus;
-
   it("counts waiting, prioritized and due delayed tasks, the oldest wait and the slots serving each model", async () => {
     await farm.queues.registerModels(["t2v", "i2v"]);
     const queue = farm.queues.forModel("t2v");
@@ -103,9 +120,9 @@ describe("model demand (autoscaler signals)", () => {
     await queue.add("t", {} as never, { jobId: "d-due", delay: 1 });
     await queue.add("t", {} as never, { jobId: "d-later", delay: 60_000 });
     const registry = new SlotRegistry(farm.redis, farm.keys);
-    await registry.publish(slot("s1", "t2v", "busy"));
-    await registry.publish(slot("s2", "t2v", "idle"));
-    await registry.publish(slot("s3", "i2v", "restarting"));
+    await registry.publish(slotStatus("s1", "t2v", "busy"));
+    await registry.publish(slotStatus("s2", "t2v", "idle"));
+    await registry.publish(slotStatus("s3", "i2v", "restarting"));
     await new Promise((resolve) => setTimeout(resolve, 20));
     const demand = await readModelDemand(farm);
     const t2v = demand.find((d) => d.model === "t2v");
@@ -119,7 +136,7 @@ describe("model demand (autoscaler signals)", () => {
       paused: false,
     });
     // A slot that switches model stops counting for the old one at once.
-    await registry.publish(slot("s2", "i2v", "loading"));
+    await registry.publish(slotStatus("s2", "i2v", "loading"));
     const after = await readModelDemand(farm);
     expect(after.map((d) => [d.model, d.serving_slots])).toEqual([
       ["i2v", 1],

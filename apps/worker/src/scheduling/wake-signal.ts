@@ -20,15 +20,17 @@ export class WakeSignal {
     return this.#seq;
   }
 
-  /** `count` tasks of `model` may be ready: wakes up to `count` waiting slots, those holding `model` first. */
-  notify(model: string, count = 1): void {
+  /**
+   * `count` tasks of `model` may be ready: wakes up to `count` waiting slots, those holding `model`
+   * first; with `holdersOnly`, no other (slots elsewhere hold the model and can clear the backlog).
+   */
+  notify(model: string, count = 1, holdersOnly = false): void {
     this.#seq += 1;
     this.#modelSeq.set(model, this.#seq);
     const waiters = [...this.#waiters];
-    const chosen = [
-      ...waiters.filter((waiter) => waiter.holds === model),
-      ...waiters.filter((waiter) => waiter.holds !== model),
-    ].slice(0, Math.max(1, count));
+    const holders = waiters.filter((waiter) => waiter.holds === model);
+    const others = holdersOnly ? [] : waiters.filter((waiter) => waiter.holds !== model);
+    const chosen = [...holders, ...others].slice(0, Math.max(1, count));
     for (const waiter of chosen) waiter.wake();
   }
 

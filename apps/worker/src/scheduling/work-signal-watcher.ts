@@ -16,8 +16,9 @@ function idAt(ms: number): string {
  * event streams (they carry every progress update of the farm): one blocking XREAD (its own
  * connection) on the farm's work stream, written only by adds, retries, stalls, requeues and
  * resumes, and on the model stream (a new model queue). An entry wakes as many idle slots of this
- * process as it has tasks, those holding its model first; a retry in backoff wakes them when it is
- * ready. Each XREAD timeout re-reads the model list and nudges one idle slot to look at every queue,
+ * process as it has tasks, those holding its model first, and only those when the slots holding it
+ * farm-wide can clear it (`leaveToServers`): a single arrival then costs no decision anywhere. A
+ * retry in backoff wakes slots when it is ready. Each XREAD timeout re-reads the model list and nudges one idle slot to look at every queue,
  * the slow fallback for work no one announced (a job added by another tool).
  */
 export class WorkSignalWatcher {
@@ -26,6 +27,7 @@ export class WorkSignalWatcher {
   readonly #wake: WakeSignal;
   readonly #logger: Logger;
   readonly #refreshMs: number;
+  readonly #leaveToServers: (entry: WorkEntry) => boolean;
   readonly #lastIds = new Map<string, string>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   #models: string[] = [];
@@ -34,12 +36,23 @@ export class WorkSignalWatcher {
   readonly #onModels = new Set<(models: readonly string[]) => void>();
   readonly #onStalled = new Set<(taskIds: readonly string[]) => Promise<void>>();
 
-  constructor(redis: Redis, keys: FarmKeys, wake: WakeSignal, logger: Logger, refreshMs = 5_000) {
+  constructor(
+    redis: Redis,
+    keys: FarmKeys,
+    wake: WakeSignal,
+    logger: Logger,
+    options: {
+      refreshMs?: number;
+      /** Whether the slots already holding the entry's model are enough for it (no other slot need decide). */
+      leaveToServers?(entry: WorkEntry): boolean;
+    } = {},
+  ) {
     this.#redis = redis;
     this.#keys = keys;
     this.#wake = wake;
     this.#logger = logger;
-    this.#refreshMs = refreshMs;
+    this.#refreshMs = options.refreshMs ?? 5_000;
+    this.#leaveToServers = options.leaveToServers ?? (() => false);
   }
 
   /** The model types that have a queue, as last read. */
@@ -127,7 +140,7 @@ export class WorkSignalWatcher {
     for (const entry of work) {
       for (const model of entry.models) {
         if (entry.readyAt !== null && entry.readyAt > Date.now()) this.#wakeAt(model, entry.readyAt);
-        else this.#wake.notify(model, entry.count);
+        else this.#wake.notify(model, entry.count, this.#leaveToServers(entry));
       }
     }
   }

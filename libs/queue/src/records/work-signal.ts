@@ -14,6 +14,8 @@ export interface WorkEntry {
   taskIds: string[];
   /** When the work becomes ready (a retry in backoff), epoch ms; null: now. */
   readyAt: number | null;
+  /** Live slots that held the model when the entry was written. */
+  serving: number;
 }
 
 /** The stream holds the last entries only: readers follow it live, a late reader re-reads the queues. */
@@ -34,7 +36,7 @@ export class WorkSignal {
 
   constructor(redis: Redis, keys: FarmKeys) {
     if (!("wgpAnnounceWork" in redis)) {
-      redis.defineCommand("wgpAnnounceWork", { numberOfKeys: 2, lua: ANNOUNCE_WORK_SCRIPT });
+      redis.defineCommand("wgpAnnounceWork", { numberOfKeys: 3, lua: ANNOUNCE_WORK_SCRIPT });
     }
     this.#redis = redis;
     this.#keys = keys;
@@ -63,6 +65,7 @@ export class WorkSignal {
           taskIds.length > 0 && counts.size === 1
             ? (this.#keys.queueKeys(modelQueueName(model)).delayed as string)
             : this.#keys.workSignal,
+          this.#keys.serving(model),
           MAX_ENTRIES,
           reason,
           JSON.stringify([model]),
@@ -100,5 +103,6 @@ export function readWorkEntry(fields: readonly string[]): WorkEntry | null {
     count: Math.max(1, Number(get("count") ?? 1) || 1),
     taskIds: tasks ? parseList(tasks) : [],
     readyAt: at === undefined ? null : Number(at),
+    serving: Number(get("serving") ?? 0) || 0,
   };
 }
