@@ -18,8 +18,9 @@ function idAt(ms: number): string {
  * resumes, and on the model stream (a new model queue). An entry wakes as many idle slots of this
  * process as it has tasks, those holding its model first, and only those when the slots holding it
  * farm-wide can clear it (`leaveToServers`): a single arrival then costs no decision anywhere. A
- * retry in backoff wakes slots when it is ready. Each XREAD timeout re-reads the model list and nudges one idle slot to look at every queue,
- * the slow fallback for work no one announced (a job added by another tool).
+ * retry in backoff wakes slots when it is ready. Each XREAD timeout re-reads the model list; the
+ * one process per round that takes the recheck turn nudges one idle slot to look at every queue, the
+ * slow fallback for work no one announced (a job added by another tool) and for the wait bound.
  */
 export class WorkSignalWatcher {
   readonly #redis: Redis;
@@ -111,7 +112,7 @@ export class WorkSignalWatcher {
         await this.#refreshModels().catch((error) =>
           this.#logger.warn({ err: error }, "reading the model list failed"),
         );
-        this.#wake.nudge();
+        if (await this.#takeRecheckTurn()) this.#wake.nudge();
         continue;
       }
       await this.#handle(reply);
@@ -142,6 +143,18 @@ export class WorkSignalWatcher {
         if (entry.readyAt !== null && entry.readyAt > Date.now()) this.#wakeAt(model, entry.readyAt);
         else this.#wake.notify(model, entry.count, this.#leaveToServers(entry));
       }
+    }
+  }
+
+  /**
+   * One process of the farm per round looks for work no one announced (one all-queue read), not
+   * every process: the fallback costs the same whatever the size of the farm.
+   */
+  async #takeRecheckTurn(): Promise<boolean> {
+    try {
+      return (await this.#redis.set(this.#keys.recheckTurn, "1", "PX", this.#refreshMs, "NX")) === "OK";
+    } catch {
+      return false;
     }
   }
 

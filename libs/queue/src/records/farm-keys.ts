@@ -100,6 +100,11 @@ export class FarmKeys {
     return this.#farm("work");
   }
 
+  /** Lease (with a TTL) held by the one worker process whose idle slot re-reads every queue this round. */
+  get recheckTurn(): string {
+    return this.#farm("recheck-turn");
+  }
+
   /** Sorted set slot_id → expiry (ms): live slots holding `model` (kept by `SlotRegistry.publish`). */
   serving(modelType: string): string {
     return this.#farm(`serving:${modelType}`);
