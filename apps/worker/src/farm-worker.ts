@@ -137,8 +137,10 @@ export class FarmWorker {
         leaveToServers: (entry) => leaveToServers(entry, resolved),
       });
       const host = plans[0]?.host ?? "worker";
-      const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models, host);
-      ctx.createEngine = seams.createEngine ?? superviseEngineProcess;
+      const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models, {
+        host,
+        createEngine: seams.createEngine ?? superviseEngineProcess,
+      });
       await FarmWorker.#checkIdentity(ctx.registry, plans);
       const subscriber = reportConnectionErrors(farm.redis.duplicate(), logger, "cancel requests");
       worker = new FarmWorker(ctx, plans, watcher, subscriber);
@@ -158,7 +160,7 @@ export class FarmWorker {
     logger: Logger,
     wake: WakeSignal,
     models: () => readonly string[],
-    host: string,
+    { host, createEngine }: { host: string; createEngine: SlotEngineFactory },
   ): Promise<WorkerServices> {
     const registry = new SlotRegistry(farm.redis, farm.keys, options.slotStatusTtlMs);
     const workers = new QueueWorkerSet(
@@ -196,7 +198,7 @@ export class FarmWorker {
       }),
       wake,
       models,
-      createEngine: superviseEngineProcess,
+      createEngine,
       publisher: await OutputPublisher.open(options.mainOutputDir, logger),
       causvid:
         options.engine === "wangp" && options.wangpRoot
