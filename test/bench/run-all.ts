@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -43,6 +43,7 @@ const BENCHES: BenchScript[] = [
     args: [],
     quickArgs: ["--clients", "100", "--events", "50", "--deliveries", "300"],
   },
+  { name: "farm", script: "test/bench/farm-bench.ts", args: [], quickArgs: ["--quick"] },
 ];
 
 const { values } = parseArgs({
@@ -85,9 +86,23 @@ function machine(): Record<string, string> {
   };
 }
 
-const results: { name: string; result: BenchResult }[] = [];
+type NamedResult = { name: string; result: BenchResult };
+
+/** With --only, the other benches keep their last figures (docs/benchmarks.json) in the page. */
+async function previousResults(): Promise<NamedResult[]> {
+  const text = await readFile(new URL("docs/benchmarks.json", `file://${ROOT}`), "utf8").catch(() => "");
+  if (!text) return [];
+  return (JSON.parse(text) as { results?: NamedResult[] }).results ?? [];
+}
+
+const previous = only ? await previousResults() : [];
+const results: NamedResult[] = [];
 for (const bench of BENCHES) {
-  if (only && !only.includes(bench.name)) continue;
+  if (only && !only.includes(bench.name)) {
+    const kept = previous.find((entry) => entry.name === bench.name);
+    if (kept) results.push(kept);
+    continue;
+  }
   if (!existsSync(new URL(bench.script, `file://${ROOT}`))) {
     process.stderr.write(`bench: ${bench.name} skipped (${bench.script} not found)\n`);
     continue;

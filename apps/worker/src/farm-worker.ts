@@ -5,12 +5,14 @@ import {
   FarmConnection,
   FarmStats,
   LostAttempts,
+  modelOfQueue,
   modelQueueName,
   PublishClaims,
   redisStepMs,
   SlotRegistry,
   type SlotStatus,
   settleWithin,
+  type WorkEntry,
 } from "@wgp-farm/queue";
 import { QueueKeys } from "bullmq";
 import type { Redis } from "ioredis";
@@ -21,10 +23,11 @@ import type { JobRunnerContext } from "./job/job-runner.js";
 import { Quarantine } from "./job/quarantine.js";
 import { OutputPublisher, type StagingOwner } from "./output/output-publisher.js";
 import { JobScheduler } from "./scheduling/job-scheduler.js";
-import { QueueActivityWatcher } from "./scheduling/queue-activity-watcher.js";
 import { WakeSignal } from "./scheduling/wake-signal.js";
+import { WorkSignalWatcher } from "./scheduling/work-signal-watcher.js";
 import { GpuSlot, type GpuSlotContext } from "./slot/gpu-slot.js";
 import { QueueWorkerSet } from "./slot/queue-workers.js";
+import { type SlotEngineFactory, superviseEngineProcess } from "./slot/slot-engine.js";
 import {
   type FarmWorkerOptions,
   type ResolvedWorkerOptions,
@@ -45,6 +48,27 @@ type WorkerServices = GpuSlotContext &
     options: ResolvedWorkerOptions;
   };
 
+/**
+ * Under model affinity, a slot switches to a model only for a backlog beyond what the slots holding
+ * it clear (`switchBacklogPerSlot` each): such work wakes only those slots, not one slot per process
+ * to decide. A stall is not left to them (the slot that held the job may be the one that died), and
+ * the wait bound is kept by the watcher's nudges.
+ */
+function leaveToServers(entry: WorkEntry, options: ResolvedWorkerOptions): boolean {
+  return (
+    options.schedulingPolicy === "affinity" &&
+    entry.reason !== "stall" &&
+    entry.serving > 0 &&
+    entry.count <= entry.serving * options.switchBacklogPerSlot
+  );
+}
+
+/** What tests and the farm simulator may replace; the product never passes any. */
+export interface WorkerTestSeams {
+  /** Builds each slot's engine (default: an EngineSupervisor over engine-py). */
+  createEngine?: SlotEngineFactory;
+}
+
 /** Slot ids of the workers running in this process (`headless` may run one next to other parts). */
 const SLOTS_IN_THIS_PROCESS = new Set<string>();
 
@@ -56,8 +80,7 @@ const SLOTS_IN_THIS_PROCESS = new Set<string>();
 export class FarmWorker {
   readonly #slots: GpuSlot[];
   readonly #ctx: WorkerServices;
-  readonly #watcher: QueueActivityWatcher;
-  readonly #stalledChecker: QueueWorkerSet;
+  readonly #watcher: WorkSignalWatcher;
   readonly #subscriber: Redis;
   #unsubscribe: (() => Promise<void>) | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -67,29 +90,17 @@ export class FarmWorker {
   private constructor(
     ctx: WorkerServices,
     plans: readonly SlotPlan[],
-    watcher: QueueActivityWatcher,
+    watcher: WorkSignalWatcher,
     subscriber: Redis,
   ) {
     this.#ctx = ctx;
     this.#subscriber = subscriber;
     this.#watcher = watcher;
-    const host = plans[0]?.host ?? "worker";
-    this.#stalledChecker = new QueueWorkerSet(
-      ctx.farm.redis,
-      {
-        prefix: ctx.options.prefix,
-        name: `stalled-check@${host}`,
-        lockDurationMs: ctx.options.lockDurationMs,
-        stalledIntervalMs: ctx.options.stalledIntervalMs,
-        checkStalled: true,
-      },
-      ctx.logger,
-    );
     this.#slots = plans.map((plan) => new GpuSlot(plan, ctx, ctx));
   }
 
   /** Connects, starts every slot's engine and begins fetching. Rejects when a slot cannot start. */
-  static async start(options: FarmWorkerOptions): Promise<FarmWorker> {
+  static async start(options: FarmWorkerOptions, seams: WorkerTestSeams = {}): Promise<FarmWorker> {
     const resolved = resolveWorkerOptions(options);
     const logger = options.logger ?? createLogger({ name: "worker" });
     const plans = await planSlots(resolved);
@@ -102,8 +113,15 @@ export class FarmWorker {
     try {
       const wake = new WakeSignal();
       const watcherRedis = farm.redis.duplicate();
-      const watcher = new QueueActivityWatcher(watcherRedis, farm.keys, wake, logger);
-      const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models);
+      const watcher = new WorkSignalWatcher(watcherRedis, farm.keys, wake, logger, {
+        refreshMs: resolved.idleRecheckMs,
+        leaveToServers: (entry) => leaveToServers(entry, resolved),
+      });
+      const host = plans[0]?.host ?? "worker";
+      const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models, {
+        host,
+        createEngine: seams.createEngine ?? superviseEngineProcess,
+      });
       await FarmWorker.#checkIdentity(ctx.registry, plans);
       const subscriber = farm.redis.duplicate();
       worker = new FarmWorker(ctx, plans, watcher, subscriber);
@@ -123,8 +141,26 @@ export class FarmWorker {
     logger: Logger,
     wake: WakeSignal,
     models: () => readonly string[],
+    { host, createEngine }: { host: string; createEngine: SlotEngineFactory },
   ): Promise<WorkerServices> {
     const registry = new SlotRegistry(farm.redis, farm.keys, options.slotStatusTtlMs);
+    const workers = new QueueWorkerSet(
+      farm.redis,
+      {
+        prefix: options.prefix,
+        name: `worker@${host}`,
+        lockDurationMs: options.lockDurationMs,
+        stalledIntervalMs: options.stalledIntervalMs,
+        checkStalled: true,
+        onStalled: (queue, jobId) =>
+          void bestEffort(
+            farm.work.announce([modelOfQueue(queue) ?? ""], "stall", [jobId]),
+            logger,
+            "announcing a stalled job",
+          ),
+      },
+      logger,
+    );
     return {
       options,
       farm,
@@ -136,13 +172,16 @@ export class FarmWorker {
       claims: new PublishClaims(farm.redis, farm.keys, logger),
       lostAttempts: new LostAttempts(farm.redis, farm.keys, logger),
       quarantine: new Quarantine(farm, options.quarantineAfter, logger),
-      scheduler: new JobScheduler(farm.redis, farm.keys, registry, {
+      workers,
+      work: farm.work,
+      scheduler: new JobScheduler(farm.redis, farm.keys, {
         policy: options.schedulingPolicy,
         maxWaitMs: options.maxWaitMs,
         backlogPerSlot: options.switchBacklogPerSlot,
       }),
       wake,
       models,
+      createEngine,
       publisher: await OutputPublisher.open(options.mainOutputDir, logger),
       causvid:
         options.engine === "wangp" && options.wangpRoot
@@ -172,10 +211,10 @@ export class FarmWorker {
 
   async #start(): Promise<void> {
     const ctx = this.#ctx;
-    this.#watcher.onModelsChanged((models) => this.#stalledChecker.watch(models.map(modelQueueName)));
+    this.#watcher.onModelsChanged((models) => ctx.workers.watch(models.map(modelQueueName)));
     this.#watcher.onStalled((taskIds) => this.#forgetDeadSlots(taskIds));
     await this.#watcher.start();
-    this.#stalledChecker.watch(this.#watcher.models.map(modelQueueName));
+    ctx.workers.watch(this.#watcher.models.map(modelQueueName));
     this.#unsubscribe = await ctx.cancels.subscribe(
       this.#subscriber,
       (taskId) => void this.#onCancel(taskId),
@@ -243,7 +282,7 @@ export class FarmWorker {
     await settleWithin(this.#unsubscribe?.() ?? Promise.resolve(), redisStepMs(farm.redis));
     this.#subscriber.disconnect();
     await this.#watcher.close();
-    await settleWithin(this.#stalledChecker.close(), redisStepMs(farm.redis));
+    await settleWithin(this.#ctx.workers.close(), redisStepMs(farm.redis));
     if (!(await settleWithin(farm.close(), redisStepMs(farm.redis)))) farm.redis.disconnect();
   }
 
@@ -304,6 +343,9 @@ export interface FarmWorkerHandle {
 }
 
 /** Starts a worker in this process (the CLI's `worker` command and `headless` both use it). */
-export function startFarmWorker(options: FarmWorkerOptions): Promise<FarmWorkerHandle> {
-  return FarmWorker.start(options);
+export function startFarmWorker(
+  options: FarmWorkerOptions,
+  seams?: WorkerTestSeams,
+): Promise<FarmWorkerHandle> {
+  return FarmWorker.start(options, seams);
 }

@@ -1,4 +1,4 @@
-export { FarmWorker, type FarmWorkerHandle, startFarmWorker } from "./farm-worker.js";
+export { FarmWorker, type FarmWorkerHandle, startFarmWorker, type WorkerTestSeams } from "./farm-worker.js";
 export {
   GpuDetectionError,
   planSlots,
@@ -23,6 +23,7 @@ export {
   type StopSignal,
   surviveALostTerminal,
 } from "./shutdown-signals.js";
+export type { SlotEngineFactory } from "./slot/slot-engine.js";
 export {
   type FarmWorkerOptions,
   type ResolvedWorkerOptions,

@@ -33,7 +33,13 @@ export {
 } from "./intake/task-source.js";
 export { type CancelOutcome, type CancelTaskResult, cancelTask } from "./operations/cancel-task.js";
 export { formatDuration, parseDuration } from "./operations/durations.js";
-export { type FarmStatus, readFarmStatus, slotBusyRatio } from "./operations/farm-status.js";
+export {
+  type FarmStatus,
+  type ModelDemand,
+  readFarmStatus,
+  readModelDemand,
+  slotBusyRatio,
+} from "./operations/farm-status.js";
 export {
   type QueueCounts,
   type QueueOverview,
@@ -129,6 +135,7 @@ export {
   LostAttemptSchema,
   LostAttempts,
 } from "./records/lost-attempts.js";
+export { ModelBacklog, type ModelBacklogEntry } from "./records/model-backlog.js";
 export { ModelQueues } from "./records/model-queues.js";
 export {
   FENCING_RECORD_TTL_MS,
@@ -147,6 +154,7 @@ export {
 export {
   type JobProgress,
   JobProgressSchema,
+  SERVING_STATES,
   SLOT_STATES,
   SlotRegistry,
   type SlotState,
@@ -162,6 +170,7 @@ export {
   type TaskImportInfo,
   type TaskJobData,
 } from "./records/task-job.js";
+export { readWorkEntry, type WorkEntry, type WorkReason, WorkSignal } from "./records/work-signal.js";
 export {
   type ConnectRedisOptions,
   connectRedis,

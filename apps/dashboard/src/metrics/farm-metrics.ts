@@ -17,6 +17,9 @@ export class FarmMetrics {
   private readonly queueJobs: Gauge<"queue" | "model" | "state">;
   private readonly queuePaused: Gauge<"queue" | "model">;
   private readonly oldestWait: Gauge<"queue" | "model">;
+  private readonly modelReady: Gauge<"model">;
+  private readonly modelOldestReady: Gauge<"model">;
+  private readonly modelServing: Gauge<"model">;
   private readonly slotBusy: Gauge<"slot" | "host" | "gpu">;
   private readonly slotModel: Gauge<"slot" | "host" | "gpu" | "model" | "state">;
   private readonly tasks: MirroredCounter<"outcome">;
@@ -40,6 +43,22 @@ export class FarmMetrics {
       "wgp_farm_queue_oldest_wait_seconds",
       "How long the oldest job ready to run has been waiting (0 when none waits)",
       ["queue", "model"],
+    );
+    // Autoscaler signals (infra/keda): per model, what could start now, its oldest wait, who serves it.
+    this.modelReady = gauge(
+      "wgp_farm_model_ready_tasks",
+      "Tasks of each model that could start now (waiting, prioritized, and delayed ones whose time has come)",
+      ["model"],
+    );
+    this.modelOldestReady = gauge(
+      "wgp_farm_model_oldest_ready_wait_seconds",
+      "How long the oldest task of each model that could start now has waited",
+      ["model"],
+    );
+    this.modelServing = gauge(
+      "wgp_farm_model_serving_slots",
+      "Live GPU slots holding each model (loaded or loading)",
+      ["model"],
     );
     this.slotBusy = gauge(
       "wgp_farm_slot_busy_ratio",
@@ -110,6 +129,14 @@ export class FarmMetrics {
       }
       this.queuePaused.set({ queue: queue.queue, model }, queue.paused ? 1 : 0);
       this.oldestWait.set({ queue: queue.queue, model }, queue.oldest_wait_s ?? 0);
+    }
+    this.modelReady.reset();
+    this.modelOldestReady.reset();
+    this.modelServing.reset();
+    for (const demand of status.demand) {
+      this.modelReady.set({ model: demand.model }, demand.ready);
+      this.modelOldestReady.set({ model: demand.model }, demand.oldest_wait_s ?? 0);
+      this.modelServing.set({ model: demand.model }, demand.serving_slots);
     }
     // Slots come and go: gauges of slots that left must disappear, not keep their last value.
     this.slotBusy.reset();

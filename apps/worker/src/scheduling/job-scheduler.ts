@@ -1,13 +1,10 @@
-import { type FarmKeys, modelQueueName, type SlotRegistry, type SlotStatus } from "@wgp-farm/queue";
-import { QueueKeys } from "bullmq";
+import { type FarmKeys, ModelBacklog, modelQueueName } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
 import type { SchedulingPolicyName } from "../worker-options.js";
 import { decideNextQueue, type QueueSnapshot, type SchedulingDecision } from "./scheduling-policy.js";
 import { CLAIM_SWITCH_SCRIPT } from "./scripts/claim-switch.js";
-import { QUEUE_SNAPSHOT_SCRIPT } from "./scripts/queue-snapshot.js";
 
 interface SchedulerCommands {
-  wgpQueueSnapshot(...keysAndArgs: (string | number)[]): Promise<[number, string, string, number, number]>;
   wgpClaimSwitch(...keysAndArgs: (string | number)[]): Promise<number>;
 }
 
@@ -24,66 +21,53 @@ export type NextWork =
   | { kind: "take"; model: string; queue: string; switching: boolean; claimed: boolean }
   | { kind: "idle"; recheckAt: number | null };
 
-/** Slot states that take jobs of the model they hold. */
-const SERVING_STATES: ReadonlySet<SlotStatus["state"]> = new Set(["idle", "loading", "busy", "starting"]);
+/** What the scheduler read: the queues, and the live slots holding each model. */
+export interface FarmSnapshot {
+  queues: QueueSnapshot[];
+  /** Other live slots holding each model. */
+  serving: Map<string, number>;
+}
 
 /**
- * Reads the model queues (one script call per queue, pipelined) and the slot registry when a model
- * switch is possible, lets the scheduling policy decide, and takes a switch claim in Redis so that
+ * Reads every model queue and the per-model count of serving slots in one script call (whatever the
+ * number of queues), lets the scheduling policy decide, and takes a switch claim in Redis so that
  * slots on every host coordinate.
  */
 export class JobScheduler {
   readonly #redis: Redis;
   readonly #commands: SchedulerCommands;
   readonly #keys: FarmKeys;
-  /** BullMQ's key layout of its queues. */
-  readonly #queueKeys: QueueKeys;
-  readonly #registry: SlotRegistry;
+  readonly #backlog: ModelBacklog;
   readonly #options: JobSchedulerOptions;
   readonly #claimTtlMs: number;
   #deciding: Promise<unknown> = Promise.resolve();
 
-  constructor(redis: Redis, keys: FarmKeys, registry: SlotRegistry, options: JobSchedulerOptions) {
-    if (!("wgpQueueSnapshot" in redis)) {
-      redis.defineCommand("wgpQueueSnapshot", { numberOfKeys: 6, lua: QUEUE_SNAPSHOT_SCRIPT });
+  constructor(redis: Redis, keys: FarmKeys, options: JobSchedulerOptions) {
+    if (!("wgpClaimSwitch" in redis)) {
       redis.defineCommand("wgpClaimSwitch", { numberOfKeys: 1, lua: CLAIM_SWITCH_SCRIPT });
     }
     this.#redis = redis;
     this.#commands = redis as unknown as SchedulerCommands;
     this.#keys = keys;
-    this.#queueKeys = new QueueKeys(keys.prefix);
-    this.#registry = registry;
+    this.#backlog = new ModelBacklog(redis, keys);
     this.#options = options;
     this.#claimTtlMs = options.claimTtlMs ?? 10_000;
   }
 
-  async snapshot(models: readonly string[], now = Date.now()): Promise<QueueSnapshot[]> {
-    return Promise.all(
-      models.map(async (model) => {
-        const queue = modelQueueName(model);
-        const key = (type: string) => this.#queueKeys.toKey(queue, type);
-        const [ready, head, nextDelayed, blocked, claims] = await this.#commands.wgpQueueSnapshot(
-          key("wait"),
-          key("prioritized"),
-          key("delayed"),
-          key("meta"),
-          key("active"),
-          this.#keys.switchClaims(model),
-          // The queue's own prefix, from which the script builds job keys.
-          key(""),
-          now,
-        );
-        return {
-          model,
-          queue,
-          ready: Number(ready),
-          headAgeMs: head === "" ? null : Math.max(0, now - Number(head)),
-          nextDelayedAt: nextDelayed === "" ? null : Number(nextDelayed),
-          blocked: Number(blocked) === 1,
-          claims: Number(claims),
-        };
-      }),
-    );
+  async snapshot(models: readonly string[], now = Date.now(), selfSlotId = ""): Promise<FarmSnapshot> {
+    const entries = await this.#backlog.read(models, now, selfSlotId);
+    return {
+      queues: entries.map((entry) => ({
+        model: entry.model,
+        queue: entry.queue,
+        ready: entry.ready,
+        headAgeMs: entry.headAt === null ? null : Math.max(0, now - entry.headAt),
+        nextDelayedAt: entry.nextDelayedAt,
+        blocked: entry.blocked,
+        claims: entry.claims,
+      })),
+      serving: new Map(entries.map((entry) => [entry.model, entry.serving])),
+    };
   }
 
   /**
@@ -99,29 +83,29 @@ export class JobScheduler {
 
   async #next(slotId: string, loadedModel: string | null, models: readonly string[]): Promise<NextWork> {
     const now = Date.now();
-    const queues = await this.snapshot(models, now);
+    const { queues, serving } = await this.snapshot(models, now, slotId);
     const input = {
       policy: this.#options.policy,
       loadedModel,
       queues,
-      servers: undefined as Map<string, number> | undefined,
+      servers: serving,
       now,
       maxWaitMs: this.#options.maxWaitMs,
       backlogPerSlot: this.#options.backlogPerSlot,
     };
-    let decision: SchedulingDecision = decideNextQueue(input);
-    if (decision.kind === "need-servers") {
-      input.servers = await this.#servers(slotId);
-      decision = decideNextQueue(input);
-    }
+    const decision: SchedulingDecision = decideNextQueue(input);
     if (decision.kind === "idle") return decision;
     if (decision.kind !== "take") return { kind: "idle", recheckAt: null };
     const queue = modelQueueName(decision.model);
     const needsClaim = decision.model !== loadedModel && this.#options.policy === "affinity";
     if (!needsClaim)
       return { kind: "take", model: decision.model, queue, switching: decision.switching, claimed: false };
-    const serving = input.servers?.get(decision.model) ?? 0;
-    const claimed = await this.#claim(decision.model, slotId, serving, decision.helpersAllowed);
+    const claimed = await this.#claim(
+      decision.model,
+      slotId,
+      serving.get(decision.model) ?? 0,
+      decision.helpersAllowed,
+    );
     // Refused: other slots got there first; the caller decides again with fresh numbers.
     if (!claimed) return { kind: "idle", recheckAt: now };
     return { kind: "take", model: decision.model, queue, switching: decision.switching, claimed: true };
@@ -142,15 +126,5 @@ export class JobScheduler {
       Number.isFinite(allowed) ? allowed : 1_000_000,
     );
     return Number(result) === 1;
-  }
-
-  /** Other live slots of the farm holding each model, by model. */
-  async #servers(selfId: string): Promise<Map<string, number>> {
-    const servers = new Map<string, number>();
-    for (const slot of await this.#registry.list()) {
-      if (slot.slot_id === selfId || !slot.loaded_model || !SERVING_STATES.has(slot.state)) continue;
-      servers.set(slot.loaded_model, (servers.get(slot.loaded_model) ?? 0) + 1);
-    }
-    return servers;
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { bestEffort, type Logger } from "@wgp-farm/config";
-import { EngineSupervisor } from "@wgp-farm/engine";
+import type { EngineSupervisor } from "@wgp-farm/engine";
 import {
   FarmKeys,
   HostCatalogs,
@@ -9,6 +9,8 @@ import {
   type SlotStatus,
   settleWithin,
   type TaskJobData,
+  type WorkReason,
+  type WorkSignal,
 } from "@wgp-farm/queue";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
@@ -23,23 +25,24 @@ import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { startFirstOnHost } from "./first-start-gate.js";
 import { HostWangpPublisher, modelsThisWangpKnows } from "./host-wangp.js";
 import { ModelWeightsGate } from "./model-weights-gate.js";
-import { QueueWorkerSet } from "./queue-workers.js";
-import { type SlotEngineOptions, slotEngineOptions } from "./slot-engine.js";
+import type { QueueWorkerSet } from "./queue-workers.js";
+import { type SlotEngineFactory, type SlotEngineOptions, slotEngineOptions } from "./slot-engine.js";
 import { SlotStatusBoard, type SlotStatusContext } from "./slot-status.js";
 
 /** What a GpuSlot needs from its worker process (its jobs get a JobRunnerContext of their own). */
 export interface GpuSlotContext extends SlotStatusContext {
-  /** The process's command connection (the slot's BullMQ workers share it). */
+  /** The process's command connection. */
   redis: Redis;
+  /** The process's fetch workers, one per queue, shared by its slots (each fetches with its own token). */
+  workers: QueueWorkerSet;
   scheduler: JobScheduler;
   wake: WakeSignal;
+  /** Where a job this slot puts back (retry, requeue) is announced, so that idle slots anywhere wake. */
+  work: WorkSignal;
   /** The model types that have a queue, as last seen. */
   models(): readonly string[];
-  options: SlotEngineOptions &
-    Pick<
-      ResolvedWorkerOptions,
-      "prefix" | "lockDurationMs" | "stalledIntervalMs" | "slotStatusTtlMs" | "idleRecheckMs"
-    >;
+  createEngine: SlotEngineFactory;
+  options: SlotEngineOptions & Pick<ResolvedWorkerOptions, "slotStatusTtlMs" | "prefix">;
   logger: Logger;
 }
 
@@ -54,7 +57,6 @@ export class GpuSlot {
   readonly plan: SlotPlan;
   readonly #ctx: GpuSlotContext;
   readonly #logger: Logger;
-  readonly #workers: QueueWorkerSet;
   readonly #status: SlotStatusBoard;
   readonly #engine: EngineSupervisor;
   readonly #runner: JobRunner;
@@ -71,24 +73,13 @@ export class GpuSlot {
     this.plan = plan;
     this.#ctx = ctx;
     this.#logger = ctx.logger.child({ slot: plan.slotId });
-    const { options } = ctx;
-    this.#workers = new QueueWorkerSet(
-      ctx.redis,
-      {
-        prefix: options.prefix,
-        name: plan.slotId,
-        lockDurationMs: options.lockDurationMs,
-        stalledIntervalMs: options.stalledIntervalMs,
-        checkStalled: false,
-      },
-      this.#logger,
-    );
     this.#status = new SlotStatusBoard(
       plan,
       ctx,
       this.#logger,
       () => this.#engine.readyInfo?.gpu?.name ?? null,
     );
+    const { options } = ctx;
     const catalogs = new HostCatalogs(ctx.redis, new FarmKeys(options.prefix), options.slotStatusTtlMs);
     this.#hostWangp = new HostWangpPublisher(catalogs, plan, this.#logger);
     this.#engine = this.#superviseEngine();
@@ -148,7 +139,7 @@ export class GpuSlot {
     if (this.#stopRunning) stopJob(this.#stopRunning, { kind: "requeue", why });
   }
 
-  /** Shuts the engine down, closes the slot's BullMQ workers and removes its status. */
+  /** Shuts the engine down and removes its status. */
   async shutdown(): Promise<void> {
     this.#fetching.abort();
     this.#status.stop();
@@ -162,7 +153,6 @@ export class GpuSlot {
         "the running job could not be returned to its queue (Redis unreachable?); it will stall back",
       );
     }
-    await settleWithin(this.#workers.close(), stepMs);
     await settleWithin(this.#status.remove(), stepMs);
   }
 
@@ -171,7 +161,7 @@ export class GpuSlot {
   }
 
   async #runLoop(): Promise<void> {
-    const { wake, scheduler, options } = this.#ctx;
+    const { wake, scheduler } = this.#ctx;
     let ownWorkArrived = false;
     while (await this.#engineReady()) {
       const seq = wake.seq;
@@ -195,8 +185,10 @@ export class GpuSlot {
       this.#logger.debug({ next }, "scheduling decision");
       if (next.kind === "idle") {
         this.#status.setState("idle");
-        const until = next.recheckAt === null ? options.idleRecheckMs : next.recheckAt - Date.now();
-        await wake.wait(seq, Math.min(options.idleRecheckMs, until), this.#fetching.signal);
+        // No periodic re-read per slot: the process's watcher wakes slots for announced work and
+        // nudges one idle slot now and then for work no one announced.
+        const until = next.recheckAt === null ? Number.POSITIVE_INFINITY : next.recheckAt - Date.now();
+        await wake.wait(seq, until, this.#fetching.signal, this.#status.loadedModel);
         // An idle slot had nothing better to do: a new job of its own model is its next job (if
         // another slot takes it first, the fetch comes back empty and the scheduler decides).
         const model = this.#status.loadedModel;
@@ -225,7 +217,7 @@ export class GpuSlot {
     const token = `${this.id}:${randomUUID()}`;
     let job: Job<TaskJobData> | undefined;
     try {
-      job = await this.#workers.get(next.queue).getNextJob(token, { block: false });
+      job = await this.#ctx.workers.fetch(next.queue, token, this.id);
     } catch (error) {
       this.#logger.warn({ err: error, queue: next.queue }, "fetching a job failed");
     }
@@ -236,6 +228,7 @@ export class GpuSlot {
     if (this.#fetching.signal.aborted) {
       // Fetched as the drain began: give it straight back.
       await bestEffort(job.moveToWait(token), this.#logger, "giving back a job fetched as the drain began");
+      await this.#announce(next.model, "requeue", String(job.id));
       return;
     }
     await this.#run({ job, token, queue: next.queue, taskId: String(job.id) }, next);
@@ -260,6 +253,8 @@ export class GpuSlot {
       this.#events.ended(held, end);
       this.#status.loadedModel = this.#engineModel;
     }
+    if (end?.kind === "requeued") await this.#announce(next.model, "requeue", held.taskId);
+    if (end?.kind === "failed" && end.retrying) await this.#announce(next.model, "retry", held.taskId);
     const draining = this.#fetching.signal.aborted;
     this.#status.setState(draining ? "stopped" : "idle");
     if (!draining)
@@ -283,13 +278,22 @@ export class GpuSlot {
     }
   }
 
+  /** The job went back to its queue: idle slots anywhere may take it (a retry in backoff, when it is due). */
+  async #announce(model: string, reason: WorkReason, taskId: string): Promise<void> {
+    await bestEffort(
+      this.#ctx.work.announce([model], reason, [taskId]),
+      this.#logger,
+      "announcing the job put back",
+    );
+  }
+
   async #releaseClaim(model: string): Promise<void> {
     await bestEffort(this.#ctx.scheduler.release(model, this.id), this.#logger, "releasing the switch claim");
   }
 
   #superviseEngine(): EngineSupervisor {
     const engineLogger = this.#logger.child({ component: "engine" });
-    const engine = new EngineSupervisor(slotEngineOptions(this.plan, this.#ctx.options, engineLogger));
+    const engine = this.#ctx.createEngine(slotEngineOptions(this.plan, this.#ctx.options, engineLogger));
     engine.on("ready", (ready) => {
       this.#hostWangp.engineReady(ready);
       if (!this.#stopRunning) this.#status.setState(this.#fetching.signal.aborted ? "stopped" : "idle");

@@ -1,6 +1,6 @@
 import { bestEffort, type Logger } from "@wgp-farm/config";
 import { redisErrorListener, type TaskJobData } from "@wgp-farm/queue";
-import { Worker } from "bullmq";
+import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 
 export interface QueueWorkerSettings {
@@ -11,6 +11,8 @@ export interface QueueWorkerSettings {
   stalledIntervalMs: number;
   /** Run BullMQ's stalled-job checker on each queue (one set per process does). */
   checkStalled: boolean;
+  /** Called for each job the stalled checker put back in its queue. */
+  onStalled?(queueName: string, jobId: string): void;
 }
 
 /**
@@ -19,15 +21,25 @@ export interface QueueWorkerSettings {
  */
 export const UNLIMITED_STALLS = 1_000_000;
 
+/** A manual-fetch Worker whose fetches name the slot that takes the job (BullMQ's `processedBy`). */
+class SharedFetchWorker extends Worker<TaskJobData> {
+  /** Takes the next job, if any, without blocking, for `slotName` under its `token`. */
+  async fetchFor(token: string, slotName: string): Promise<Job<TaskJobData> | undefined> {
+    if (this.closing) return undefined;
+    return this.moveToActive(token, slotName);
+  }
+}
+
 /**
  * One manual-fetch BullMQ Worker (no processor) per queue, created on first use and sharing the
- * process's Redis connection for commands (each Worker opens one blocking connection of its own).
- * Slots own one set each, under their own name; the process owns one more that runs the stalled
- * checker on every model queue, so a dead worker's job is re-queued even when nobody here fetches
- * from its queue.
+ * process's Redis connection for commands (each Worker opens one blocking connection of its own,
+ * never used: fetches do not block). One set per process: its slots fetch through it, each with a
+ * token of its own, and it runs the stalled checker on every model queue, so a dead worker's job is
+ * re-queued even when nobody here fetches from its queue. Connections grow with processes × queues,
+ * not with slots.
  */
 export class QueueWorkerSet {
-  readonly #workers = new Map<string, Worker<TaskJobData>>();
+  readonly #workers = new Map<string, SharedFetchWorker>();
 
   readonly #connection: Redis;
   readonly #settings: QueueWorkerSettings;
@@ -39,10 +51,15 @@ export class QueueWorkerSet {
     this.#logger = logger;
   }
 
-  get(queueName: string): Worker<TaskJobData> {
+  /** Takes the next job of `queueName`, if any, for the slot `slotName` (its `processedBy`). */
+  fetch(queueName: string, token: string, slotName: string): Promise<Job<TaskJobData> | undefined> {
+    return this.get(queueName).fetchFor(token, slotName);
+  }
+
+  get(queueName: string): SharedFetchWorker {
     let worker = this.#workers.get(queueName);
     if (!worker) {
-      worker = new Worker<TaskJobData>(queueName, null, {
+      worker = new SharedFetchWorker(queueName, null, {
         connection: this.#connection,
         prefix: this.#settings.prefix,
         name: this.#settings.name,
@@ -55,9 +72,10 @@ export class QueueWorkerSet {
       });
       worker.on("error", redisErrorListener(this.#connection, `BullMQ worker of ${queueName}`));
       if (this.#settings.checkStalled) {
-        worker.on("stalled", (jobId) =>
-          this.#logger.warn({ task_id: jobId, queue: queueName }, "job stalled (its worker died); re-queued"),
-        );
+        worker.on("stalled", (jobId) => {
+          this.#logger.warn({ task_id: jobId, queue: queueName }, "job stalled (its worker died); re-queued");
+          this.#settings.onStalled?.(queueName, jobId);
+        });
         void worker.startStalledCheckTimer();
       }
       this.#workers.set(queueName, worker);

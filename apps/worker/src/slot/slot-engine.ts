@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { Logger } from "@wgp-farm/config";
-import type { EngineSupervisorOptions } from "@wgp-farm/engine";
+import { EngineSupervisor, type EngineSupervisorOptions } from "@wgp-farm/engine";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 
@@ -43,3 +43,11 @@ export function slotEngineOptions(
     logger,
   };
 }
+
+/**
+ * Builds a slot's engine. The product always runs EngineSupervisor; the farm simulator passes a
+ * virtual engine (a subclass with no process behind it) through `startFarmWorker`'s test seams.
+ */
+export type SlotEngineFactory = (options: EngineSupervisorOptions) => EngineSupervisor;
+
+export const superviseEngineProcess: SlotEngineFactory = (options) => new EngineSupervisor(options);

@@ -61,6 +61,10 @@ export class RedisTaskSink implements TaskSink {
     await this.addJobs(toAdd, report);
     // Until then nothing is acknowledged: a failure here fails the whole import, which is safe to repeat.
     await confirmOnReplica(this.farm.redis, this.replicaAckTimeoutMs);
+    await this.farm.work.announce(
+      batch.map(({ task }) => task.model),
+      "add",
+    );
   }
 
   private async claim(batch: readonly PendingTask[]): Promise<ClaimReply[]> {

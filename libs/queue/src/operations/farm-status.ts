@@ -6,6 +6,7 @@ import {
   hostWangpSummary,
   modelsNoHostKnows,
 } from "../records/host-catalogs.js";
+import { ModelBacklog } from "../records/model-backlog.js";
 import { SlotRegistry, type SlotStatus } from "../records/slot-registry.js";
 import { type QueueOverview, readQueueOverviews } from "./queue-overview.js";
 
@@ -21,14 +22,41 @@ export interface FarmStatus {
   wangp_hosts: HostWangpSummary[];
   /** Models with queued tasks that no live host's WanGP knows: those tasks wait for a host that knows them. */
   models_without_host: string[];
+  /** Per model, what an autoscaler scales on. */
+  demand: ModelDemand[];
+}
+
+/** One model's demand for GPUs: what could start now, how long it has waited, who serves it. */
+export interface ModelDemand {
+  model: string;
+  /** Tasks that could start now: waiting, prioritized, and delayed ones whose time has come. */
+  ready: number;
+  /** How long the oldest of them has waited (s), or null when none is ready. */
+  oldest_wait_s: number | null;
+  /** Live slots holding the model (loaded, or loading it). */
+  serving_slots: number;
+  paused: boolean;
+}
+
+/** Every model's demand, in one script call whatever the number of models. */
+export async function readModelDemand(farm: FarmConnection, now = Date.now()): Promise<ModelDemand[]> {
+  const entries = await new ModelBacklog(farm.redis, farm.keys).read(await farm.queues.knownModels(), now);
+  return entries.map((entry) => ({
+    model: entry.model,
+    ready: entry.ready,
+    oldest_wait_s: entry.headAt === null ? null : Math.max(0, (now - entry.headAt) / 1000),
+    serving_slots: entry.serving,
+    paused: entry.blocked,
+  }));
 }
 
 export async function readFarmStatus(farm: FarmConnection, now = Date.now()): Promise<FarmStatus> {
-  const [slots, queues, counters, hosts] = await Promise.all([
+  const [slots, queues, counters, hosts, demand] = await Promise.all([
     new SlotRegistry(farm.redis, farm.keys).list(),
     readQueueOverviews(farm, now),
     new FarmStats(farm.redis, farm.keys).read(),
     new HostCatalogs(farm.redis, farm.keys).list(),
+    readModelDemand(farm, now),
   ]);
   const queuedModels = queues.flatMap((queue) =>
     queue.model !== null && queue.queued > 0 ? [queue.model] : [],
@@ -40,6 +68,7 @@ export async function readFarmStatus(farm: FarmConnection, now = Date.now()): Pr
     counters,
     wangp_hosts: hosts.map(hostWangpSummary),
     models_without_host: modelsNoHostKnows(queuedModels, hosts),
+    demand,
   };
 }
 

@@ -38,7 +38,7 @@ export async function setModelQueuesPaused(
     targets.map(async (model) => {
       const queue = farm.queues.forModel(model);
       if (paused) await queue.pause();
-      else await queue.resume();
+      else await queue.resume().then(() => farm.work.announce([model], "resume"));
       return { queue: modelQueueName(model), model, paused: await queue.isPaused() };
     }),
   );

@@ -2,7 +2,7 @@ import type { Job } from "bullmq";
 import { readCancelledRecord } from "../records/cancelled-records.js";
 import type { FarmConnection } from "../records/farm-connection.js";
 import { FarmEvents } from "../records/farm-events.js";
-import { QUARANTINE_QUEUE } from "../records/farm-keys.js";
+import { modelOfQueue, QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { TaskIndex } from "../records/task-index.js";
 import {
   DEFAULT_RETRY_POLICY,
@@ -53,6 +53,7 @@ async function requeue(farm: FarmConnection, data: TaskJobData, policy: RetryPol
   await farm.queues.registerModels([task.model]);
   await target.add(jobNameFor(task), { task, import: data.import }, jobOptionsFor(task, policy));
   await farm.redis.hset(farm.keys.taskIndex, task.task_id, target.name);
+  await farm.work.announce([task.model], "retry", [task.task_id]);
   return target.name;
 }
 
@@ -105,6 +106,7 @@ export async function retryTask(farm: FarmConnection, taskId: string): Promise<R
   }
   await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
   if (hasTask(job.data)) await FarmEvents.of(farm).queued([job.data.task]);
+  await farm.work.announce([modelOfQueue(queueName) ?? ""], "retry", [taskId]);
   return { task_id: taskId, outcome: "retried", state, queue: queueName, message: null };
 }
 

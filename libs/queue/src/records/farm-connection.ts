@@ -3,6 +3,7 @@ import { type ConnectRedisOptions, connectRedis } from "../redis/redis-connectio
 import { redisStepMs, settleWithin } from "../redis/settle-within.js";
 import { DEFAULT_PREFIX, FarmKeys } from "./farm-keys.js";
 import { ModelQueues } from "./model-queues.js";
+import { WorkSignal } from "./work-signal.js";
 
 /** One process's handle on the farm's Redis: the connection, the key names and the model queues. */
 export class FarmConnection {
@@ -11,6 +12,8 @@ export class FarmConnection {
     readonly redis: Redis,
     readonly keys: FarmKeys,
     readonly queues: ModelQueues,
+    /** The farm's "work may be ready" signal: whoever puts a job where a worker can fetch it announces it. */
+    readonly work: WorkSignal,
   ) {}
 
   static async open(
@@ -20,7 +23,7 @@ export class FarmConnection {
   ): Promise<FarmConnection> {
     const redis = await connectRedis(url, options);
     const keys = new FarmKeys(prefix);
-    return new FarmConnection(url, redis, keys, new ModelQueues(redis, keys));
+    return new FarmConnection(url, redis, keys, new ModelQueues(redis, keys), new WorkSignal(redis, keys));
   }
 
   /** Closes the queues and the connection; bounded, so that a Redis that went away cannot hold up an exit. */

@@ -102,6 +102,24 @@ export class FarmKeys {
     return this.#farm("model-events");
   }
 
+  /**
+   * Stream of "work may be ready" entries (`WorkSignal`): written by adds, retries, stalls, requeues
+   * and resumes only, never by progress, so idle workers wake with the work and not with the farm.
+   */
+  get workSignal(): string {
+    return this.#farm("work");
+  }
+
+  /** Lease (with a TTL) held by the one worker process whose idle slot re-reads every queue this round. */
+  get recheckTurn(): string {
+    return this.#farm("recheck-turn");
+  }
+
+  /** Sorted set slot_id → expiry (ms): live slots holding `model` (kept by `SlotRegistry.publish`). */
+  serving(modelType: string): string {
+    return this.#farm(`serving:${modelType}`);
+  }
+
   /** Hash host → JSON record of what `wgp-farm doctor` last saw on that host (`HostRecords`). */
   get doctorHosts(): string {
     return this.#farm("doctor-hosts");

@@ -31,6 +31,9 @@ export const SLOT_STATES = [
 ] as const;
 export type SlotState = (typeof SLOT_STATES)[number];
 
+/** Slot states that take jobs of the model they hold. */
+export const SERVING_STATES: ReadonlySet<SlotState> = new Set(["idle", "loading", "busy", "starting"]);
+
 /**
  * What one GPU slot (one engine on one GPU) publishes about itself, every few seconds and on every
  * change, in `keys.slot(slot_id)` (JSON).
@@ -73,18 +76,33 @@ const readStatus = (raw: string | null) => readRecord(SlotStatusSchema, raw, "sl
  * refreshes; a host that dies stops refreshing and drops out of `list` once the TTL passes.
  */
 export class SlotRegistry {
+  /** The model each slot of this process was last published serving (its `serving` entry). */
+  readonly #servingModel = new Map<string, string>();
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: FarmKeys,
     readonly ttlMs = 15_000,
   ) {}
 
+  /** Publishes the status, and keeps the per-model count of serving slots (`FarmKeys.serving`) current. */
   async publish(status: SlotStatus): Promise<void> {
-    await this.redis
+    const now = Date.now();
+    const serving = SERVING_STATES.has(status.state) ? status.loaded_model : null;
+    const previous = this.#servingModel.get(status.slot_id);
+    const write = this.redis
       .multi()
       .set(this.keys.slot(status.slot_id), JSON.stringify(status), "PX", this.ttlMs)
-      .zadd(this.keys.slots, Date.now(), status.slot_id)
-      .exec();
+      .zadd(this.keys.slots, now, status.slot_id);
+    if (previous !== undefined && previous !== serving)
+      write.zrem(this.keys.serving(previous), status.slot_id);
+    if (serving !== null) {
+      write
+        .zadd(this.keys.serving(serving), now + this.ttlMs, status.slot_id)
+        .pexpire(this.keys.serving(serving), 2 * this.ttlMs);
+      this.#servingModel.set(status.slot_id, serving);
+    } else this.#servingModel.delete(status.slot_id);
+    await write.exec();
   }
 
   /**
@@ -96,7 +114,11 @@ export class SlotRegistry {
   }
 
   async remove(slotId: string): Promise<void> {
-    await this.redis.multi().del(this.keys.slot(slotId)).zrem(this.keys.slots, slotId).exec();
+    const serving = this.#servingModel.get(slotId) ?? (await this.get(slotId))?.loaded_model;
+    this.#servingModel.delete(slotId);
+    const write = this.redis.multi().del(this.keys.slot(slotId)).zrem(this.keys.slots, slotId);
+    if (serving) write.zrem(this.keys.serving(serving), slotId);
+    await write.exec();
   }
 
   /**

@@ -1,0 +1,188 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "@wgp-farm/config";
+import { type FarmKeys, readWorkEntry, settleWithin, type WorkEntry } from "@wgp-farm/queue";
+import type { Redis } from "ioredis";
+import type { WakeSignal } from "./wake-signal.js";
+
+type StreamReply = [stream: string, entries: [id: string, fields: string[]][]][] | null;
+
+/** Streams are read from an id made of a time (ms): an entry id is `<ms>-<seq>` on the Redis clock. */
+function idAt(ms: number): string {
+  return `${ms}-0`;
+}
+
+/**
+ * Wakes idle slots the moment work appears, without polling and without reading the queues' own
+ * event streams (they carry every progress update of the farm): one blocking XREAD (its own
+ * connection) on the farm's work stream, written only by adds, retries, stalls, requeues and
+ * resumes, and on the model stream (a new model queue). An entry wakes as many idle slots of this
+ * process as it has tasks, those holding its model first, and only those when the slots holding it
+ * farm-wide can clear it (`leaveToServers`): a single arrival then costs no decision anywhere. A
+ * retry in backoff wakes slots when it is ready. Each XREAD timeout re-reads the model list; the
+ * one process per round that takes the recheck turn nudges one idle slot to look at every queue, the
+ * slow fallback for work no one announced (a job added by another tool) and for the wait bound.
+ */
+export class WorkSignalWatcher {
+  readonly #redis: Redis;
+  readonly #keys: FarmKeys;
+  readonly #wake: WakeSignal;
+  readonly #logger: Logger;
+  readonly #refreshMs: number;
+  readonly #leaveToServers: (entry: WorkEntry) => boolean;
+  readonly #lastIds = new Map<string, string>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  #models: string[] = [];
+  #closed = false;
+  #loop: Promise<void> | undefined;
+  readonly #onModels = new Set<(models: readonly string[]) => void>();
+  readonly #onStalled = new Set<(taskIds: readonly string[]) => Promise<void>>();
+
+  constructor(
+    redis: Redis,
+    keys: FarmKeys,
+    wake: WakeSignal,
+    logger: Logger,
+    options: {
+      refreshMs?: number;
+      /** Whether the slots already holding the entry's model are enough for it (no other slot need decide). */
+      leaveToServers?(entry: WorkEntry): boolean;
+    } = {},
+  ) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#wake = wake;
+    this.#logger = logger;
+    this.#refreshMs = options.refreshMs ?? 5_000;
+    this.#leaveToServers = options.leaveToServers ?? (() => false);
+  }
+
+  /** The model types that have a queue, as last read. */
+  get models(): readonly string[] {
+    return this.#models;
+  }
+
+  /** Called with the full list whenever a model queue appears. */
+  onModelsChanged(listener: (models: readonly string[]) => void): void {
+    this.#onModels.add(listener);
+  }
+
+  /** Called with the ids of jobs the stalled checker re-queued, before idle slots are woken for them. */
+  onStalled(listener: (taskIds: readonly string[]) => Promise<void>): void {
+    this.#onStalled.add(listener);
+  }
+
+  async start(): Promise<void> {
+    const start = idAt(await this.#redisNowMs());
+    this.#lastIds.set(this.#keys.modelEvents, start);
+    this.#lastIds.set(this.#keys.workSignal, start);
+    await this.#refreshModels();
+    this.#loop = this.#run();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    this.#redis.disconnect();
+    // A command queued while Redis was away may never settle: the loop is not waited for long.
+    await settleWithin(this.#loop ?? Promise.resolve(), 1_000);
+  }
+
+  async #run(): Promise<void> {
+    const streams = [this.#keys.modelEvents, this.#keys.workSignal];
+    while (!this.#closed) {
+      let reply: StreamReply;
+      try {
+        reply = (await this.#redis.xread(
+          "COUNT",
+          1000,
+          "BLOCK",
+          this.#refreshMs,
+          "STREAMS",
+          ...streams,
+          ...streams.map((stream) => this.#lastIds.get(stream) ?? "$"),
+        )) as StreamReply;
+      } catch (error) {
+        if (this.#closed) return;
+        this.#logger.warn({ err: error }, "reading the work signal failed; retrying");
+        await sleep(1_000);
+        continue;
+      }
+      if (reply === null) {
+        await this.#refreshModels().catch((error) =>
+          this.#logger.warn({ err: error }, "reading the model list failed"),
+        );
+        if (await this.#takeRecheckTurn()) this.#wake.nudge();
+        continue;
+      }
+      await this.#handle(reply);
+    }
+  }
+
+  async #handle(reply: NonNullable<StreamReply>): Promise<void> {
+    const work: WorkEntry[] = [];
+    for (const [stream, entries] of reply) {
+      const last = entries.at(-1);
+      if (last) this.#lastIds.set(stream, last[0]);
+      if (stream === this.#keys.modelEvents) await this.#refreshModels();
+      else {
+        for (const [, fields] of entries) {
+          const entry = readWorkEntry(fields);
+          if (entry) work.push(entry);
+        }
+      }
+    }
+    const stalled = work.filter((entry) => entry.reason === "stall").flatMap((entry) => entry.taskIds);
+    if (stalled.length > 0) {
+      await Promise.all([...this.#onStalled].map((listener) => listener(stalled))).catch((error) =>
+        this.#logger.warn({ err: error }, "handling stalled jobs failed"),
+      );
+    }
+    for (const entry of work) {
+      for (const model of entry.models) {
+        if (entry.readyAt !== null && entry.readyAt > Date.now()) this.#wakeAt(model, entry.readyAt);
+        else this.#wake.notify(model, entry.count, this.#leaveToServers(entry));
+      }
+    }
+  }
+
+  /**
+   * One process of the farm per round looks for work no one announced (one all-queue read), not
+   * every process: the fallback costs the same whatever the size of the farm.
+   */
+  async #takeRecheckTurn(): Promise<boolean> {
+    try {
+      return (await this.#redis.set(this.#keys.recheckTurn, "1", "PX", this.#refreshMs, "NX")) === "OK";
+    } catch {
+      return false;
+    }
+  }
+
+  async #refreshModels(): Promise<void> {
+    const models = (await this.#redis.smembers(this.#keys.models)).sort();
+    if (models.every((model) => this.#models.includes(model))) return;
+    this.#models = models;
+    for (const listener of this.#onModels) listener(models);
+  }
+
+  /** One timer per model and ready time (to the 100 ms): a burst of retries does not arm a timer each. */
+  #wakeAt(model: string, readyAt: number): void {
+    const at = Math.ceil(readyAt / 100) * 100;
+    const key = `${model}@${at}`;
+    if (this.#timers.has(key)) return;
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(key);
+        this.#wake.notify(model);
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.#timers.set(key, timer);
+  }
+
+  async #redisNowMs(): Promise<number> {
+    const [seconds, micros] = await this.#redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Adds one "work may be ready" entry to the farm's work stream.
+ * KEYS[1] the work stream, KEYS[2] the queue's delayed zset (or KEYS[1] when no task is named),
+ * KEYS[3] the model's serving slots (zset slot → expiry ms)
+ * ARGV[1] max length (approximate), ARGV[2] reason, ARGV[3] models (JSON list), ARGV[4] task ids
+ * (JSON list, may be empty), ARGV[5] count of tasks
+ * A named task that sits in the delayed set (a retry in backoff) gives the entry its ready time
+ * (`at`, epoch ms): readers wake then, not now. A delayed job's score is its ready time × 0x1000.
+ * The entry also says how many live slots hold the model (`serving`): readers with no such slot
+ * leave a small backlog to them instead of each waking a slot to decide.
+ */
+export const ANNOUNCE_WORK_SCRIPT = `
+local at = nil
+local tasks = cjson.decode(ARGV[4])
+if KEYS[2] ~= KEYS[1] then
+  for _, id in ipairs(tasks) do
+    local score = redis.call('ZSCORE', KEYS[2], id)
+    if score then
+      local readyAt = math.floor(tonumber(score) / 0x1000)
+      if at == nil or readyAt < at then at = readyAt end
+    end
+  end
+end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local serving = redis.call('ZCOUNT', KEYS[3], now, '+inf')
+local fields = {'reason', ARGV[2], 'models', ARGV[3], 'count', ARGV[5], 'serving', serving}
+if #tasks > 0 then
+  table.insert(fields, 'tasks')
+  table.insert(fields, ARGV[4])
+end
+if at then
+  table.insert(fields, 'at')
+  table.insert(fields, string.format('%d', at))
+end
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+`;

@@ -1,0 +1,108 @@
+import type { Redis } from "ioredis";
+import { type FarmKeys, modelQueueName } from "./farm-keys.js";
+import { ANNOUNCE_WORK_SCRIPT } from "./scripts/announce-work.js";
+
+/** Why work may be ready: a job was added, retried, stalled back, returned by a drain, or its queue resumed. */
+export type WorkReason = "add" | "retry" | "stall" | "requeue" | "resume";
+
+/** One entry of the work stream, as readers see it. */
+export interface WorkEntry {
+  reason: WorkReason;
+  models: string[];
+  /** How many tasks the entry stands for (at least 1). */
+  count: number;
+  taskIds: string[];
+  /** When the work becomes ready (a retry in backoff), epoch ms; null: now. */
+  readyAt: number | null;
+  /** Live slots that held the model when the entry was written. */
+  serving: number;
+}
+
+/** The stream holds the last entries only: readers follow it live, a late reader re-reads the queues. */
+const MAX_ENTRIES = 10_000;
+
+interface AnnounceCommand {
+  wgpAnnounceWork(...keysAndArgs: (string | number)[]): Promise<string>;
+}
+
+/**
+ * The farm-level "work may be ready" signal (DESIGN.md round 2): one short stream entry per add,
+ * retry, stall, requeue or resume, naming the models. Idle workers block on this one stream instead
+ * of every queue's BullMQ event stream (which carries every progress update).
+ */
+export class WorkSignal {
+  readonly #redis: Redis;
+  readonly #keys: FarmKeys;
+
+  constructor(redis: Redis, keys: FarmKeys) {
+    if (!("wgpAnnounceWork" in redis)) {
+      redis.defineCommand("wgpAnnounceWork", { numberOfKeys: 3, lua: ANNOUNCE_WORK_SCRIPT });
+    }
+    this.#redis = redis;
+    this.#keys = keys;
+  }
+
+  get key(): string {
+    return this.#keys.workSignal;
+  }
+
+  /**
+   * Says that work may be ready: one entry per model, counting how often `models` names it (pass
+   * one model per task). With `taskIds` of one model, a retry in backoff carries its ready time.
+   */
+  async announce(
+    models: Iterable<string>,
+    reason: WorkReason,
+    taskIds: readonly string[] = [],
+  ): Promise<void> {
+    const counts = new Map<string, number>();
+    for (const model of models) counts.set(model, (counts.get(model) ?? 0) + 1);
+    const command = this.#redis as unknown as AnnounceCommand;
+    await Promise.all(
+      [...counts].map(([model, count]) =>
+        command.wgpAnnounceWork(
+          this.#keys.workSignal,
+          taskIds.length > 0 && counts.size === 1
+            ? (this.#keys.queueKeys(modelQueueName(model)).delayed as string)
+            : this.#keys.workSignal,
+          this.#keys.serving(model),
+          MAX_ENTRIES,
+          reason,
+          JSON.stringify([model]),
+          JSON.stringify(counts.size === 1 ? taskIds : []),
+          Math.max(count, counts.size === 1 ? taskIds.length : 0),
+        ),
+      ),
+    );
+  }
+}
+
+function parseList(json: string): string[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Reads one stream entry's fields (`[name, value, …]`); null for an entry of another shape. */
+export function readWorkEntry(fields: readonly string[]): WorkEntry | null {
+  const get = (name: string) => {
+    for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+    return undefined;
+  };
+  const reason = get("reason") as WorkReason | undefined;
+  const models = get("models");
+  if (!reason || models === undefined) return null;
+  const at = get("at");
+  const tasks = get("tasks");
+  return {
+    reason,
+    models: parseList(models),
+    count: Math.max(1, Number(get("count") ?? 1) || 1),
+    taskIds: tasks ? parseList(tasks) : [],
+    readyAt: at === undefined ? null : Number(at),
+    serving: Number(get("serving") ?? 0) || 0,
+  };
+}

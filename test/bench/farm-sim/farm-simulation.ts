@@ -1,0 +1,305 @@
+/**
+ * The farm simulator: a private redis-server, `slots` slots (8 per worker, as a GPU host would run
+ * them) spread over a few Node processes on virtual engines, tasks on `models` model queues. Three
+ * phases, each measured with Redis's own INFO counters:
+ *
+ * 1. busy: `tasksPerSlot` tasks per slot, mixed over the models, imported at once into the fresh
+ *    farm; makespan against its lower bound, Redis calls and CPU per job, XREADs per second;
+ * 2. idle: the farm with nothing to do, per second;
+ * 3. arrivals: single tasks, one at a time, into the idle farm; Redis work per arrival and pickup
+ *    latency (job created → handed to the engine).
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { FarmConnection, importTaskSource, RedisServerProcess, RedisTaskSink } from "@wgp-farm/queue";
+import { median, percentile } from "../bench-result.ts";
+import { type RedisDelta, type RedisReading, readRedis, redisDelta } from "./redis-meter.ts";
+import { type SimHost, type SimHostOptions, startSimHost } from "./sim-host.ts";
+import type { EngineRecord, VirtualTimings } from "./virtual-engine.ts";
+
+const SIM_HOST = fileURLToPath(new URL("./sim-host.ts", import.meta.url));
+const SLOTS_PER_WORKER = 8;
+
+export interface FarmSimulationOptions {
+  slots: number;
+  models: number;
+  /** Node processes the workers are spread over (0: all in this process, for the short test). */
+  hostProcesses: number;
+  tasksPerSlot: number;
+  steps: number;
+  timings: VirtualTimings;
+  idleSeconds: number;
+  arrivals: number;
+}
+
+export interface FarmSimulationResult {
+  slots: number;
+  models: number;
+  workers: number;
+  busy: {
+    jobs: number;
+    makespanS: number;
+    lowerBoundS: number;
+    ratio: number;
+    callsPerJob: number;
+    cpuMsPerJob: number;
+    xreadPerS: number;
+    redisCpuPercent: number;
+    byCommand: Record<string, number>;
+  };
+  idle: { callsPerS: number; redisCpuPercent: number; byCommand: Record<string, number> };
+  arrivals: {
+    count: number;
+    callsPerArrival: number;
+    cpuMsPerArrival: number;
+    pickupP50Ms: number;
+    pickupP99Ms: number;
+    byCommand: Record<string, number>;
+  };
+  connections: { idle: number; peak: number };
+  /** Every job ran exactly once (the short test's check). */
+  startedOnce: boolean;
+}
+
+const modelName = (i: number) => `sim_m${String(i).padStart(2, "0")}`;
+
+function task(id: string, model: string, steps: number): Record<string, unknown> {
+  return { task_id: id, prompt: `sim ${id}`, model, steps, seed: 1 };
+}
+
+/** Deterministic mix (a small LCG), so that every run sees the same task list. */
+function mixedModels(count: number, models: number): string[] {
+  let state = 42;
+  return Array.from({ length: count }, () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return modelName(state % models);
+  });
+}
+
+interface Farm {
+  redis: RedisServerProcess;
+  conn: FarmConnection;
+  dir: string;
+  hosts: { recordFile: string; stop(): Promise<void> }[];
+}
+
+async function startHostProcess(options: SimHostOptions): Promise<SimHost> {
+  const child = spawn(process.execPath, [SIM_HOST, JSON.stringify(options)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const ready = Promise.withResolvers<void>();
+  child.stdout.on("data", (chunk: Buffer) => {
+    if (chunk.toString().includes("ready")) ready.resolve();
+  });
+  child.once("exit", (code) =>
+    ready.reject(new Error(`simulated host exited with ${code} before it was ready`)),
+  );
+  try {
+    await ready.promise;
+  } catch (error) {
+    await exited;
+    throw error;
+  }
+  return {
+    recordFile: path.join(options.dir, `${options.host}.jsonl`),
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+async function startFarm(options: FarmSimulationOptions): Promise<Farm> {
+  const dir = await mkdtemp(path.join(tmpdir(), "wgp-farm-sim-"));
+  const redis = await RedisServerProcess.start({ dataDir: path.join(dir, "redis"), persistence: "none" });
+  const conn = await FarmConnection.open(redis.url, "sim");
+  await conn.queues.registerModels(Array.from({ length: options.models }, (_, i) => modelName(i)));
+  const workers = Math.ceil(options.slots / SLOTS_PER_WORKER);
+  const processes = Math.max(1, options.hostProcesses);
+  const hosts: SimHost[] = [];
+  const farm = { redis, conn, dir, hosts };
+  try {
+    await startHosts(options, farm, processes, workers);
+  } catch (error) {
+    await stopFarm(farm);
+    throw error;
+  }
+  return farm;
+}
+
+async function stopFarm(farm: Farm): Promise<void> {
+  await Promise.all(farm.hosts.map((host) => host.stop()));
+  await farm.conn.close();
+  await farm.redis.stop();
+  await rm(farm.dir, { recursive: true, force: true });
+}
+
+/** The hosts are started one after the other; a host that cannot start fails the simulation. */
+async function startHosts(options: FarmSimulationOptions, farm: Farm, processes: number, workers: number) {
+  const { redis, dir, hosts } = farm;
+  for (let p = 0; p < processes; p++) {
+    const count = Math.floor(workers / processes) + (p < workers % processes ? 1 : 0);
+    if (count === 0) continue;
+    const hostOptions: SimHostOptions = {
+      redisUrl: redis.url,
+      prefix: "sim",
+      dir,
+      host: `host${p}`,
+      workers: count,
+      slotsPerWorker: SLOTS_PER_WORKER,
+      timings: options.timings,
+    };
+    hosts.push(
+      options.hostProcesses === 0 ? await startSimHost(hostOptions) : await startHostProcess(hostOptions),
+    );
+  }
+}
+
+async function importTasks(conn: FarmConnection, tasks: readonly Record<string, unknown>[]): Promise<void> {
+  const body = Buffer.from(JSON.stringify(tasks));
+  const report = await importTaskSource(
+    new RedisTaskSink(conn, { attempts: 1, backoffMs: 1000 }),
+    {
+      stream: (async function* () {
+        yield body;
+      })(),
+      baseDir: "/",
+      name: "sim",
+    },
+    {},
+  );
+  if (report.invalid.length > 0) throw new Error(`invalid sim tasks: ${JSON.stringify(report.invalid[0])}`);
+}
+
+async function engineRecords(farm: Farm): Promise<EngineRecord[]> {
+  const texts = await Promise.all(farm.hosts.map((host) => readFile(host.recordFile, "utf8")));
+  return texts.flatMap((text) =>
+    text
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as EngineRecord),
+  );
+}
+
+/** Jobs that ended, however. */
+async function ended(farm: Farm): Promise<number> {
+  const counts = await farm.conn.redis.hmget(farm.conn.keys.stats, "completed", "failed", "quarantined");
+  return counts.reduce((sum, count) => sum + Number(count ?? 0), 0);
+}
+
+async function untilCompleted(farm: Farm, count: number, pollMs: number): Promise<number> {
+  while ((await ended(farm)) < count) await sleep(pollMs);
+  return performance.timeOrigin + performance.now();
+}
+
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+const perSecond = (delta: RedisDelta, value: number) => value / delta.seconds;
+
+export async function simulateFarm(options: FarmSimulationOptions): Promise<FarmSimulationResult> {
+  const farm = await startFarm(options);
+  const redis = farm.conn.redis;
+  try {
+    // 1. Busy: the fresh farm gets every task at once.
+    const models = mixedModels(options.slots * options.tasksPerSlot, options.models);
+    const tasks = models.map((model, i) => task(`busy-${i}`, model, options.steps));
+    const beforeBusy = await readRedis(redis);
+    const start = performance.timeOrigin + performance.now();
+    await importTasks(farm.conn, tasks);
+    let peakClients = beforeBusy.clients;
+    const sampling = (async () => {
+      while ((await ended(farm)) < tasks.length) {
+        peakClients = Math.max(peakClients, (await readRedis(redis)).clients);
+        await sleep(1_000);
+      }
+    })();
+    const end = await untilCompleted(farm, tasks.length, 100);
+    await sampling;
+    const busy = redisDelta(beforeBusy, await readRedis(redis));
+    const busyRecords = await engineRecords(farm);
+    const generationMs = busyRecords.reduce((sum, r) => sum + r.generation_ms, 0);
+    const lowerBoundS = (generationMs + options.slots * options.timings.loadMs) / options.slots / 1000;
+    const makespanS = (end - start) / 1000;
+
+    // 2. Idle.
+    await sleep(2_000);
+    const beforeIdle = await readRedis(redis);
+    await sleep(options.idleSeconds * 1000);
+    const afterIdle = await readRedis(redis);
+    const idle = redisDelta(beforeIdle, afterIdle);
+
+    // 3. Arrivals into the idle farm, one at a time; pickup seen in the engines' records (no Redis reads).
+    const ids: string[] = [];
+    const beforeArrivals = await readRedis(redis);
+    for (let i = 0; i < options.arrivals; i++) {
+      const id = `arrival-${i}`;
+      ids.push(id);
+      await importTasks(farm.conn, [task(id, modelName(i % options.models), 1)]);
+      for (;;) {
+        const records = await engineRecords(farm);
+        if (records.some((r) => r.id === id)) break;
+        await sleep(5);
+      }
+      await sleep(options.timings.stepMs + options.timings.loadMs + 200);
+    }
+    const afterArrivals = await readRedis(redis);
+    const arrivalDelta = redisDelta(beforeArrivals, afterArrivals);
+    const idleCallsPerS = perSecond(idle, idle.calls);
+    const idleCpuPerS = perSecond(idle, idle.cpuS);
+    const arrivalCalls = (arrivalDelta.calls - idleCallsPerS * arrivalDelta.seconds) / options.arrivals;
+    const arrivalCpuMs = ((arrivalDelta.cpuS - idleCpuPerS * arrivalDelta.seconds) * 1000) / options.arrivals;
+    const records = await engineRecords(farm);
+    const pickups: number[] = [];
+    for (const id of ids) {
+      const job = await farm.conn.queues.forModel(modelName(ids.indexOf(id) % options.models)).getJob(id);
+      const record = records.find((r) => r.id === id);
+      if (job && record) pickups.push(record.t - job.timestamp);
+    }
+    const counts = new Map<string, number>();
+    for (const r of records) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
+    const failed = Number((await redis.hget(farm.conn.keys.stats, "failed")) ?? 0);
+    const startedOnce =
+      failed === 0 &&
+      [...counts.values()].every((n) => n === 1) &&
+      counts.size === tasks.length + options.arrivals;
+    return {
+      slots: options.slots,
+      models: options.models,
+      workers: Math.ceil(options.slots / SLOTS_PER_WORKER),
+      busy: {
+        jobs: tasks.length,
+        makespanS: round(makespanS),
+        lowerBoundS: round(lowerBoundS),
+        ratio: round(makespanS / lowerBoundS, 3),
+        callsPerJob: round(busy.calls / tasks.length, 1),
+        cpuMsPerJob: round((busy.cpuS * 1000) / tasks.length, 3),
+        xreadPerS: round(perSecond(busy, busy.byCommand.xread ?? 0), 1),
+        redisCpuPercent: round((100 * busy.cpuS) / busy.seconds, 1),
+        byCommand: busy.byCommand,
+      },
+      idle: {
+        callsPerS: round(idleCallsPerS, 1),
+        redisCpuPercent: round(100 * idleCpuPerS, 2),
+        byCommand: idle.byCommand,
+      },
+      arrivals: {
+        count: options.arrivals,
+        callsPerArrival: round(arrivalCalls, 1),
+        cpuMsPerArrival: round(arrivalCpuMs, 3),
+        pickupP50Ms: round(median(pickups)),
+        pickupP99Ms: round(percentile(pickups, 0.99)),
+        byCommand: arrivalDelta.byCommand,
+      },
+      connections: { idle: afterIdle.clients, peak: peakClients },
+      startedOnce,
+    };
+  } finally {
+    await stopFarm(farm);
+  }
+}
+
+export type { RedisReading };

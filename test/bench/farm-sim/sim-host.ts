@@ -1,0 +1,71 @@
+/**
+ * One simulated host machine of the farm: `workers` worker processes' worth of FarmWorkers (each with
+ * its own Redis connections, as a process would have), `slotsPerWorker` slots each, on virtual
+ * engines. Run as a child process by the simulator (`node sim-host.ts <json options>`; prints
+ * "ready" once every slot is started, stops on SIGTERM), or in-process for the short test.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLogger } from "@wgp-farm/config";
+import { type FarmWorkerHandle, startFarmWorker } from "@wgp-farm/worker";
+import { createRecordFile, VirtualEngine, type VirtualTimings } from "./virtual-engine.ts";
+
+export interface SimHostOptions {
+  redisUrl: string;
+  prefix: string;
+  dir: string;
+  host: string;
+  workers: number;
+  slotsPerWorker: number;
+  timings: VirtualTimings;
+  /** Worker tuning the simulation sets (shorter stall detection, …). */
+  worker?: { idleRecheckMs?: number; slotStatusTtlMs?: number };
+}
+
+export interface SimHost {
+  recordFile: string;
+  stop(): Promise<void>;
+}
+
+export async function startSimHost(options: SimHostOptions): Promise<SimHost> {
+  const recordFile = path.join(options.dir, `${options.host}.jsonl`);
+  createRecordFile(recordFile);
+  const logger = createLogger({ name: options.host, level: "error" });
+  const workers: FarmWorkerHandle[] = [];
+  // Started a few at a time: a thousand slots publishing at once is a start-up storm of its own.
+  for (let first = 0; first < options.workers; first += 4) {
+    const batch = Array.from({ length: Math.min(4, options.workers - first) }, (_, i) =>
+      startFarmWorker(
+        {
+          redisUrl: options.redisUrl,
+          prefix: options.prefix,
+          mainOutputDir: path.join(options.dir, "out"),
+          stateDir: path.join(options.dir, "state"),
+          engine: "dry-run",
+          name: `${options.host}-w${first + i}`,
+          slots: options.slotsPerWorker,
+          gpus: Array.from({ length: options.slotsPerWorker }, (_, gpu) => gpu),
+          nvidiaSmi: path.join(options.dir, "no-nvidia-smi"),
+          logger,
+          ...options.worker,
+        },
+        { createEngine: (engine) => new VirtualEngine(engine, options.timings, recordFile) },
+      ),
+    );
+    workers.push(...(await Promise.all(batch)));
+  }
+  return {
+    recordFile,
+    stop: async () => {
+      await Promise.all(workers.map((worker) => worker.stop()));
+    },
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const host = await startSimHost(JSON.parse(process.argv[2] ?? "{}") as SimHostOptions);
+  process.stdout.write("ready\n");
+  process.once("SIGTERM", () => {
+    void host.stop().then(() => process.exit(0));
+  });
+}
