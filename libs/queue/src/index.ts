@@ -128,6 +128,7 @@ export {
   hostCatalogId,
   hostWangpSummary,
   modelsNoHostKnows,
+  readFarmWangpKnowledge,
 } from "./records/host-catalogs.js";
 export { type HostRecord, HostRecordSchema, HostRecords } from "./records/host-records.js";
 export {

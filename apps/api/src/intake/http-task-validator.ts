@@ -1,4 +1,4 @@
-import { type TaskIssue, TaskValidator, type TaskVerdict } from "@wgp-farm/tasks";
+import { type TaskIssue, TaskValidator, type TaskVerdict, type WangpKnowledge } from "@wgp-farm/tasks";
 import { resolveWebhookTarget, WebhookTargetError } from "../webhooks/private-targets.js";
 import type { MediaReferences } from "./media-references.js";
 
@@ -12,8 +12,13 @@ export class HttpTaskValidator extends TaskValidator {
   readonly #media: MediaReferences;
   readonly #allowPrivateTargets: boolean;
 
-  constructor(media: MediaReferences, inputsDir: string, allowPrivateTargets: boolean) {
-    super({ mediaRoot: inputsDir, strict: true });
+  constructor(
+    media: MediaReferences,
+    inputsDir: string,
+    allowPrivateTargets: boolean,
+    wangp: WangpKnowledge,
+  ) {
+    super({ mediaRoot: inputsDir, strict: true, wangp });
     this.#media = media;
     this.#allowPrivateTargets = allowPrivateTargets;
   }

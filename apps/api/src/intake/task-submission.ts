@@ -4,6 +4,7 @@ import {
   type ImportReport,
   RedisTaskSink,
   type RetryPolicy,
+  readFarmWangpKnowledge,
   TaskImporter,
   type WarningEntry,
 } from "@wgp-farm/queue";
@@ -231,7 +232,12 @@ export class TaskSubmission {
     try {
       imported = await new TaskImporter(sink).import(
         recordsOf(fresh),
-        new HttpTaskValidator(this.#parts.media, this.#parts.inputsDir, this.#parts.allowPrivateTargets),
+        new HttpTaskValidator(
+          this.#parts.media,
+          this.#parts.inputsDir,
+          this.#parts.allowPrivateTargets,
+          await readFarmWangpKnowledge(farm),
+        ),
         { source: `api (token ${tokenId})` },
       );
     } catch (error) {

@@ -1,11 +1,5 @@
 import { addOptions, createLogger } from "@wgp-farm/config";
-import {
-  FarmConnection,
-  farmWangpKnowledge,
-  HostCatalogs,
-  RedisTaskSink,
-  TaskFileWatcher,
-} from "@wgp-farm/queue";
+import { FarmConnection, RedisTaskSink, readFarmWangpKnowledge, TaskFileWatcher } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import {
   POLL_INTERVAL_OPTION,
@@ -40,7 +34,7 @@ export function registerWatch(program: Command): void {
       pollIntervalMs: settings.pollIntervalMs,
       strict: settings.strict,
       ...(settings.mediaRoot ? { mediaRoot: settings.mediaRoot } : {}),
-      wangp: async () => farmWangpKnowledge(await new HostCatalogs(farm.redis, farm.keys).list()),
+      wangp: () => readFarmWangpKnowledge(farm),
     });
     await watcher.start();
     logger.info({ tasks_file: watcher.tasksFile }, `watching ${watcher.tasksFile} (Ctrl+C stops)`);

@@ -8,6 +8,7 @@ import {
   openTaskSource,
   RedisTaskSink,
   type RetryPolicy,
+  readFarmWangpKnowledge,
   redisStepMs,
   settleWithin,
   TaskFileWatcher,
@@ -88,6 +89,7 @@ export class LocalFarm {
             ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
             ...(options.mediaRoot ? { mediaRoot: options.mediaRoot } : {}),
             strict: options.strict ?? false,
+            wangp: () => readFarmWangpKnowledge(farm),
             onImported: (report) => printer.follow(report.imported.map((entry) => entry.task_id)),
           })
         : undefined;

@@ -8,6 +8,7 @@ import {
 } from "@wgp-farm/tasks";
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import type { FarmConnection } from "./farm-connection.js";
 import type { FarmKeys } from "./farm-keys.js";
 
 /**
@@ -130,4 +131,9 @@ export function hostWangpSummary(catalog: HostCatalog): HostWangpSummary {
     preflight: catalog.preflight,
     updated_at: catalog.updated_at,
   };
+}
+
+/** What the farm's live hosts know now, read from Redis: what every door that imports tasks checks against. */
+export async function readFarmWangpKnowledge(farm: FarmConnection): Promise<WangpKnowledge> {
+  return farmWangpKnowledge(await new HostCatalogs(farm.redis, farm.keys).list());
 }
