@@ -47,7 +47,7 @@ def skip_reason() -> str | None:
     if checkout is None:
         return (
             f"{CHECKOUT_VARIABLE} is unset: point it at a WanGP checkout (e.g. from "
-            "/work/shared/tools/export-commit.py) to run the contract tests over WanGP's own shared/api.py"
+            "../shared/tools/export-commit.py) to run the contract tests over WanGP's own shared/api.py"
         )
     missing = [name for name in REAL_API_FILES if not (checkout / name).is_file()]
     if missing:
