@@ -162,6 +162,20 @@ export {
   type SlotStatus,
   SlotStatusSchema,
 } from "./records/slot-registry.js";
+export {
+  POST_STEP_KINDS,
+  POST_STEP_MODEL_PREFIX,
+  type PostStep,
+  type PostStepKind,
+  postStepKindOf,
+  postStepModelType,
+  type SourceRef,
+  STITCH_QUEUE,
+  type StepJobData,
+  type StitchJobData,
+  stepJobId,
+  stepOutputSubDir,
+} from "./records/step-job.js";
 export { type RemovedTask, TaskIndex } from "./records/task-index.js";
 export {
   DEFAULT_RETRY_POLICY,
