@@ -28,6 +28,7 @@ import { WorkSignalWatcher } from "./scheduling/work-signal-watcher.js";
 import { GpuSlot, type GpuSlotContext } from "./slot/gpu-slot.js";
 import { QueueWorkerSet } from "./slot/queue-workers.js";
 import { type SlotEngineFactory, superviseEngineProcess } from "./slot/slot-engine.js";
+import { SlotServices } from "./slot/slot-services.js";
 import {
   type FarmWorkerOptions,
   type ResolvedWorkerOptions,
@@ -182,6 +183,7 @@ export class FarmWorker {
       wake,
       models,
       createEngine,
+      slotServices: new SlotServices(farm.redis, options),
       publisher: await OutputPublisher.open(options.mainOutputDir, logger),
       causvid:
         options.engine === "wangp" && options.wangpRoot
