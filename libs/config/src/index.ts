@@ -1,4 +1,5 @@
 export { bestEffort } from "./best-effort.js";
+export { answerWithin, settleWithin } from "./bounded-wait.js";
 export { ConfigError, ExitCode, UserError } from "./errors.js";
 export { createLogger, type Logger, type LoggerOptions } from "./logger.js";
 export { addOptions, describeOption, isRequired } from "./options/commander-options.js";
