@@ -209,6 +209,7 @@ export {
   type RedisServerOptions,
   RedisServerProcess,
 } from "./redis/redis-server-process.js";
+export { defineScript, type RedisScript, RedisStore } from "./redis/redis-store.js";
 export {
   isSentinelUrl,
   parseSentinelUrl,

@@ -1,6 +1,5 @@
 import { readRecord } from "@wgp-farm/config";
-import type { FarmKeys } from "@wgp-farm/queue";
-import type { Redis } from "ioredis";
+import { type FarmKeys, RedisStore } from "@wgp-farm/queue";
 import { z } from "zod";
 
 /** Attempts kept per subscription (newest first). */
@@ -24,18 +23,10 @@ export const DeliveryAttemptSchema = z.object({
 export type DeliveryAttempt = z.output<typeof DeliveryAttemptSchema>;
 
 /** Each subscription's recent delivery attempts (a capped list), for `wgp-farm webhook ls --deliveries`. */
-export class DeliveryLog {
-  readonly #redis: Redis;
-  readonly #keys: FarmKeys;
-
-  constructor(redis: Redis, keys: FarmKeys) {
-    this.#redis = redis;
-    this.#keys = keys;
-  }
-
+export class DeliveryLog extends RedisStore<FarmKeys> {
   async record(subscriptionId: string, attempt: DeliveryAttempt): Promise<void> {
-    const key = this.#keys.webhookDeliveries(subscriptionId);
-    await this.#redis
+    const key = this.keys.webhookDeliveries(subscriptionId);
+    await this.redis
       .multi()
       .lpush(key, JSON.stringify(attempt))
       .ltrim(key, 0, DELIVERY_LOG_LENGTH - 1)
@@ -43,7 +34,7 @@ export class DeliveryLog {
   }
 
   async list(subscriptionId: string, count = DELIVERY_LOG_LENGTH): Promise<DeliveryAttempt[]> {
-    const raws = await this.#redis.lrange(this.#keys.webhookDeliveries(subscriptionId), 0, count - 1);
+    const raws = await this.redis.lrange(this.keys.webhookDeliveries(subscriptionId), 0, count - 1);
     return raws
       .map((raw) => readRecord(DeliveryAttemptSchema, raw, "webhook delivery"))
       .filter((found) => found !== undefined);

@@ -31,19 +31,18 @@ export type SlotServicesOptions = Pick<
 export class SlotServices {
   readonly #redis: Redis;
   readonly #options: SlotServicesOptions;
-  readonly #catalogs: HostCatalogs;
 
   constructor(redis: Redis, options: SlotServicesOptions) {
     this.#redis = redis;
     this.#options = options;
-    this.#catalogs = new HostCatalogs(redis, new FarmKeys(options.prefix), options.slotStatusTtlMs);
   }
 
   /** The helpers of the slot of `plan`, whose engine is `engine`. */
   forSlot(plan: SlotPlan, engine: EngineSupervisor, logger: Logger): SlotHelpers {
-    const { engine: kind, wangpRoot, prefix } = this.#options;
+    const { engine: kind, wangpRoot, prefix, slotStatusTtlMs } = this.#options;
+    const catalogs = new HostCatalogs(this.#redis, new FarmKeys(prefix), slotStatusTtlMs);
     return {
-      hostWangp: new HostWangpPublisher(this.#catalogs, plan, logger),
+      hostWangp: new HostWangpPublisher(catalogs, plan, logger),
       weights: new ModelWeightsGate(engine, kind === "wangp" ? wangpRoot : undefined, logger),
       events: new SlotEvents(plan, this.#redis, prefix, logger),
     };
