@@ -22,6 +22,7 @@ export {
   testManifest,
   waitUntil,
 } from "./farm-fixtures.js";
+export { testSlotStatus } from "./farm-records.js";
 export {
   copyOfFakeWangp,
   EXAMPLE_TASKS,
