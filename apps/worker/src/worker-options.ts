@@ -8,7 +8,7 @@ import {
   SECONDS,
   UserError,
 } from "@wgp-farm/config";
-import { ENGINE_DEFAULTS, type WgpOptionName } from "@wgp-farm/engine";
+import { DEFAULT_PYTHON, ENGINE_DEFAULTS, type WgpOptionName } from "@wgp-farm/engine";
 import { DEFAULT_PREFIX } from "@wgp-farm/queue";
 import { CAUSVID_PRESET, RESERVED_OUTPUT_PREFIX } from "@wgp-farm/tasks";
 import { z } from "zod";
@@ -32,7 +32,7 @@ export interface FarmWorkerOptions {
   slots?: number;
   /** The host part of the worker's identity (default: the host name). */
   name?: string;
-  /** Python interpreter of the WanGP virtualenv (default $WGP_FARM_PYTHON, else python3). */
+  /** Python interpreter of the WanGP virtualenv (default $WGP_FARM_PYTHON, else the engine's DEFAULT_PYTHON). */
   python?: string;
   /** Per-slot engine state (wgp_config.json, scratch files). Default: `<main-output-dir>/.wgp-farm-state`. */
   stateDir?: string;
@@ -141,7 +141,7 @@ export const WORKER_OPTION_SET = {
     description: "the Python that runs WanGP (its virtualenv's)",
     schema: z.string().min(1),
     // The engine's own fallback (libs/engine defaultPython), named for --help.
-    defaultText: "python3",
+    defaultText: DEFAULT_PYTHON,
   }),
   name: option({
     flag: "--name",

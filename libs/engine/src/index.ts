@@ -17,6 +17,7 @@ export {
   bridgeArgs,
   bridgeEnv,
   bridgeSpawnSpec,
+  DEFAULT_PYTHON,
   defaultEnginePyDir,
   defaultPython,
   ENGINE_DEFAULTS,
