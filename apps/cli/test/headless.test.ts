@@ -4,7 +4,7 @@ import { CAUSVID_PRESET } from "@wgp-farm/tasks";
 import { copyOfFakeWangp, EXAMPLE_TASKS, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
 import { STAGING_DIR_NAME } from "@wgp-farm/worker";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { killProcessGroup, pressCtrlC, runCli, startCli } from "./run-cli.js";
+import { exitOf, isRunning, killProcessGroup, pressCtrlC, runCli, startCli } from "./run-cli.js";
 
 interface Sandbox {
   dir: string;
@@ -35,7 +35,7 @@ beforeEach(async () => {
   };
 });
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) killProcessGroup(child);
+  for (const child of children.splice(0)) if (isRunning(child)) killProcessGroup(child);
   await remove();
 });
 
@@ -77,12 +77,6 @@ function startHeadless(
   child.stdin?.end();
   children.push(child);
   return { child, logs: () => logs };
-}
-
-function exitOf(child: ReturnType<typeof startCli>): Promise<number | null> {
-  return new Promise((resolve) =>
-    child.exitCode !== null ? resolve(child.exitCode) : child.once("close", resolve),
-  );
 }
 
 async function records(): Promise<Record<string, unknown>[]> {

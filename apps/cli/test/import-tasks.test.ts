@@ -171,7 +171,7 @@ describe("wgp-farm import-tasks", () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     child.kill("SIGKILL");
-    await new Promise((resolve) => child.once("close", resolve));
+    await child;
     const partial = await farm.redis.hlen(farm.keys.taskIndex);
     expect(partial).toBeGreaterThan(0);
     expect(partial).toBeLessThan(count);

@@ -4,12 +4,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { connectRedis, findFreePort, RedisServerProcess } from "@wgp-farm/queue";
 import { copyOfFakeWangp, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { killProcessGroup, startCli } from "./run-cli.js";
+import { exitOf, isRunning, killProcessGroup, startCli } from "./run-cli.js";
 
 const children: ReturnType<typeof startCli>[] = [];
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) killProcessGroup(child);
+  for (const child of children.splice(0)) if (isRunning(child)) killProcessGroup(child);
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
@@ -26,7 +26,7 @@ function started(args: string[], options: Parameters<typeof startCli>[1] = {}) {
     stderr += chunk.toString();
   });
   child.stdin?.end();
-  const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+  const exited = exitOf(child);
   /** Log lines whose message starts with `msg`. */
   const logged = (msg: string) =>
     stderr
