@@ -1,3 +1,6 @@
+export { LiveBlock, type TerminalStream } from "./console/live-block.js";
+export { slotLine } from "./console/slot-line.js";
+export { openWorkerConsole, type WorkerConsole } from "./console/worker-console.js";
 export { FarmWorker, type FarmWorkerHandle, startFarmWorker, type WorkerTestSeams } from "./farm-worker.js";
 export {
   GpuDetectionError,
