@@ -35,7 +35,10 @@ export function slotLine(status: SlotStatus, now = Date.now()): string {
   }
   const percent = progress.percent ?? 0;
   const steps = progress.step !== null && progress.total !== null ? `${progress.step}/${progress.total}` : "";
-  const window = progress.window && progress.windows ? `window ${progress.window}/${progress.windows}` : "";
+  const window =
+    progress.window && progress.windows && progress.windows > 1
+      ? `window ${progress.window}/${progress.windows}`
+      : "";
   const eta = progress.eta_s !== null ? `ETA ${formatDuration(progress.eta_s)}` : "";
   const parts = [task, progress.phase, steps, window, `${Math.round(percent)}%`, eta, progressBar(percent)];
   return [...head, ...parts.filter((part) => part !== "")].join(" ");
