@@ -224,14 +224,18 @@ describe("pipeline steps on the worker", () => {
     expect(await probe(reencoded.file)).toEqual({ width: 64, height: 48, frames: 39 });
   }, 180_000);
 
-  it("fails a step whose source is not completed, naming it, without a retry", async () => {
+  it("fails a step whose source is not completed, naming it, without a retry; takes no stitch with concurrency 0", async () => {
     const tf = await testFarm("steps-source");
     const orphan = step("ghost", 1, { kind: "film_grain", intensity: 0.1, saturation: 0.5 }, "ghost", []);
     await tf.farm.queues.registerModels(["post.film_grain"]);
     await tf.farm.queues.byName(orphan.queueName).add(orphan.name, orphan.data, orphan.opts);
+    const stitchQueue = tf.farm.queues.byName(STITCH_QUEUE);
+    await stitchQueue.add("untouched", orphan.data, { jobId: "untouched" });
     await startWorker(tf, { stitchConcurrency: 0 });
     const job = await waitForJob(tf, orphan.name, orphan.queueName, ["failed"], 30_000);
     expect(job.failedReason).toBe("invalid: source not ready: ghost is unknown to the farm");
     expect(job.attemptsMade).toBe(1);
+    // --stitch-concurrency 0: this worker takes no stitch.
+    expect(await stitchQueue.getJobState("untouched")).toBe("waiting");
   }, 60_000);
 });
