@@ -82,6 +82,11 @@ export class StitchRunner {
     this.#worker.on("error", (error) => ctx.logger.warn({ err: error }, "stitch worker error"));
   }
 
+  /** Resolves once its Redis connections are up. */
+  async ready(): Promise<void> {
+    await this.#worker.waitUntilReady();
+  }
+
   run(): void {
     void this.#worker.run();
   }
