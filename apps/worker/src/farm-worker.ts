@@ -29,6 +29,7 @@ import { GpuSlot, type GpuSlotContext } from "./slot/gpu-slot.js";
 import { QueueWorkerSet } from "./slot/queue-workers.js";
 import { type SlotEngineFactory, superviseEngineProcess } from "./slot/slot-engine.js";
 import { SlotServices } from "./slot/slot-services.js";
+import { StitchRunner } from "./steps/stitch-runner.js";
 import {
   type FarmWorkerOptions,
   type ResolvedWorkerOptions,
@@ -84,6 +85,8 @@ export class FarmWorker {
   readonly #watcher: WorkSignalWatcher;
   readonly #subscriber: Redis;
   #unsubscribe: (() => Promise<void>) | undefined;
+  /** Stitch jobs on this host's CPU (absent with --stitch-concurrency 0). */
+  #stitch: StitchRunner | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   readonly #closed = Promise.withResolvers<void>();
@@ -224,8 +227,14 @@ export class FarmWorker {
     await this.#sweepStaging();
     this.#sweepTimer = setInterval(() => void this.#sweepStaging(), STAGING_SWEEP_MS);
     this.#sweepTimer.unref();
+    if (ctx.options.stitchConcurrency > 0) {
+      // Connected before the slots start: its set-up does not compete with their first status publishes.
+      this.#stitch = new StitchRunner({ ...ctx, host: this.#slots[0]?.plan.host ?? "worker" });
+      await this.#stitch.ready();
+    }
     await Promise.all(this.#slots.map((slot) => slot.start()));
     for (const slot of this.#slots) slot.run();
+    this.#stitch?.run();
     ctx.logger.info(
       { slots: this.#slots.map((slot) => slot.id), models: this.#watcher.models },
       "worker started; waiting for jobs",
@@ -279,6 +288,7 @@ export class FarmWorker {
 
   async #close(): Promise<void> {
     clearInterval(this.#sweepTimer);
+    await this.#stitch?.close();
     for (const id of this.slotIds) SLOTS_IN_THIS_PROCESS.delete(id);
     const { farm } = this.#ctx;
     await settleWithin(this.#unsubscribe?.() ?? Promise.resolve(), redisStepMs(farm.redis));
@@ -308,7 +318,7 @@ export class FarmWorker {
 
   async #onCancel(taskId: string): Promise<void> {
     const slot = this.#slots.find((candidate) => candidate.currentTaskId === taskId);
-    if (!slot) return;
+    if (!slot && !this.#stitch?.runs(taskId)) return;
     let reason: string | null = null;
     await bestEffort(
       async () => {
@@ -317,7 +327,8 @@ export class FarmWorker {
       this.#ctx.logger,
       "reading the cancel request's reason",
     );
-    slot.cancel(taskId, reason);
+    if (slot) slot.cancel(taskId, reason);
+    else this.#stitch?.cancel(taskId, reason);
   }
 
   async #sweepStaging(): Promise<void> {

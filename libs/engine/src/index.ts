@@ -41,6 +41,7 @@ export type {
   EngineState,
   GenerateRequest,
   JobHandlers,
+  PostprocessRequest,
   ProcessExit,
 } from "./engine-types.js";
 export { LineRing } from "./line-ring.js";
