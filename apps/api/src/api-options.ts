@@ -1,4 +1,5 @@
 import { defaultsOf, type OptionValues, option, SECONDS } from "@wgp-farm/config";
+import { LINK_TTL_OPTION, OUTPUT_STORE_OPTION, S3_ACCESS_OPTION_SET } from "@wgp-farm/storage";
 import { z } from "zod";
 import { WEBHOOK_OPTION_SET } from "./webhooks/webhook-options.js";
 
@@ -124,6 +125,10 @@ export const API_OPTION_SET = {
     default: 3,
   }),
   ...WEBHOOK_OPTION_SET,
+  // Results kept in a bucket: their files are served by redirects to presigned links.
+  outputStore: OUTPUT_STORE_OPTION,
+  ...S3_ACCESS_OPTION_SET,
+  s3LinkTtlMs: LINK_TTL_OPTION,
 };
 
 /** What the API runs with: its own options plus the farm's Redis. */
