@@ -33,7 +33,7 @@ async function writeRandomFile(file: string, bytes: number): Promise<void> {
   const out = createWriteStream(file);
   for (let written = 0; written < bytes; written += 8 * MIB) {
     const chunk = randomBytes(Math.min(8 * MIB, bytes - written));
-    if (!out.write(chunk)) await new Promise((resolve) => out.once("drain", resolve));
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
   }
   await new Promise<void>((resolve, reject) =>
     out.end((error?: Error | null) => (error ? reject(error) : resolve())),
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const added = median(s3Publish) - median(folderPublish);
     printBenchResult({
       title: `Results to a bucket (${sizeMib} MiB output, s3rver on loopback)`,
-      method: `${runs} runs, medians; one ${sizeMib} MiB file of random bytes; parts of 16 MiB, 4 in flight; s3rver ${process.version}`,
+      method: `${runs} runs, medians; one ${sizeMib} MiB file of random bytes; parts of 16 MiB, 4 in flight; Node ${process.version}`,
       rows: [
         { measure: "upload throughput (multipart, checked)", value: `${throughput.toFixed(0)} MiB/s` },
         {

@@ -132,7 +132,11 @@ export const API_OPTION_SET = {
 };
 
 /** What the API runs with: its own options plus the farm's Redis. */
-export type ApiSettings = OptionValues<typeof API_OPTION_SET> & { redisUrl: string; prefix: string };
+type ApiValues = OptionValues<typeof API_OPTION_SET>;
+/** The bucket settings without a default that callers in code may leave out (no bucket: folder results). */
+type OptionalStoreKeys = "outputStore" | "s3Endpoint" | "s3Profile";
+export type ApiSettings = Omit<ApiValues, OptionalStoreKeys> &
+  Partial<Pick<ApiValues, OptionalStoreKeys>> & { redisUrl: string; prefix: string };
 
 /** The defaults of every API option, for callers that start the API in-process (tests, benches). */
 export const API_DEFAULTS = defaultsOf(API_OPTION_SET);
