@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { cleanTasks, LostAttempts, modelQueueName } from "@wgp-farm/queue";
-import { Bucket, BucketResults } from "@wgp-farm/storage";
+import { Bucket, BucketResults, StoreSetupError } from "@wgp-farm/storage";
 import { S3TestServer } from "@wgp-farm/storage/test-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResultManifest, ResultSummary } from "../src/index.js";
@@ -167,5 +167,17 @@ describe("a farm whose results go to a bucket", () => {
       results.close();
       elsewhere.close();
     }
+  });
+
+  it("does not start when the bucket is missing, and says which setting names it", async () => {
+    const tf = await testFarm("s3-no-bucket");
+    const failure = await startWorker(tf, {
+      outputStore: "s3://no-such-bucket/farm",
+      ...server.settings,
+    }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StoreSetupError);
+    expect(String(failure)).toContain(
+      "--output-store s3://no-such-bucket/farm: the bucket 'no-such-bucket' does not exist",
+    );
   });
 });
