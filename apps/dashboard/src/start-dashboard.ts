@@ -103,6 +103,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     logger,
   });
   let refreshTimer: NodeJS.Timeout | undefined;
+  let storedResults: BucketResults | undefined;
   let server: Server | undefined;
   try {
     const board = await QueueBoard.create({
@@ -122,6 +123,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       },
     });
     const metrics = new MetricsRoute(farm);
+    storedResults = options.outputStore
+      ? new BucketResults(storeSettingsOf(options), { within: options.outputStore, logger })
+      : undefined;
     const app = createDashboardApp({
       farm,
       board,
@@ -131,12 +135,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       loginThrottle: options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
       sessionTtlMs: options.sessionTtlMs ?? 12 * 3_600_000,
       trustProxy: options.trustProxy ?? false,
-      storedResults: options.outputStore
-        ? {
-            results: new BucketResults(storeSettingsOf(options), { within: options.outputStore, logger }),
-            linkTtlMs: options.s3LinkTtlMs ?? DEFAULT_LINK_TTL_MS,
-          }
-        : undefined,
+      storedResults: storedResults && {
+        results: storedResults,
+        linkTtlMs: options.s3LinkTtlMs ?? DEFAULT_LINK_TTL_MS,
+      },
       logger,
     });
     refreshTimer = setInterval(() => {
@@ -166,9 +168,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
         running.closeAllConnections();
         await new Promise<void>((resolve) => running.close(() => resolve()));
         await farm.close();
+        storedResults?.close();
       },
     };
   } catch (error) {
+    storedResults?.close();
     clearInterval(refreshTimer);
     server?.close();
     await farm.close();
