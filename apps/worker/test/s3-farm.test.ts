@@ -10,6 +10,7 @@ import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 import {
   eventually,
   importTasks,
+  spawnWorkerProcess,
   startWorker,
   t2vTask,
   testFarm,
@@ -179,5 +180,19 @@ describe("a farm whose results go to a bucket", () => {
     expect(String(failure)).toContain(
       "--output-store s3://no-such-bucket/farm: the bucket 'no-such-bucket' does not exist",
     );
+  });
+
+  it("a `wgp-farm worker` process takes the store and its settings from the environment", async () => {
+    const tf = await testFarm("s3-cli-worker");
+    await importTasks(tf, [t2vTask("by-cli", { output_sub_dir: "by-cli" })]);
+    spawnWorkerProcess(tf, "cli-host", [], {
+      ...server.env(),
+      WGP_FARM_OUTPUT_STORE: `s3://${BUCKET}/${tf.prefix}`,
+      FAKE_WANGP_STEP_S: "0.02",
+    });
+    const job = await waitForJob(tf, "by-cli", T2V, ["completed", "failed"], 60_000);
+    expect(job.failedReason).toBeUndefined();
+    expect((job.returnvalue as ResultSummary).output_dir).toBe(`s3://${BUCKET}/${tf.prefix}/by-cli`);
+    expect(await keysUnder(`${tf.prefix}/by-cli/`)).toContain(`${tf.prefix}/by-cli/result.json`);
   });
 });
