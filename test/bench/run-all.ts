@@ -44,6 +44,12 @@ const BENCHES: BenchScript[] = [
     quickArgs: ["--clients", "100", "--events", "50", "--deliveries", "300"],
   },
   { name: "farm", script: "test/bench/farm-bench.ts", args: [], quickArgs: ["--quick"] },
+  {
+    name: "store",
+    script: "test/bench/store-bench.ts",
+    args: ["--size-mib", "1024", "--runs", "2"],
+    quickArgs: ["--size-mib", "64", "--runs", "1"],
+  },
 ];
 
 const { values } = parseArgs({

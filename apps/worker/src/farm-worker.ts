@@ -21,7 +21,8 @@ import { AttemptHistory } from "./job/attempt-history.js";
 import { CausVidLora } from "./job/causvid-lora.js";
 import type { JobRunnerContext } from "./job/job-runner.js";
 import { Quarantine } from "./job/quarantine.js";
-import { OutputPublisher, type StagingOwner } from "./output/output-publisher.js";
+import { openResultStore } from "./output/open-result-store.js";
+import type { StagingOwner } from "./output/output-publisher.js";
 import { JobScheduler } from "./scheduling/job-scheduler.js";
 import { WakeSignal } from "./scheduling/wake-signal.js";
 import { WorkSignalWatcher } from "./scheduling/work-signal-watcher.js";
@@ -147,6 +148,8 @@ export class FarmWorker {
     models: () => readonly string[],
     { host, createEngine }: { host: string; createEngine: SlotEngineFactory },
   ): Promise<WorkerServices> {
+    // First: a missing bucket or refused credentials stop the worker before it opens anything else.
+    const publisher = await openResultStore(options, logger);
     const registry = new SlotRegistry(farm.redis, farm.keys, options.slotStatusTtlMs);
     const workers = new QueueWorkerSet(
       farm.redis,
@@ -187,7 +190,7 @@ export class FarmWorker {
       models,
       createEngine,
       slotServices: new SlotServices(farm.redis, options),
-      publisher: await OutputPublisher.open(options.mainOutputDir, logger),
+      publisher,
       causvid:
         options.engine === "wangp" && options.wangpRoot
           ? new CausVidLora({
@@ -296,6 +299,7 @@ export class FarmWorker {
     await this.#watcher.close();
     await settleWithin(this.#ctx.workers.close(), redisStepMs(farm.redis));
     if (!(await settleWithin(farm.close(), redisStepMs(farm.redis)))) farm.redis.disconnect();
+    await bestEffort(this.#ctx.publisher.close(), this.#ctx.logger, "closing the result store");
   }
 
   /**

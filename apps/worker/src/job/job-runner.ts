@@ -3,8 +3,9 @@ import { bestEffort, type Logger } from "@wgp-farm/config";
 import type { EngineSupervisor, ResultMessage } from "@wgp-farm/engine";
 import type { AttemptRecord, FarmConnection, PublishClaims } from "@wgp-farm/queue";
 import type { SlotPlan } from "../gpu-detection.js";
-import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
+import type { StagedOutput } from "../output/output-publisher.js";
 import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
+import type { ResultStore } from "../output/result-store.js";
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
 import { announceFlowParent } from "../steps/flow-parent.js";
 import type { JobWork } from "../steps/job-work.js";
@@ -23,7 +24,7 @@ import { JobLostError, PublishFence } from "./publish-fence.js";
 /** What a JobRunner needs from the farm: the finisher's services, the output folder, the LoRA. */
 export interface JobRunnerContext extends JobFinisherContext {
   options: Pick<ResolvedWorkerOptions, "jobLogLines" | "lockDurationMs" | "lockRenewMs">;
-  publisher: OutputPublisher;
+  publisher: ResultStore;
   /** The fencing gate every publish goes through. */
   claims: PublishClaims;
   /** Absent for the dry-run engine, which never reads LoRA files. */

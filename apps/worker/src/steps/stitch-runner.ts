@@ -16,7 +16,8 @@ import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { HeldJob } from "../job/job-finisher.js";
 import { LockRenewal } from "../job/lock-renewal.js";
 import { JobLostError, PublishFence } from "../job/publish-fence.js";
-import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
+import type { StagedOutput } from "../output/output-publisher.js";
+import type { ResultStore } from "../output/result-store.js";
 import type { ResultSummary } from "../output/result-manifest.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { stitchVideos } from "./ffmpeg-stitch.js";
@@ -25,7 +26,7 @@ import { type SourceOutput, sourceOutput } from "./step-source.js";
 /** What a StitchRunner needs from its worker process. */
 export interface StitchRunnerContext {
   farm: FarmConnection;
-  publisher: OutputPublisher;
+  publisher: ResultStore;
   claims: PublishClaims;
   cancels: CancelChannel;
   stats: FarmStats;
