@@ -4,6 +4,8 @@ import type { EngineSupervisor, ResultMessage } from "@wgp-farm/engine";
 import type { AttemptRecord, PublishClaims } from "@wgp-farm/queue";
 import { toWanGPSettings, type WanGPSettingsPlan } from "@wgp-farm/tasks";
 import type { SlotPlan } from "../gpu-detection.js";
+import type { InputCache } from "../inputs/input-cache.js";
+import { type JobInputs, localizeJobInputs } from "../inputs/job-inputs.js";
 import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
 import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
@@ -26,6 +28,8 @@ export interface JobRunnerContext extends JobFinisherContext {
   claims: PublishClaims;
   /** Absent for the dry-run engine, which never reads LoRA files. */
   causvid: CausVidLora | undefined;
+  /** This host's cache of media inputs given by URL. */
+  inputs: InputCache;
 }
 
 /** The slot a JobRunner runs jobs on: its GPU and its engine. */
@@ -100,6 +104,7 @@ export class JobRunner {
       fence: new PublishFence(claims, renewal, held, slotId, options.lockDurationMs),
     };
     let published = false;
+    let inputs: JobInputs | undefined;
     // Recording the attempt overlaps with the job; it is awaited before the job ends.
     let begun: Promise<AttemptRecord[]> = Promise.resolve([]);
     try {
@@ -109,6 +114,8 @@ export class JobRunner {
         const attempts = await history.begin(taskId, slotId, previous);
         return await this.#finisher.quarantined(held, incidents, attempts);
       }
+      const log = (line: string) => attempt.progress.log(line);
+      inputs = await localizeJobInputs(attempt.plan, this.#ctx.inputs, log, stop.signal);
       await checkMediaOnHost(attempt.plan.settings);
       const generation = this.#generate(attempt);
       begun = this.#alongsideEngine(attempt, previous);
@@ -126,6 +133,7 @@ export class JobRunner {
     } finally {
       renewal.stop();
       if (!published) await bestEffort(publisher.discard(attempt.staged), this.#logger, "discarding staging");
+      await bestEffort(async () => inputs?.release(), this.#logger, "releasing the job's cached inputs");
     }
   }
 
