@@ -9,9 +9,9 @@ interface KernelRangeLocks {
 const { tryLock } = createRequire(import.meta.url)("fs-native-extensions") as KernelRangeLocks;
 
 /** The handle, or undefined when the file is not there. */
-async function openIfPresent(file: string): Promise<FileHandle | undefined> {
+async function openIfPresent(file: string, flags: "r" | "r+"): Promise<FileHandle | undefined> {
   try {
-    return await open(file, "r");
+    return await open(file, flags);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
@@ -44,7 +44,7 @@ export class FileInUse {
 
   /** Holds the file; undefined when it is not there (or was just removed). */
   static async hold(file: string): Promise<FileInUse | undefined> {
-    const handle = await openIfPresent(file);
+    const handle = await openIfPresent(file, "r");
     if (!handle) return undefined;
     let held = false;
     try {
@@ -64,7 +64,8 @@ export class FileInUse {
 
 /** Removes a file nobody holds (see FileInUse): true when it is gone, false when it is in use. */
 export async function removeUnlessInUse(file: string): Promise<boolean> {
-  const handle = await openIfPresent(file);
+  // Opened for writing: the kernel grants an exclusive lock only on a file open for writing.
+  const handle = await openIfPresent(file, "r+");
   if (!handle) return true;
   try {
     if (!tryLock(handle.fd, { shared: false })) return false;
