@@ -1,0 +1,19 @@
+export { headObject, presignedLink, type StoredObject } from "./object-links.js";
+export { type FileUpload, SHA256_METADATA, uploadFile } from "./object-upload.js";
+export { createS3Client, type S3ClientOptions } from "./s3-client.js";
+export { isS3Url, keyUnder, parseS3Url, type S3Location, s3UrlOf } from "./s3-location.js";
+export {
+  explainStoreError,
+  IntegrityError,
+  type StoreContext,
+  StoreSetupError,
+  StoreUnavailableError,
+} from "./storage-errors.js";
+export {
+  checkPartSize,
+  DEFAULT_LINK_TTL_MS,
+  DEFAULT_PART_SIZE,
+  MIN_PART_SIZE,
+  type S3Settings,
+  STORAGE_OPTION_SET,
+} from "./storage-options.js";
