@@ -2,15 +2,19 @@ import { createHash, randomBytes } from "node:crypto";
 import { readdir, readFile, utimes } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Logger } from "@wgp-farm/config";
+import { createS3Client } from "@wgp-farm/storage";
+import { S3RVER_CREDENTIALS, S3TestServer } from "@wgp-farm/storage/test-server";
 import { type MediaUrl, parseMediaUrl, type WanGPSettingsPlan } from "@wgp-farm/tasks";
 import { type MediaServer, startMediaServer, temporaryDir } from "@wgp-farm/testing";
 import { pino } from "pino";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { HttpInputSource } from "../src/inputs/http-source.js";
 import { InputCache, type InputCacheOptions } from "../src/inputs/input-cache.js";
 import { InputChecksumError, InputFetchError, InputMissingError } from "../src/inputs/input-source.js";
 import { localizeJobInputs } from "../src/inputs/job-inputs.js";
+import { S3InputSource } from "../src/inputs/s3-source.js";
 import { MissingMediaError } from "../src/job/media-check.js";
 
 const sha256 = (body: Buffer) => createHash("sha256").update(body).digest("hex");
@@ -243,5 +247,54 @@ describe("a job's inputs", () => {
     await expect(localizing).rejects.toThrow(/audio_guide: .*missing\.wav answered 404/);
     // What was fetched for it is not held: eviction may take it.
     expect((await cache.evict()).inUse).toBe(0);
+  });
+});
+
+describe("s3:// inputs", () => {
+  const BUCKET = "inputs";
+  let store: S3TestServer;
+  let client: S3Client;
+
+  beforeAll(async () => {
+    store = await S3TestServer.start({ buckets: [BUCKET] });
+    client = createS3Client(store.settings, { credentials: S3RVER_CREDENTIALS });
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await store?.stop();
+  });
+
+  const s3Cache = (credentials = S3RVER_CREDENTIALS) =>
+    openCache({
+      sources: { s3: new S3InputSource(createS3Client(store.settings, { credentials })) },
+    });
+
+  it("are fetched from the store once per host, checked against the object's ETag", async () => {
+    const body = randomBytes(600 * 1024);
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "clips/a b.mp4", Body: body }));
+    const [workerA, workerB] = await Promise.all([s3Cache(), s3Cache()]);
+    const media = mediaOf(`s3://${BUCKET}/clips/a%20b.mp4`);
+    const held = await Promise.all([
+      workerA.acquire(media, noLog, never),
+      workerB.acquire(media, noLog, never),
+    ]);
+    expect(held.map((input) => input.fetched).sort()).toEqual([false, true]);
+    expect(await readFile(held[0]?.path ?? "")).toEqual(body);
+    await Promise.all(held.map((input) => input.release()));
+  });
+
+  it("a missing key or bucket is an InputMissingError; refused credentials are worth another attempt", async () => {
+    const cache = await s3Cache();
+    await expect(cache.acquire(mediaOf(`s3://${BUCKET}/nope.mp4`), noLog, never)).rejects.toThrow(
+      InputMissingError,
+    );
+    await expect(cache.acquire(mediaOf("s3://no-such-bucket/a.mp4"), noLog, never)).rejects.toThrow(
+      InputMissingError,
+    );
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "b.mp4", Body: randomBytes(10) }));
+    const wrong = await s3Cache({ accessKeyId: "WRONG", secretAccessKey: "WRONG" });
+    const fetching = wrong.acquire(mediaOf(`s3://${BUCKET}/b.mp4`), noLog, never);
+    await expect(fetching).rejects.toThrow(InputFetchError);
+    await expect(fetching).rejects.toThrow(/credentials/);
   });
 });
