@@ -7,6 +7,8 @@ export interface ServedMedia {
   body: Buffer;
   /** An answer other than 200 (404, 403, 500) for every request. */
   status?: number;
+  /** Requests answered 503 before it is served (a store failing for a while). */
+  unavailable?: number;
   /** Bytes sent before the connection is cut, for this many requests (a network failure). */
   cutAfter?: { bytes: number; times: number };
   /** Milliseconds between chunks (a slow server, so that concurrent readers overlap). */
@@ -39,6 +41,11 @@ export async function startMediaServer(): Promise<MediaServer> {
     const media = served.get(pathname);
     if (!media || media.status) {
       response.writeHead(media?.status ?? 404).end();
+      return;
+    }
+    if (media.unavailable) {
+      media.unavailable--;
+      response.writeHead(503).end();
       return;
     }
     const headers: Record<string, string> = { "content-length": String(media.body.length) };

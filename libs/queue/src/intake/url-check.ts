@@ -65,8 +65,12 @@ function urlsOf(task: Record<string, unknown>): TaskUrl[] {
 }
 
 const GIB = 1024 ** 3;
-const sizeText = (bytes: number) =>
-  bytes >= GIB ? `${(bytes / GIB).toFixed(2)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+const MIB = 1024 ** 2;
+function sizeText(bytes: number): string {
+  if (bytes >= GIB) return `${Number((bytes / GIB).toFixed(2))} GiB`;
+  if (bytes >= MIB) return `${Number((bytes / MIB).toFixed(1))} MiB`;
+  return `${bytes} bytes`;
+}
 
 /** Runs `work` on every item, at most `limit` at once. */
 async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
