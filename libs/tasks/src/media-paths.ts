@@ -47,16 +47,16 @@ export function redactUrl(raw: string): string {
   } catch {
     return raw.replace(/\?.*$/s, "?…").replace(/\/\/[^/@]*@/, "//…@");
   }
-  if (url.username || url.password) {
-    url.username = "…";
-    url.password = "";
-  }
+  const hadCredentials = url.username !== "" || url.password !== "";
+  url.username = "";
+  url.password = "";
   const names = [...new Set(url.searchParams.keys())];
   url.search = "";
   const query = names.length > 0 ? `?${names.map((name) => `${name}=…`).join("&")}` : "";
   const hash = url.hash;
   url.hash = "";
-  return `${url.toString()}${query}${hash}`;
+  const bare = hadCredentials ? url.toString().replace("//", "//…@") : url.toString();
+  return `${bare}${query}${hash}`;
 }
 
 /** A media URL split into what to fetch, its pin and its suffix, or why it cannot be used. */
