@@ -44,6 +44,12 @@ const BENCHES: BenchScript[] = [
     quickArgs: ["--clients", "100", "--events", "50", "--deliveries", "300"],
   },
   { name: "farm", script: "test/bench/farm-bench.ts", args: [], quickArgs: ["--quick"] },
+  {
+    name: "input-cache",
+    script: "test/bench/input-cache-bench.ts",
+    args: [],
+    quickArgs: ["--size-mb", "20", "--runs", "1"],
+  },
 ];
 
 const { values } = parseArgs({

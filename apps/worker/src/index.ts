@@ -6,6 +6,8 @@ export {
   type SlotPlanOptions,
   workerHostName,
 } from "./gpu-detection.js";
+export { HttpInputSource } from "./inputs/http-source.js";
+export { type CachedInput, InputCache, type InputCacheOptions } from "./inputs/input-cache.js";
 export { CausVidDownloadError, CausVidLora, type CausVidLoraOptions } from "./job/causvid-lora.js";
 export { OutputPublisher, type PublishedFile, STAGING_DIR_NAME } from "./output/output-publisher.js";
 export type { ResultManifest, ResultSummary, ResultTimings } from "./output/result-manifest.js";
