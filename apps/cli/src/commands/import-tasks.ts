@@ -44,11 +44,15 @@ const IMPORT_OPTIONS = {
     description:
       "accept plain http:// media URLs (a private network you trust); default https:// and s3:// only",
   }),
-  noUrlCheck: switchOption({
-    flag: "--no-url-check",
+  skipUrlCheck: switchOption({
+    flag: "--skip-url-check",
     description: "do not ask the stores whether media URLs exist (their form is still checked)",
   }),
-  ...STORAGE_OPTION_SET,
+  // Where s3:// inputs are asked about (credentials from the AWS chain).
+  s3Endpoint: STORAGE_OPTION_SET.s3Endpoint,
+  s3Region: STORAGE_OPTION_SET.s3Region,
+  s3PathStyle: STORAGE_OPTION_SET.s3PathStyle,
+  s3Profile: STORAGE_OPTION_SET.s3Profile,
 };
 export type ImportSettings = OptionValues<typeof IMPORT_OPTIONS>;
 
@@ -69,7 +73,7 @@ export async function importTaskFile(file: string, settings: ImportSettings): Pr
       strict: settings.strict,
       rerun: settings.rerun,
       allowHttpMedia: settings.allowHttpMedia,
-      ...(settings.noUrlCheck
+      ...(settings.skipUrlCheck
         ? {}
         : {
             urlCheck: new UrlCheck({
