@@ -22,7 +22,8 @@ import { AttemptHistory } from "./job/attempt-history.js";
 import { CausVidLora } from "./job/causvid-lora.js";
 import type { JobRunnerContext } from "./job/job-runner.js";
 import { Quarantine } from "./job/quarantine.js";
-import { OutputPublisher, type StagingOwner } from "./output/output-publisher.js";
+import { openResultStore } from "./output/open-result-store.js";
+import type { StagingOwner } from "./output/output-publisher.js";
 import { JobScheduler } from "./scheduling/job-scheduler.js";
 import { WakeSignal } from "./scheduling/wake-signal.js";
 import { WorkSignalWatcher } from "./scheduling/work-signal-watcher.js";
@@ -183,7 +184,7 @@ export class FarmWorker {
       wake,
       models,
       createEngine,
-      publisher: await OutputPublisher.open(options.mainOutputDir, logger),
+      publisher: await openResultStore(options, logger),
       causvid:
         options.engine === "wangp" && options.wangpRoot
           ? new CausVidLora({
@@ -286,6 +287,7 @@ export class FarmWorker {
     await this.#watcher.close();
     await settleWithin(this.#ctx.workers.close(), redisStepMs(farm.redis));
     if (!(await settleWithin(farm.close(), redisStepMs(farm.redis)))) farm.redis.disconnect();
+    await bestEffort(this.#ctx.publisher.close(), this.#ctx.logger, "closing the result store");
   }
 
   /**

@@ -9,8 +9,11 @@ export {
 export { HttpInputSource } from "./inputs/http-source.js";
 export { type CachedInput, InputCache, type InputCacheOptions } from "./inputs/input-cache.js";
 export { CausVidDownloadError, CausVidLora, type CausVidLoraOptions } from "./job/causvid-lora.js";
+export { openResultStore, type ResultStoreOptions } from "./output/open-result-store.js";
 export { OutputPublisher, type PublishedFile, STAGING_DIR_NAME } from "./output/output-publisher.js";
 export type { ResultManifest, ResultSummary, ResultTimings } from "./output/result-manifest.js";
+export type { ResultStore } from "./output/result-store.js";
+export { MANIFEST_NAME, S3ResultStore } from "./output/s3-result-store.js";
 export {
   decideNextQueue,
   type QueueSnapshot,

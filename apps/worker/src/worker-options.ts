@@ -11,6 +11,7 @@ import {
 } from "@wgp-farm/config";
 import { ENGINE_DEFAULTS, type WgpOptionName } from "@wgp-farm/engine";
 import { DEFAULT_PREFIX } from "@wgp-farm/queue";
+import { OUTPUT_STORE_OPTION, STORAGE_OPTION_SET } from "@wgp-farm/storage";
 import { CAUSVID_PRESET, RESERVED_OUTPUT_PREFIX } from "@wgp-farm/tasks";
 import { z } from "zod";
 
@@ -21,8 +22,16 @@ export interface FarmWorkerOptions {
   redisUrl: string;
   /** Key prefix of every queue and key (default `wgp`). */
   prefix?: string;
-  /** Root of every task's output folder. */
+  /** Root of every task's output folder (with an --output-store bucket: the local staging of uploads). */
   mainOutputDir: string;
+  /** `s3://bucket/prefix`: results go to this bucket (settings: the s3* options); absent: mainOutputDir. */
+  outputStore?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3PathStyle?: boolean;
+  s3Profile?: string;
+  s3PartSize?: number;
+  s3LinkTtlMs?: number;
   /** The WanGP checkout (required by the `wangp` engine). */
   wangpRoot?: string;
   /** `wangp`: the real engine. `dry-run`: engine-py without WanGP, writing the settings it would send. */
@@ -273,6 +282,8 @@ export const WORKER_OPTION_SET = {
     takes: "arg...",
     description: "extra WanGP CLI argument (repeatable)",
   }),
+  outputStore: OUTPUT_STORE_OPTION,
+  ...STORAGE_OPTION_SET,
   inputCacheDir: option({
     flag: "--input-cache-dir",
     takes: "dir",

@@ -1,3 +1,4 @@
+export { Bucket, type BucketOptions, type ListedObject } from "./bucket.js";
 export { headObject, presignedLink, type StoredObject } from "./object-links.js";
 export { type FileUpload, SHA256_METADATA, uploadFile } from "./object-upload.js";
 export { createS3Client, type S3ClientOptions } from "./s3-client.js";
@@ -14,6 +15,7 @@ export {
   DEFAULT_LINK_TTL_MS,
   DEFAULT_PART_SIZE,
   MIN_PART_SIZE,
+  OUTPUT_STORE_OPTION,
   type S3Settings,
   STORAGE_OPTION_SET,
 } from "./storage-options.js";

@@ -91,3 +91,13 @@ export function checkPartSize(bytes: number): number {
   }
   return bytes;
 }
+
+/** `--output-store`: where results go (every program that writes or reads results takes it). */
+export const OUTPUT_STORE_OPTION = option({
+  flag: "--output-store",
+  takes: "url",
+  env: "WGP_FARM_OUTPUT_STORE",
+  description:
+    "s3://bucket/prefix to keep results in a bucket (settings: --s3-*); absent: the main output dir",
+  schema: z.string().regex(/^s3:\/\/[^/]+/, "must be an s3://bucket/prefix URL"),
+});

@@ -6,8 +6,9 @@ import { toWanGPSettings, type WanGPSettingsPlan } from "@wgp-farm/tasks";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { InputCache } from "../inputs/input-cache.js";
 import { type JobInputs, localizeJobInputs } from "../inputs/job-inputs.js";
-import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
+import type { StagedOutput } from "../output/output-publisher.js";
 import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
+import type { ResultStore } from "../output/result-store.js";
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { crashesIn } from "./attempt-history.js";
@@ -23,7 +24,7 @@ import { JobLostError, PublishFence } from "./publish-fence.js";
 /** What a JobRunner needs from the farm: the finisher's services, the output folder, the LoRA. */
 export interface JobRunnerContext extends JobFinisherContext {
   options: Pick<ResolvedWorkerOptions, "jobLogLines" | "lockDurationMs" | "lockRenewMs">;
-  publisher: OutputPublisher;
+  publisher: ResultStore;
   /** The fencing gate every publish goes through. */
   claims: PublishClaims;
   /** Absent for the dry-run engine, which never reads LoRA files. */

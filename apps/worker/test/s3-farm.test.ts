@@ -1,0 +1,140 @@
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { LostAttempts, modelQueueName } from "@wgp-farm/queue";
+import { Bucket } from "@wgp-farm/storage";
+import { S3TestServer } from "@wgp-farm/storage/test-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ResultManifest, ResultSummary } from "../src/index.js";
+import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
+import {
+  eventually,
+  importTasks,
+  startWorker,
+  t2vTask,
+  testFarm,
+  untilRunning,
+  waitForJob,
+} from "./support.js";
+
+const T2V = modelQueueName("t2v");
+const BUCKET = "farm-results";
+let server: S3TestServer;
+let bucket: Bucket;
+
+beforeAll(async () => {
+  server = await S3TestServer.start({ buckets: [BUCKET] });
+  // Credentials by the AWS chain (the environment), as on a worker host.
+  Object.assign(process.env, server.env());
+  bucket = new Bucket({ bucket: BUCKET, prefix: "" }, server.settings, { setting: "test" });
+});
+
+afterAll(async () => {
+  bucket?.close();
+  await server?.stop();
+});
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  return (await bucket.list(prefix)).map((object) => object.key).sort();
+}
+
+/** What must not depend on where a result is kept or which host made it. */
+function portable(manifest: ResultManifest) {
+  const { task_id, main_file, media_type, files, seed, model_type, settings, loras, causvid, notes } =
+    manifest;
+  return { task_id, main_file, media_type, files, seed, model_type, settings, loras, causvid, notes };
+}
+
+const TASKS = ["a", "b", "c", "d"].map((id) =>
+  t2vTask(`farm-${id}`, { seed: 100, output_sub_dir: `farm/${id}` }),
+);
+
+describe("a farm whose results go to a bucket", () => {
+  it("two worker hosts that share no folder publish the same manifests as a shared-folder farm", async () => {
+    const shared = await testFarm("s3-shared-folder");
+    await importTasks(shared, TASKS);
+    await startWorker(shared, { name: "folder-a", env: { FAKE_WANGP_STEP_S: "0.02" } });
+    await startWorker(shared, { name: "folder-b", env: { FAKE_WANGP_STEP_S: "0.02" } });
+
+    const tf = await testFarm("s3-two-hosts");
+    const outputStore = `s3://${BUCKET}/${tf.prefix}`;
+    for (const host of ["host-a", "host-b"]) {
+      await startWorker(tf, {
+        name: host,
+        mainOutputDir: path.join(tf.dir, `${host}-out`),
+        stateDir: path.join(tf.dir, `${host}-state`),
+        outputStore,
+        ...server.settings,
+        // Long enough that the second host takes tasks too.
+        env: { FAKE_WANGP_STEP_S: "0.3" },
+      });
+    }
+    await importTasks(tf, TASKS);
+
+    const hosts = new Set<string>();
+    for (const task of TASKS) {
+      const id = String(task.task_id);
+      const inFolder = await waitForJob(shared, id, T2V);
+      const inBucket = await waitForJob(tf, id, T2V);
+      expect(await inBucket.getState()).toBe("completed");
+      const summary = inBucket.returnvalue as ResultSummary;
+      hosts.add(summary.host);
+      expect(summary.output_dir).toBe(`${outputStore}/${task.output_sub_dir}`);
+
+      const fromFolder = JSON.parse(
+        await import("node:fs/promises").then((fs) =>
+          fs.readFile(path.join(shared.outputDir, String(task.output_sub_dir), "result.json"), "utf8"),
+        ),
+      ) as ResultManifest;
+      const fromBucket = JSON.parse(
+        (await bucket.getText(`${tf.prefix}/${task.output_sub_dir}/result.json`)) ?? "{}",
+      ) as ResultManifest;
+      expect(portable(fromBucket)).toEqual(portable(fromFolder));
+      expect(await keysUnder(`${tf.prefix}/${task.output_sub_dir}/`)).toEqual(
+        [summary.main_file, "result.json", "task.json"]
+          .map((name) => `${tf.prefix}/${task.output_sub_dir}/${name}`)
+          .sort(),
+      );
+    }
+    expect([...hosts].sort()).toEqual(["host-a", "host-b"]);
+    // Nothing stays on the hosts: their staging is removed once the upload is confirmed.
+    for (const host of ["host-a", "host-b"]) {
+      const local = path.join(tf.dir, `${host}-out`);
+      expect(await readdir(local)).toEqual([STAGING_DIR_NAME]);
+      expect(await readdir(path.join(local, STAGING_DIR_NAME))).toEqual([]);
+    }
+    expect(await keysUnder(`${tf.prefix}/${STAGING_DIR_NAME}/`)).toEqual([]);
+  });
+
+  it("an attempt whose lock another attempt took uploads nothing under the result's keys", async () => {
+    const tf = await testFarm("s3-fence");
+    const outputStore = `s3://${BUCKET}/${tf.prefix}`;
+    await importTasks(tf, [t2vTask("stolen", { steps: 12, output_sub_dir: "stolen" })]);
+    await startWorker(tf, {
+      outputStore,
+      ...server.settings,
+      lockDurationMs: 20_000,
+      lockRenewMs: 15_000,
+      env: { FAKE_WANGP_STEP_S: "0.1" },
+    });
+    await untilRunning(tf, "stolen", T2V, 2);
+    await tf.farm.redis.set(tf.farm.keys.jobLockKey(T2V, "stolen"), "the-other-attempt", "PX", 60_000);
+
+    const lostAttempts = new LostAttempts(tf.farm.redis, tf.farm.keys);
+    const [lost] = await eventually(
+      async () => {
+        const records = await lostAttempts.list("stolen");
+        return records.length > 0 ? records : undefined;
+      },
+      30_000,
+      "the lost attempt's record",
+    );
+    expect(lost?.why).toMatch(/publish claim was refused/);
+    expect(await keysUnder(`${tf.prefix}/stolen/`)).toEqual([]);
+    await eventually(
+      async () => ((await keysUnder(`${tf.prefix}/`)).length === 0 ? true : undefined),
+      5_000,
+      "the attempt's remote staging removed",
+    );
+    expect(await tf.farm.queues.byName(T2V).getJobState("stolen")).toBe("active");
+  });
+});
