@@ -264,7 +264,7 @@ describe("s3:// inputs", () => {
     await store?.stop();
   });
 
-  const s3Cache = (credentials = S3RVER_CREDENTIALS) =>
+  const s3Cache = (credentials: { accessKeyId: string; secretAccessKey: string } = S3RVER_CREDENTIALS) =>
     openCache({
       sources: { s3: new S3InputSource(createS3Client(store.settings, { credentials })) },
     });
