@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readdir, readFile, utimes } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Logger } from "@wgp-farm/config";
 import { createS3Client } from "@wgp-farm/storage";
@@ -102,6 +103,23 @@ describe("the input cache", () => {
     expect(await readdir(path.join(cacheDir, "tmp"))).toEqual([]);
   });
 
+  it("a slot that stops waiting (its job cancelled) leaves the shared download to the other slot", async () => {
+    const body = randomBytes(1024 * 1024);
+    server.serve("/shared.mp4", { body, chunkDelayMs: 20 });
+    const cache = await openCache();
+    const media = mediaOf(`${server.origin}/shared.mp4`);
+    const cancelled = new AbortController();
+    const first = cache.acquire(media, noLog, cancelled.signal);
+    const second = cache.acquire(media, noLog, never);
+    while (server.count("/shared.mp4") === 0) await sleep(10);
+    cancelled.abort();
+    await expect(first).rejects.toThrow(/stopped/);
+    const input = await second;
+    expect(input.sha256).toBe(sha256(body));
+    expect(server.count("/shared.mp4", "GET")).toBe(1);
+    await input.release();
+  });
+
   it("a #sha256= pin finds the file without asking the server, whatever URL holds it", async () => {
     const body = randomBytes(4096);
     server.serve("/a.png", { body });
@@ -199,8 +217,9 @@ describe("the input cache", () => {
     const cache = await openCache({ maxAgeMs: 60_000 });
     const old = await cache.acquire(mediaOf(`${server.origin}/old.bin`), noLog, never);
     await old.release();
-    await utimes(old.path, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
     await (await cache.acquire(mediaOf(`${server.origin}/new.bin`), noLog, never)).release();
+    await cache.evict(); // the one each use starts, on the cache as it was
+    await utimes(old.path, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
     expect((await cache.evict()).removed).toEqual([old.sha256]);
     expect(await contentFiles()).toHaveLength(1);
   });

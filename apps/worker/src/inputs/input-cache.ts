@@ -36,6 +36,16 @@ export interface CachedInput {
 
 const MIB = 1024 * 1024;
 
+type Fetched = { sha256: string; fetched: boolean };
+
+/** A download the slots of this process wait on together. */
+interface SharedDownload {
+  promise: Promise<Fetched>;
+  /** Aborts the download: when the last slot waiting for it stops. */
+  stop: AbortController;
+  waiters: number;
+}
+
 /**
  * A host's content-addressed cache of media inputs given by URL: `<dir>/<sha256>` holds each file
  * once, `<dir>/index/` maps a URL to the sha256 it had. A URL is fetched once per host: slots of
@@ -47,7 +57,7 @@ const MIB = 1024 * 1024;
 export class InputCache {
   readonly #options: InputCacheOptions;
   readonly #index: CacheIndex;
-  readonly #inFlight = new Map<string, Promise<{ sha256: string; fetched: boolean }>>();
+  readonly #inFlight = new Map<string, SharedDownload>();
   #evicting: Promise<EvictionResult> | undefined;
 
   private constructor(options: InputCacheOptions) {
@@ -112,19 +122,43 @@ export class InputCache {
     return info?.isFile() ?? false;
   }
 
-  /** One download per URL in this process; a host lock per URL keeps other processes to one too. */
-  #fetchOnce(media: MediaUrl, log: (line: string) => void, signal: AbortSignal) {
-    let pending = this.#inFlight.get(media.url);
-    if (pending) {
+  /**
+   * One download per URL in this process, shared by the slots that need it: it stops only when
+   * every one of them has stopped waiting (a cancel of one job leaves the others' download alone).
+   * A host lock per URL keeps other processes to one download too.
+   */
+  async #fetchOnce(media: MediaUrl, log: (line: string) => void, signal: AbortSignal): Promise<Fetched> {
+    if (signal.aborted) throw new InputFetchError(`fetching ${redactUrl(media.url)}: stopped`);
+    let shared = this.#inFlight.get(media.url);
+    if (shared) {
       log(`input ${redactUrl(media.url)}: another slot of this worker is fetching it; waiting`);
-      return pending;
+    } else {
+      const stop = new AbortController();
+      const promise = this.#fetchLocked(media, log, stop.signal).finally(() =>
+        this.#inFlight.delete(media.url),
+      );
+      shared = { promise, stop, waiters: 0 };
+      this.#inFlight.set(media.url, shared);
     }
-    pending = this.#fetchLocked(media, log, signal).finally(() => this.#inFlight.delete(media.url));
-    this.#inFlight.set(media.url, pending);
-    return pending;
+    const download = shared;
+    download.waiters++;
+    const stopped = Promise.withResolvers<never>();
+    const leave = () => {
+      stopped.reject(new InputFetchError(`fetching ${redactUrl(media.url)}: stopped`));
+      if (--download.waiters === 0) download.stop.abort();
+    };
+    signal.addEventListener("abort", leave, { once: true });
+    try {
+      return await Promise.race([download.promise, stopped.promise]);
+    } finally {
+      if (!signal.aborted) {
+        signal.removeEventListener("abort", leave);
+        download.waiters--;
+      }
+    }
   }
 
-  async #fetchLocked(media: MediaUrl, log: (line: string) => void, signal: AbortSignal) {
+  async #fetchLocked(media: MediaUrl, log: (line: string) => void, signal: AbortSignal): Promise<Fetched> {
     const shown = redactUrl(media.url);
     const lock = await HostLock.acquire(
       path.join(this.#options.dir, "locks", `${sha256Hex(media.url)}.lock`),
