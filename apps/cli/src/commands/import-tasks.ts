@@ -1,23 +1,23 @@
 import path from "node:path";
-import { addOptions, type OptionValues, option, switchOption } from "@wgp-farm/config";
+import { addOptions, type OptionValues, switchOption } from "@wgp-farm/config";
 import {
-  DEFAULT_MAX_INPUT_BYTES,
   DryRunTaskSink,
   FarmConnection,
   farmWangpKnowledge,
   HostCatalogs,
   type ImportReport,
-  importerProbes,
   importTaskSource,
   openTaskSource,
   RedisTaskSink,
-  UrlCheck,
 } from "@wgp-farm/queue";
-import { STORAGE_OPTION_SET } from "@wgp-farm/storage";
 import type { Command } from "commander";
-import { z } from "zod";
 import { ExitCode } from "../exit-codes.js";
-import { retryPolicyOf, TASK_INTAKE_OPTIONS } from "../intake-options.js";
+import {
+  MEDIA_URL_OPTIONS,
+  mediaUrlImportOptions,
+  retryPolicyOf,
+  TASK_INTAKE_OPTIONS,
+} from "../intake-options.js";
 import { printJson } from "../output/format.js";
 import { formatImportReport } from "../output/import-report.js";
 import { ProgressBar } from "../output/progress-bar.js";
@@ -30,29 +30,7 @@ const IMPORT_OPTIONS = {
   }),
   dryRun: switchOption({ flag: "--dry-run", description: "validate and report only; Redis is not touched" }),
   json: switchOption({ flag: "--json", description: "print the report as one JSON object" }),
-  maxInputSize: option({
-    flag: "--max-input-size",
-    unit: { name: "GiB", scale: 1024 ** 3 },
-    env: "WGP_FARM_MAX_INPUT_SIZE",
-    description: "a media input given by URL that is larger than this is refused",
-    schema: z.coerce.number().positive(),
-    default: DEFAULT_MAX_INPUT_BYTES,
-  }),
-  allowHttpMedia: switchOption({
-    flag: "--allow-http-media",
-    env: "WGP_FARM_ALLOW_HTTP_MEDIA",
-    description:
-      "accept plain http:// media URLs (a private network you trust); default https:// and s3:// only",
-  }),
-  skipUrlCheck: switchOption({
-    flag: "--skip-url-check",
-    description: "do not ask the stores whether media URLs exist (their form is still checked)",
-  }),
-  // Where s3:// inputs are asked about (credentials from the AWS chain).
-  s3Endpoint: STORAGE_OPTION_SET.s3Endpoint,
-  s3Region: STORAGE_OPTION_SET.s3Region,
-  s3PathStyle: STORAGE_OPTION_SET.s3PathStyle,
-  s3Profile: STORAGE_OPTION_SET.s3Profile,
+  ...MEDIA_URL_OPTIONS,
 };
 export type ImportSettings = OptionValues<typeof IMPORT_OPTIONS>;
 
@@ -72,15 +50,7 @@ export async function importTaskFile(file: string, settings: ImportSettings): Pr
       ...(settings.mediaRoot ? { mediaRoot: settings.mediaRoot } : {}),
       strict: settings.strict,
       rerun: settings.rerun,
-      allowHttpMedia: settings.allowHttpMedia,
-      ...(settings.skipUrlCheck
-        ? {}
-        : {
-            urlCheck: new UrlCheck({
-              probes: importerProbes(settings),
-              maxInputBytes: settings.maxInputSize,
-            }),
-          }),
+      ...mediaUrlImportOptions(settings),
       onBytes: (total) => {
         bytes = total;
         progress.update(bytes, `${tasks.toLocaleString("en-US")} tasks`);
