@@ -50,6 +50,12 @@ const BENCHES: BenchScript[] = [
     args: [],
     quickArgs: ["--size-mb", "20", "--runs", "1"],
   },
+  {
+    name: "store",
+    script: "test/bench/store-bench.ts",
+    args: ["--size-mib", "1024", "--runs", "2"],
+    quickArgs: ["--size-mib", "64", "--runs", "1"],
+  },
 ];
 
 const { values } = parseArgs({

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import type { Logger } from "@wgp-farm/config";
 import type { FarmConnection } from "@wgp-farm/queue";
+import type { BucketResults } from "@wgp-farm/storage";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { Authenticator } from "./auth/authenticator.js";
 import type { DashboardCredentials } from "./auth/credentials.js";
@@ -12,6 +13,7 @@ import type { QueueBoard } from "./board/queue-board.js";
 import { farmViewRoutes } from "./farm-view/farm-view-routes.js";
 import { healthRoute } from "./health/health-route.js";
 import type { MetricsRoute } from "./metrics/metrics-route.js";
+import { RESULT_FILES_PATH, resultFileRoute } from "./result-files/result-file-route.js";
 import { loopbackHostGuard } from "./security/host-guard.js";
 import { readOnlyGuard } from "./security/read-only-guard.js";
 import { sameOriginGuard } from "./security/same-origin-guard.js";
@@ -30,6 +32,8 @@ export interface DashboardAppParts {
   sessionTtlMs: number;
   /** Express's `trust proxy` (only behind a reverse proxy that sets X-Forwarded-*). */
   trustProxy: boolean | string | number;
+  /** Results kept in a bucket, linked from the board; absent: none are. */
+  storedResults?: { results: BucketResults; linkTtlMs: number } | undefined;
   logger: Logger;
 }
 
@@ -59,6 +63,9 @@ export function createDashboardApp(parts: DashboardAppParts): Express {
 
   app.get("/", (_req: Request, res: Response) => res.redirect(303, QUEUES_PATH));
   app.get("/metrics", parts.metrics.handler);
+  if (parts.storedResults) {
+    app.get(RESULT_FILES_PATH, resultFileRoute(parts.storedResults.results, parts.storedResults.linkTtlMs));
+  }
   app.use(farmViewRoutes({ farm, readOnly, boardUrlOf: (name) => board.urlOf(name) }));
   app.use(QUEUES_PATH, board.router);
 

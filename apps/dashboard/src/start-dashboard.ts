@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ConfigError, createLogger, type Logger } from "@wgp-farm/config";
 import { DEFAULT_PREFIX, FarmConnection } from "@wgp-farm/queue";
+import { BucketResults, DEFAULT_LINK_TTL_MS, type S3Settings } from "@wgp-farm/storage";
 import { createDashboardApp, QUEUES_PATH } from "./app.js";
 import { CREDENTIAL_ENV, credentialsFromEnvironment, type DashboardCredentials } from "./auth/credentials.js";
 import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from "./auth/login-throttle.js";
@@ -34,6 +35,13 @@ export interface DashboardOptions {
   sessionTtlMs?: number;
   /** Express's `trust proxy` setting, for a reverse proxy in front (default false). */
   trustProxy?: boolean | string | number;
+  /** `s3://bucket/prefix`: results kept there get links on the board (settings: the s3* options). */
+  outputStore?: string | undefined;
+  s3Endpoint?: string | undefined;
+  s3Region?: string;
+  s3PathStyle?: boolean;
+  s3Profile?: string | undefined;
+  s3LinkTtlMs?: number;
   logger?: Logger;
 }
 
@@ -43,6 +51,15 @@ export interface RunningDashboard {
   host: string;
   port: number;
   close(): Promise<void>;
+}
+
+function storeSettingsOf(options: DashboardOptions): S3Settings {
+  return {
+    s3Endpoint: options.s3Endpoint,
+    s3Region: options.s3Region ?? "us-east-1",
+    s3PathStyle: options.s3PathStyle ?? false,
+    s3Profile: options.s3Profile,
+  };
 }
 
 function refuseOpenPublicBind(host: string, credentials: DashboardCredentials | null): void {
@@ -114,6 +131,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       loginThrottle: options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
       sessionTtlMs: options.sessionTtlMs ?? 12 * 3_600_000,
       trustProxy: options.trustProxy ?? false,
+      storedResults: options.outputStore
+        ? {
+            results: new BucketResults(storeSettingsOf(options), { within: options.outputStore, logger }),
+            linkTtlMs: options.s3LinkTtlMs ?? DEFAULT_LINK_TTL_MS,
+          }
+        : undefined,
       logger,
     });
     refreshTimer = setInterval(() => {

@@ -145,6 +145,8 @@ export class FarmWorker {
     models: () => readonly string[],
     { host, createEngine }: { host: string; createEngine: SlotEngineFactory },
   ): Promise<WorkerServices> {
+    // First: a missing bucket or refused credentials stop the worker before it opens anything else.
+    const publisher = await openResultStore(options, logger);
     const registry = new SlotRegistry(farm.redis, farm.keys, options.slotStatusTtlMs);
     const workers = new QueueWorkerSet(
       farm.redis,
@@ -184,7 +186,7 @@ export class FarmWorker {
       wake,
       models,
       createEngine,
-      publisher: await openResultStore(options, logger),
+      publisher,
       causvid:
         options.engine === "wangp" && options.wangpRoot
           ? new CausVidLora({

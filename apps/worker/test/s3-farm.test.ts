@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { LostAttempts, modelQueueName } from "@wgp-farm/queue";
-import { Bucket } from "@wgp-farm/storage";
+import { cleanTasks, LostAttempts, modelQueueName } from "@wgp-farm/queue";
+import { Bucket, BucketResults, StoreSetupError } from "@wgp-farm/storage";
 import { S3TestServer } from "@wgp-farm/storage/test-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResultManifest, ResultSummary } from "../src/index.js";
@@ -73,7 +74,7 @@ describe("a farm whose results go to a bucket", () => {
     const hosts = new Set<string>();
     for (const task of TASKS) {
       const id = String(task.task_id);
-      const inFolder = await waitForJob(shared, id, T2V);
+      await waitForJob(shared, id, T2V);
       const inBucket = await waitForJob(tf, id, T2V);
       expect(await inBucket.getState()).toBe("completed");
       const summary = inBucket.returnvalue as ResultSummary;
@@ -136,5 +137,47 @@ describe("a farm whose results go to a bucket", () => {
       "the attempt's remote staging removed",
     );
     expect(await tf.farm.queues.byName(T2V).getJobState("stolen")).toBe("active");
+  });
+
+  it("gives working presigned links to a stored result, and clean --results removes it with its job", async () => {
+    const tf = await testFarm("s3-links");
+    const outputStore = `s3://${BUCKET}/${tf.prefix}`;
+    await importTasks(tf, [t2vTask("linked", { output_sub_dir: "linked" })]);
+    await startWorker(tf, { outputStore, ...server.settings, env: { FAKE_WANGP_STEP_S: "0.02" } });
+    const job = await waitForJob(tf, "linked", T2V);
+    const summary = job.returnvalue as ResultSummary;
+
+    const results = new BucketResults(server.settings, { within: outputStore });
+    const elsewhere = new BucketResults(server.settings, { within: `s3://${BUCKET}/another-farm` });
+    try {
+      const links = await results.linksOfResult(summary, 60_000);
+      expect(links.map((link) => link.name)).toEqual([summary.main_file, "result.json"]);
+      const main = Buffer.from(await (await fetch(links[0]?.url ?? "")).arrayBuffer());
+      expect(createHash("sha256").update(main).digest("hex")).toBe(summary.files[0]?.sha256);
+      // Links are given only for results inside the store a program was given.
+      expect(await elsewhere.linksOfResult(summary)).toEqual([]);
+
+      const dry = await cleanTasks(tf.farm, { state: "completed", olderThanMs: 0, dryRun: true, results });
+      expect(dry.results?.removed).toEqual([summary.output_dir]);
+      expect((await keysUnder(`${tf.prefix}/linked/`)).length).toBe(3);
+      const report = await cleanTasks(tf.farm, { state: "completed", olderThanMs: 0, results });
+      expect(report.results).toEqual({ removed: [summary.output_dir], kept: [], failed: [] });
+      expect(await keysUnder(`${tf.prefix}/`)).toEqual([]);
+    } finally {
+      results.close();
+      elsewhere.close();
+    }
+  });
+
+  it("does not start when the bucket is missing, and says which setting names it", async () => {
+    const tf = await testFarm("s3-no-bucket");
+    const failure = await startWorker(tf, {
+      outputStore: "s3://no-such-bucket/farm",
+      ...server.settings,
+    }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StoreSetupError);
+    expect(String(failure)).toContain(
+      "--output-store s3://no-such-bucket/farm: the bucket 'no-such-bucket' does not exist",
+    );
   });
 });

@@ -68,7 +68,9 @@ export {
   type CleanReport,
   cleanTasks,
   type RemoveJobsOptions,
+  type ResultsCleanReport,
   removeQueueJobs,
+  type StoredResults,
 } from "./operations/task-cleaner.js";
 export { type ListTasksOptions, listTasks } from "./operations/task-listing.js";
 export { type FindTaskOptions, findTask, findTaskJob, type TaskDetails } from "./operations/task-lookup.js";

@@ -7,12 +7,12 @@ const MIB = 1024 * 1024;
 export const MIN_PART_SIZE = 5 * MIB;
 
 /**
- * The settings of an S3-compatible store (spread into the option sets of every program that reads or
+ * How to reach an S3-compatible store (spread into the option sets of every program that reads or
  * writes one). Credentials are not among them on purpose: they come from the standard AWS chain
  * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws/credentials, container and instance
  * roles), so they never appear in task data, command lines or logs.
  */
-export const STORAGE_OPTION_SET = {
+export const S3_ACCESS_OPTION_SET = {
   s3Endpoint: option({
     flag: "--s3-endpoint",
     takes: "url",
@@ -42,6 +42,24 @@ export const STORAGE_OPTION_SET = {
       "AWS profile (~/.aws/config, ~/.aws/credentials) to take credentials from; absent: AWS_PROFILE or the default chain",
     schema: z.string().min(1),
   }),
+};
+
+/** `--s3-link-ttl`: for the programs that hand out links to stored results. */
+export const LINK_TTL_OPTION = option({
+  flag: "--s3-link-ttl",
+  env: "WGP_FARM_S3_LINK_TTL",
+  description: "how long the presigned links to stored results stay valid",
+  schema: z.coerce
+    .number()
+    .positive()
+    .max(7 * 24 * 3600),
+  unit: SECONDS,
+  default: 3600_000,
+});
+
+/** Everything a worker that uploads results takes. */
+export const STORAGE_OPTION_SET = {
+  ...S3_ACCESS_OPTION_SET,
   s3PartSize: option({
     flag: "--s3-part-size",
     takes: "MiB",
@@ -55,17 +73,7 @@ export const STORAGE_OPTION_SET = {
     unit: { name: "MiB", scale: MIB },
     default: 16 * MIB,
   }),
-  s3LinkTtlMs: option({
-    flag: "--s3-link-ttl",
-    env: "WGP_FARM_S3_LINK_TTL",
-    description: "how long the presigned links to stored results stay valid",
-    schema: z.coerce
-      .number()
-      .positive()
-      .max(7 * 24 * 3600),
-    unit: SECONDS,
-    default: 3600_000,
-  }),
+  s3LinkTtlMs: LINK_TTL_OPTION,
 };
 
 /** What a client needs to reach a store (the values of STORAGE_OPTION_SET, or given in code). */

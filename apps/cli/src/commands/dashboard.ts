@@ -8,6 +8,7 @@ import {
 import type { Command } from "commander";
 import { z } from "zod";
 import { REDIS_OPTIONS } from "../cli-options.js";
+import { RESULT_LINK_OPTIONS } from "../output/result-links.js";
 import { untilStopSignal } from "../stop-signal.js";
 
 const DASHBOARD_OPTIONS = {
@@ -42,6 +43,7 @@ const DASHBOARD_OPTIONS = {
     default: 0,
   }),
   ...REDIS_OPTIONS,
+  ...RESULT_LINK_OPTIONS,
 };
 
 export function registerDashboard(program: Command): void {
