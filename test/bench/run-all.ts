@@ -45,6 +45,12 @@ const BENCHES: BenchScript[] = [
   },
   { name: "farm", script: "test/bench/farm-bench.ts", args: [], quickArgs: ["--quick"] },
   {
+    name: "input-cache",
+    script: "test/bench/input-cache-bench.ts",
+    args: [],
+    quickArgs: ["--size-mb", "20", "--runs", "1"],
+  },
+  {
     name: "store",
     script: "test/bench/store-bench.ts",
     args: ["--size-mib", "1024", "--runs", "2"],

@@ -17,6 +17,7 @@ import {
 import { QueueKeys } from "bullmq";
 import type { Redis } from "ioredis";
 import { planSlots, type SlotPlan } from "./gpu-detection.js";
+import { openInputCache } from "./inputs/worker-input-cache.js";
 import { AttemptHistory } from "./job/attempt-history.js";
 import { CausVidLora } from "./job/causvid-lora.js";
 import type { JobRunnerContext } from "./job/job-runner.js";
@@ -200,6 +201,7 @@ export class FarmWorker {
               logger,
             })
           : undefined,
+      inputs: await openInputCache(options, logger),
       logger,
     };
   }

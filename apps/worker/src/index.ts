@@ -9,6 +9,8 @@ export {
   type SlotPlanOptions,
   workerHostName,
 } from "./gpu-detection.js";
+export { HttpInputSource } from "./inputs/http-source.js";
+export { type CachedInput, InputCache, type InputCacheOptions } from "./inputs/input-cache.js";
 export { CausVidDownloadError, CausVidLora, type CausVidLoraOptions } from "./job/causvid-lora.js";
 export { openResultStore, type ResultStoreOptions } from "./output/open-result-store.js";
 export { OutputPublisher, type PublishedFile, STAGING_DIR_NAME } from "./output/output-publisher.js";

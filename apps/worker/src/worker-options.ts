@@ -6,6 +6,7 @@ import {
   listOption,
   option,
   SECONDS,
+  type Unit,
   UserError,
 } from "@wgp-farm/config";
 import { DEFAULT_PYTHON, ENGINE_DEFAULTS, type WgpOptionName } from "@wgp-farm/engine";
@@ -85,6 +86,12 @@ export interface FarmWorkerOptions {
   logger?: Logger;
   /** Stitch jobs (ffmpeg, no GPU) this process runs at once; 0: none. */
   stitchConcurrency?: number;
+  /** This host's cache of media inputs given by URL (default `<state-dir>/input-cache`). */
+  inputCacheDir?: string;
+  /** Unused inputs are evicted, least recently used first, beyond this many bytes. */
+  inputCacheMaxBytes?: number;
+  /** An input not used for this long is evicted. */
+  inputCacheMaxAgeMs?: number;
 }
 
 /** `--gpus`: `auto` (what nvidia-smi lists) or GPU indices such as `0,1`. */
@@ -99,6 +106,10 @@ export const GpuListSetting = z.string().transform((value, context) => {
 });
 
 const count = z.coerce.number().int().min(0);
+/** Typed in GiB, kept in bytes. */
+const GIB: Unit = { name: "GiB", scale: 1024 ** 3 };
+/** Typed in hours, kept in milliseconds. */
+const HOURS: Unit = { name: "hours", scale: 3_600_000 };
 
 /**
  * The worker's options as the CLI takes them, each declared once: flag, variable, unit, default.
@@ -284,6 +295,30 @@ export const WORKER_OPTION_SET = {
   }),
   outputStore: OUTPUT_STORE_OPTION,
   ...STORAGE_OPTION_SET,
+  inputCacheDir: option({
+    flag: "--input-cache-dir",
+    takes: "dir",
+    env: "WGP_FARM_INPUT_CACHE_DIR",
+    description: "this host's cache of media inputs given by URL (local disk)",
+    schema: z.string().min(1),
+    defaultText: "<state-dir>/input-cache",
+  }),
+  inputCacheMaxBytes: option({
+    flag: "--input-cache-size",
+    unit: GIB,
+    env: "WGP_FARM_INPUT_CACHE_SIZE",
+    description: "inputs not in use are evicted, least recently used first, beyond this size",
+    schema: z.coerce.number().positive(),
+    default: 50 * GIB.scale,
+  }),
+  inputCacheMaxAgeMs: option({
+    flag: "--input-cache-max-age",
+    unit: HOURS,
+    env: "WGP_FARM_INPUT_CACHE_MAX_AGE",
+    description: "an input not used for this long is evicted",
+    schema: z.coerce.number().positive(),
+    default: 7 * 24 * HOURS.scale,
+  }),
 };
 
 /** Tuning that has no flag: tests and benchmarks set it through the API. */

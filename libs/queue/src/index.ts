@@ -31,6 +31,15 @@ export {
   type SourceImportOptions,
   type TaskSource,
 } from "./intake/task-source.js";
+export { DEFAULT_MAX_INPUT_BYTES, UrlCheck, type UrlCheckOptions } from "./intake/url-check.js";
+export {
+  HttpProbe,
+  InputNotThereError,
+  type InputProbe,
+  InputUnreachableError,
+  importerProbes,
+  S3Probe,
+} from "./intake/url-check-probes.js";
 export { type CancelOutcome, type CancelTaskResult, cancelTask } from "./operations/cancel-task.js";
 export { formatDuration, parseDuration } from "./operations/durations.js";
 export {

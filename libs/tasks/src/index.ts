@@ -1,7 +1,14 @@
 export { CAUSVID_PRESET, isCausVidFamily, prependCausVidLora, WAN21_T2V_14B_FAMILY } from "./causvid.js";
 export { closestName, editDistance } from "./closest-name.js";
 export { taskListJsonSchema } from "./json-schema.js";
-export { resolveMediaPath } from "./media-paths.js";
+export {
+  isMediaUrl,
+  type MediaUrl,
+  type MediaUrlOptions,
+  parseMediaUrl,
+  redactUrl,
+  resolveMediaPath,
+} from "./media-paths.js";
 export {
   normalizeOutputSubDir,
   OutputDirEscapeError,

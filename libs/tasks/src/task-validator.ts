@@ -42,6 +42,8 @@ export interface TaskValidatorOptions {
   deriveMissingIds?: boolean;
   /** What the farm's hosts know (default: the built-in catalog). */
   wangp?: WangpKnowledge;
+  /** Media URLs may be plain http:// (a private network); default https:// and s3:// only. */
+  allowHttpMedia?: boolean;
 }
 
 /** Keys wgp-farm sets itself on every WanGP task; a task's own value would break the pipeline. */
@@ -266,7 +268,14 @@ export class TaskValidator {
   }
 
   private async resolveOne(raw: string, fieldPath: string, errors: TaskIssue[]): Promise<string> {
-    const result = await resolveMediaPath(raw, this.options.mediaRoot, this.options.checkMediaExists ?? true);
+    const result = await resolveMediaPath(
+      raw,
+      this.options.mediaRoot,
+      this.options.checkMediaExists ?? true,
+      {
+        allowHttp: this.options.allowHttpMedia ?? false,
+      },
+    );
     if (result.problem) errors.push({ path: fieldPath, message: result.problem });
     return result.value;
   }

@@ -226,14 +226,14 @@ describe("media paths", () => {
     ]);
   });
 
-  it("WanGP's own media keys are checked too, and URLs are refused", async () => {
+  it("WanGP's own media keys are checked too, and URLs of other schemes than https/s3 are refused", async () => {
     const errors = await errorsOf({
       ...base,
       image_guide: "nope.png",
-      audio_guide_path: "https://example.com/a.wav",
+      audio_guide_path: "ftp://example.com/a.wav",
     });
     expect(errors.map((e) => e.path).sort()).toEqual(["audio_guide_path", "image_guide"]);
-    expect(errors.find((e) => e.path === "audio_guide_path")?.message).toContain("download it");
+    expect(errors.find((e) => e.path === "audio_guide_path")?.message).toContain("https:// or s3://");
   });
 
   it("keep WanGP's virtual-media suffix", async () => {

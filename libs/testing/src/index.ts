@@ -30,3 +30,4 @@ export {
   FAKE_WANGP_ROOT,
   WGP_FARM_BIN,
 } from "./fixture-paths.js";
+export { type MediaServer, type ServedMedia, startMediaServer } from "./media-server.js";

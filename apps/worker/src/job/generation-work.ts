@@ -1,10 +1,11 @@
 import type { ResultMessage } from "@wgp-farm/engine";
 import type { TaskJobData } from "@wgp-farm/queue";
 import { toWanGPSettings, type WanGPSettingsPlan } from "@wgp-farm/tasks";
+import { type JobInputs, localizeJobInputs } from "../inputs/job-inputs.js";
 import type { ResultManifest } from "../output/result-manifest.js";
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
 import { plannedChain } from "../steps/chain-plan.js";
-import type { JobWork, WorkRun } from "../steps/job-work.js";
+import type { JobWork, WorkPreparation, WorkRun } from "../steps/job-work.js";
 import { type CausVidLora, loraDirOf } from "./causvid-lora.js";
 import { checkMediaOnHost } from "./media-check.js";
 
@@ -38,8 +39,15 @@ export class GenerationWork implements JobWork {
     return this.#plan.notes;
   }
 
-  check(): Promise<void> {
-    return checkMediaOnHost(this.#plan.settings);
+  async prepare(host: WorkPreparation): Promise<JobInputs> {
+    const inputs = await localizeJobInputs(this.#plan, host.inputs, host.log, host.signal);
+    try {
+      await checkMediaOnHost(this.#plan.settings);
+    } catch (error) {
+      await inputs.release();
+      throw error;
+    }
+    return inputs;
   }
 
   async run(run: WorkRun): Promise<ResultMessage> {

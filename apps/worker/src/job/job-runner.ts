@@ -3,6 +3,8 @@ import { bestEffort, type Logger } from "@wgp-farm/config";
 import type { EngineSupervisor, ResultMessage } from "@wgp-farm/engine";
 import type { AttemptRecord, FarmConnection, PublishClaims } from "@wgp-farm/queue";
 import type { SlotPlan } from "../gpu-detection.js";
+import type { InputCache } from "../inputs/input-cache.js";
+import type { JobInputs } from "../inputs/job-inputs.js";
 import type { StagedOutput } from "../output/output-publisher.js";
 import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
 import type { ResultStore } from "../output/result-store.js";
@@ -31,6 +33,8 @@ export interface JobRunnerContext extends JobFinisherContext {
   causvid: CausVidLora | undefined;
   /** Where a post-step finds its source job's result. */
   farm: FarmConnection;
+  /** This host's cache of media inputs given by URL. */
+  inputs: InputCache;
 }
 
 /** The slot a JobRunner runs jobs on: its GPU and its engine. */
@@ -101,6 +105,7 @@ export class JobRunner {
       fence: new PublishFence(claims, renewal, held, slotId, options.lockDurationMs),
     };
     let published = false;
+    let inputs: JobInputs | undefined;
     // Recording the attempt overlaps with the job; it is awaited before the job ends.
     let begun: Promise<AttemptRecord[]> = Promise.resolve([]);
     try {
@@ -110,7 +115,8 @@ export class JobRunner {
         const attempts = await history.begin(taskId, slotId, previous);
         return await this.#finisher.quarantined(held, incidents, attempts);
       }
-      await attempt.work.check();
+      const log = (line: string) => attempt.progress.log(line);
+      inputs = await attempt.work.prepare({ inputs: this.#ctx.inputs, log, signal: stop.signal });
       const generation = this.#runEngine(attempt);
       begun = this.#alongsideEngine(attempt, previous);
       // Awaited once the job ends (and on every way out); until then a failure must not go unhandled.
@@ -129,6 +135,7 @@ export class JobRunner {
     } finally {
       renewal.stop();
       if (!published) await bestEffort(publisher.discard(attempt.staged), this.#logger, "discarding staging");
+      await bestEffort(async () => inputs?.release(), this.#logger, "releasing the job's cached inputs");
     }
   }
 

@@ -1,5 +1,14 @@
 import type { EngineSupervisor, JobHandlers, ResultMessage } from "@wgp-farm/engine";
+import type { InputCache } from "../inputs/input-cache.js";
+import type { JobInputs } from "../inputs/job-inputs.js";
 import type { ResultManifest } from "../output/result-manifest.js";
+
+/** What a job's work may use on this host before its engine job. */
+export interface WorkPreparation {
+  inputs: InputCache;
+  log(line: string): void;
+  signal: AbortSignal;
+}
 
 /** What a job's work may use while it runs its engine job. */
 export interface WorkRun {
@@ -28,8 +37,12 @@ export interface JobWork {
   readonly outputSubDir: string;
   /** Lines for the start of the job log and the manifest's notes. */
   readonly notes: readonly string[];
-  /** Checks on this host before the engine runs; throws when the job cannot run (no retry). */
-  check(): Promise<void>;
+  /**
+   * Makes the job's inputs local (URLs through the host's input cache) and checks them on this host
+   * before the engine runs; throws when the job cannot run. The inputs it returns are released when
+   * the job ends.
+   */
+  prepare(host: WorkPreparation): Promise<JobInputs | undefined>;
   run(run: WorkRun): Promise<ResultMessage>;
   /** The result manifest as this kind of job writes it (the common one, completed). */
   manifest(common: ResultManifest): ResultManifest;

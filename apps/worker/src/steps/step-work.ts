@@ -54,12 +54,14 @@ export class StepWork implements JobWork {
     return this.record.output_sub_dir;
   }
 
-  async check(): Promise<void> {
+  /** A post-step's input is its source job's main file, which must be on this host already. */
+  async prepare(): Promise<undefined> {
     const source = await sourceOutput(this.#farm, this.record.source);
     await access(source.file).catch(() => {
       throw new SourceNotReadyError(`${source.task_id}'s main file ${source.file} is not on this worker`);
     });
     this.#source = source;
+    return undefined;
   }
 
   run(run: WorkRun): Promise<ResultMessage> {

@@ -2,6 +2,7 @@ import type { Task, TaskRecord, TaskValidator } from "@wgp-farm/tasks";
 import { modelQueueName } from "../records/farm-keys.js";
 import type { TaskImportInfo } from "../records/task-job.js";
 import { emptyImportReport, type ImportReport, type InvalidEntry } from "./import-report.js";
+import type { UrlCheck } from "./url-check.js";
 
 export interface ImportProgress {
   tasksRead: number;
@@ -16,6 +17,8 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   /** Called for every invalid task with what was read (undefined when it did not parse). */
   onInvalid?: (entry: InvalidEntry, raw: unknown) => void;
+  /** Asks the stores about media URLs before tasks are queued (absent: URLs are checked for form only). */
+  urlCheck?: UrlCheck;
 }
 
 /** A valid task on its way into the farm. */
@@ -73,8 +76,9 @@ export class TaskImporter {
     // work at the same time, and at most two batches are held in memory.
     let inFlight: Promise<void> = Promise.resolve();
     const send = async (tasks: PendingTask[]) => {
+      const checked = options.urlCheck ? await options.urlCheck.filter(tasks, report, options) : tasks;
       await inFlight;
-      inFlight = this.sink.accept(tasks, report, options);
+      inFlight = this.sink.accept(checked, report, options);
     };
     for await (const record of records) {
       if (record.kind === "file-error") {
