@@ -5,6 +5,7 @@ import type { AttemptRecord, PublishClaims } from "@wgp-farm/queue";
 import { toWanGPSettings, type WanGPSettingsPlan } from "@wgp-farm/tasks";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
+import { makePreviews } from "../output/preview-maker.js";
 import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
@@ -267,6 +268,7 @@ export class JobRunner {
     const { task } = job.data;
     const outputDir = await publisher.targetOf(task.output_sub_dir);
     const files = await publisher.describe(staged, result.files);
+    const previews = await makePreviews(staged.filesDir, files, { logger: this.#slot.logger });
     const notes = [
       ...plan.notes,
       ...job.data.import.warnings.map((w) => `import: ${w.path} ${w.message}`.trim()),
@@ -289,6 +291,7 @@ export class JobRunner {
         gpuName: slot.gpuName ?? engine.readyInfo?.gpu?.name ?? null,
       },
       engine: engine.readyInfo,
+      previews,
     });
     await publisher.publish(
       staged,
