@@ -64,6 +64,7 @@ export {
 export { type ListTasksOptions, listTasks } from "./operations/task-listing.js";
 export { type FindTaskOptions, findTask, findTaskJob, type TaskDetails } from "./operations/task-lookup.js";
 export { type RetryOutcome, type RetryResult, retryAllFailed, retryTask } from "./operations/task-retry.js";
+export { backfillSearchIndex, type SearchTasksOptions, searchTasks } from "./operations/task-search.js";
 export {
   ALL_JOB_TYPES,
   JOB_TYPES_OF_FILTER,
@@ -185,6 +186,7 @@ export {
   type TaskImportInfo,
   type TaskJobData,
 } from "./records/task-job.js";
+export { type SearchDoc, type SearchQuery, TaskSearchIndex } from "./records/task-search-index.js";
 export { readWorkEntry, type WorkEntry, type WorkReason, WorkSignal } from "./records/work-signal.js";
 export {
   type ConnectRedisOptions,
