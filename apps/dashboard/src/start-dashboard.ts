@@ -6,6 +6,7 @@ import { createDashboardApp, QUEUES_PATH } from "./app.js";
 import { CREDENTIAL_ENV, credentialsFromEnvironment, type DashboardCredentials } from "./auth/credentials.js";
 import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from "./auth/login-throttle.js";
 import { QueueBoard } from "./board/queue-board.js";
+import { QueueSampler } from "./charts/queue-sampler.js";
 import { MetricsRoute } from "./metrics/metrics-route.js";
 import { isLoopbackAddress } from "./security/host-guard.js";
 
@@ -35,6 +36,10 @@ export interface DashboardOptions {
   /** Express's `trust proxy` setting, for a reverse proxy in front (default false). */
   trustProxy?: boolean | string | number;
   logger?: Logger;
+  /** The farm's main output dir, to serve results and their previews (absent: the grid shows no media). */
+  mainOutputDir?: string | undefined;
+  /** How often to sample the queues for the charts (default one minute). */
+  queueSampleMs?: number;
 }
 
 export interface RunningDashboard {
@@ -87,6 +92,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   });
   let refreshTimer: NodeJS.Timeout | undefined;
   let server: Server | undefined;
+  let sampler: QueueSampler | undefined;
   try {
     const board = await QueueBoard.create({
       farm,
@@ -115,7 +121,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       sessionTtlMs: options.sessionTtlMs ?? 12 * 3_600_000,
       trustProxy: options.trustProxy ?? false,
       logger,
+      mainOutputDir: options.mainOutputDir,
     });
+    sampler = new QueueSampler(farm, logger, options.queueSampleMs);
     refreshTimer = setInterval(() => {
       board.refresh().then(
         (added) => {
@@ -140,6 +148,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       port,
       async close() {
         clearInterval(refreshTimer);
+        await sampler?.stop();
         running.closeAllConnections();
         await new Promise<void>((resolve) => running.close(() => resolve()));
         await farm.close();
@@ -147,6 +156,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     };
   } catch (error) {
     clearInterval(refreshTimer);
+    await sampler?.stop();
     server?.close();
     await farm.close();
     throw error;

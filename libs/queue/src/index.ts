@@ -153,6 +153,7 @@ export {
   type QuarantinedJobData,
   type QuarantineInfo,
 } from "./records/quarantine-record.js";
+export { QUEUE_SAMPLE_EVERY_MS, type QueueSample, QueueSamples } from "./records/queue-samples.js";
 export {
   type JobProgress,
   JobProgressSchema,
