@@ -44,6 +44,12 @@ const BENCHES: BenchScript[] = [
     quickArgs: ["--clients", "100", "--events", "50", "--deliveries", "300"],
   },
   { name: "farm", script: "test/bench/farm-bench.ts", args: [], quickArgs: ["--quick"] },
+  {
+    name: "dashboard",
+    script: "test/bench/dashboard-bench.ts",
+    args: [],
+    quickArgs: ["--slots", "16", "--tasks", "600", "--runs", "1"],
+  },
 ];
 
 const { values } = parseArgs({

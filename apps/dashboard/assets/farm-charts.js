@@ -15,13 +15,19 @@ function frame(label) {
   return root;
 }
 
+/** A time on the axis: the clock, with the day when the chart spans more than one. */
+function axisTime(ms, spanMs) {
+  if (spanMs < 20 * 3_600_000) return clock(ms);
+  return new Date(ms).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+}
+
 function axisLabels(root, from, to, max, unit) {
   const top = svg("text", { x: 2, y: 12, class: "axis" });
   top.textContent = `${max}${unit}`;
   const start = svg("text", { x: PAD, y: H - 8, class: "axis" });
-  start.textContent = clock(from);
+  start.textContent = axisTime(from, to - from);
   const end = svg("text", { x: W - 4, y: H - 8, class: "axis", "text-anchor": "end" });
-  end.textContent = clock(to);
+  end.textContent = axisTime(to, to - from);
   root.append(top, start, end);
 }
 
@@ -135,4 +141,10 @@ toggleGroup(document.getElementById("charts-range"), (value) => {
   hours = Number(value);
   refresh().catch(() => undefined);
 });
-poll(refresh, REFRESH_MS, document.getElementById("charts-error"));
+// Below the fold: read only once the section comes into view, so that the first view comes first.
+const seen = new IntersectionObserver((entries) => {
+  if (!entries.some((entry) => entry.isIntersecting)) return;
+  seen.disconnect();
+  poll(refresh, REFRESH_MS, document.getElementById("charts-error"));
+});
+seen.observe(document.getElementById("charts-title"));
