@@ -16,6 +16,7 @@ import {
   modelQueueName,
   RedisServerProcess,
   SlotRegistry,
+  type TaskJobData,
   TaskSearchIndex,
 } from "@wgp-farm/queue";
 import { Worker } from "bullmq";
@@ -61,7 +62,7 @@ async function fillHistory(farm: FarmConnection, outputRoot: string, poster: str
               resolution: "832x480",
               output_sub_dir: id,
             },
-          },
+          } as unknown as TaskJobData,
           opts: { jobId: id },
         })),
       );
@@ -213,14 +214,13 @@ async function main(): Promise<void> {
           process.stderr.write(`${Math.round(performance.now() - started)} ms ${request.url()}\n`);
       });
       await page.goto(`${dashboard.url}farm`);
+      // Page-side code as text: the bench is type-checked without the DOM library.
       await page.waitForFunction(
-        ({ slots }) =>
-          document.querySelectorAll("#slots tbody tr").length === slots &&
-          document.querySelectorAll("#timeline g[data-slot]").length === slots &&
-          [...document.querySelectorAll<HTMLImageElement>("#results img")].filter(
-            (img) => img.complete && img.naturalWidth > 0,
-          ).length >= 12,
-        { slots: SLOTS },
+        `document.querySelectorAll("#slots tbody tr").length === ${SLOTS} &&
+          document.querySelectorAll("#timeline g[data-slot]").length === ${SLOTS} &&
+          [...document.querySelectorAll("#results img")].filter((img) => img.complete && img.naturalWidth > 0)
+            .length >= 12`,
+        undefined,
         { timeout: 60_000, polling: 20 },
       );
       firstViews.push(performance.now() - started);

@@ -78,7 +78,9 @@ describe("quantile", () => {
 
 describe("the charts and search APIs", () => {
   let open: TestDashboard;
-  const get = async (url: string) => (await fetch(`${open.base}${url}`, { headers: OPERATOR })).json();
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked by the assertions
+  const get = async (url: string): Promise<any> =>
+    (await fetch(`${open.base}${url}`, { headers: OPERATOR })).json();
 
   beforeAll(async () => {
     open = await openTestDashboard({ queueSampleMs: 3_600_000 });
