@@ -214,13 +214,22 @@ async function main(): Promise<void> {
           process.stderr.write(`${Math.round(performance.now() - started)} ms ${request.url()}\n`);
       });
       await page.goto(`${dashboard.url}farm`);
-      // Page-side code as text: the bench is type-checked without the DOM library.
       await page.waitForFunction(
-        `document.querySelectorAll("#slots tbody tr").length === ${SLOTS} &&
-          document.querySelectorAll("#timeline g[data-slot]").length === ${SLOTS} &&
-          [...document.querySelectorAll("#results img")].filter((img) => img.complete && img.naturalWidth > 0)
-            .length >= 12`,
-        undefined,
+        (slots) => {
+          // The DOM as far as read here: the bench is type-checked without the DOM library.
+          const { document } = globalThis as unknown as {
+            document: {
+              querySelectorAll(selector: string): ArrayLike<{ complete?: boolean; naturalWidth?: number }>;
+            };
+          };
+          const posters = Array.from(document.querySelectorAll("#results img"));
+          return (
+            document.querySelectorAll("#slots tbody tr").length === slots &&
+            document.querySelectorAll("#timeline g[data-slot]").length === slots &&
+            posters.filter((img) => img.complete && (img.naturalWidth ?? 0) > 0).length >= 12
+          );
+        },
+        SLOTS,
         { timeout: 60_000, polling: 20 },
       );
       firstViews.push(performance.now() - started);

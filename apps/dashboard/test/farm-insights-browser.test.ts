@@ -30,6 +30,15 @@ async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
 }
 
+/** The little of the DOM the page-side functions read: the tests are type-checked without the DOM library. */
+interface PageElement {
+  naturalWidth?: number;
+  played?: { length: number };
+  currentTime?: number;
+  open?: boolean;
+}
+type PageGlobals = { document: { querySelector(selector: string): PageElement | null } };
+
 const ffmpeg = (...args: string[]) => execa("ffmpeg", ["-nostdin", "-v", "error", "-y", ...args]);
 
 /** A worker double that publishes a real short video (ffmpeg's test source) and its previews. */
@@ -183,7 +192,16 @@ describe("the farm page's pictures in a browser", () => {
     await page.goto(`${open.base}/farm`);
     const tile = page.locator('#results button[data-task="harbour-001"]');
     await tile.waitFor();
-    await expect.poll(() => tile.locator("img").evaluate("(img) => img.naturalWidth")).toBeGreaterThan(0);
+    await page.waitForFunction(
+      () => {
+        const { document } = globalThis as unknown as PageGlobals;
+        return (
+          (document.querySelector('#results button[data-task="harbour-001"] img')?.naturalWidth ?? 0) > 0
+        );
+      },
+      undefined,
+      { timeout: 15_000 },
+    );
     expect(await page.locator("#results button").count()).toBe(2);
     await screenshot("01-results-grid");
     // Keyboard: focus plays the animated preview, Enter opens the viewer.
@@ -192,20 +210,27 @@ describe("the farm page's pictures in a browser", () => {
     await page.keyboard.press("Enter");
     const video = page.locator("#viewer video");
     await video.waitFor();
-    // Page-side code is passed as text: the tests are type-checked without the DOM library.
     await page.waitForFunction(
-      `(() => {
-        const video = document.querySelector("#viewer video");
-        return video !== null && video.played.length > 0 && video.currentTime > 0.3;
-      })()`,
+      () => {
+        const video = (globalThis as unknown as PageGlobals).document.querySelector("#viewer video");
+        return (video?.played?.length ?? 0) > 0 && (video?.currentTime ?? 0) > 0.3;
+      },
       undefined,
       { timeout: 20_000 },
     );
-    await video.evaluate("(element) => { element.currentTime = 2.5; }");
-    await page.waitForFunction(`(document.querySelector("#viewer video")?.currentTime ?? 0) >= 2.5`);
+    await video.evaluate((element) => {
+      (element as unknown as PageElement).currentTime = 2.5;
+    });
+    await page.waitForFunction(
+      () =>
+        ((globalThis as unknown as PageGlobals).document.querySelector("#viewer video")?.currentTime ?? 0) >=
+        2.5,
+    );
     await screenshot("02-result-playing");
     await page.keyboard.press("Escape");
-    expect(await page.locator("#viewer").evaluate("(dialog) => dialog.open")).toBe(false);
+    expect(await page.locator("#viewer").evaluate((dialog) => (dialog as unknown as PageElement).open)).toBe(
+      false,
+    );
   }, 60_000);
 
   it("opens a task's result from its link (Bull Board's job page points there)", async () => {
