@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -33,7 +33,6 @@ beforeAll(async () => {
     ...["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1024x1024", "-frames:v", "1"],
     path.join(dir, "picture.png"),
   ]);
-  await writeFile(path.join(dir, "broken.mp4"), "not a video");
   await writeFile(path.join(dir, "settings.json"), "{}");
 }, 60_000);
 
@@ -66,8 +65,11 @@ describe("previews made at publish", () => {
     expect(webp.length).toBeLessThan((await stat(path.join(dir, "clip.mp4"))).size * 4);
   }, 60_000);
 
-  it("turn a video ffmpeg cannot read into warnings, never a failure", async () => {
-    const report = await makePreviews(dir, [await fileOf("broken.mp4")]);
+  it("turn a video ffmpeg cannot read into warnings, never a failure, and leave no empty folder", async () => {
+    const empty = await mkdtemp(path.join(os.tmpdir(), "previews-none-"));
+    await writeFile(path.join(empty, "broken.mp4"), "not a video");
+    const report = await makePreviews(empty, [{ name: "broken.mp4", size: 11, sha256: "" }]);
+    expect(await readdir(empty)).toEqual(["broken.mp4"]);
     expect(report.previews).toEqual([]);
     expect(report.warnings).toHaveLength(2);
     expect(report.warnings[0]).toMatch(/^preview: no poster of broken\.mp4 \(.*Invalid data/);

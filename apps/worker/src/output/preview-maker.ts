@@ -1,6 +1,6 @@
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
-import type { Logger } from "@wgp-farm/config";
+import { bestEffort, type Logger } from "@wgp-farm/config";
 import { execa } from "execa";
 import { mediaTypeOf } from "./media-type.js";
 import type { PublishedFile } from "./output-publisher.js";
@@ -107,7 +107,8 @@ export async function makePreviews(
   const report: PreviewReport = { previews: [], warnings: [] };
   const plans = files.flatMap((file) => plansFor(file, settings).map((plan) => ({ file, plan })));
   if (plans.length === 0) return report;
-  await mkdir(path.join(filesDir, PREVIEWS_DIR), { recursive: true });
+  const previewsDir = path.join(filesDir, PREVIEWS_DIR);
+  await mkdir(previewsDir, { recursive: true });
   for (const { file, plan } of plans) {
     const output = path.join(filesDir, plan.name);
     try {
@@ -126,6 +127,10 @@ export async function makePreviews(
       report.warnings.push(`preview: no ${plan.kind} of ${file.name} (${reason.split("\n")[0]}${detail})`);
       options.logger?.warn({ err: error, file: file.name, kind: plan.kind }, "preview not made");
     }
+  }
+  // No folder of nothing: a result without previews looks as it did before previews existed.
+  if (report.previews.length === 0) {
+    await bestEffort(rmdir(previewsDir), options.logger, "removing the empty previews folder");
   }
   return report;
 }
