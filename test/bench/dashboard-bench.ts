@@ -100,14 +100,16 @@ async function fillHistory(farm: FarmConnection, outputRoot: string, poster: str
     while ((await queue.getCompletedCount()) < ids.length) await new Promise((r) => setTimeout(r, 200));
     await worker.close();
   }
-  // 24 h of events: each task's attempt on a slot (started, loading, inference, completed).
-  const pipeline = farm.redis.pipeline();
+  // 24 h of events: each task's attempt on a slot (started, loading, inference, completed), written
+  // with stream ids at their times, as slots write them while they work.
+  const events: { at: number; body: string }[] = [];
   for (let i = 0; i < TASKS; i += 1) {
     const slot = `gpu${i % 8}@host-${Math.floor(i / 8) % (SLOTS / 8)}`;
     const model = MODELS[i % MODELS.length] as string;
-    const start = now - 24 * HOUR + (i / TASKS) * 24 * HOUR;
-    const event = (type: string, at: number, data = {}) =>
-      JSON.stringify({
+    const start = Math.round(now - 24 * HOUR + (i / TASKS) * 24 * HOUR);
+    const event = (type: string, at: number, data = {}) => ({
+      at,
+      body: JSON.stringify({
         type,
         task_id: `t-${i}`,
         model,
@@ -116,12 +118,20 @@ async function fillHistory(farm: FarmConnection, outputRoot: string, poster: str
         slot,
         host: null,
         data,
-      });
-    pipeline.xadd(farm.keys.farmEvents, "*", "event", event("started", start));
-    pipeline.xadd(farm.keys.farmEvents, "*", "event", event("phase", start, { phase: "loading_model" }));
-    pipeline.xadd(farm.keys.farmEvents, "*", "event", event("phase", start + 20_000, { phase: "inference" }));
-    pipeline.xadd(farm.keys.farmEvents, "*", "event", event("completed", start + 600_000));
+      }),
+    });
+    events.push(
+      event("started", start),
+      event("phase", start, { phase: "loading_model" }),
+      event("phase", start + 20_000, { phase: "inference" }),
+      event("completed", Math.min(now - 1_000, start + 600_000)),
+    );
   }
+  const pipeline = farm.redis.pipeline();
+  events.sort((a, b) => a.at - b.at);
+  events.forEach(({ at, body }, seq) => {
+    pipeline.xadd(farm.keys.farmEvents, `${at}-${seq}`, "event", body);
+  });
   await pipeline.exec();
 }
 
