@@ -83,6 +83,12 @@ function lineChart(samples, models, readValue, label, unit) {
       .filter(([, queue]) => queue)
       .map(([at, queue]) => `${x(at).toFixed(1)},${y(readValue(queue) ?? 0).toFixed(1)}`);
     if (points.length === 0) continue;
+    if (points.length === 1) {
+      // One sample so far: a dot, since a line needs two.
+      const [cx, cy] = points[0].split(",");
+      root.append(svg("circle", { cx, cy, r: 3, fill: modelColour(models, model) }, model));
+      continue;
+    }
     root.append(
       svg(
         "polyline",
