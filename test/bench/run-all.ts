@@ -56,6 +56,12 @@ const BENCHES: BenchScript[] = [
     args: ["--size-mib", "1024", "--runs", "2"],
     quickArgs: ["--size-mib", "64", "--runs", "1"],
   },
+  {
+    name: "dashboard",
+    script: "test/bench/dashboard-bench.ts",
+    args: [],
+    quickArgs: ["--slots", "16", "--tasks", "600", "--runs", "1"],
+  },
 ];
 
 const { values } = parseArgs({

@@ -10,14 +10,18 @@ import { LoginThrottle, type LoginThrottleOptions } from "./auth/login-throttle.
 import { requireAuth } from "./auth/require-auth.js";
 import { SessionTokens } from "./auth/session-tokens.js";
 import type { QueueBoard } from "./board/queue-board.js";
+import { chartsRoutes } from "./charts/charts-routes.js";
 import { farmViewRoutes } from "./farm-view/farm-view-routes.js";
 import { healthRoute } from "./health/health-route.js";
 import type { MetricsRoute } from "./metrics/metrics-route.js";
 import { RESULT_FILES_PATH, resultFileRoute } from "./result-files/result-file-route.js";
+import { resultsRoutes } from "./results/results-routes.js";
+import { searchRoutes } from "./search/search-routes.js";
 import { loopbackHostGuard } from "./security/host-guard.js";
 import { readOnlyGuard } from "./security/read-only-guard.js";
 import { sameOriginGuard } from "./security/same-origin-guard.js";
 import { securityHeaders } from "./security/security-headers.js";
+import { timelineRoutes } from "./timeline/timeline-routes.js";
 
 const ASSETS_DIR = fileURLToPath(new URL("../assets/", import.meta.url));
 export const QUEUES_PATH = "/queues";
@@ -35,6 +39,8 @@ export interface DashboardAppParts {
   /** Results kept in a bucket, linked from the board; absent: none are. */
   storedResults?: { results: BucketResults; linkTtlMs: number } | undefined;
   logger: Logger;
+  /** The farm's main output dir, for the results grid's media (absent: no media served). */
+  mainOutputDir?: string | undefined;
 }
 
 /**
@@ -67,6 +73,8 @@ export function createDashboardApp(parts: DashboardAppParts): Express {
     app.get(RESULT_FILES_PATH, resultFileRoute(parts.storedResults.results, parts.storedResults.linkTtlMs));
   }
   app.use(farmViewRoutes({ farm, readOnly, boardUrlOf: (name) => board.urlOf(name) }));
+  app.use(resultsRoutes(farm, parts.mainOutputDir), timelineRoutes(farm), chartsRoutes(farm));
+  app.use(searchRoutes(farm, logger));
   app.use(QUEUES_PATH, board.router);
 
   app.use((_req: Request, res: Response) => {

@@ -7,6 +7,7 @@ import { createDashboardApp, QUEUES_PATH } from "./app.js";
 import { CREDENTIAL_ENV, credentialsFromEnvironment, type DashboardCredentials } from "./auth/credentials.js";
 import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from "./auth/login-throttle.js";
 import { QueueBoard } from "./board/queue-board.js";
+import { QueueSampler } from "./charts/queue-sampler.js";
 import { MetricsRoute } from "./metrics/metrics-route.js";
 import { isLoopbackAddress } from "./security/host-guard.js";
 
@@ -43,6 +44,10 @@ export interface DashboardOptions {
   s3Profile?: string | undefined;
   s3LinkTtlMs?: number;
   logger?: Logger;
+  /** The farm's main output dir, to serve results and their previews (absent: the grid shows no media). */
+  mainOutputDir?: string | undefined;
+  /** How often to sample the queues for the charts (default one minute). */
+  queueSampleMs?: number;
 }
 
 export interface RunningDashboard {
@@ -105,6 +110,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   let refreshTimer: NodeJS.Timeout | undefined;
   let storedResults: BucketResults | undefined;
   let server: Server | undefined;
+  let sampler: QueueSampler | undefined;
   try {
     const board = await QueueBoard.create({
       farm,
@@ -140,7 +146,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
         linkTtlMs: options.s3LinkTtlMs ?? DEFAULT_LINK_TTL_MS,
       },
       logger,
+      mainOutputDir: options.mainOutputDir,
     });
+    sampler = new QueueSampler(farm, logger, options.queueSampleMs);
     refreshTimer = setInterval(() => {
       board.refresh().then(
         (added) => {
@@ -165,6 +173,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       port,
       async close() {
         clearInterval(refreshTimer);
+        await sampler?.stop();
         running.closeAllConnections();
         await new Promise<void>((resolve) => running.close(() => resolve()));
         await farm.close();
@@ -174,6 +183,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   } catch (error) {
     storedResults?.close();
     clearInterval(refreshTimer);
+    await sampler?.stop();
     server?.close();
     await farm.close();
     throw error;

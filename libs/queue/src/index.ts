@@ -75,6 +75,7 @@ export {
 export { type ListTasksOptions, listTasks } from "./operations/task-listing.js";
 export { type FindTaskOptions, findTask, findTaskJob, type TaskDetails } from "./operations/task-lookup.js";
 export { type RetryOutcome, type RetryResult, retryAllFailed, retryTask } from "./operations/task-retry.js";
+export { backfillSearchIndex, type SearchTasksOptions, searchTasks } from "./operations/task-search.js";
 export {
   ALL_JOB_TYPES,
   JOB_TYPES_OF_FILTER,
@@ -163,6 +164,7 @@ export {
   type QuarantinedJobData,
   type QuarantineInfo,
 } from "./records/quarantine-record.js";
+export { QUEUE_SAMPLE_EVERY_MS, type QueueSample, QueueSamples } from "./records/queue-samples.js";
 export {
   type JobProgress,
   JobProgressSchema,
@@ -196,6 +198,7 @@ export {
   type TaskImportInfo,
   type TaskJobData,
 } from "./records/task-job.js";
+export { type SearchDoc, type SearchQuery, TaskSearchIndex } from "./records/task-search-index.js";
 export { readWorkEntry, type WorkEntry, type WorkReason, WorkSignal } from "./records/work-signal.js";
 export {
   type ConnectRedisOptions,

@@ -6,6 +6,7 @@ import type { SlotPlan } from "../gpu-detection.js";
 import type { InputCache } from "../inputs/input-cache.js";
 import type { JobInputs } from "../inputs/job-inputs.js";
 import type { StagedOutput } from "../output/output-publisher.js";
+import { makePreviews } from "../output/preview-maker.js";
 import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
 import type { ResultStore } from "../output/result-store.js";
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
@@ -270,6 +271,7 @@ export class JobRunner {
     const { job } = held;
     const outputDir = await publisher.targetOf(work.outputSubDir);
     const files = await publisher.describe(staged, result.files);
+    const previews = await makePreviews(staged.filesDir, files, { logger: this.#slot.logger });
     const notes = [
       ...work.notes,
       ...job.data.import.warnings.map((w) => `import: ${w.path} ${w.message}`.trim()),
@@ -292,6 +294,7 @@ export class JobRunner {
         gpuName: slot.gpuName ?? engine.readyInfo?.gpu?.name ?? null,
       },
       engine: engine.readyInfo,
+      previews,
     });
     const manifest = work.manifest(common);
     await publisher.publish(

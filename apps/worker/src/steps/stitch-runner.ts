@@ -17,6 +17,7 @@ import type { HeldJob } from "../job/job-finisher.js";
 import { LockRenewal } from "../job/lock-renewal.js";
 import { JobLostError, PublishFence } from "../job/publish-fence.js";
 import type { StagedOutput } from "../output/output-publisher.js";
+import { makePreviews } from "../output/preview-maker.js";
 import type { ResultSummary } from "../output/result-manifest.js";
 import type { ResultStore } from "../output/result-store.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
@@ -42,6 +43,8 @@ interface StitchManifest extends ResultSummary {
   sources: { task_id: string; file: string }[];
   stitch: { reencode: boolean; crossfade_s: number };
   attempt: number;
+  /** Previews that could not be made. */
+  notes: string[];
 }
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
@@ -184,6 +187,7 @@ export class StitchRunner {
     const { data } = job;
     const outputDir = await publisher.targetOf(data.output_sub_dir);
     const files = await publisher.describe(staged, [made.target]);
+    const previews = await makePreviews(staged.filesDir, files, { logger: this.#ctx.logger });
     const finishedAt = Date.now();
     const summary: ResultSummary = {
       status: "completed",
@@ -191,6 +195,7 @@ export class StitchRunner {
       main_file: path.basename(made.target),
       media_type: "video",
       files,
+      previews: previews.previews,
       seed: 0,
       model_type: "stitch",
       timings: {
@@ -212,6 +217,7 @@ export class StitchRunner {
       sources: made.sources.map(({ task_id, file }) => ({ task_id, file })),
       stitch: { reencode: data.reencode, crossfade_s: data.crossfade_s ?? 0 },
       attempt: job.attemptsStarted,
+      notes: previews.warnings,
     };
     const fence = new PublishFence(claims, made.renewal, held, this.#slot, options.lockDurationMs);
     await publisher.publish(

@@ -4,6 +4,7 @@ import type { FarmConnection } from "../records/farm-connection.js";
 import { FarmEvents } from "../records/farm-events.js";
 import { modelQueueName, QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { jobNameFor, jobOptionsFor, type RetryPolicy, type TaskJobData } from "../records/task-job.js";
+import { TaskSearchIndex } from "../records/task-search-index.js";
 import type { ImportReport } from "./import-report.js";
 import { confirmOnReplica, REPLICA_ACK_TIMEOUT_MS } from "./replica-ack.js";
 import { CLAIM_TASKS_SCRIPT } from "./scripts/claim-tasks.js";
@@ -164,6 +165,7 @@ export class RedisTaskSink implements TaskSink {
           })),
         );
         await FarmEvents.of(this.farm).queued(list.map(({ pending }) => pending.task));
+        await TaskSearchIndex.of(this.farm).queued(list.map(({ pending }) => pending.task));
         for (const { pending, note } of list) {
           report.imported.push({
             index: pending.index,
