@@ -44,6 +44,12 @@ const BENCHES: BenchScript[] = [
     quickArgs: ["--clients", "100", "--events", "50", "--deliveries", "300"],
   },
   { name: "farm", script: "test/bench/farm-bench.ts", args: [], quickArgs: ["--quick"] },
+  {
+    name: "submit",
+    script: "test/bench/submit-bench.ts",
+    args: [],
+    quickArgs: ["--tasks", "2000", "--batch", "500"],
+  },
 ];
 
 const { values } = parseArgs({

@@ -1,10 +1,19 @@
 import { readRecord } from "@wgp-farm/config";
-import type { FarmKeys } from "@wgp-farm/queue";
+import { FARM_EVENT_TYPES } from "@wgp-farm/tasks";
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import type { FarmKeys } from "./farm-keys.js";
+
+/**
+ * The records of webhook deliveries that `wgp-farm api` writes and the CLI (`webhook ls`) and the
+ * dashboard read: each subscription's delivery log, and the farm-wide subscriptions as stored.
+ */
 
 /** Attempts kept per subscription (newest first). */
 export const DELIVERY_LOG_LENGTH = 500;
+
+/** The delivery log of a task's own webhook is kept under this subscription id. */
+export const TASK_WEBHOOK_SUBSCRIPTION = "task";
 
 export const DeliveryAttemptSchema = z.object({
   delivery_id: z.string(),
@@ -23,7 +32,27 @@ export const DeliveryAttemptSchema = z.object({
 });
 export type DeliveryAttempt = z.output<typeof DeliveryAttemptSchema>;
 
-/** Each subscription's recent delivery attempts (a capped list), for `wgp-farm webhook ls --deliveries`. */
+/** A farm-wide subscription: every event of the given types (of every task) goes to `url`. */
+export const WebhookSubscriptionSchema = z.object({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(z.enum(FARM_EVENT_TYPES)),
+  secret: z.string(),
+  description: z.string(),
+  created_at: z.string(),
+});
+export type WebhookSubscription = z.output<typeof WebhookSubscriptionSchema>;
+
+/** The stored subscriptions, oldest first (with their secrets: callers that show them drop it). */
+export async function readWebhookSubscriptions(redis: Redis, keys: FarmKeys): Promise<WebhookSubscription[]> {
+  const all = await redis.hvals(keys.webhookSubscriptions);
+  return all
+    .map((raw) => readRecord(WebhookSubscriptionSchema, raw, "webhook subscription"))
+    .filter((found) => found !== undefined)
+    .sort((a, b) => a.created_at.localeCompare(b.created_at));
+}
+
+/** Each subscription's recent delivery attempts (a capped list), for `webhook ls --deliveries` and the dashboard. */
 export class DeliveryLog {
   readonly #redis: Redis;
   readonly #keys: FarmKeys;
