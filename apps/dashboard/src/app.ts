@@ -16,6 +16,7 @@ import { loopbackHostGuard } from "./security/host-guard.js";
 import { readOnlyGuard } from "./security/read-only-guard.js";
 import { sameOriginGuard } from "./security/same-origin-guard.js";
 import { securityHeaders } from "./security/security-headers.js";
+import { webhooksViewRoutes } from "./webhooks-view/webhooks-view-routes.js";
 
 const ASSETS_DIR = fileURLToPath(new URL("../assets/", import.meta.url));
 export const QUEUES_PATH = "/queues";
@@ -61,6 +62,7 @@ export function createDashboardApp(parts: DashboardAppParts): Express {
   app.get("/metrics", parts.metrics.handler);
   app.use(farmViewRoutes({ farm, readOnly, boardUrlOf: (name) => board.urlOf(name) }));
   app.use(QUEUES_PATH, board.router);
+  app.use(webhooksViewRoutes({ farm, readOnly }));
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: "not found" });
