@@ -69,7 +69,7 @@ function planSubmits(size: Size, random: Random): PlannedSubmit[] {
  * slow) is retried with the same body and key, as a careful client does; any other 4xx is a violation.
  */
 async function submitUntilAnswered(
-  apiUrl: () => string,
+  apiUrl: string,
   token: string,
   plan: PlannedSubmit,
   violations: string[],
@@ -82,7 +82,7 @@ async function submitUntilAnswered(
       "Content-Type": "application/json",
     };
     if (plan.idempotencyKey) headers["Idempotency-Key"] = plan.idempotencyKey;
-    const res = await fetch(`${apiUrl()}/v1/tasks`, {
+    const res = await fetch(`${apiUrl}/v1/tasks`, {
       method: "POST",
       headers,
       body,
@@ -112,6 +112,13 @@ interface KillCounts {
   worker: number;
 }
 
+interface KillTargets {
+  /** Kills and restarts the API; resolves with the ms until it answered again. */
+  killApi: () => Promise<number>;
+  /** Kills a live worker; false when none is live now. */
+  killWorker: () => boolean;
+}
+
 /**
  * Every 0.2–1 s until `done()` or the kills are spent: SIGKILL to the API (started again after
  * 0.2–0.8 s) or to a random worker (the fleet restarts it after 1 s, as systemd would). The first
@@ -122,8 +129,7 @@ async function killWhile(
   submitting: () => boolean,
   size: Size,
   random: Random,
-  api: { kill: () => Promise<number> },
-  killWorker: () => boolean,
+  { killApi, killWorker }: KillTargets,
   recoverMs: number[],
 ): Promise<KillCounts> {
   const kills: KillCounts = { api: 0, worker: 0 };
@@ -131,7 +137,7 @@ async function killWhile(
     await sleep(random.between(200, 1_000));
     if (done()) break;
     if (kills.api === 0 || random.chance(submitting() ? 0.7 : 0.3)) {
-      recoverMs.push(await api.kill());
+      recoverMs.push(await killApi());
       kills.api += 1;
     } else if (killWorker()) kills.worker += 1;
   }
@@ -176,7 +182,7 @@ export async function submitKillScenario(scale: Scale): Promise<ScenarioResult> 
     const client = async () => {
       while (next < plans.length) {
         const answer = await submitUntilAnswered(
-          () => `http://127.0.0.1:${port}`,
+          `http://127.0.0.1:${port}`,
           token,
           plans[next++] as PlannedSubmit,
           violations,
@@ -186,38 +192,34 @@ export async function submitKillScenario(scale: Scale): Promise<ScenarioResult> 
       }
     };
     let submitted = false;
-    const submitting = Promise.all(Array.from({ length: size.clients }, client)).finally(() => {
+    const clientsDone = Promise.all(Array.from({ length: size.clients }, client)).finally(() => {
       submitted = true;
     });
     const total = plans.reduce((sum, plan) => sum + plan.tasks.length, 0);
     let finished = false;
-    const allDone = submitting.then(() => waitForAllFinished(chaos, [MODEL], total, size.finishMs));
-    void allDone.then(
-      () => {
-        finished = true;
-      },
-      () => {
-        finished = true;
-      },
-    );
+    const allDone = clientsDone.then(() => waitForAllFinished(chaos, [MODEL], total, size.finishMs));
+    const markFinished = () => {
+      finished = true;
+    };
+    void allDone.then(markFinished, markFinished);
     const kills = await killWhile(
       () => finished,
       () => !submitted,
       size,
       random,
       {
-        kill: async () => {
+        killApi: async () => {
           await killApiProcess(apiProcess);
           await sleep(random.between(200, 800));
           apiProcess = startApiProcess(apiSpec);
           return untilApiUp(port);
         },
-      },
-      () => {
-        const workers = fleet.workers();
-        if (workers.length === 0) return false;
-        random.pick(workers).kill("SIGKILL");
-        return true;
+        killWorker: () => {
+          const workers = fleet.workers();
+          if (workers.length === 0) return false;
+          random.pick(workers).kill("SIGKILL");
+          return true;
+        },
       },
       recoverMs,
     );
