@@ -62,6 +62,12 @@ const BENCHES: BenchScript[] = [
     args: [],
     quickArgs: ["--slots", "16", "--tasks", "600", "--runs", "1"],
   },
+  {
+    name: "submit",
+    script: "test/bench/submit-bench.ts",
+    args: [],
+    quickArgs: ["--tasks", "2000", "--batch", "500"],
+  },
 ];
 
 const { values } = parseArgs({

@@ -22,6 +22,7 @@ import { readOnlyGuard } from "./security/read-only-guard.js";
 import { sameOriginGuard } from "./security/same-origin-guard.js";
 import { securityHeaders } from "./security/security-headers.js";
 import { timelineRoutes } from "./timeline/timeline-routes.js";
+import { webhooksViewRoutes } from "./webhooks-view/webhooks-view-routes.js";
 
 const ASSETS_DIR = fileURLToPath(new URL("../assets/", import.meta.url));
 export const QUEUES_PATH = "/queues";
@@ -76,6 +77,7 @@ export function createDashboardApp(parts: DashboardAppParts): Express {
   app.use(resultsRoutes(farm, parts.mainOutputDir), timelineRoutes(farm), chartsRoutes(farm));
   app.use(searchRoutes(farm, logger));
   app.use(QUEUES_PATH, board.router);
+  app.use(webhooksViewRoutes({ farm, readOnly }));
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: "not found" });

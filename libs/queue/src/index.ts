@@ -199,6 +199,29 @@ export {
   type TaskJobData,
 } from "./records/task-job.js";
 export { type SearchDoc, type SearchQuery, TaskSearchIndex } from "./records/task-search-index.js";
+export {
+  DELIVERY_LOG_LENGTH,
+  type DeliveryAttempt,
+  DeliveryAttemptSchema,
+  DeliveryLog,
+  readWebhookSubscriptions,
+  TASK_WEBHOOK_SUBSCRIPTION,
+  type WebhookSubscription,
+  WebhookSubscriptionSchema,
+} from "./records/webhook-delivery-log.js";
+export {
+  attemptsWithin,
+  backoffDelay,
+  DEFAULT_WEBHOOK_RETRY,
+  type DeliveryJobData,
+  deliveryIdOf,
+  deliveryJobOptions,
+  sendAgain,
+  WEBHOOK_BACKOFF,
+  WEBHOOK_QUEUE,
+  type WebhookRetryPolicy,
+  webhookQueueOf,
+} from "./records/webhook-delivery-queue.js";
 export { readWorkEntry, type WorkEntry, type WorkReason, WorkSignal } from "./records/work-signal.js";
 export {
   type ConnectRedisOptions,

@@ -14,7 +14,8 @@ const MINUTE_MS = 60_000;
 const UNFINISHED = new Set(["waiting", "prioritized", "delayed", "active", "waiting-children"]);
 
 /**
- * Reserves room for new tasks, atomically: the set is first pruned of finished tasks by the caller.
+ * Reserves room for new tasks, atomically: when it does not fit, the caller prunes the set of
+ * finished tasks and asks once more.
  * (Two submits of one token at the same moment may each prune the other's reservation before its
  * tasks exist: under such concurrency the cap is approximate, never unbounded.)
  * KEYS[1] the token's in-flight set; ARGV[1] cap, ARGV[2..] task ids. Returns 1 when reserved.
@@ -84,9 +85,11 @@ export class SubmitLimits extends RedisStore<ApiKeys> {
   async reserve(tokenId: string, taskIds: readonly string[]): Promise<void> {
     if (taskIds.length === 0) return;
     const key = this.keys.inFlight(tokenId);
+    // Pruning reads the state of every task in the set: done only when the cap is in the way, so
+    // that a submit below the cap costs one script call, not one lookup per task in flight.
+    if (await this.#tryReserve(key, taskIds)) return;
     await this.#prune(key);
-    const reserved = await this.#reserve([key], this.#options.maxInFlight, ...taskIds);
-    if (reserved === 1) return;
+    if (await this.#tryReserve(key, taskIds)) return;
     const inFlight = await this.redis.scard(key);
     throw new ApiError(
       429,
@@ -96,6 +99,11 @@ export class SubmitLimits extends RedisStore<ApiKeys> {
       { in_flight: inFlight, max_in_flight: this.#options.maxInFlight },
       { "Retry-After": "30" },
     );
+  }
+
+  async #tryReserve(key: string, taskIds: readonly string[]): Promise<boolean> {
+    const reserved = await this.#reserve([key], this.#options.maxInFlight, ...taskIds);
+    return reserved === 1;
   }
 
   /** Gives back the room of tasks that did not go in after all (invalid, or refused by the farm). */

@@ -1,6 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { readRecord } from "@wgp-farm/config";
-import { type FarmKeys, RedisStore } from "@wgp-farm/queue";
+import {
+  type FarmKeys,
+  RedisStore,
+  readWebhookSubscriptions,
+  TASK_WEBHOOK_SUBSCRIPTION,
+  type WebhookSubscription,
+  WebhookSubscriptionSchema,
+} from "@wgp-farm/queue";
 import {
   DEFAULT_WEBHOOK_EVENTS,
   FARM_EVENT_TYPES,
@@ -9,20 +16,6 @@ import {
 } from "@wgp-farm/tasks";
 import { z } from "zod";
 import { newWebhookSecret } from "./webhook-signature.js";
-
-/** A farm-wide subscription: every event of the given types (of every task) goes to `url`. */
-export const WebhookSubscriptionSchema = z.object({
-  id: z.string(),
-  url: z.string(),
-  events: z.array(z.enum(FARM_EVENT_TYPES)),
-  secret: z.string(),
-  description: z.string(),
-  created_at: z.string(),
-});
-export type WebhookSubscription = z.output<typeof WebhookSubscriptionSchema>;
-
-/** The delivery log of a task's own webhook is kept under this subscription id. */
-export const TASK_WEBHOOK_SUBSCRIPTION = "task";
 
 /** Where a delivery goes and what signs it: a farm-wide subscription, or one task's own webhook. */
 export interface WebhookTarget {
@@ -61,11 +54,7 @@ export class WebhookSubscriptions extends RedisStore<FarmKeys> {
   }
 
   async list(): Promise<WebhookSubscription[]> {
-    const all = await this.redis.hvals(this.keys.webhookSubscriptions);
-    return all
-      .map((raw) => readRecord(WebhookSubscriptionSchema, raw, "webhook subscription"))
-      .filter((found) => found !== undefined)
-      .sort((a, b) => a.created_at.localeCompare(b.created_at));
+    return readWebhookSubscriptions(this.redis, this.keys);
   }
 
   async remove(id: string): Promise<boolean> {
