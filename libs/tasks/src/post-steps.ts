@@ -88,54 +88,62 @@ const FilmGrainSchema = z
   .transform((value) => (typeof value === "number" ? { intensity: value } : value))
   .refine(({ intensity }) => intensity > 0 && intensity <= 1, "intensity must be above 0 and at most 1");
 
-/** One entry of `then`: an object with exactly one of the step names. */
+const STEP_VALUE_SCHEMAS = {
+  upscale: z
+    .string({ error: "must be a WanGP spatial upsampler such as 'lanczos2'" })
+    .superRefine((value, ctx) => {
+      const problem = upscaleProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+  interpolate: z.enum(TEMPORAL_UPSAMPLINGS, {
+    error: `must be a WanGP temporal upsampler: ${TEMPORAL_UPSAMPLINGS.join(", ")}`,
+  }),
+  film_grain: FilmGrainSchema,
+  soundtrack: SoundtrackSchema,
+} as const;
+
+function toPostStep(name: keyof typeof STEP_VALUE_SCHEMAS, value: unknown): PostStep {
+  if (name === "upscale") return { kind: "upscale", spatial_upsampling: String(value).trim().toLowerCase() };
+  if (name === "interpolate") return { kind: "interpolate", temporal_upsampling: String(value) };
+  if (name === "film_grain") {
+    const grain = value as z.output<typeof FilmGrainSchema>;
+    return { kind: "film_grain", intensity: grain.intensity, saturation: grain.saturation ?? 0.5 };
+  }
+  const { method, audio, prompt } = value as z.output<typeof SoundtrackSchema>;
+  return {
+    kind: "soundtrack",
+    postprocess_audio: method,
+    ...(audio !== undefined ? { audio_source: audio } : {}),
+    ...(prompt !== undefined ? { prompt } : {}),
+  };
+}
+
+/** One entry of `then`: an object with exactly one of the step names, its value checked by that step. */
 export const PostStepEntrySchema = z
   .record(z.string(), z.unknown(), { error: 'must be an object such as {"upscale": "lanczos2"}' })
-  .superRefine((entry, ctx) => {
+  .transform((entry, ctx): PostStep => {
     const keys = Object.keys(entry);
-    if (keys.length !== 1 || !(POST_STEP_NAMES as readonly string[]).includes(keys[0] as string))
-      ctx.addIssue({
+    const name = keys[0] as keyof typeof STEP_VALUE_SCHEMAS;
+    if (keys.length !== 1 || !(name in STEP_VALUE_SCHEMAS)) {
+      ctx.issues.push({
         code: "custom",
+        input: entry,
         message: `must have exactly one of ${POST_STEP_NAMES.join(", ")}, got ${keys.length ? keys.join(", ") : "none"}`,
       });
-  })
-  .pipe(
-    z.union(
-      [
-        z.strictObject({
-          upscale: z.string().superRefine((value, ctx) => {
-            const problem = upscaleProblem(value);
-            if (problem) ctx.addIssue({ code: "custom", message: problem });
-          }),
-        }),
-        z.strictObject({
-          interpolate: z.enum(TEMPORAL_UPSAMPLINGS, {
-            error: `must be a WanGP temporal upsampler: ${TEMPORAL_UPSAMPLINGS.join(", ")}`,
-          }),
-        }),
-        z.strictObject({ film_grain: FilmGrainSchema }),
-        z.strictObject({ soundtrack: SoundtrackSchema }),
-      ],
-      { error: "is not a post-step" },
-    ),
-  )
-  .transform((entry): PostStep => {
-    if ("upscale" in entry)
-      return { kind: "upscale", spatial_upsampling: entry.upscale.trim().toLowerCase() };
-    if ("interpolate" in entry) return { kind: "interpolate", temporal_upsampling: entry.interpolate };
-    if ("film_grain" in entry)
-      return {
-        kind: "film_grain",
-        intensity: entry.film_grain.intensity,
-        saturation: entry.film_grain.saturation ?? 0.5,
-      };
-    const { method, audio, prompt } = entry.soundtrack;
-    return {
-      kind: "soundtrack",
-      postprocess_audio: method,
-      ...(audio !== undefined ? { audio_source: audio } : {}),
-      ...(prompt !== undefined ? { prompt } : {}),
-    };
+      return z.NEVER;
+    }
+    const parsed = STEP_VALUE_SCHEMAS[name].safeParse(entry[name]);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues)
+        ctx.issues.push({
+          code: "custom",
+          input: entry[name],
+          message: issue.message,
+          path: [name, ...issue.path],
+        });
+      return z.NEVER;
+    }
+    return toPostStep(name, parsed.data);
   })
   .meta({
     description:
