@@ -6,6 +6,7 @@ import { z } from "zod";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { formatFarmStatus } from "../output/farm-status.js";
+import { formatFlowTree } from "../output/flow-tree.js";
 import { jsonText } from "../output/format.js";
 import { formatTaskDetails } from "../output/task-details.js";
 import { untilStopSignal } from "../stop-signal.js";
@@ -51,7 +52,9 @@ async function snapshot(
   }
   const task = await findTask(farm, taskId, { logLines: settings.logs });
   if (!task) return undefined;
-  return settings.json ? jsonText(task) : formatTaskDetails(task);
+  if (settings.json) return jsonText(task);
+  const details = formatTaskDetails(task);
+  return task.flow ? `${details}\n\n${formatFlowTree(task.flow, task.task_id)}` : details;
 }
 
 /** Home, clear to the end: the next view replaces the last one instead of scrolling. */

@@ -11,6 +11,7 @@ import {
 import type { JobsOptions } from "bullmq";
 import { modelOfQueue, modelQueueName } from "../records/farm-keys.js";
 import {
+  type PostStep,
   postStepKindOf,
   postStepModelType,
   STITCH_QUEUE,
@@ -19,7 +20,13 @@ import {
   stepJobId,
   stepOutputSubDir,
 } from "../records/step-job.js";
-import { jobNameFor, jobOptionsFor, type RetryPolicy, type TaskJobData } from "../records/task-job.js";
+import {
+  jobNameFor,
+  jobOptionsFor,
+  type RetryPolicy,
+  type TaskImportInfo,
+  type TaskJobData,
+} from "../records/task-job.js";
 import { findCycles, JobGraph } from "./flow-graph.js";
 import type { PendingFlowTask as PendingTask } from "./task-importer.js";
 
@@ -392,31 +399,58 @@ class FlowPlanner {
     const { task, info } = owner;
     const steps = task.then ?? [];
     const index = steps.findIndex((step, i) => stepJobId(task.task_id, i + 1, step.kind) === id);
-    const step = steps[index] as NonNullable<Task["then"]>[number];
-    const previous =
-      index === 0 ? task.task_id : stepJobId(task.task_id, index, (steps[index - 1] as typeof step).kind);
-    const outputSubDir = stepOutputSubDir(task.output_sub_dir, index + 1, step.kind);
-    const data: StepJobData = {
-      kind: "step",
-      task_id: id,
-      root_task_id: task.task_id,
+    const previous = steps[index - 1];
+    return stepNodeOf({
+      rootTaskId: task.task_id,
+      rootOutputSubDir: task.output_sub_dir,
       index: index + 1,
-      step,
-      source: { task_id: previous },
-      output_sub_dir: outputSubDir,
+      step: steps[index] as PostStep,
+      sourceId: previous ? stepJobId(task.task_id, index, previous.kind) : task.task_id,
       priority: task.priority,
-      import: info,
-    };
-    return {
-      id,
-      queue: modelQueueName(postStepModelType(step.kind)),
-      name: `${step.kind} of ${task.task_id}`,
-      data,
+      info,
       opts,
-      output_sub_dir: outputSubDir,
-      children: [],
-    };
+    });
   }
+}
+
+export interface StepNodeInput {
+  rootTaskId: string;
+  rootOutputSubDir: string;
+  /** 1-based place in the root task's chain. */
+  index: number;
+  step: PostStep;
+  /** The job whose output the step works on. */
+  sourceId: string;
+  priority: number;
+  info: TaskImportInfo;
+  opts: JobsOptions;
+}
+
+/** A post-step's job: in its `model.post.<kind>` queue, with its place in its root task's chain. */
+export function stepNodeOf(input: StepNodeInput): FlowNode {
+  const { rootTaskId, index, step } = input;
+  const id = stepJobId(rootTaskId, index, step.kind);
+  const outputSubDir = stepOutputSubDir(input.rootOutputSubDir, index, step.kind);
+  const data: StepJobData = {
+    kind: "step",
+    task_id: id,
+    root_task_id: rootTaskId,
+    index,
+    step,
+    source: { task_id: input.sourceId },
+    output_sub_dir: outputSubDir,
+    priority: input.priority,
+    import: input.info,
+  };
+  return {
+    id,
+    queue: modelQueueName(postStepModelType(step.kind)),
+    name: `${step.kind} of ${rootTaskId}`,
+    data,
+    opts: { ...input.opts, jobId: id },
+    output_sub_dir: outputSubDir,
+    children: [],
+  };
 }
 
 /**

@@ -12,6 +12,11 @@ import { CLAIM_TASKS_SCRIPT } from "./scripts/claim-tasks.js";
 import { type FlowSink, type ImportOptions, recordInvalid } from "./task-importer.js";
 
 type ClaimReply = ["claimed" | "exists" | "dir-taken", string];
+
+export type AddFlowOutcome =
+  | { outcome: "added" }
+  | { outcome: "exists" }
+  | { outcome: "dir-taken"; taken: { node: FlowNode; owner: string }[] };
 interface ClaimCommand {
   wgpClaimTasks(...keysAndArgs: string[]): Promise<unknown>;
 }
@@ -77,13 +82,38 @@ export class RedisFlowSink implements FlowSink {
     if (plan.flows.length > 0) await confirmOnReplica(this.#farm.redis, this.#replicaAckTimeoutMs);
   }
 
-  async #acceptFlow(flow: PlannedFlow, report: ImportReport, options: ImportOptions): Promise<void> {
-    const claims = await this.#claim(flow.nodes);
-    const taken = flow.nodes.flatMap((node, i) =>
-      claims[i]?.[0] === "dir-taken" ? [{ node, owner: claims[i]?.[1] }] : [],
+  /**
+   * Claims the jobs of a flow and adds it, unless every job exists already (a re-import). A job whose
+   * output folder another task owns stops it: nothing is added and the claims are released.
+   */
+  async addFlow(root: FlowNode, nodes: readonly FlowNode[]): Promise<AddFlowOutcome> {
+    const claims = await this.#claim(nodes);
+    const taken = nodes.flatMap((node, i) =>
+      claims[i]?.[0] === "dir-taken" ? [{ node, owner: claims[i]?.[1] ?? "" }] : [],
     );
     if (taken.length > 0) {
-      await this.#release(flow.nodes.filter((_, i) => claims[i]?.[0] === "claimed"));
+      await this.#release(nodes.filter((_, i) => claims[i]?.[0] === "claimed"));
+      return { outcome: "dir-taken", taken };
+    }
+    if (claims.every(([outcome]) => outcome === "exists")) return { outcome: "exists" };
+    await this.#farm.queues.registerModels(
+      nodes.flatMap((node) => {
+        const model = modelOfQueue(node.queue);
+        return model === undefined ? [] : [model];
+      }),
+    );
+    await this.#flows.add(await this.#flowJobOf(root));
+    await this.#farm.work.announce(
+      nodes.flatMap((node) => modelOfQueue(node.queue) ?? []),
+      "add",
+    );
+    return { outcome: "added" };
+  }
+
+  async #acceptFlow(flow: PlannedFlow, report: ImportReport, options: ImportOptions): Promise<void> {
+    const added = await this.addFlow(flow.root, flow.nodes);
+    if (added.outcome === "dir-taken") {
+      const { taken } = added;
       for (const pending of flow.members) {
         const own = taken.find(({ node }) => node.id === pending.task.task_id);
         const message = own
@@ -103,7 +133,7 @@ export class RedisFlowSink implements FlowSink {
       }
       return;
     }
-    if (claims.every(([outcome]) => outcome === "exists")) {
+    if (added.outcome === "exists") {
       for (const pending of flow.members) {
         const fact = (await this.farmFacts([pending.task.task_id])).get(pending.task.task_id);
         report.skipped.push({
@@ -115,19 +145,8 @@ export class RedisFlowSink implements FlowSink {
       }
       return;
     }
-    await this.#farm.queues.registerModels(
-      flow.nodes.flatMap((node) => {
-        const model = modelOfQueue(node.queue);
-        return model === undefined ? [] : [model];
-      }),
-    );
-    await this.#flows.add(await this.#flowJobOf(flow.root));
     const tasks = flow.members.flatMap(({ task }) => (isStitchTask(task) ? [] : [task as Task]));
     await FarmEvents.of(this.#farm).queued(tasks);
-    await this.#farm.work.announce(
-      flow.nodes.flatMap((node) => modelOfQueue(node.queue) ?? []),
-      "add",
-    );
     for (const pending of flow.members) {
       const node = flow.nodes.find(({ id }) => id === pending.task.task_id);
       report.imported.push({
