@@ -60,6 +60,11 @@ export {
 } from "./operations/flow-cascade.js";
 export { type FlowTreeNode, flowFailureReason, readFlowTree } from "./operations/flow-tree.js";
 export {
+  type PostprocessOutcome,
+  type PostprocessResult,
+  postprocessTask,
+} from "./operations/postprocess-task.js";
+export {
   type QueueCounts,
   type QueueOverview,
   readQueueOverview,
