@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
 import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
@@ -33,7 +34,11 @@ async function runImport(tasks: unknown[], sink = new RedisTaskSink(farm, DEFAUL
   );
 }
 
-const seg = (id: string, extra: Record<string, unknown> = {}) => ({ task_id: id, prompt: `prompt ${id}`, ...extra });
+const seg = (id: string, extra: Record<string, unknown> = {}) => ({
+  task_id: id,
+  prompt: `prompt ${id}`,
+  ...extra,
+});
 
 /** Each job's BullMQ parent id (null for a flow root), as Redis holds it. */
 async function parentOf(queue: string, id: string): Promise<string | null> {
@@ -151,7 +156,9 @@ describe("flows through the importer, on Redis", () => {
       { path: "video_source_path.from", message: "'img' makes image, and video_source_path takes video" },
     ]);
     // The image task is part of the refused flow: nothing of that flow is queued.
-    expect(errors.img?.[0]?.message).toMatch(/^not imported: its flow has errors \(img_up video_source_path.from/);
+    expect(errors.img?.[0]?.message).toMatch(
+      /^not imported: its flow has errors \(img_up video_source_path.from/,
+    );
     for (const id of ["loop_a", "loop_b", "orphan", "img", "img_up"]) {
       expect(await farm.redis.hget(farm.keys.taskIndex, id)).toBeNull();
     }
@@ -166,7 +173,9 @@ describe("flows through the importer, on Redis", () => {
     ]);
     expect(report.imported).toEqual([]);
     const errors = Object.fromEntries(report.invalid.map((e) => [e.task_id, e.errors]));
-    expect(errors.pic).toEqual([{ path: "then[0]", message: "interpolate needs a video, and this source makes an image" }]);
+    expect(errors.pic).toEqual([
+      { path: "then[0]", message: "interpolate needs a video, and this source makes an image" },
+    ]);
     expect(errors.right?.[0]).toMatchObject({
       path: "depends_on[0]",
       message: expect.stringContaining("'root' is already needed by 'left'"),
@@ -200,5 +209,23 @@ describe("flows through the importer, on Redis", () => {
       ["travel", "travel"],
     ]);
     expect(await farm.redis.hlen(farm.keys.taskIndex)).toBe(0);
+  });
+
+  it("plans the examples: a travel flow and a generate-then-upscale task", async () => {
+    const examples = new URL("../../../examples/", import.meta.url);
+    const read = async (name: string) =>
+      JSON.parse(await readFile(new URL(name, examples), "utf8")) as unknown[];
+    const travelReport = await runImport(await read("travel-flow.json"));
+    expect(travelReport.invalid).toEqual([]);
+    expect(new Set(travelReport.imported.map((e) => e.flow))).toEqual(new Set(["travel--then-2-soundtrack"]));
+    expect(await parentOf("model.vace_14B", "travel_seg_03")).toBe("travel");
+    expect(await parentOf(STITCH_QUEUE, "travel")).toBe("travel--then-1-interpolate");
+    const take = await runImport(await read("generate-then-upscale.json"));
+    expect(take.imported).toEqual([
+      expect.objectContaining({
+        task_id: "lighthouse_take_01",
+        flow: "lighthouse_take_01--then-3-film_grain",
+      }),
+    ]);
   });
 });
