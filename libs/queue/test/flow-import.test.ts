@@ -10,7 +10,9 @@ import {
   FarmConnection,
   RedisTaskSink,
   STITCH_QUEUE,
+  type StitchJobData,
   TaskImporter,
+  type TaskSink,
 } from "../src/index.js";
 
 let farm: FarmConnection;
@@ -25,7 +27,7 @@ afterEach(async () => {
   await media.remove();
 });
 
-async function runImport(tasks: unknown[], sink = new RedisTaskSink(farm, DEFAULT_RETRY_POLICY)) {
+async function runImport(tasks: unknown[], sink: TaskSink = new RedisTaskSink(farm, DEFAULT_RETRY_POLICY)) {
   const text = tasks.map((task) => JSON.stringify(task)).join("\n");
   return new TaskImporter(sink).import(
     readTaskRecords(Readable.from([Buffer.from(text)])),
@@ -90,6 +92,7 @@ describe("flows through the importer, on Redis", () => {
 
   it("maps parallel segments and a stitch onto a star, and post-steps onto a chain of step jobs", async () => {
     const report = await runImport([
+      // biome-ignore lint/suspicious/noThenProperty: the task file's post-step field
       seg("a", { then: [{ upscale: "lanczos2" }, { interpolate: "rife2" }] }),
       seg("b"),
       { task_id: "joined", stitch: { from: ["a", "b"] } },
@@ -112,7 +115,10 @@ describe("flows through the importer, on Redis", () => {
       output_sub_dir: "a/then-2-interpolate",
     });
     const stitch = await farm.queues.byName(STITCH_QUEUE).getJob("joined");
-    expect(stitch?.data.sources).toEqual([{ task_id: rife }, { task_id: "b" }]);
+    expect((stitch?.data as unknown as StitchJobData | undefined)?.sources).toEqual([
+      { task_id: rife },
+      { task_id: "b" },
+    ]);
     expect(await farm.queues.knownModels()).toEqual(
       expect.arrayContaining(["post.interpolate", "post.upscale", "t2v"]),
     );
@@ -166,6 +172,7 @@ describe("flows through the importer, on Redis", () => {
 
   it("refuses a post-step the source cannot take, and a job two tasks would depend on", async () => {
     const report = await runImport([
+      // biome-ignore lint/suspicious/noThenProperty: the task file's post-step field
       seg("pic", { model: "flux", then: [{ interpolate: "rife2" }] }),
       seg("root"),
       seg("left", { depends_on: ["root"] }),

@@ -38,6 +38,7 @@ describe("post-steps (then)", () => {
   it("normalises each step to WanGP's late post-processing parameters", async () => {
     const task = await valid({
       ...base,
+      // biome-ignore lint/suspicious/noThenProperty: the task file's post-step field
       then: [
         { upscale: "Lanczos1.5" },
         { interpolate: "rife2" },
@@ -67,6 +68,7 @@ describe("post-steps (then)", () => {
     [{ sharpen: 2 }, "then[0]", "must have exactly one of upscale, interpolate, film_grain, soundtrack"],
     [{ upscale: "lanczos2", interpolate: "rife2" }, "then[0]", "must have exactly one of"],
   ])("refuses %j at its field", async (step, field, message) => {
+    // biome-ignore lint/suspicious/noThenProperty: the task file's post-step field
     const errors = await errorsOf({ ...base, then: [step] });
     expect(errors.some((e) => e.path.startsWith(field) && e.message.includes(message))).toBe(true);
   });
@@ -82,7 +84,9 @@ describe("post-steps (then)", () => {
     expect(postStepMediaProblem({ kind: "upscale", spatial_upsampling: "coz4" }, "video")).toMatch(
       /coz upscales image only/,
     );
-    expect(postStepMediaProblem({ kind: "upscale", spatial_upsampling: "lanczos2" }, "image")).toBeUndefined();
+    expect(
+      postStepMediaProblem({ kind: "upscale", spatial_upsampling: "lanczos2" }, "image"),
+    ).toBeUndefined();
   });
 });
 
