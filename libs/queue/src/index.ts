@@ -58,6 +58,7 @@ export {
   isFlowJob,
   restoreDependants,
 } from "./operations/flow-cascade.js";
+export { type ResolvedInputs, resolveOutputRefs } from "./operations/flow-inputs.js";
 export { type FlowTreeNode, flowFailureReason, readFlowTree } from "./operations/flow-tree.js";
 export {
   type PostprocessOutcome,

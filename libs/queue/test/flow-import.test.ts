@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
+import { readTaskRecords, type Task, TaskValidator } from "@wgp-farm/tasks";
 import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
 import { Worker } from "bullmq";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
@@ -9,6 +9,7 @@ import {
   DryRunTaskSink,
   FarmConnection,
   RedisTaskSink,
+  resolveOutputRefs,
   STITCH_QUEUE,
   type StitchJobData,
   TaskImporter,
@@ -194,7 +195,7 @@ describe("flows through the importer, on Redis", () => {
     const worker = new Worker("model.t2v", null, { connection: farm.redis, prefix: farm.keys.prefix });
     const old = await worker.getNextJob("token", { block: false });
     expect(old?.id).toBe("old");
-    await old?.moveToCompleted({ output_dir: "/out/old" }, "token", false);
+    await old?.moveToCompleted({ output_dir: "/out/old", main_file: "old.mp4" }, "token", false);
     await worker.close();
     const report = await runImport([
       seg("next", { depends_on: ["old"], video_source: { from: "old" } }),
@@ -205,6 +206,17 @@ describe("flows through the importer, on Redis", () => {
     expect(await farm.queues.byName("model.t2v").getJobState("next")).toMatch(/wait|prioritized/);
     expect(await parentOf("model.t2v", "running")).toBe("after");
     expect(await farm.queues.byName("model.t2v").getJobState("after")).toBe("waiting-children");
+
+    const next = (await farm.queues.byName("model.t2v").getJob("next"))?.data.task as Task;
+    const resolved = await resolveOutputRefs(farm, next);
+    expect(resolved).toEqual({ task: { ...next, video_source_path: "/out/old/old.mp4" }, problems: [] });
+    const early = await resolveOutputRefs(farm, {
+      ...next,
+      image_refs_paths: [{ from: "running" }, "/a.png"],
+    });
+    expect(early.problems).toEqual([
+      expect.stringMatching(/^running is (waiting|prioritized), not completed$/),
+    ]);
   });
 
   it("reports flows in a dry run without touching Redis", async () => {
