@@ -85,8 +85,10 @@ export async function findTaskJob(
   return indexed && indexedQueue ? { job: indexed, queueName: indexedQueue } : null;
 }
 
+/** A task's output folder; a post-step's or a stitch's is in its job data itself. */
 function outputSubDirOf(job: Job): string | null {
-  const subDir = (job.data as { task?: { output_sub_dir?: unknown } } | undefined)?.task?.output_sub_dir;
+  const data = job.data as { task?: { output_sub_dir?: unknown }; output_sub_dir?: unknown } | undefined;
+  const subDir = data?.task?.output_sub_dir ?? data?.output_sub_dir;
   return typeof subDir === "string" ? subDir : null;
 }
 
