@@ -28,6 +28,7 @@ import { WorkSignalWatcher } from "./scheduling/work-signal-watcher.js";
 import { GpuSlot, type GpuSlotContext } from "./slot/gpu-slot.js";
 import { QueueWorkerSet } from "./slot/queue-workers.js";
 import { type SlotEngineFactory, superviseEngineProcess } from "./slot/slot-engine.js";
+import { StitchRunner } from "./steps/stitch-runner.js";
 import {
   type FarmWorkerOptions,
   type ResolvedWorkerOptions,
@@ -83,6 +84,8 @@ export class FarmWorker {
   readonly #watcher: WorkSignalWatcher;
   readonly #subscriber: Redis;
   #unsubscribe: (() => Promise<void>) | undefined;
+  /** Stitch jobs on this host's CPU (absent with --stitch-concurrency 0). */
+  #stitch: StitchRunner | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   readonly #closed = Promise.withResolvers<void>();
@@ -224,6 +227,11 @@ export class FarmWorker {
     this.#sweepTimer.unref();
     await Promise.all(this.#slots.map((slot) => slot.start()));
     for (const slot of this.#slots) slot.run();
+    if (ctx.options.stitchConcurrency > 0) {
+      const host = this.#slots[0]?.plan.host ?? "worker";
+      this.#stitch = new StitchRunner({ ...ctx, host });
+      this.#stitch.run();
+    }
     ctx.logger.info(
       { slots: this.#slots.map((slot) => slot.id), models: this.#watcher.models },
       "worker started; waiting for jobs",
@@ -277,6 +285,7 @@ export class FarmWorker {
 
   async #close(): Promise<void> {
     clearInterval(this.#sweepTimer);
+    await this.#stitch?.close();
     for (const id of this.slotIds) SLOTS_IN_THIS_PROCESS.delete(id);
     const { farm } = this.#ctx;
     await settleWithin(this.#unsubscribe?.() ?? Promise.resolve(), redisStepMs(farm.redis));

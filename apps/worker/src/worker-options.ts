@@ -74,6 +74,8 @@ export interface FarmWorkerOptions {
   /** The nvidia-smi to ask (tests use a double). */
   nvidiaSmi?: string;
   logger?: Logger;
+  /** Stitch jobs (ffmpeg, no GPU) this process runs at once; 0: none. */
+  stitchConcurrency?: number;
 }
 
 /** `--gpus`: `auto` (what nvidia-smi lists) or GPU indices such as `0,1`. */
@@ -261,6 +263,15 @@ export const WORKER_OPTION_SET = {
     flag: "--wangp-arg",
     takes: "arg...",
     description: "extra WanGP CLI argument (repeatable)",
+  }),
+  stitchConcurrency: option({
+    flag: "--stitch-concurrency",
+    takes: "n",
+    env: "WGP_FARM_STITCH_CONCURRENCY",
+    description:
+      "stitch jobs (ffmpeg on this host's CPU, no GPU slot) run at once; 0: this worker takes none",
+    schema: count,
+    default: 1,
   }),
 };
 

@@ -40,6 +40,7 @@ export type {
   EngineState,
   GenerateRequest,
   JobHandlers,
+  PostprocessRequest,
   ProcessExit,
 } from "./engine-types.js";
 export { LineRing } from "./line-ring.js";
