@@ -315,7 +315,7 @@ export class FarmWorker {
 
   async #onCancel(taskId: string): Promise<void> {
     const slot = this.#slots.find((candidate) => candidate.currentTaskId === taskId);
-    if (!slot) return;
+    if (!slot && !this.#stitch?.runs(taskId)) return;
     let reason: string | null = null;
     await bestEffort(
       async () => {
@@ -324,7 +324,8 @@ export class FarmWorker {
       this.#ctx.logger,
       "reading the cancel request's reason",
     );
-    slot.cancel(taskId, reason);
+    if (slot) slot.cancel(taskId, reason);
+    else this.#stitch?.cancel(taskId, reason);
   }
 
   async #sweepStaging(): Promise<void> {

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import {
+  CancelChannel,
   type PostStep,
   PublishClaims,
   postStepModelType,
@@ -240,5 +241,25 @@ describe("pipeline steps on the worker", () => {
     expect(job.attemptsMade).toBe(1);
     // --stitch-concurrency 0: this worker takes no stitch.
     expect(await stitchQueue.getJobState("untouched")).toBe("waiting");
+  }, 60_000);
+
+  it("fails a stitch cancelled before it ran as cancelled, without running ffmpeg", async () => {
+    const tf = await testFarm("steps-stitch-cancel");
+    await new CancelChannel(tf.farm.redis, tf.farm.keys).request("dropped", "not needed any more");
+    const data: StitchJobData = {
+      kind: "stitch",
+      task_id: "dropped",
+      sources: [{ task_id: "seg_a" }, { task_id: "seg_b" }],
+      reencode: false,
+      output_sub_dir: "dropped",
+      priority: 0,
+      import: IMPORT,
+    };
+    const stitchQueue = tf.farm.queues.byName(STITCH_QUEUE) as unknown as Queue<StitchJobData>;
+    await stitchQueue.add("dropped", data, { jobId: "dropped", ...JOB_OPTIONS });
+    await startWorker(tf, { stitchConcurrency: 1 });
+    const job = await waitForJob(tf, "dropped", STITCH_QUEUE, ["failed"], 30_000);
+    expect(job.failedReason).toBe("cancelled: not needed any more (stopped on stitch@test-host)");
+    expect(job.attemptsMade).toBe(1);
   }, 60_000);
 });

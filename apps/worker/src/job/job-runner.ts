@@ -6,6 +6,7 @@ import type { SlotPlan } from "../gpu-detection.js";
 import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
 import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
+import { announceFlowParent } from "../steps/flow-parent.js";
 import type { JobWork } from "../steps/job-work.js";
 import { isStepJob, StepWork } from "../steps/step-work.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
@@ -119,7 +120,9 @@ export class JobRunner {
       const summary = await this.#publish(attempt, result);
       published = true;
       await Promise.all([attempt.progress.flush(), begun]);
-      return await this.#finisher.completed(held, summary);
+      const end = await this.#finisher.completed(held, summary);
+      await bestEffort(announceFlowParent(this.#ctx.farm, job), this.#logger, "announcing a flow's next job");
+      return end;
     } catch (error) {
       return await this.#ended(attempt, error, begun);
     } finally {

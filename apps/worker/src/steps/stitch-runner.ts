@@ -3,6 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { bestEffort, type Logger } from "@wgp-farm/config";
 import {
+  CANCELLED_REASON_PREFIX,
+  type CancelChannel,
   type FarmConnection,
   type PublishClaims,
   STITCH_QUEUE,
@@ -24,6 +26,7 @@ export interface StitchRunnerContext {
   farm: FarmConnection;
   publisher: OutputPublisher;
   claims: PublishClaims;
+  cancels: CancelChannel;
   options: Pick<ResolvedWorkerOptions, "prefix" | "lockDurationMs" | "lockRenewMs" | "stitchConcurrency">;
   /** The host part of the worker's identity. */
   host: string;
@@ -40,6 +43,11 @@ interface StitchManifest extends ResultSummary {
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
+/** Why a running stitch was stopped: a cancel request (its reason), not a lost lock. */
+class StitchCancelled extends Error {
+  override name = "StitchCancelled";
+}
+
 function outputNameOf(taskId: string): string {
   return taskId.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120) || "stitched";
 }
@@ -53,6 +61,8 @@ export class StitchRunner {
   readonly #ctx: StitchRunnerContext;
   readonly #worker: Worker<StitchJobData, ResultSummary>;
   readonly #slot: string;
+  /** The running stitches by task id: a cancel request aborts its ffmpeg. */
+  readonly #running = new Map<string, AbortController>();
 
   constructor(ctx: StitchRunnerContext) {
     this.#ctx = ctx;
@@ -76,6 +86,16 @@ export class StitchRunner {
     void this.#worker.run();
   }
 
+  /** Whether this process runs the stitch `taskId` now. */
+  runs(taskId: string): boolean {
+    return this.#running.has(taskId);
+  }
+
+  /** Stops a running stitch (its ffmpeg is killed); it fails as cancelled, without retry. */
+  cancel(taskId: string, reason: string | null): void {
+    this.#running.get(taskId)?.abort(new StitchCancelled(reason ?? "cancel requested"));
+  }
+
   /** Stops taking stitches; waits for the running ones. */
   async close(): Promise<void> {
     await bestEffort(this.#worker.close(), this.#ctx.logger, "closing the stitch worker");
@@ -83,10 +103,11 @@ export class StitchRunner {
 
   async #run(job: Job<StitchJobData, ResultSummary>, token: string | undefined): Promise<ResultSummary> {
     if (!token) throw new Error("a stitch job without a lock token");
-    const { publisher, options, logger } = this.#ctx;
+    const { publisher, options, logger, cancels } = this.#ctx;
     const startedAt = Date.now();
     const taskId = String(job.id);
     const stop = new AbortController();
+    this.#running.set(taskId, stop);
     const held: HeldJob = { job: job as unknown as Job<TaskJobData>, token, queue: STITCH_QUEUE, taskId };
     const renewal = new LockRenewal(job, token, {
       lockDurationMs: options.lockDurationMs,
@@ -97,6 +118,8 @@ export class StitchRunner {
     const staged = publisher.stage({ task_id: taskId, queue: STITCH_QUEUE, token }, job.attemptsStarted <= 1);
     let published = false;
     try {
+      const requested = await cancels.requestOf(taskId);
+      if (requested) this.cancel(taskId, requested.reason);
       const sources = await this.#sources(job.data);
       await job.log(`stitching ${sources.map((source) => source.task_id).join(", ")} on ${this.#slot}`);
       await staged.ready;
@@ -111,7 +134,14 @@ export class StitchRunner {
       const summary = await this.#publish(job, held, staged, { sources, target, startedAt, renewal });
       published = true;
       return summary;
+    } catch (error) {
+      const why: unknown = stop.signal.reason;
+      if (why instanceof StitchCancelled) {
+        throw new UnrecoverableError(`${CANCELLED_REASON_PREFIX}${why.message} (stopped on ${this.#slot})`);
+      }
+      throw why instanceof JobLostError ? why : error;
     } finally {
+      this.#running.delete(taskId);
       renewal.stop();
       if (!published) await bestEffort(publisher.discard(staged), logger, "discarding stitch staging");
     }
