@@ -148,8 +148,8 @@ describe("pipelines end to end, with the real worker and the WanGP double", { ti
   it("three chained segments → stitch: the stitched video has the sum of their frames", async () => {
     const report = await importFile([
       segment("seg_01", 9),
-      segment("seg_02", 13, { depends_on: ["seg_01"] }),
-      segment("seg_03", 17, { depends_on: ["seg_02"] }),
+      segment("seg_02", 13, { depends_on: ["seg_01"], video_source: { from: "seg_01" } }),
+      segment("seg_03", 17, { depends_on: ["seg_02"], video_source: { from: "seg_02" } }),
       { task_id: "travel", stitch: { from: ["seg_01", "seg_02", "seg_03"], reencode: true } },
     ]);
     expect(report.invalid).toEqual([]);
@@ -160,6 +160,11 @@ describe("pipelines end to end, with the real worker and the WanGP double", { ti
     );
     const stitched = await probe(await mainFileOf("travel"));
     expect(stitched.frames).toBe(frames.reduce((sum, n) => sum + n, 0));
+    // Each continuation was given the file its dependency published.
+    const third = JSON.parse(await readFile(path.join(box.outputDir, "seg_03", "result.json"), "utf8")) as {
+      settings: Record<string, unknown>;
+    };
+    expect(third.settings.video_source).toBe(await mainFileOf("seg_02"));
     const status = await runCli(["status", "seg_01", ...farmArgs()]);
     expect(status.stdout).toMatch(
       /travel \[stitch\]: completed\n\s+└─ seg_03: completed\n\s+└─ seg_02: completed\n\s+└─ seg_01: completed {2}◀/,
@@ -186,6 +191,23 @@ describe("pipelines end to end, with the real worker and the WanGP double", { ti
       ["par_02", "failed"],
       ["par_03", "completed"],
     ]);
+  });
+
+  it("a failing segment in a chain fails the segments after it without running them, and the stitch", async () => {
+    await importFile([
+      segment("ch_01", 9),
+      segment("ch_02", 9, { prompt: "a storm [fake:error]", depends_on: ["ch_01"] }),
+      segment("ch_03", 9, { depends_on: ["ch_02"], video_source: { from: "ch_02" } }),
+      { task_id: "ch_travel", stitch: { from: ["ch_01", "ch_02", "ch_03"] } },
+    ]);
+    startWorker();
+    await untilState("ch_travel", "failed");
+    const third = await findTask(box.farm, "ch_03", { logLines: 0 });
+    expect(third?.errors.at(-1)?.message).toMatch(/ch_02 failed: /);
+    expect(third?.started_at).not.toBeNull();
+    const refused = await runCli(["retry", "ch_03", ...farmArgs()]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain("retry that task, and the flow resumes from there");
   });
 
   it("cancel inside a flow cancels what depends on it; retry runs it and the flow completes", async () => {

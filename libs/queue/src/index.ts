@@ -59,7 +59,13 @@ export {
   restoreDependants,
 } from "./operations/flow-cascade.js";
 export { type ResolvedInputs, resolveOutputRefs } from "./operations/flow-inputs.js";
-export { type FlowTreeNode, flowFailureReason, readFlowTree } from "./operations/flow-tree.js";
+export {
+  dependencyFailureOf,
+  describeFlowFailure,
+  type FlowTreeNode,
+  flowFailureReason,
+  readFlowTree,
+} from "./operations/flow-tree.js";
 export {
   type PostprocessOutcome,
   type PostprocessResult,

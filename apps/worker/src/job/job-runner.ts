@@ -1,13 +1,19 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { bestEffort, type Logger } from "@wgp-farm/config";
 import type { EngineSupervisor, ResultMessage } from "@wgp-farm/engine";
-import type { AttemptRecord, FarmConnection, PublishClaims } from "@wgp-farm/queue";
+import {
+  type AttemptRecord,
+  dependencyFailureOf,
+  type FarmConnection,
+  type PublishClaims,
+} from "@wgp-farm/queue";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
 import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
 import { announceFlowParent } from "../steps/flow-parent.js";
 import type { JobWork } from "../steps/job-work.js";
+import { SourceNotReadyError } from "../steps/step-source.js";
 import { isStepJob, StepWork } from "../steps/step-work.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { crashesIn } from "./attempt-history.js";
@@ -109,6 +115,9 @@ export class JobRunner {
         const attempts = await history.begin(taskId, slotId, previous);
         return await this.#finisher.quarantined(held, incidents, attempts);
       }
+      // A job whose dependency failed (BullMQ's deferred failure) fails without running.
+      const dependencyFailed = await dependencyFailureOf(this.#ctx.farm, job);
+      if (dependencyFailed) throw new SourceNotReadyError(dependencyFailed);
       await attempt.work.check();
       const generation = this.#runEngine(attempt);
       begun = this.#alongsideEngine(attempt, previous);
@@ -134,7 +143,12 @@ export class JobRunner {
   /** A post-step's data (`kind: "step"`) runs WanGP's late post-processing; any other job is a generation. */
   #workOf(data: unknown): JobWork {
     if (isStepJob(data)) return new StepWork(data, this.#ctx.farm);
-    return new GenerationWork(data as HeldJob["job"]["data"], this.#ctx.causvid, this.#slot.weights);
+    return new GenerationWork(
+      data as HeldJob["job"]["data"],
+      this.#ctx.causvid,
+      this.#slot.weights,
+      this.#ctx.farm,
+    );
   }
 
   /**

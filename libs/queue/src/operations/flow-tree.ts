@@ -22,26 +22,51 @@ const CHILD_FAILED = /^child (.+) failed$/;
 /** Flows are at most this deep and wide (a 1000-segment chain is 1000 deep). */
 const FLOW_READ_LIMIT = 10_000;
 
+/** The job key in BullMQ's "child <key> failed", as queue and id. */
+function failedChildOf(farm: FarmConnection, reason: string | null | undefined) {
+  const match = reason?.match(CHILD_FAILED);
+  if (!match) return undefined;
+  const key = match[1] as string;
+  const rest = key.slice(farm.keys.prefix.length + 1);
+  const cut = rest.lastIndexOf(":");
+  return { key, queue: rest.slice(0, cut), id: rest.slice(cut + 1) };
+}
+
 /**
- * A job's failure reason, with a failure that came up from a dependency told as what failed first:
+ * A failure reason, with a failure that came up from a dependency told as what failed first:
  * BullMQ says "child wgp:model.t2v:seg_02 failed"; this says "seg_02 failed: out of memory".
  */
-export async function flowFailureReason(farm: FarmConnection, job: Job): Promise<string | null> {
-  let reason = job.failedReason || null;
+export async function describeFlowFailure(
+  farm: FarmConnection,
+  reason: string | null,
+): Promise<string | null> {
   const seen = new Set<string>();
-  for (let match = reason?.match(CHILD_FAILED); match; match = reason?.match(CHILD_FAILED)) {
-    const childKey = match[1] as string;
-    if (seen.has(childKey)) break;
-    seen.add(childKey);
-    const rest = childKey.slice(farm.keys.prefix.length + 1);
-    const queue = rest.slice(0, rest.lastIndexOf(":"));
-    const id = rest.slice(rest.lastIndexOf(":") + 1);
-    const child = await farm.queues.byName(queue).getJob(id);
-    const childReason = child?.failedReason || "failed";
-    if (!CHILD_FAILED.test(childReason)) return `${id} failed: ${childReason}`;
-    reason = childReason;
+  let current = reason;
+  for (let child = failedChildOf(farm, current); child; child = failedChildOf(farm, current)) {
+    if (seen.has(child.key)) break;
+    seen.add(child.key);
+    const failed = await farm.queues.byName(child.queue).getJob(child.id);
+    current = failed?.failedReason || "failed";
+    if (!CHILD_FAILED.test(current)) return `${child.id} failed: ${current}`;
   }
-  return reason;
+  return current;
+}
+
+/** A job's failure reason, in the farm's words (see describeFlowFailure). */
+export function flowFailureReason(farm: FarmConnection, job: Job): Promise<string | null> {
+  return describeFlowFailure(farm, job.failedReason || null);
+}
+
+/**
+ * For a runner that fetched a job BullMQ marked to fail because a job it depends on failed
+ * (`job.deferredFailure`, set by `failParentOnFailure`): why it must fail without running, or null.
+ * It records the failed dependency on the job, so that retrying that dependency resumes this one.
+ */
+export async function dependencyFailureOf(farm: FarmConnection, job: Job): Promise<string | null> {
+  const child = failedChildOf(farm, job.deferredFailure);
+  if (!child) return null;
+  await farm.redis.hset(farm.keys.jobKey(job.queueName, job.id as string), "wgpFlowCause", child.key);
+  return describeFlowFailure(farm, job.deferredFailure ?? null);
 }
 
 function kindOf(queue: string, data: unknown): FlowTreeNode["kind"] {

@@ -137,9 +137,7 @@ async function failedDependencyOf(farm: FarmConnection, job: Job): Promise<strin
   const cause = await farm.redis.hget(farm.keys.jobKey(job.queueName, job.id as string), "wgpFlowCause");
   const reason = job.failedReason ?? "";
   if (!cause && !/^child .+ failed$/.test(reason)) return null;
-  const told = cause
-    ? `${cause.slice(cause.lastIndexOf(":") + 1)}: ${reason}`
-    : await flowFailureReason(farm, job);
+  const told = cause ? reason : await flowFailureReason(farm, job);
   return `it stopped because a task it depends on did (${told}): retry that task, and the flow resumes from there`;
 }
 
