@@ -225,13 +225,14 @@ export class FarmWorker {
     await this.#sweepStaging();
     this.#sweepTimer = setInterval(() => void this.#sweepStaging(), STAGING_SWEEP_MS);
     this.#sweepTimer.unref();
+    if (ctx.options.stitchConcurrency > 0) {
+      // Connected before the slots start: its set-up does not compete with their first status publishes.
+      this.#stitch = new StitchRunner({ ...ctx, host: this.#slots[0]?.plan.host ?? "worker" });
+      await this.#stitch.ready();
+    }
     await Promise.all(this.#slots.map((slot) => slot.start()));
     for (const slot of this.#slots) slot.run();
-    if (ctx.options.stitchConcurrency > 0) {
-      const host = this.#slots[0]?.plan.host ?? "worker";
-      this.#stitch = new StitchRunner({ ...ctx, host });
-      this.#stitch.run();
-    }
+    this.#stitch?.run();
     ctx.logger.info(
       { slots: this.#slots.map((slot) => slot.id), models: this.#watcher.models },
       "worker started; waiting for jobs",

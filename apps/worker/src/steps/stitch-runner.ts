@@ -6,6 +6,7 @@ import {
   CANCELLED_REASON_PREFIX,
   type CancelChannel,
   type FarmConnection,
+  type FarmStats,
   type PublishClaims,
   STITCH_QUEUE,
   type StitchJobData,
@@ -27,6 +28,7 @@ export interface StitchRunnerContext {
   publisher: OutputPublisher;
   claims: PublishClaims;
   cancels: CancelChannel;
+  stats: FarmStats;
   options: Pick<ResolvedWorkerOptions, "prefix" | "lockDurationMs" | "lockRenewMs" | "stitchConcurrency">;
   /** The host part of the worker's identity. */
   host: string;
@@ -82,6 +84,11 @@ export class StitchRunner {
     this.#worker.on("error", (error) => ctx.logger.warn({ err: error }, "stitch worker error"));
   }
 
+  /** Resolves once its Redis connections are up. */
+  async ready(): Promise<void> {
+    await this.#worker.waitUntilReady();
+  }
+
   run(): void {
     void this.#worker.run();
   }
@@ -133,10 +140,16 @@ export class StitchRunner {
       );
       const summary = await this.#publish(job, held, staged, { sources, target, startedAt, renewal });
       published = true;
+      await bestEffort(this.#ctx.stats.increment("completed"), logger, "counting a completed stitch");
       return summary;
     } catch (error) {
       const why: unknown = stop.signal.reason;
       if (why instanceof StitchCancelled) {
+        await bestEffort(
+          Promise.all([cancels.clear(taskId), this.#ctx.stats.increment("cancelled")]),
+          logger,
+          "recording a cancelled stitch",
+        );
         throw new UnrecoverableError(`${CANCELLED_REASON_PREFIX}${why.message} (stopped on ${this.#slot})`);
       }
       throw why instanceof JobLostError ? why : error;
