@@ -12,7 +12,7 @@ import {
   stepOutputSubDir,
   type TaskImportInfo,
 } from "@wgp-farm/queue";
-import { type Task, TaskValidator } from "@wgp-farm/tasks";
+import { isStitchTask, type Task, TaskValidator } from "@wgp-farm/tasks";
 import { type FlowJob, FlowProducer, type Queue } from "bullmq";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
@@ -40,7 +40,7 @@ const FLOW_TIMEOUT_MS = 120_000;
 
 async function taskOf(raw: Record<string, unknown>): Promise<Task> {
   const verdict = await new TaskValidator({ mediaRoot: "/" }).validate(raw);
-  if (!verdict.ok) throw new Error(JSON.stringify(verdict.errors));
+  if (!verdict.ok || isStitchTask(verdict.task)) throw new Error(JSON.stringify(verdict));
   return verdict.task;
 }
 
@@ -141,8 +141,11 @@ async function mainFileOf(
 describe("pipeline steps on the worker", () => {
   it("runs generate → upscale → interpolate as a flow, each step on the previous one's real video", async () => {
     const tf = await testFarm("steps-chain");
-    const then = [{ upscale: "lanczos2" }, { interpolate: "rife2" }];
-    const gen = await generation("clip", 9, { then } as Partial<Task>);
+    const then: Task["then"] = [
+      { kind: "upscale", spatial_upsampling: "lanczos2" },
+      { kind: "interpolate", temporal_upsampling: "rife2" },
+    ];
+    const gen = await generation("clip", 9, { then });
     const upscale = step("clip", 1, { kind: "upscale", spatial_upsampling: "lanczos2" }, "clip", [gen]);
     const interpolate = step("clip", 2, { kind: "interpolate", temporal_upsampling: "rife2" }, upscale.name, [
       upscale,

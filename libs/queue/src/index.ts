@@ -5,6 +5,15 @@ export {
   UnknownModelError,
 } from "./errors.js";
 export {
+  type FarmTaskFact,
+  FLOW_FAILURE_OPTIONS,
+  type FlowNode,
+  type FlowPlan,
+  hasFlowFields,
+  type PlannedFlow,
+  planFlows,
+} from "./intake/flow-plan.js";
+export {
   emptyImportReport,
   type FileError,
   type ImportedEntry,
@@ -13,9 +22,11 @@ export {
   type SkippedEntry,
   type WarningEntry,
 } from "./intake/import-report.js";
+export { RedisFlowSink } from "./intake/redis-flow-sink.js";
 export { RedisTaskSink } from "./intake/redis-task-sink.js";
 export { confirmOnReplica, REPLICA_ACK_TIMEOUT_MS, ReplicaAckError } from "./intake/replica-ack.js";
 export { TaskFileWatcher, type TaskFileWatcherOptions } from "./intake/task-file-watcher.js";
+export type { FlowSink, PendingFlowTask } from "./intake/task-importer.js";
 export {
   DryRunTaskSink,
   type ImportOptions,
@@ -49,6 +60,26 @@ export {
   readModelDemand,
   slotBusyRatio,
 } from "./operations/farm-status.js";
+export {
+  dependantsOf,
+  type FlowLink,
+  failWaitingFlowJobs,
+  isFlowJob,
+  restoreDependants,
+} from "./operations/flow-cascade.js";
+export { type ResolvedInputs, resolveOutputRefs } from "./operations/flow-inputs.js";
+export {
+  dependencyFailureOf,
+  describeFlowFailure,
+  type FlowTreeNode,
+  flowFailureReason,
+  readFlowTree,
+} from "./operations/flow-tree.js";
+export {
+  type PostprocessOutcome,
+  type PostprocessResult,
+  postprocessTask,
+} from "./operations/postprocess-task.js";
 export {
   type QueueCounts,
   type QueueOverview,

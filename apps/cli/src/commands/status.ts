@@ -6,6 +6,7 @@ import { z } from "zod";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { formatFarmStatus } from "../output/farm-status.js";
+import { formatFlowTree } from "../output/flow-tree.js";
 import { jsonText } from "../output/format.js";
 import { formatResultLinks, RESULT_LINK_OPTIONS, resultLinksOf } from "../output/result-links.js";
 import { formatTaskDetails } from "../output/task-details.js";
@@ -55,7 +56,8 @@ async function snapshot(
   if (!task) return undefined;
   const links = await resultLinksOf(task.result, settings);
   if (settings.json) return jsonText(links.length > 0 ? { ...task, links } : task);
-  return formatTaskDetails(task) + formatResultLinks(links, settings.s3LinkTtlMs);
+  const details = formatTaskDetails(task) + formatResultLinks(links, settings.s3LinkTtlMs);
+  return task.flow ? `${details}\n\n${formatFlowTree(task.flow, task.task_id)}` : details;
 }
 
 /** Home, clear to the end: the next view replaces the last one instead of scrolling. */

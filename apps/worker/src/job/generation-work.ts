@@ -1,11 +1,12 @@
 import type { ResultMessage } from "@wgp-farm/engine";
-import type { TaskJobData } from "@wgp-farm/queue";
+import { type FarmConnection, resolveOutputRefs, type TaskJobData } from "@wgp-farm/queue";
 import { toWanGPSettings, type WanGPSettingsPlan } from "@wgp-farm/tasks";
 import { type JobInputs, localizeJobInputs } from "../inputs/job-inputs.js";
 import type { ResultManifest } from "../output/result-manifest.js";
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
 import { plannedChain } from "../steps/chain-plan.js";
 import type { JobWork, WorkPreparation, WorkRun } from "../steps/job-work.js";
+import { SourceNotReadyError } from "../steps/step-source.js";
 import { type CausVidLora, loraDirOf } from "./causvid-lora.js";
 import { checkMediaOnHost } from "./media-check.js";
 
@@ -20,15 +21,22 @@ function outputNameOf(taskId: string): string {
  */
 export class GenerationWork implements JobWork {
   readonly record: TaskJobData;
-  readonly #plan: WanGPSettingsPlan;
+  #plan: WanGPSettingsPlan;
   readonly #causvid: CausVidLora | undefined;
   readonly #weights: ModelWeightsGate | undefined;
+  readonly #farm: FarmConnection;
 
-  constructor(data: TaskJobData, causvid: CausVidLora | undefined, weights: ModelWeightsGate | undefined) {
+  constructor(
+    data: TaskJobData,
+    causvid: CausVidLora | undefined,
+    weights: ModelWeightsGate | undefined,
+    farm: FarmConnection,
+  ) {
     this.record = data;
     this.#plan = toWanGPSettings(data.task);
     this.#causvid = causvid;
     this.#weights = weights;
+    this.#farm = farm;
   }
 
   get outputSubDir(): string {
@@ -39,7 +47,14 @@ export class GenerationWork implements JobWork {
     return this.#plan.notes;
   }
 
+  /**
+   * `{"from": task}` media values become the files those tasks published (they completed: the flow
+   * waited), URL inputs become files of this host's input cache, and then every media file is checked.
+   */
   async prepare(host: WorkPreparation): Promise<JobInputs> {
+    const { task, problems } = await resolveOutputRefs(this.#farm, this.record.task);
+    if (problems.length > 0) throw new SourceNotReadyError(problems.join("; "));
+    if (task !== this.record.task) this.#plan = toWanGPSettings(task);
     const inputs = await localizeJobInputs(this.#plan, host.inputs, host.log, host.signal);
     try {
       await checkMediaOnHost(this.#plan.settings);

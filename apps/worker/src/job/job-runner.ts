@@ -1,7 +1,12 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { bestEffort, type Logger } from "@wgp-farm/config";
 import type { EngineSupervisor, ResultMessage } from "@wgp-farm/engine";
-import type { AttemptRecord, FarmConnection, PublishClaims } from "@wgp-farm/queue";
+import {
+  type AttemptRecord,
+  dependencyFailureOf,
+  type FarmConnection,
+  type PublishClaims,
+} from "@wgp-farm/queue";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { InputCache } from "../inputs/input-cache.js";
 import type { JobInputs } from "../inputs/job-inputs.js";
@@ -12,6 +17,7 @@ import type { ResultStore } from "../output/result-store.js";
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
 import { announceFlowParent } from "../steps/flow-parent.js";
 import type { JobWork } from "../steps/job-work.js";
+import { SourceNotReadyError } from "../steps/step-source.js";
 import { isStepJob, StepWork } from "../steps/step-work.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { crashesIn } from "./attempt-history.js";
@@ -116,6 +122,9 @@ export class JobRunner {
         const attempts = await history.begin(taskId, slotId, previous);
         return await this.#finisher.quarantined(held, incidents, attempts);
       }
+      // A job whose dependency failed (BullMQ's deferred failure) fails without running.
+      const dependencyFailed = await dependencyFailureOf(this.#ctx.farm, job);
+      if (dependencyFailed) throw new SourceNotReadyError(dependencyFailed);
       const log = (line: string) => attempt.progress.log(line);
       inputs = await attempt.work.prepare({ inputs: this.#ctx.inputs, log, signal: stop.signal });
       const generation = this.#runEngine(attempt);
@@ -143,7 +152,12 @@ export class JobRunner {
   /** A post-step's data (`kind: "step"`) runs WanGP's late post-processing; any other job is a generation. */
   #workOf(data: unknown): JobWork {
     if (isStepJob(data)) return new StepWork(data, this.#ctx.farm);
-    return new GenerationWork(data as HeldJob["job"]["data"], this.#ctx.causvid, this.#slot.weights);
+    return new GenerationWork(
+      data as HeldJob["job"]["data"],
+      this.#ctx.causvid,
+      this.#slot.weights,
+      this.#ctx.farm,
+    );
   }
 
   /**
