@@ -293,7 +293,7 @@ export class FarmWorker {
 
   async #close(): Promise<void> {
     clearInterval(this.#sweepTimer);
-    await this.#stitch?.close();
+    await this.#stitch?.close(REQUEUE_GRACE_MS, redisStepMs(this.#ctx.farm.redis));
     for (const id of this.slotIds) SLOTS_IN_THIS_PROCESS.delete(id);
     const { farm } = this.#ctx;
     await settleWithin(this.#unsubscribe?.() ?? Promise.resolve(), redisStepMs(farm.redis));

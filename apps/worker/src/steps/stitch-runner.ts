@@ -1,7 +1,7 @@
 import { access, mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { bestEffort, type Logger } from "@wgp-farm/config";
+import { bestEffort, type Logger, settleWithin } from "@wgp-farm/config";
 import {
   CANCELLED_REASON_PREFIX,
   type CancelChannel,
@@ -69,13 +69,15 @@ export class StitchRunner {
   readonly #slot: string;
   /** The running stitches by task id: a cancel request aborts its ffmpeg. */
   readonly #running = new Map<string, AbortController>();
+  /** The running stitches' ends, which a closing worker gives a grace to come. */
+  readonly #ends = new Set<Promise<unknown>>();
 
   constructor(ctx: StitchRunnerContext) {
     this.#ctx = ctx;
     this.#slot = `stitch@${ctx.host}`;
     this.#worker = new Worker<StitchJobData, ResultSummary>(
       STITCH_QUEUE,
-      (job, token) => this.#run(job, token),
+      (job, token) => this.#tracked(this.#run(job, token)),
       {
         connection: ctx.farm.redis,
         prefix: ctx.options.prefix,
@@ -107,9 +109,26 @@ export class StitchRunner {
     this.#running.get(taskId)?.abort(new StitchCancelled(reason ?? "cancel requested"));
   }
 
-  /** Stops taking stitches; waits for the running ones. */
-  async close(): Promise<void> {
-    await bestEffort(this.#worker.close(), this.#ctx.logger, "closing the stitch worker");
+  /**
+   * Stops taking stitches and gives the running ones `graceMs` to end; then stops their ffmpeg and
+   * leaves their jobs to the stalled-job check, like the jobs of a worker that died. Each wait is
+   * bounded: without Redis, BullMQ's own close would wait for ever.
+   */
+  async close(graceMs: number, redisStepMs: number): Promise<void> {
+    const { logger } = this.#ctx;
+    if (this.#running.size > 0) {
+      if (!(await settleWithin(Promise.allSettled(this.#ends), graceMs))) {
+        logger.warn({ stitches: [...this.#running.keys()] }, "stitches did not end in time; stopping them");
+        for (const stop of this.#running.values()) stop.abort(new Error("the worker is stopping"));
+      }
+    }
+    const closed = bestEffort(this.#worker.close(true), logger, "closing the stitch worker");
+    if (!(await settleWithin(closed, redisStepMs))) logger.warn("the stitch worker did not close in time");
+  }
+
+  #tracked<T>(work: Promise<T>): Promise<T> {
+    this.#ends.add(work);
+    return work.finally(() => this.#ends.delete(work));
   }
 
   async #run(job: Job<StitchJobData, ResultSummary>, token: string | undefined): Promise<ResultSummary> {
