@@ -5,7 +5,8 @@
  */
 import { createWriteStream } from "node:fs";
 
-const MODELS = [
+/** Ten models of different families, as a busy farm has them (the load scenario uses the same). */
+export const MODELS = [
   "t2v",
   "vace_14B",
   "i2v",
