@@ -72,6 +72,21 @@ export function killProcessGroup(child: Pick<ChildProcess, "pid" | "kill">): voi
 /** A CLI started by `startCli`. */
 export type CliProcess = ReturnType<typeof startCli>;
 
+/** A CLI started with no input, its output collected as it comes. */
+export function startCollecting(args: string[], options: Parameters<typeof startCli>[1] = {}) {
+  const child = startCli(args, options);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdin?.end();
+  return { child, stdout: () => stdout, stderr: () => stderr };
+}
+
 /** The CLI's exit code once it has ended and closed its output (null when a signal ended it). */
 export async function exitOf(child: CliProcess): Promise<number | null> {
   return (await child).exitCode ?? null;

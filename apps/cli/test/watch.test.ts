@@ -6,7 +6,7 @@ import { deriveTaskId } from "@wgp-farm/tasks";
 import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { exitOf, startCli } from "./run-cli.js";
+import { type CliProcess, exitOf, startCollecting } from "./run-cli.js";
 
 const WRITER = fileURLToPath(new URL("./fixtures/appending-writer.ts", import.meta.url));
 
@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 function startWatcher(tasksFile: string) {
-  const child = startCli([
+  const { child, stderr } = startCollecting([
     "watch",
     "--tasks-file",
     tasksFile,
@@ -36,15 +36,10 @@ function startWatcher(tasksFile: string) {
     "--prefix",
     prefix,
   ]);
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  child.stdin?.end();
-  return { child, logs: () => stderr };
+  return { child, logs: stderr };
 }
 
-async function stop(child: ReturnType<typeof startCli>): Promise<number | null> {
+async function stop(child: CliProcess): Promise<number | null> {
   child.kill("SIGTERM");
   return exitOf(child);
 }
