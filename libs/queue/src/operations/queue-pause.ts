@@ -42,7 +42,10 @@ export async function setModelQueuesPaused(
         await queue.resume();
         // As many wake-ups as tasks now waiting: a resumed queue is like that many arrivals at once.
         const waiting = await queue.getJobCountByTypes("wait", "prioritized");
-        await farm.work.announce(Array.from({ length: Math.max(1, waiting) }, () => model), "resume");
+        await farm.work.announce(
+          Array.from({ length: Math.max(1, waiting) }, () => model),
+          "resume",
+        );
       }
       return { queue: modelQueueName(model), model, paused: await queue.isPaused() };
     }),
