@@ -238,7 +238,11 @@ describe("pipelines end to end, with the real worker and the WanGP double", { ti
     const before = { take: await finishedAt("again"), step: await finishedAt("again--then-1-upscale") };
     const rerun = await importFile(flow, ["--rerun"]);
     expect(rerun.imported).toEqual([
-      expect.objectContaining({ task_id: "again", note: "rerun (was completed)", flow: "again--then-1-upscale" }),
+      expect.objectContaining({
+        task_id: "again",
+        note: "rerun (was completed)",
+        flow: "again--then-1-upscale",
+      }),
     ]);
     await waitUntil(
       async () =>
@@ -265,17 +269,23 @@ describe("pipelines end to end, with the real worker and the WanGP double", { ti
     const stepManifest = await readFile(stepResult, "utf8");
     const generatedAt = (await findTask(box.farm, "kept", { logLines: 0 }))?.finished_at;
     const rerun = await importFile([segment("kept", 9)], ["--rerun"]);
-    expect(rerun.imported).toEqual([expect.objectContaining({ task_id: "kept", note: "rerun (was completed)" })]);
+    expect(rerun.imported).toEqual([
+      expect.objectContaining({ task_id: "kept", note: "rerun (was completed)" }),
+    ]);
     await waitUntil(async () => {
       const task = await findTask(box.farm, "kept", { logLines: 0 });
       return task?.state === "completed" && task.finished_at !== generatedAt;
     }, FLOW_TIMEOUT_MS);
     // The step's result is the step's, as its attempt published it: not dropped, not taken into the task's result.
     expect(await readFile(stepResult, "utf8")).toBe(stepManifest);
-    const taskManifest = JSON.parse(await readFile(path.join(box.outputDir, "kept", "result.json"), "utf8")) as {
+    const taskManifest = JSON.parse(
+      await readFile(path.join(box.outputDir, "kept", "result.json"), "utf8"),
+    ) as {
       files: { name: string }[];
     };
-    expect(taskManifest.files.map((file) => file.name).filter((name) => name.startsWith("then-"))).toEqual([]);
+    expect(taskManifest.files.map((file) => file.name).filter((name) => name.startsWith("then-"))).toEqual(
+      [],
+    );
   });
 
   it("postprocess of an old task: a step on its output, no new generation", async () => {

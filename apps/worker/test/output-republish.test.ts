@@ -35,7 +35,9 @@ describe("re-publishing a task's folder", () => {
     expect(await publishAttempt("second", "take-2.mp4")).toBe(folder);
     expect((await readdir(folder)).sort()).toEqual(["result.json", "take-2.mp4", "then-1-upscale"]);
     expect(await readFile(path.join(stepDir, "result.json"), "utf8")).toBe('{"step": 1}\n');
-    expect(JSON.parse(await readFile(path.join(folder, "result.json"), "utf8"))).toEqual({ attempt: "second" });
+    expect(JSON.parse(await readFile(path.join(folder, "result.json"), "utf8"))).toEqual({
+      attempt: "second",
+    });
     // Nothing of the previous result is left in staging.
     expect(await readdir(publisher.stagingRoot)).toEqual([]);
   });

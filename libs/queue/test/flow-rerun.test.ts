@@ -2,8 +2,7 @@ import { Readable } from "node:stream";
 import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
 import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
 import { Worker } from "bullmq";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { DEFAULT_RETRY_POLICY, FarmConnection, RedisTaskSink, TaskImporter } from "../src/index.js";
 
 /** `import-tasks --rerun` of flows (issue 17): a finished flow runs again whole, a running one is left alone. */
@@ -49,7 +48,11 @@ async function runNext(queue: string, expectedId: string, error?: string): Promi
   }
 }
 
-const seg = (id: string, extra: Record<string, unknown> = {}) => ({ task_id: id, prompt: `prompt ${id}`, ...extra });
+const seg = (id: string, extra: Record<string, unknown> = {}) => ({
+  task_id: id,
+  prompt: `prompt ${id}`,
+  ...extra,
+});
 // biome-ignore lint/suspicious/noThenProperty: the task file's post-step field
 const flow = [seg("take", { then: [{ upscale: "lanczos2" }] }), seg("next", { depends_on: ["take"] })];
 const STEP = "take--then-1-upscale";
@@ -126,6 +129,8 @@ describe("import-tasks --rerun of flows", () => {
     expect((await runImport(second)).imported.map((entry) => entry.task_id)).toEqual(["later"]);
     const again = await runImport(second);
     expect(again.invalid).toEqual([]);
-    expect(again.skipped.map((entry) => [entry.task_id, entry.state])).toEqual([["later", "waiting-children"]]);
+    expect(again.skipped.map((entry) => [entry.task_id, entry.state])).toEqual([
+      ["later", "waiting-children"],
+    ]);
   });
 });

@@ -50,7 +50,9 @@ export class MediaReferences {
         else resolved[key] = items;
       }
     }
-    if (Array.isArray(task.then)) resolved.then = await this.#resolveStepAudio(task.then, errors);
+    if (Array.isArray(task.then))
+      // biome-ignore lint/suspicious/noThenProperty: the task's post-step field
+      resolved.then = await this.#resolveStepAudio(task.then, errors);
     return { task: resolved, errors };
   }
 

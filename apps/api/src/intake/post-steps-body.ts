@@ -40,6 +40,9 @@ export async function postStepsOfBody(body: unknown, media: MediaReferences): Pr
   return steps;
 }
 
-export function invalidSteps(errors: TaskIssue[], message = "fix the steps named in details.errors"): ApiError {
+export function invalidSteps(
+  errors: TaskIssue[],
+  message = "fix the steps named in details.errors",
+): ApiError {
   return new ApiError(422, "invalid_steps", `no step was queued: ${message}`, { errors });
 }

@@ -35,7 +35,8 @@ export class TaskOwners extends RedisStore<ApiKeys> {
    * (`<task>--then-<n>-<kind>`) no task file or client can choose, so nobody else can hold them.
    */
   async grant(tokenId: string, jobIds: readonly string[]): Promise<void> {
-    if (jobIds.length > 0) await this.redis.hset(this.keys.taskOwners, ...jobIds.flatMap((id) => [id, tokenId]));
+    if (jobIds.length > 0)
+      await this.redis.hset(this.keys.taskOwners, ...jobIds.flatMap((id) => [id, tokenId]));
   }
 
   /** Lists the tasks under their submit time, for the token's and the admin's listings. */

@@ -47,7 +47,8 @@ function descriptionOf(queueName: string): string {
   if (queueName === STITCH_QUEUE)
     return "Stitches: ffmpeg joins of other tasks' outputs, run on worker CPUs beside the GPU slots.";
   const step = postStepOfQueue(queueName);
-  if (step) return `Post-steps '${step}': WanGP's late post-processing on another job's output, run on GPU slots.`;
+  if (step)
+    return `Post-steps '${step}': WanGP's late post-processing on another job's output, run on GPU slots.`;
   return `Tasks for WanGP model type ${queueName.slice("model.".length)}.`;
 }
 
@@ -93,11 +94,15 @@ export class QueueBoard {
     return board;
   }
 
-  /** Adds the queues of models registered since the last call; returns their names. */
+  /** Adds the queues that appeared since the last call (new models, the stitch queue); returns their names. */
   async refresh(): Promise<string[]> {
     const { farm } = this.options;
     const names = [QUARANTINE_QUEUE, ...(await farm.queues.knownModels()).map(modelQueueName)];
-    if (!this.shown.has(STITCH_QUEUE) && (await farm.redis.exists(farm.queues.byName(STITCH_QUEUE).keys.id)))
+    // The stitch queue is no model: it is shown once a flow has added a job to it (BullMQ counts ids).
+    if (
+      !this.shown.has(STITCH_QUEUE) &&
+      (await farm.redis.exists(farm.queues.byName(STITCH_QUEUE).toKey("id")))
+    )
       names.push(STITCH_QUEUE);
     const added = names.filter((name) => !this.shown.has(name));
     for (const name of added) this.show(name);

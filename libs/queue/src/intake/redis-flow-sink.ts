@@ -145,7 +145,12 @@ export class RedisFlowSink implements FlowSink {
     if (known.length === flow.nodes.length && !rerun) {
       for (const { index, task } of flow.members) {
         const fact = facts.get(task.task_id);
-        report.skipped.push({ index, task_id: task.task_id, queue: fact?.queue ?? "", state: stateOf(task.task_id) });
+        report.skipped.push({
+          index,
+          task_id: task.task_id,
+          queue: fact?.queue ?? "",
+          state: stateOf(task.task_id),
+        });
       }
       return;
     }
@@ -205,7 +210,8 @@ export class RedisFlowSink implements FlowSink {
     const { redis, keys, queues } = this.#farm;
     for (const node of nodes) {
       const holders = new Set([facts.get(node.id)?.queue || node.queue, node.queue]);
-      for (const queue of holders) await (await queues.byName(queue).getJob(node.id))?.remove({ removeChildren: false });
+      for (const queue of holders)
+        await (await queues.byName(queue).getJob(node.id))?.remove({ removeChildren: false });
     }
     const ids = nodes.map(({ id }) => id);
     await redis.hdel(keys.cancelled, ...ids);
