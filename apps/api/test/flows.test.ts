@@ -139,8 +139,11 @@ describe("flows over POST /v1/tasks", () => {
     await submit([task("k-1", { then: [{ upscale: "lanczos2" }] }), task("k-2", { depends_on: ["k-1"] })]);
     const cancelled = await api.call("/v1/tasks/k-1", { method: "DELETE", token: submitter });
     expect(cancelled.status).toBe(200);
-    expect(await stateOf("k-1--then-1-upscale")).toBe("cancelled");
-    expect(await stateOf("k-2")).toBe("cancelled");
+    // The jobs that depend on it fail with it, naming why, and keep their place in the flow.
+    expect(await stateOf("k-1--then-1-upscale")).toBe("failed");
+    const dependant = await (await api.call("/v1/tasks/k-2", { token: submitter })).json();
+    expect(dependant.state).toBe("failed");
+    expect(dependant.flow.children[0].failed_reason).toMatch(/^cancelled/);
     expect((await api.call("/v1/tasks/k-1/retry", { method: "POST", token: other })).status).toBe(404);
     const retried = await api.call("/v1/tasks/k-1/retry", { method: "POST", token: submitter });
     expect(retried.status).toBe(202);
