@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { copyOfFakeWangp, temporaryDir, WGP_FARM_BIN, waitUntil } from "@wgp-farm/testing";
 import { execa } from "execa";
@@ -111,7 +112,11 @@ describe("a flow over HTTP, run by the real worker", { timeout: 240_000 }, () =>
     const [step] = (await added.json()).steps;
     expect(step.task_id).toBe("web-a--then-2-interpolate");
     const interpolated = await untilCompleted(step.task_id);
-    expect(interpolated.result.source).toMatchObject({ task_id: "web-a--then-1-upscale" });
+    expect(interpolated.output_sub_dir).toBe("web-a/then-2-interpolate");
+    const manifest = JSON.parse(
+      await readFile(path.join(api.outputRoot, "web-a", "then-2-interpolate", "result.json"), "utf8"),
+    );
+    expect(manifest.source).toMatchObject({ task_id: "web-a--then-1-upscale" });
     expect((await view(step.task_id, other)).status).toBe(404);
   });
 });
