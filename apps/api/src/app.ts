@@ -12,6 +12,7 @@ import type { HandlerContext } from "./handlers/handler-context.js";
 import { healthRoute } from "./handlers/health.js";
 import { listTasksRoute } from "./handlers/list-tasks.js";
 import { openApiRoute } from "./handlers/openapi.js";
+import { postprocessTaskRoute } from "./handlers/postprocess-task.js";
 import { retryTaskRoute } from "./handlers/retry-task.js";
 import { submitTasks } from "./handlers/submit-tasks.js";
 import { uploadInput } from "./handlers/upload-input.js";
@@ -51,6 +52,13 @@ export function createApiApp(parts: ApiAppParts): Express {
   v1.get("/tasks/:id", requireScope("read"), getTask(parts));
   v1.delete("/tasks/:id", requireScope("cancel"), cancelTaskRoute(parts));
   v1.post("/tasks/:id/retry", requireScope("submit"), rate, retryTaskRoute(parts));
+  v1.post(
+    "/tasks/:id/postprocess",
+    requireScope("submit"),
+    rate,
+    ...jsonBody(parts.maxBodyBytes),
+    postprocessTaskRoute(parts),
+  );
   v1.get("/tasks/:id/files/:name", requireScope("read"), getTaskFile(parts));
   v1.get("/events", requireScope("read"), eventsRoute(parts));
   v1.post("/inputs", requireScope("submit"), rate, uploadInput(parts));

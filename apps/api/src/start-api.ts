@@ -76,14 +76,16 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       maxInFlight: options.maxInFlight,
     });
     const inputs = new InputStore(options.inputsDir, options.maxUploadBytes);
+    const media = new MediaReferences(inputs, options.mediaRoot);
+    const retry = { attempts: options.attempts, backoffMs: DEFAULT_RETRY_POLICY.backoffMs };
     const submission = new TaskSubmission({
       farm,
       owners,
       limits,
       idempotency: new IdempotencyStore(farm.redis, keys, options.idempotencyTtlS),
-      media: new MediaReferences(inputs, options.mediaRoot),
+      media,
       inputsDir: options.inputsDir,
-      retry: { attempts: options.attempts, backoffMs: DEFAULT_RETRY_POLICY.backoffMs },
+      retry,
       maxBatch: options.maxBatch,
       allowPrivateTargets: options.allowPrivateTargets,
     });
@@ -95,6 +97,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       limits,
       submission,
       inputs,
+      media,
+      retry,
       outputs: new OutputFiles(options.outputRoot, { results, linkTtlMs: options.s3LinkTtlMs }),
       tokens: new ApiTokenStore(farm.redis, keys),
       hub,

@@ -228,6 +228,66 @@ describe("pipelines end to end, with the real worker and the WanGP double", { ti
     expect((await probe(await mainFileOf("c_travel"))).frames).toBe(18);
   });
 
+  it("--rerun of a finished flow runs the task and its step again; the step's folder is its own result", async () => {
+    // biome-ignore lint/suspicious/noThenProperty: the task file's post-step field
+    const flow = [segment("again", 9, { then: [{ upscale: "lanczos2" }] })];
+    await importFile(flow);
+    startWorker();
+    await untilState("again--then-1-upscale", "completed");
+    const finishedAt = async (id: string) => (await findTask(box.farm, id, { logLines: 0 }))?.finished_at;
+    const before = { take: await finishedAt("again"), step: await finishedAt("again--then-1-upscale") };
+    const rerun = await importFile(flow, ["--rerun"]);
+    expect(rerun.imported).toEqual([
+      expect.objectContaining({
+        task_id: "again",
+        note: "rerun (was completed)",
+        flow: "again--then-1-upscale",
+      }),
+    ]);
+    await waitUntil(
+      async () =>
+        (await stateOf("again--then-1-upscale")) === "completed" &&
+        (await finishedAt("again--then-1-upscale")) !== before.step,
+      FLOW_TIMEOUT_MS,
+    );
+    expect(await finishedAt("again")).not.toBe(before.take);
+    // One result per job: the task's folder holds its new files and its step's folder, made from them.
+    const manifest = JSON.parse(
+      await readFile(path.join(box.outputDir, "again", "then-1-upscale", "result.json"), "utf8"),
+    ) as { source: { file: string } };
+    expect(manifest.source.file).toBe(await mainFileOf("again"));
+    expect(await probe(await mainFileOf("again--then-1-upscale"))).toMatchObject({ width: 128, height: 96 });
+  });
+
+  it("a re-run of a task keeps the folder of a step added to it later (postprocess)", async () => {
+    await importFile([segment("kept", 9)]);
+    startWorker();
+    await untilState("kept", "completed");
+    await runCli(["postprocess", "kept", "--upscale", "lanczos2", ...farmArgs()]);
+    await untilState("kept--then-1-upscale", "completed");
+    const stepResult = path.join(box.outputDir, "kept", "then-1-upscale", "result.json");
+    const stepManifest = await readFile(stepResult, "utf8");
+    const generatedAt = (await findTask(box.farm, "kept", { logLines: 0 }))?.finished_at;
+    const rerun = await importFile([segment("kept", 9)], ["--rerun"]);
+    expect(rerun.imported).toEqual([
+      expect.objectContaining({ task_id: "kept", note: "rerun (was completed)" }),
+    ]);
+    await waitUntil(async () => {
+      const task = await findTask(box.farm, "kept", { logLines: 0 });
+      return task?.state === "completed" && task.finished_at !== generatedAt;
+    }, FLOW_TIMEOUT_MS);
+    // The step's result is the step's, as its attempt published it: not dropped, not taken into the task's result.
+    expect(await readFile(stepResult, "utf8")).toBe(stepManifest);
+    const taskManifest = JSON.parse(
+      await readFile(path.join(box.outputDir, "kept", "result.json"), "utf8"),
+    ) as {
+      files: { name: string }[];
+    };
+    expect(taskManifest.files.map((file) => file.name).filter((name) => name.startsWith("then-"))).toEqual(
+      [],
+    );
+  });
+
   it("postprocess of an old task: a step on its output, no new generation", async () => {
     await importFile([segment("old_take", 9)]);
     startWorker();

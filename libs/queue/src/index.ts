@@ -207,6 +207,7 @@ export {
   SlotStatusSchema,
 } from "./records/slot-registry.js";
 export {
+  isStepFolderName,
   POST_STEP_KINDS,
   POST_STEP_MODEL_PREFIX,
   type PostStep,

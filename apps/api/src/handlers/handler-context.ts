@@ -1,11 +1,12 @@
 import type { Logger } from "@wgp-farm/config";
-import type { FarmConnection } from "@wgp-farm/queue";
+import type { FarmConnection, RetryPolicy } from "@wgp-farm/queue";
 import type { Request } from "express";
 import type { ApiKeys } from "../api-keys.js";
 import { caller } from "../auth/caller.js";
 import type { SubmitLimits } from "../auth/submit-limits.js";
 import { taskNotFound } from "../errors.js";
 import type { InputStore } from "../inputs/input-store.js";
+import type { MediaReferences } from "../intake/media-references.js";
 import type { TaskSubmission } from "../intake/task-submission.js";
 import type { OutputFiles } from "../outputs/output-files.js";
 import { askRedis } from "../redis-gate.js";
@@ -19,6 +20,10 @@ export interface HandlerContext {
   limits: SubmitLimits;
   submission: TaskSubmission;
   inputs: InputStore;
+  /** What media a request may name (uploaded inputs, files under the media roots). */
+  media: MediaReferences;
+  /** Attempts and backoff of the jobs a request adds. */
+  retry: RetryPolicy;
   outputs: OutputFiles;
   logger: Logger;
 }

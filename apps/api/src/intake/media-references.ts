@@ -50,7 +50,32 @@ export class MediaReferences {
         else resolved[key] = items;
       }
     }
+    if (Array.isArray(task.then))
+      // biome-ignore lint/suspicious/noThenProperty: the task's post-step field
+      resolved.then = await this.#resolveStepAudio(task.then, errors);
     return { task: resolved, errors };
+  }
+
+  /**
+   * A `custom` soundtrack names an audio file (`then[i].soundtrack.audio`): a media path like the
+   * task's own, confined the same way. A refused one is removed, so the validator reports the step.
+   */
+  async resolveStepAudio(steps: readonly unknown[]): Promise<{ steps: unknown[]; errors: TaskIssue[] }> {
+    const errors: TaskIssue[] = [];
+    return { steps: await this.#resolveStepAudio(steps, errors), errors };
+  }
+
+  async #resolveStepAudio(steps: readonly unknown[], errors: TaskIssue[]): Promise<unknown[]> {
+    return Promise.all(
+      steps.map(async (step, i) => {
+        const soundtrack = (step as { soundtrack?: unknown } | null)?.soundtrack;
+        const audio = (soundtrack as { audio?: unknown } | null)?.audio;
+        if (typeof audio !== "string") return step;
+        const file = await this.#resolveOne(audio, `then[${i}].soundtrack.audio`, errors);
+        const { audio: _refused, ...rest } = soundtrack as Record<string, unknown>;
+        return { ...(step as object), soundtrack: file === undefined ? rest : { ...rest, audio: file } };
+      }),
+    );
   }
 
   async #resolveOne(value: string, field: string, errors: TaskIssue[]): Promise<string | undefined> {

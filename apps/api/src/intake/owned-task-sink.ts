@@ -1,21 +1,26 @@
-import {
-  type ImportOptions,
-  type ImportReport,
-  type PendingTask,
-  recordInvalid,
-  type TaskSink,
+import type {
+  FlowSink,
+  ImportOptions,
+  ImportReport,
+  PendingTask,
+  RetryPolicy,
+  TaskSink,
 } from "@wgp-farm/queue";
 import type { Caller } from "../auth/caller.js";
 import type { TaskOwners } from "../tasks/task-owners.js";
+import { idsInFarm, refuseTakenId } from "./id-conflicts.js";
+import { OwnedFlowSink } from "./owned-flow-sink.js";
 
 /**
  * The importer's Redis sink behind an ownership check: a task id taken by another token (or imported
  * outside the API) is refused, per task, in the importer's report; the others go in as `import-tasks`
- * puts them, and are listed under the token.
+ * puts them, and are listed under the token. Flows go through the same check (`OwnedFlowSink`).
  */
 export class OwnedTaskSink implements TaskSink {
   /** Indexes of the tasks refused because their id belongs to someone else. */
   readonly conflicts = new Set<number>();
+  readonly flows: FlowSink | undefined;
+  readonly retry: RetryPolicy | undefined;
   readonly #inner: TaskSink;
   readonly #owners: TaskOwners;
   readonly #who: Caller;
@@ -26,6 +31,9 @@ export class OwnedTaskSink implements TaskSink {
     this.#owners = owners;
     this.#who = who;
     this.#submittedAt = submittedAt;
+    this.retry = inner.retry;
+    this.flows =
+      inner.flows && new OwnedFlowSink(inner.flows, { owners, who, submittedAt, conflicts: this.conflicts });
   }
 
   async accept(batch: readonly PendingTask[], report: ImportReport, options: ImportOptions): Promise<void> {
@@ -45,27 +53,11 @@ export class OwnedTaskSink implements TaskSink {
         return;
       }
       this.conflicts.add(pending.index);
-      const message = `task_id '${pending.task.task_id}' is already used by another client of the farm; choose another task_id`;
-      recordInvalid(
-        report,
-        options,
-        {
-          index: pending.index,
-          task_id: pending.task.task_id,
-          line: pending.line,
-          errors: [{ path: "task_id", message }],
-        },
-        pending.raw,
-      );
+      refuseTakenId(report, options, pending);
     });
     if (admitted.length === 0) return;
     await this.#inner.accept(admitted, report, options);
-    const indexes = new Set(admitted.map((pending) => pending.index));
-    const inFarm = new Set(
-      [...report.imported, ...report.skipped]
-        .filter((entry) => indexes.has(entry.index))
-        .map((entry) => entry.task_id),
-    );
+    const inFarm = idsInFarm(report, new Set(admitted.map((pending) => pending.index)));
     // The farm refused some (an output folder taken): they are nobody's, and not listed.
     await this.#owners.release([...claimedNow].filter((id) => !inFarm.has(id)));
     const listed = admitted

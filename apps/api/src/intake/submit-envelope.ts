@@ -10,15 +10,7 @@ export function tasksOfBody(body: unknown, maxBatch: number): unknown[] {
   }
   if (!("tasks" in body)) return [body];
   const { tasks, ...rest } = body as { tasks: unknown };
-  const extra = Object.keys(rest);
-  if (extra.length > 0) {
-    throw new ApiError(
-      400,
-      "unknown_field",
-      `a batch has only the field 'tasks'; remove ${extra.map((key) => `'${key}'`).join(", ")}`,
-      extra.map((key) => ({ path: key, message: "unknown field" })),
-    );
-  }
+  refuseOtherFields(rest, "a batch has only the field 'tasks'");
   if (!Array.isArray(tasks) || tasks.length === 0) {
     throw new ApiError(400, "invalid_body", "'tasks' must be a non-empty list of task objects");
   }
@@ -30,4 +22,16 @@ export function tasksOfBody(body: unknown, maxBatch: number): unknown[] {
     );
   }
   return tasks;
+}
+
+/** Refuses what a request body holds beside its one field (a typo must not be ignored). */
+export function refuseOtherFields(rest: object, rule: string): void {
+  const extra = Object.keys(rest);
+  if (extra.length === 0) return;
+  throw new ApiError(
+    400,
+    "unknown_field",
+    `${rule}; remove ${extra.map((key) => `'${key}'`).join(", ")}`,
+    extra.map((key) => ({ path: key, message: "unknown field" })),
+  );
 }

@@ -27,6 +27,8 @@ export interface SubmittedTask {
   task_id: string;
   state: string;
   queue: string;
+  /** In a flow: the job that runs last (its last step, stitch or dependant); GET it to see the whole tree. */
+  flow?: string;
   links: ReturnType<typeof taskLinks>;
 }
 
@@ -227,7 +229,8 @@ export class TaskSubmission {
       ...new Set(fresh.map((candidate) => candidate.taskId).filter((id): id is string => id !== null)),
     ];
     await limits.reserve(tokenId, ids);
-    const sink = new OwnedTaskSink(new RedisTaskSink(farm, this.#parts.retry), owners, who, Date.now());
+    const farmSink = new RedisTaskSink(farm, this.#parts.retry);
+    const sink = new OwnedTaskSink(farmSink, owners, who, Date.now());
     let imported: ImportReport;
     try {
       imported = await new TaskImporter(sink).import(
@@ -243,6 +246,8 @@ export class TaskSubmission {
     } catch (error) {
       await limits.release(tokenId, ids);
       throw error;
+    } finally {
+      await farmSink.flows.close();
     }
     for (const entry of imported.imported) {
       report.tasks.push({
@@ -250,6 +255,7 @@ export class TaskSubmission {
         task_id: entry.task_id,
         state: "waiting",
         queue: entry.queue,
+        ...(entry.flow ? { flow: entry.flow } : {}),
         links: taskLinks(entry.task_id),
       });
     }

@@ -30,6 +30,15 @@ export class TaskOwners extends RedisStore<ApiKeys> {
     if (taskIds.length > 0) await this.redis.hdel(this.keys.taskOwners, ...taskIds);
   }
 
+  /**
+   * Makes jobs the token's without a claim: the post-steps of its own tasks, whose ids
+   * (`<task>--then-<n>-<kind>`) no task file or client can choose, so nobody else can hold them.
+   */
+  async grant(tokenId: string, jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length > 0)
+      await this.redis.hset(this.keys.taskOwners, ...jobIds.flatMap((id) => [id, tokenId]));
+  }
+
   /** Lists the tasks under their submit time, for the token's and the admin's listings. */
   async record(tokenId: string, taskIds: readonly string[], atMs: number): Promise<void> {
     if (taskIds.length === 0) return;

@@ -78,6 +78,8 @@ export async function taskView(farm: FarmConnection, details: TaskDetails) {
       : null,
     result: details.result,
     files: filesOf(details.task_id, details.result),
+    /** Its flow from the job that runs last down, each job with its state (as `wgp-farm status`); null outside a flow. */
+    flow: details.flow,
     links: taskLinks(details.task_id),
   };
 }

@@ -26,7 +26,8 @@ const IMPORT_OPTIONS = {
   ...TASK_INTAKE_OPTIONS,
   rerun: switchOption({
     flag: "--rerun",
-    description: "queue finished (completed, failed, cancelled) tasks again instead of skipping them",
+    description:
+      "queue finished (completed, failed, cancelled) tasks again instead of skipping them; a flow runs again whole (task, steps, dependants) once all of it has finished",
   }),
   dryRun: switchOption({ flag: "--dry-run", description: "validate and report only; Redis is not touched" }),
   json: switchOption({ flag: "--json", description: "print the report as one JSON object" }),

@@ -1,7 +1,14 @@
 import { createBullBoard } from "@bull-board/api";
 import type { UIConfig } from "@bull-board/api/typings/app";
 import { ExpressAdapter } from "@bull-board/express";
-import { type FarmConnection, modelQueueName, QUARANTINE_QUEUE } from "@wgp-farm/queue";
+import {
+  type FarmConnection,
+  modelOfQueue,
+  modelQueueName,
+  postStepKindOf,
+  QUARANTINE_QUEUE,
+  STITCH_QUEUE,
+} from "@wgp-farm/queue";
 import type { Express, Router } from "express";
 import { farmBoardHooks } from "./farm-board-hooks.js";
 import { FarmQueueAdapter } from "./farm-queue-adapter.js";
@@ -15,9 +22,34 @@ import { formatProgress, formatReturnValue } from "./job-formatters.js";
 const GROUP_DELIMITER = ":";
 const MODELS_GROUP = "models";
 const FARM_GROUP = "farm";
+/** Pipelines (issue 17): post-step queues (`model.post.<kind>`) and the stitch queue. */
+const PIPELINES_GROUP = "pipelines";
+
+/** The post-step kind of a `model.post.<kind>` queue. */
+function postStepOfQueue(queueName: string): string | undefined {
+  const model = modelOfQueue(queueName);
+  return model === undefined ? undefined : postStepKindOf(model);
+}
 
 function groupPrefixOf(queueName: string): string {
-  return `${queueName === QUARANTINE_QUEUE ? FARM_GROUP : MODELS_GROUP}${GROUP_DELIMITER}`;
+  const group =
+    queueName === QUARANTINE_QUEUE
+      ? FARM_GROUP
+      : queueName === STITCH_QUEUE || postStepOfQueue(queueName)
+        ? PIPELINES_GROUP
+        : MODELS_GROUP;
+  return `${group}${GROUP_DELIMITER}`;
+}
+
+function descriptionOf(queueName: string): string {
+  if (queueName === QUARANTINE_QUEUE)
+    return "Tasks that kept killing workers, kept with their history. Retry one with `wgp-farm retry <task_id>`.";
+  if (queueName === STITCH_QUEUE)
+    return "Stitches: ffmpeg joins of other tasks' outputs, run on worker CPUs beside the GPU slots.";
+  const step = postStepOfQueue(queueName);
+  if (step)
+    return `Post-steps '${step}': WanGP's late post-processing on another job's output, run on GPU slots.`;
+  return `Tasks for WanGP model type ${queueName.slice("model.".length)}.`;
 }
 
 /** The name Bull Board knows a queue by (in its URLs): the group prefix, then the BullMQ name. */
@@ -33,7 +65,11 @@ export interface QueueBoardOptions {
   uiConfig: UIConfig;
 }
 
-/** Bull Board over the farm's queues: every model queue and the quarantine queue, added as they appear. */
+/**
+ * Bull Board over the farm's queues, added as they appear: every model queue (post-step queues
+ * `model.post.<kind>` are registered as models), the quarantine queue, and the stitch queue once a
+ * flow has put a job there.
+ */
 export class QueueBoard {
   readonly router: Router;
   private readonly shown = new Set<string>();
@@ -58,9 +94,16 @@ export class QueueBoard {
     return board;
   }
 
-  /** Adds the queues of models registered since the last call; returns their names. */
+  /** Adds the queues that appeared since the last call (new models, the stitch queue); returns their names. */
   async refresh(): Promise<string[]> {
-    const names = [QUARANTINE_QUEUE, ...(await this.options.farm.queues.knownModels()).map(modelQueueName)];
+    const { farm } = this.options;
+    const names = [QUARANTINE_QUEUE, ...(await farm.queues.knownModels()).map(modelQueueName)];
+    // The stitch queue is no model: it is shown once a flow has added a job to it (BullMQ counts ids).
+    if (
+      !this.shown.has(STITCH_QUEUE) &&
+      (await farm.redis.exists(farm.queues.byName(STITCH_QUEUE).toKey("id")))
+    )
+      names.push(STITCH_QUEUE);
     const added = names.filter((name) => !this.shown.has(name));
     for (const name of added) this.show(name);
     return added;
@@ -87,9 +130,7 @@ export class QueueBoard {
       prefix: groupPrefixOf(queueName),
       delimiter: GROUP_DELIMITER,
       displayName: queueName,
-      description: quarantine
-        ? "Tasks that kept killing workers, kept with their history. Retry one with `wgp-farm retry <task_id>`."
-        : `Tasks for WanGP model type ${queueName.slice("model.".length)}.`,
+      description: descriptionOf(queueName),
     });
     adapter.setFormatter("progress", formatProgress);
     adapter.setFormatter("returnValue", formatReturnValue);

@@ -6,6 +6,7 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { bestEffort, type Logger, readRecord } from "@wgp-farm/config";
+import { isStepFolderName } from "@wgp-farm/queue";
 import { normalizeOutputSubDir, RESERVED_OUTPUT_PREFIX, resolveOutputDir } from "@wgp-farm/tasks";
 import { z } from "zod";
 import { makeDir } from "./make-dir.js";
@@ -89,8 +90,8 @@ function isInside(parent: string, child: string): boolean {
 /**
  * Results are written to a staging folder inside the output root and published by renaming the
  * whole folder into place: a crash never leaves a half-written result that looks complete, a re-run
- * replaces the previous result instead of adding a second one, and nothing is written outside the
- * root (the task's folder is resolved through symlinks and re-checked just before the rename).
+ * replaces the previous result instead of adding a second one (its post-steps' folders inside it stay:
+ * they are their own jobs' results), and nothing is written outside the root (the task's folder is resolved through symlinks and re-checked just before the rename).
  */
 export class OutputPublisher implements ResultStore {
   /** The main output dir, symlinks resolved. */
@@ -243,6 +244,26 @@ export class OutputPublisher implements ResultStore {
     } catch (error) {
       await bestEffort(rename(previous, target), this.#logger, "putting the previous result back", "warn");
       throw error;
+    }
+    await this.#keepStepFolders(previous, target);
+  }
+
+  /**
+   * A task's folder also holds its post-steps' results (`then-<n>-<kind>/`): each is another job's
+   * result, published by that job's own attempt, and is neither part of this result nor dropped with
+   * the previous one. They go back into the task's folder as they were; a step that runs again
+   * replaces its own folder then (a --rerun of a flow runs its steps after the task).
+   */
+  async #keepStepFolders(previous: string, target: string): Promise<void> {
+    const entries = await readdir(previous, { withFileTypes: true });
+    for (const entry of entries) {
+      if (!entry.isDirectory() || !isStepFolderName(entry.name)) continue;
+      await bestEffort(
+        rename(path.join(previous, entry.name), path.join(target, entry.name)),
+        this.#logger,
+        `keeping the post-step folder ${entry.name} in ${target}`,
+        "warn",
+      );
     }
   }
 }

@@ -14,6 +14,7 @@ import {
   type PostStep,
   postStepKindOf,
   postStepModelType,
+  STEP_ID_SEPARATOR,
   STITCH_QUEUE,
   type StepJobData,
   type StitchJobData,
@@ -35,8 +36,10 @@ export interface FarmTaskFact {
   /** The farm's state of it: `completed`, `failed`, `waiting`, `cancelled`, `missing`, … */
   state: string;
   queue: string;
-  /** It already feeds another flow (it has a BullMQ parent). */
+  /** It already feeds a flow (it has a BullMQ parent). */
   hasParent: boolean;
+  /** The id of that parent job. */
+  parentId?: string;
 }
 
 /**
@@ -173,7 +176,7 @@ class FlowPlanner {
           path,
           `'${id}' is ${fact.state} in the farm: retry it (wgp-farm retry ${id}) before a flow can use it`,
         );
-      } else if (fact.hasParent) {
+      } else if (fact.hasParent && !this.#isJobOfThisImport(fact.parentId)) {
         this.#error(
           task.task_id,
           path,
@@ -183,6 +186,12 @@ class FlowPlanner {
         this.#adopted.set(id, fact);
       }
     }
+  }
+
+  /** A job of this import's tasks (a task or one of its steps): a farm job it feeds already is this flow's (a re-import). */
+  #isJobOfThisImport(jobId: string | undefined): boolean {
+    if (jobId === undefined) return false;
+    return this.#members.has(jobId) || this.#members.has(jobId.split(STEP_ID_SEPARATOR)[0] as string);
   }
 
   #checkCycles(): void {

@@ -13,6 +13,9 @@ import { type FlowSink, type ImportOptions, recordInvalid } from "./task-importe
 
 type ClaimReply = ["claimed" | "exists" | "dir-taken", string];
 
+/** The states a --rerun runs again: finished ones, and `missing` (indexed, but its job is gone). */
+const RERUNNABLE = new Set(["completed", "failed", "cancelled", "quarantined", "missing"]);
+
 export type AddFlowOutcome =
   | { outcome: "added" }
   | { outcome: "exists" }
@@ -74,7 +77,7 @@ export class RedisFlowSink implements FlowSink {
     if (state === "failed" && (job.failedReason ?? "").startsWith(CANCELLED_REASON_PREFIX))
       state = "cancelled";
     const hasParent = job.parentKey !== undefined && (await redis.exists(job.parentKey)) === 1;
-    return { state, queue, hasParent };
+    return { state, queue, hasParent, ...(hasParent && job.parent ? { parentId: job.parent.id } : {}) };
   }
 
   async acceptFlows(plan: FlowPlan, report: ImportReport, options: ImportOptions): Promise<void> {
@@ -88,14 +91,27 @@ export class RedisFlowSink implements FlowSink {
    */
   async addFlow(root: FlowNode, nodes: readonly FlowNode[]): Promise<AddFlowOutcome> {
     const claims = await this.#claim(nodes);
+    const taken = await this.#refuseTakenDirs(nodes, claims);
+    if (taken.length > 0) return { outcome: "dir-taken", taken };
+    if (claims.every(([outcome]) => outcome === "exists")) return { outcome: "exists" };
+    await this.#add(root, nodes);
+    return { outcome: "added" };
+  }
+
+  /** The jobs whose output folder another task owns; when there are any, this flow's claims are released. */
+  async #refuseTakenDirs(
+    nodes: readonly FlowNode[],
+    claims: readonly ClaimReply[],
+  ): Promise<{ node: FlowNode; owner: string }[]> {
     const taken = nodes.flatMap((node, i) =>
       claims[i]?.[0] === "dir-taken" ? [{ node, owner: claims[i]?.[1] ?? "" }] : [],
     );
-    if (taken.length > 0) {
-      await this.#release(nodes.filter((_, i) => claims[i]?.[0] === "claimed"));
-      return { outcome: "dir-taken", taken };
-    }
-    if (claims.every(([outcome]) => outcome === "exists")) return { outcome: "exists" };
+    if (taken.length > 0) await this.#release(nodes.filter((_, i) => claims[i]?.[0] === "claimed"));
+    return taken;
+  }
+
+  /** Adds the whole tree in one FlowProducer.add (BullMQ skips jobs that exist) and wakes the slots. */
+  async #add(root: FlowNode, nodes: readonly FlowNode[]): Promise<void> {
     await this.#farm.queues.registerModels(
       nodes.flatMap((node) => {
         const model = modelOfQueue(node.queue);
@@ -107,55 +123,101 @@ export class RedisFlowSink implements FlowSink {
       nodes.flatMap((node) => modelOfQueue(node.queue) ?? []),
       "add",
     );
-    return { outcome: "added" };
   }
 
+  /**
+   * A flow whose jobs the farm has already is skipped, as a task is; with --rerun, a flow whose every
+   * job has finished goes in again whole (`#clear`): the task, its post-steps and its dependants run
+   * again, from fresh jobs with the file's data. A flow still running is skipped even then, and a flow
+   * that is only partly in the farm (an import that died) is completed.
+   */
   async #acceptFlow(flow: PlannedFlow, report: ImportReport, options: ImportOptions): Promise<void> {
-    const added = await this.addFlow(flow.root, flow.nodes);
-    if (added.outcome === "dir-taken") {
-      const { taken } = added;
-      for (const pending of flow.members) {
-        const own = taken.find(({ node }) => node.id === pending.task.task_id);
-        const message = own
-          ? `output folder '${own.node.output_sub_dir}' is already used by task '${own.owner}'`
-          : `not imported: its flow has an output folder already in use (${taken.map(({ node }) => node.id).join(", ")})`;
-        recordInvalid(
-          report,
-          options,
-          {
-            index: pending.index,
-            task_id: pending.task.task_id,
-            line: pending.line,
-            errors: [{ path: own ? "output_sub_dir" : "", message }],
-          },
-          pending.raw,
-        );
-      }
+    const claims = await this.#claim(flow.nodes);
+    const taken = await this.#refuseTakenDirs(flow.nodes, claims);
+    if (taken.length > 0) {
+      this.#refuseFlow(flow, taken, report, options);
       return;
     }
-    if (added.outcome === "exists") {
-      for (const pending of flow.members) {
-        const fact = (await this.farmFacts([pending.task.task_id])).get(pending.task.task_id);
+    const known = flow.nodes.filter((_, i) => claims[i]?.[0] === "exists");
+    const facts = await this.farmFacts(known.map(({ id }) => id));
+    const stateOf = (id: string) => facts.get(id)?.state ?? "missing";
+    const rerun = options.rerun === true && known.every(({ id }) => RERUNNABLE.has(stateOf(id)));
+    if (known.length === flow.nodes.length && !rerun) {
+      for (const { index, task } of flow.members) {
+        const fact = facts.get(task.task_id);
         report.skipped.push({
-          index: pending.index,
-          task_id: pending.task.task_id,
+          index,
+          task_id: task.task_id,
           queue: fact?.queue ?? "",
-          state: fact?.state ?? "unknown",
+          state: stateOf(task.task_id),
         });
       }
       return;
     }
+    if (rerun) await this.#clear(known, facts);
+    await this.#add(flow.root, flow.nodes);
     const tasks = flow.members.flatMap(({ task }) => (isStitchTask(task) ? [] : [task as Task]));
     await FarmEvents.of(this.#farm).queued(tasks);
+    const rerunOf = new Map(rerun ? known.map(({ id }) => [id, stateOf(id)]) : []);
     for (const pending of flow.members) {
-      const node = flow.nodes.find(({ id }) => id === pending.task.task_id);
+      const id = pending.task.task_id;
+      const node = flow.nodes.find((candidate) => candidate.id === id);
+      const was = rerunOf.get(id);
       report.imported.push({
         index: pending.index,
-        task_id: pending.task.task_id,
+        task_id: id,
         queue: node?.queue ?? "",
         flow: flow.root.id,
+        ...(was ? { note: `rerun (was ${was})` } : {}),
       });
     }
+  }
+
+  #refuseFlow(
+    flow: PlannedFlow,
+    taken: readonly { node: FlowNode; owner: string }[],
+    report: ImportReport,
+    options: ImportOptions,
+  ): void {
+    for (const pending of flow.members) {
+      const own = taken.find(({ node }) => node.id === pending.task.task_id);
+      const message = own
+        ? `output folder '${own.node.output_sub_dir}' is already used by task '${own.owner}'`
+        : `not imported: its flow has an output folder already in use (${taken.map(({ node }) => node.id).join(", ")})`;
+      recordInvalid(
+        report,
+        options,
+        {
+          index: pending.index,
+          task_id: pending.task.task_id,
+          line: pending.line,
+          errors: [{ path: own ? "output_sub_dir" : "", message }],
+        },
+        pending.raw,
+      );
+    }
+  }
+
+  /**
+   * Takes the finished jobs of a flow out of the farm before it goes in again (--rerun): each job,
+   * wherever it is (its queue, the quarantine queue and the failed original a quarantine leaves),
+   * the cancel records, and the index entries, pointed at the queues the file names now. Their
+   * published folders stay until the new attempts replace them. Jobs are removed one by one,
+   * never with their children: a flow may hang on a farm task that is not part of this file.
+   */
+  async #clear(nodes: readonly FlowNode[], facts: ReadonlyMap<string, FarmTaskFact>): Promise<void> {
+    if (nodes.length === 0) return;
+    const { redis, keys, queues } = this.#farm;
+    for (const node of nodes) {
+      const holders = new Set([facts.get(node.id)?.queue || node.queue, node.queue]);
+      for (const queue of holders)
+        await (await queues.byName(queue).getJob(node.id))?.remove({ removeChildren: false });
+    }
+    const ids = nodes.map(({ id }) => id);
+    await redis.hdel(keys.cancelled, ...ids);
+    await redis.hset(keys.taskIndex, ...nodes.flatMap(({ id, queue }) => [id, queue]));
+    const dirs = nodes.flatMap(({ id, output_sub_dir: dir }) => (dir ? [dir, id] : []));
+    if (dirs.length > 0) await redis.hset(keys.outputDirs, ...dirs);
   }
 
   async #claim(nodes: readonly FlowNode[]): Promise<ClaimReply[]> {

@@ -116,7 +116,8 @@ export async function postprocessTask(
     nodes.push(node);
     sourceId = node.id;
   }
-  const added = await new RedisFlowSink(farm).addFlow(chain as FlowNode, nodes);
+  const sink = new RedisFlowSink(farm);
+  const added = await sink.addFlow(chain as FlowNode, nodes).finally(() => sink.close());
   if (added.outcome === "dir-taken")
     return refused(
       taskId,

@@ -79,12 +79,29 @@ export interface StitchJobData {
   import: TaskImportInfo;
 }
 
+/** What a step's job id has between its root task's id and its place in the chain. */
+export const STEP_ID_SEPARATOR = "--then-";
+
 /** `<root>--then-<n>-<kind>`: readable in Bull Board and `status`; the importer refuses user task ids containing `--then-`. */
 export function stepJobId(rootTaskId: string, index: number, kind: PostStepKind): string {
-  return `${rootTaskId}--then-${index}-${kind}`;
+  return `${rootTaskId}${STEP_ID_SEPARATOR}${index}-${kind}`;
 }
 
 /** A step's output folder: inside its root task's folder, so that a chain stays together on disk. */
 export function stepOutputSubDir(rootOutputSubDir: string, index: number, kind: PostStepKind): string {
-  return `${rootOutputSubDir}/then-${index}-${kind}`;
+  return `${rootOutputSubDir}/${stepFolderName(index, kind)}`;
+}
+
+function stepFolderName(index: number, kind: PostStepKind): string {
+  return `then-${index}-${kind}`;
+}
+
+const STEP_FOLDER_NAME = new RegExp(`^then-[1-9][0-9]*-(${POST_STEP_KINDS.join("|")})$`);
+
+/**
+ * Whether a folder inside a task's output folder is the output of one of its post-steps
+ * (`then-<n>-<kind>`): another job's result, which a re-run of the task must not take as its own.
+ */
+export function isStepFolderName(name: string): boolean {
+  return STEP_FOLDER_NAME.test(name);
 }
