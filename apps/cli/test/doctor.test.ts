@@ -1,8 +1,11 @@
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
+import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { findExecutable, mountOf } from "@wgp-farm/host";
 import { FarmConnection, RedisServerProcess, SlotRegistry } from "@wgp-farm/queue";
+import { Bucket } from "@wgp-farm/storage";
+import { S3RVER_CREDENTIALS, S3TestServer } from "@wgp-farm/storage/test-server";
 import { temporaryDir, testSlotStatus, uniquePrefix } from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { CheckResult, DoctorReport } from "../src/doctor/check-result.js";
@@ -261,5 +264,75 @@ describe("wgp-farm doctor", () => {
     expect(result.stdout).toMatch(/FAIL\s+redis-reachable/);
     expect(result.stdout).toContain("fix: start Redis");
     expect(result.stdout).toContain("this host cannot do its work until the failures are fixed");
+  });
+});
+
+describe("wgp-farm doctor --output-store", () => {
+  const BUCKET = "doctor-results";
+  let server: S3TestServer;
+  let bucket: Bucket;
+  beforeAll(async () => {
+    server = await S3TestServer.start({ buckets: [BUCKET] });
+    bucket = new Bucket({ bucket: BUCKET, prefix: "" }, server.settings, {
+      setting: "test",
+      credentials: S3RVER_CREDENTIALS,
+    });
+  });
+  afterAll(async () => {
+    bucket?.close();
+    await server?.stop();
+  });
+
+  /** The doctor of a dry-run host whose results go to `store`, with the environment a bucket host has. */
+  const storeDoctor = (store: string, env: NodeJS.ProcessEnv = {}) =>
+    doctor(
+      ["--engine", "dry-run", "--output-store", store, "--main-output-dir", path.join(work.dir, "staging")],
+      {
+        env: { ...server.env(), ...env },
+      },
+    );
+
+  it("checks the bucket instead of a shared folder: reachable, writable (the probe removed), staging local", async () => {
+    const run = await storeDoctor(`s3://${BUCKET}/farm`);
+    expect(run.status("output-store")).toBe("ok");
+    expect(run.status("output-store-write")).toBe("ok");
+    expect(run.status("output-staging")).toBe("ok");
+    expect(run.check("output-folder")).toBeUndefined();
+    expect(run.check("output-shared")).toBeUndefined();
+    expect(await bucket.list("farm/")).toEqual([]);
+  });
+
+  it("says where credentials come from when the store refuses them", async () => {
+    const run = await storeDoctor(`s3://${BUCKET}/farm`, {
+      AWS_ACCESS_KEY_ID: "WRONG",
+      AWS_SECRET_ACCESS_KEY: "WRONG",
+    });
+    expect(run.code).toBe(1);
+    expect(run.status("output-store")).toBe("fail");
+    expect(run.check("output-store")?.summary).toContain("refused the credentials");
+    expect(run.check("output-store")?.fix).toMatch(/AWS_ACCESS_KEY_ID.*AWS_PROFILE/);
+    expect(run.check("output-store-write")).toBeUndefined();
+  });
+
+  it("says to create a missing bucket", async () => {
+    const run = await storeDoctor("s3://no-such-bucket/farm");
+    expect(run.status("output-store")).toBe("fail");
+    expect(run.check("output-store")?.summary).toContain("the bucket 'no-such-bucket' does not exist");
+    expect(run.check("output-store")?.fix).toContain("create the bucket (aws s3 mb s3://no-such-bucket");
+  });
+
+  it("says to check the endpoint when nothing answers there", async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as net.AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const run = await storeDoctor(`s3://${BUCKET}/farm`, {
+      WGP_FARM_S3_ENDPOINT: `http://127.0.0.1:${port}`,
+    });
+    expect(run.status("output-store")).toBe("fail");
+    expect(run.check("output-store")?.summary).toContain(
+      `cannot reach --s3-endpoint http://127.0.0.1:${port}`,
+    );
+    expect(run.check("output-store")?.fix).toContain(`check --s3-endpoint http://127.0.0.1:${port}`);
   });
 });

@@ -1,5 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { Bucket } from "@wgp-farm/storage";
+import { S3RVER_CREDENTIALS, S3TestServer } from "@wgp-farm/storage/test-server";
 import { CAUSVID_PRESET } from "@wgp-farm/tasks";
 import { copyOfFakeWangp, EXAMPLE_TASKS, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
 import { STAGING_DIR_NAME } from "@wgp-farm/worker";
@@ -241,6 +243,38 @@ describe("wgp-farm headless", () => {
       }),
     ]);
     expect(await readdir(box.dir)).not.toContain("outside");
+  });
+
+  it("with --output-store publishes every result to the bucket, the local folder holding only staging", async () => {
+    const bucketName = "headless-results";
+    const server = await S3TestServer.start({ buckets: [bucketName] });
+    const bucket = new Bucket({ bucket: bucketName, prefix: "" }, server.settings, {
+      setting: "test",
+      credentials: S3RVER_CREDENTIALS,
+    });
+    try {
+      const store = `s3://${bucketName}/${box.prefix}`;
+      await writeFile(
+        box.tasksFile,
+        JSON.stringify([{ task_id: "to-bucket", prompt: "a lighthouse", model: "t2v_1.3B", steps: 2 }]),
+      );
+      // The store's settings and credentials as a host gets them: the environment (the AWS chain).
+      const headless = startHeadless(["--output-store", store, "--slots", "1"], server.env());
+      let manifest: string | undefined;
+      await waitUntil(async () => {
+        manifest = await bucket.getText(`${box.prefix}/to-bucket/result.json`);
+        return manifest !== undefined;
+      }, 60_000);
+      expect(JSON.parse(manifest ?? "{}")).toMatchObject({ task_id: "to-bucket", status: "completed" });
+      expect(headless.logs()).toContain(`results in ${store}`);
+      headless.child.kill("SIGTERM");
+      expect(await exitOf(headless.child)).toBe(0);
+      expect((await readdir(box.outputDir)).filter((name) => !name.startsWith("."))).toEqual([]);
+      expect(await readdir(path.join(box.outputDir, STAGING_DIR_NAME))).toEqual([]);
+    } finally {
+      bucket.close();
+      await server.stop();
+    }
   });
 
   it("says how to install redis-server when there is no REDIS_URL and none is installed", async () => {

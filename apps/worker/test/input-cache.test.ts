@@ -316,4 +316,37 @@ describe("s3:// inputs", () => {
     await expect(fetching).rejects.toThrow(InputFetchError);
     await expect(fetching).rejects.toThrow(/credentials/);
   });
+
+  it("are checked against the sha256 metadata the farm's uploads carry, and kept nowhere when it differs", async () => {
+    const body = randomBytes(1000);
+    const put = (Key: string, digest: string) =>
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: body, Metadata: { sha256: digest } }));
+    await put("vouched.mp4", sha256(body));
+    await put("altered.mp4", "0".repeat(64));
+    const cache = await s3Cache();
+    const held = await cache.acquire(mediaOf(`s3://${BUCKET}/vouched.mp4`), noLog, never);
+    await held.release();
+    await expect(cache.acquire(mediaOf(`s3://${BUCKET}/altered.mp4`), noLog, never)).rejects.toThrow(
+      /sha256 [0-9a-f]{64} is not the 0{64} the source gave/,
+    );
+    expect(await contentFiles()).toEqual([sha256(body)]);
+  });
+
+  it("hand an input out under a name of its own (a post-step's source), removed at release", async () => {
+    const body = randomBytes(2000);
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "results/clip/clip.mp4", Body: body }));
+    const cache = await s3Cache();
+    const named = await cache.acquireNamed(
+      mediaOf(`s3://${BUCKET}/results/clip/clip.mp4`),
+      "clip.mp4",
+      noLog,
+      never,
+    );
+    expect(path.basename(named.path)).toBe("clip.mp4");
+    expect(await readFile(named.path)).toEqual(body);
+    expect(named.sha256).toBe(sha256(body));
+    await named.release();
+    expect(await readdir(path.join(cacheDir, "named"))).toEqual([]);
+    expect(await contentFiles()).toEqual([sha256(body)]);
+  });
 });

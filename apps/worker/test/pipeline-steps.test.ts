@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   CancelChannel,
@@ -12,10 +12,13 @@ import {
   stepOutputSubDir,
   type TaskImportInfo,
 } from "@wgp-farm/queue";
+import { Bucket } from "@wgp-farm/storage";
+import { S3TestServer } from "@wgp-farm/storage/test-server";
 import { isStitchTask, type Task, TaskValidator } from "@wgp-farm/tasks";
 import { type FlowJob, FlowProducer, type Queue } from "bullmq";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import type { ResultSummary } from "../src/index.js";
 import { startWorker, type TestFarm, t2vTask, testFarm, waitForJob } from "./support.js";
 
 /**
@@ -262,4 +265,58 @@ describe("pipeline steps on the worker", () => {
     expect(job.failedReason).toBe("cancelled: not needed any more (stopped on stitch@test-host)");
     expect(job.attemptsMade).toBe(1);
   }, 60_000);
+});
+
+describe("pipeline steps on results kept in a bucket", () => {
+  it("a post-step fetches its source from the bucket through the host's input cache, under its own name", async () => {
+    const server = await S3TestServer.start({ buckets: ["steps"] });
+    // The worker's credentials come from the AWS chain: here, the environment.
+    Object.assign(process.env, server.env());
+    const bucket = new Bucket({ bucket: "steps", prefix: "" }, server.settings, { setting: "test" });
+    try {
+      const tf = await testFarm("steps-bucket");
+      const then: Task["then"] = [{ kind: "upscale", spatial_upsampling: "lanczos2" }];
+      const gen = await generation("bclip", 9, { then });
+      const upscale = step("bclip", 1, { kind: "upscale", spatial_upsampling: "lanczos2" }, "bclip", [gen]);
+      await addFlow(tf, upscale);
+      const inputCacheDir = path.join(tf.dir, "input-cache");
+      await startWorker(tf, {
+        outputStore: `s3://steps/${tf.prefix}`,
+        ...server.settings,
+        inputCacheDir,
+        env: REAL_MEDIA,
+        stitchConcurrency: 0,
+      });
+
+      const stepJob = await waitForJob(
+        tf,
+        upscale.name,
+        upscale.queueName,
+        ["completed", "failed"],
+        FLOW_TIMEOUT_MS,
+      );
+      expect(stepJob.failedReason ?? null).toBeNull();
+      const generated = (await waitForJob(tf, "bclip", "model.t2v")).returnvalue as ResultSummary;
+      const upscaled = stepJob.returnvalue as ResultSummary;
+      const source = `${generated.output_dir}/${generated.main_file}`;
+      expect(source).toMatch(/^s3:\/\/steps\//);
+      const manifest = JSON.parse(
+        (await bucket.getText(`${tf.prefix}/bclip/then-1-upscale/result.json`)) ?? "{}",
+      ) as Record<string, unknown>;
+      expect(manifest.source).toMatchObject({ task_id: "bclip", file: source });
+      // Fetched once into the cache (by content), seen by WanGP under the source's own name.
+      const sha256 = generated.files.find((file) => file.name === generated.main_file)?.sha256 ?? "";
+      expect(await readdir(inputCacheDir)).toContain(sha256);
+      expect(upscaled.main_file.startsWith(path.parse(generated.main_file).name)).toBe(true);
+      expect(await readdir(path.join(inputCacheDir, "named"))).toEqual([]);
+
+      const local = path.join(tf.dir, "upscaled.mp4");
+      const link = await bucket.link(`${tf.prefix}/bclip/then-1-upscale/${upscaled.main_file}`);
+      await writeFile(local, Buffer.from(await (await fetch(link)).arrayBuffer()));
+      expect(await probe(local)).toEqual({ width: 128, height: 96, frames: 9 });
+    } finally {
+      bucket.close();
+      await server.stop();
+    }
+  }, 180_000);
 });

@@ -163,6 +163,22 @@ describe("S3ResultStore", () => {
     expect(keys).not.toContain("p5/half/result.json");
   });
 
+  it("copies a file over the copy threshold in parts; a store without UploadPartCopy (s3rver) gets no manifest", async () => {
+    const store = await openStore("p9", { s3CopyThreshold: 100_000, s3CopyPartSize: MIN_PART_SIZE });
+    const { staged, documents } = await stagedAttempt(store, "huge", {
+      "small.png": 1000,
+      "huge.mp4": 200_000,
+    });
+    const failure = await store
+      .publish(staged, "huge", documents, testGate())
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StoreSetupError);
+    expect(String(failure)).toContain("the store does not implement UploadPartCopy");
+    expect(await keysUnder("p9/huge/")).not.toContain("p9/huge/result.json");
+    expect(await keysUnder("p9/huge/")).not.toContain("p9/huge/huge.mp4");
+    expect(await keysUnder(`p9/${STAGING_DIR_NAME}/`)).toEqual([]);
+  });
+
   it("publishes nothing half when the network to the store is cut mid-upload, and the retry publishes once", async () => {
     const link = await FaultyLink.open(server.port);
     onCleanup(() => link.close());

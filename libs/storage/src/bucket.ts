@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import {
-  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -9,15 +8,20 @@ import {
 } from "@aws-sdk/client-s3";
 import type { AwsCredentialIdentity } from "@aws-sdk/types";
 import type { Logger } from "@wgp-farm/config";
+import { copyObject } from "./object-copy.js";
 import { headObject, presignedLink, type StoredObject } from "./object-links.js";
 import { SHA256_METADATA, uploadFile } from "./object-upload.js";
 import { createS3Client } from "./s3-client.js";
 import { keyUnder, parseS3Url, type S3Location, s3UrlOf } from "./s3-location.js";
 import { explainStoreError, IntegrityError, type StoreContext } from "./storage-errors.js";
-import { DEFAULT_LINK_TTL_MS, DEFAULT_PART_SIZE, type S3Settings } from "./storage-options.js";
+import {
+  DEFAULT_COPY_PART_SIZE,
+  DEFAULT_LINK_TTL_MS,
+  DEFAULT_PART_SIZE,
+  MULTIPART_COPY_THRESHOLD,
+  type S3Settings,
+} from "./storage-options.js";
 
-/** The largest object one CopyObject request copies. */
-const COPY_LIMIT = 5 * 1024 ** 3;
 /** Keys per DeleteObjects request (S3's limit). */
 const DELETE_BATCH = 1000;
 
@@ -32,6 +36,8 @@ export interface BucketOptions {
   setting: string;
   credentials?: AwsCredentialIdentity;
   maxAttempts?: number;
+  /** See S3ClientOptions. */
+  requestTimeoutMs?: number;
   logger?: Logger | undefined;
 }
 
@@ -145,19 +151,22 @@ export class Bucket {
     return this.#explained(headObject(this.client, this.location.bucket, key));
   }
 
-  /** A server-side copy (no bytes through this host), metadata kept. */
-  async copy(fromKey: string, toKey: string, size: number): Promise<void> {
-    if (size > COPY_LIMIT) {
-      throw new Error(`${fromKey}: objects over 5 GiB cannot be copied in one request (not supported yet)`);
-    }
+  /**
+   * A server-side copy (no bytes through this host), metadata kept; in parts above the copy threshold
+   * (see copyObject). `beforeWrite` runs before each request that writes, and stops the copy by throwing.
+   */
+  async copy(fromKey: string, toKey: string, size: number, beforeWrite?: () => void): Promise<void> {
     await this.#explained(
-      this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.location.bucket,
-          Key: toKey,
-          CopySource: `${this.location.bucket}/${fromKey.split("/").map(encodeURIComponent).join("/")}`,
-        }),
-      ),
+      copyObject(this.client, {
+        bucket: this.location.bucket,
+        fromKey,
+        toKey,
+        size,
+        threshold: this.#settings.s3CopyThreshold ?? MULTIPART_COPY_THRESHOLD,
+        partSize: this.#settings.s3CopyPartSize ?? DEFAULT_COPY_PART_SIZE,
+        beforeWrite,
+        logger: this.#logger,
+      }),
     );
   }
 

@@ -8,6 +8,8 @@ export interface S3ClientOptions {
   credentials?: AwsCredentialIdentity;
   /** Tries per request, the first included (the SDK backs off between them). */
   maxAttempts?: number;
+  /** A request (or a connection) that has not answered in this long fails; default: none (uploads take long). */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -27,5 +29,13 @@ export function createS3Client(settings: S3Settings, options: S3ClientOptions = 
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
     maxAttempts: options.maxAttempts ?? 3,
+    ...(options.requestTimeoutMs
+      ? {
+          requestHandler: {
+            requestTimeout: options.requestTimeoutMs,
+            connectionTimeout: options.requestTimeoutMs,
+          },
+        }
+      : {}),
   });
 }

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { ConfigError } from "@wgp-farm/config";
 
 /** Where results go in a bucket: `s3://bucket/prefix` (the prefix is empty or ends without a slash). */
@@ -35,5 +36,16 @@ export function keyUnder(location: S3Location, ...relative: string[]): string {
 }
 
 export function s3UrlOf(location: S3Location, key = location.prefix): string {
+  return `s3://${location.bucket}/${key}`;
+}
+
+/**
+ * A file of a result, whose `output_dir` is a folder or an `s3://` URL: the file's path, or its
+ * object's `s3://` URL (each key segment URL-encoded, so that any file name survives the URL).
+ */
+export function resultFileOf(outputDir: string, name: string): string {
+  if (!isS3Url(outputDir)) return path.join(outputDir, name);
+  const location = parseS3Url(outputDir, "a result's output_dir");
+  const key = keyUnder(location, name).split("/").map(encodeURIComponent).join("/");
   return `s3://${location.bucket}/${key}`;
 }

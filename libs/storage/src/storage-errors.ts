@@ -5,9 +5,18 @@ export class IntegrityError extends Error {
   override name = "IntegrityError";
 }
 
+/** What is wrong with a store's setup: what the operator has to change. */
+export type StoreSetupProblem = "missing-bucket" | "credentials" | "unsupported";
+
 /** The store cannot be used as configured: a missing bucket, refused credentials. Retrying will not help. */
 export class StoreSetupError extends ConfigError {
   override name = "StoreSetupError";
+  readonly problem: StoreSetupProblem;
+
+  constructor(message: string, problem: StoreSetupProblem, options?: ErrorOptions) {
+    super(message, undefined, options);
+    this.problem = problem;
+  }
 }
 
 /** The store could not be reached or failed for now: the work can be retried. */
@@ -46,7 +55,8 @@ export interface StoreContext {
   endpoint?: string | undefined;
 }
 
-function codeOf(error: unknown): string | undefined {
+/** The S3 error code (`NoSuchBucket`, `NotImplemented`…) or error name of a failure, if any. */
+export function storeErrorCode(error: unknown): string | undefined {
   if (typeof error !== "object" || error === null) return undefined;
   const { name, code, Code } = error as { name?: unknown; code?: unknown; Code?: unknown };
   for (const candidate of [Code, code, name]) if (typeof candidate === "string") return candidate;
@@ -57,7 +67,7 @@ function codeOf(error: unknown): string | undefined {
 function networkCodeOf(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current; depth += 1) {
-    const code = codeOf(current);
+    const code = storeErrorCode(current);
     if (code && NETWORK_CODES.has(code)) return code;
     current = (current as { cause?: unknown }).cause;
   }
@@ -71,22 +81,20 @@ function networkCodeOf(error: unknown): string | undefined {
  */
 export function explainStoreError(error: unknown, context: StoreContext): unknown {
   if (error instanceof UserError || error instanceof IntegrityError) return error;
-  const code = codeOf(error);
+  const code = storeErrorCode(error);
   const where = `${context.setting} ${context.url}`;
   if (code === "NoSuchBucket") {
     return new StoreSetupError(
       `${where}: the bucket '${context.bucket}' does not exist on the store`,
-      undefined,
-      {
-        cause: error,
-      },
+      "missing-bucket",
+      { cause: error },
     );
   }
   if (code && CREDENTIAL_CODES.has(code)) {
     return new StoreSetupError(
       `${where}: the store refused the credentials (${code}); they come from the AWS chain: ` +
         "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --s3-profile or AWS_PROFILE, ~/.aws/credentials",
-      undefined,
+      "credentials",
       { cause: error },
     );
   }

@@ -2,9 +2,18 @@ import { ConfigError, option, SECONDS, switchOption } from "@wgp-farm/config";
 import { z } from "zod";
 
 const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
 
 /** The smallest part S3 accepts (every part but the last). */
 export const MIN_PART_SIZE = 5 * MIB;
+/** The largest part S3 accepts, and the largest object one CopyObject request copies. */
+export const MAX_PART_SIZE = 5 * GIB;
+/** Parts per multipart upload or copy (S3's limit). */
+export const MAX_PARTS = 10_000;
+/** Objects larger than this are copied in parts (UploadPartCopy): AWS refuses a CopyObject above 5 GiB. */
+export const MULTIPART_COPY_THRESHOLD = MAX_PART_SIZE;
+/** Parts of a multipart copy: the store copies them itself, so large parts cost this host nothing. */
+export const DEFAULT_COPY_PART_SIZE = 512 * MIB;
 
 /**
  * How to reach an S3-compatible store (spread into the option sets of every program that reads or
@@ -87,6 +96,10 @@ export interface S3Settings {
   /** Bytes. */
   s3PartSize?: number;
   s3LinkTtlMs?: number;
+  /** Bytes; objects larger than this are copied in parts. No flag: tests lower it. Default MULTIPART_COPY_THRESHOLD. */
+  s3CopyThreshold?: number;
+  /** Bytes per part of a multipart copy. No flag: tests lower it. Default DEFAULT_COPY_PART_SIZE. */
+  s3CopyPartSize?: number;
 }
 
 export const DEFAULT_PART_SIZE = STORAGE_OPTION_SET.s3PartSize.default;

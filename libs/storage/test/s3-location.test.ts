@@ -1,6 +1,6 @@
 import { ConfigError } from "@wgp-farm/config";
 import { describe, expect, it } from "vitest";
-import { keyUnder, parseS3Url, s3UrlOf } from "../src/index.js";
+import { keyUnder, parseS3Url, resultFileOf, s3UrlOf } from "../src/index.js";
 
 describe("parseS3Url", () => {
   it("reads the bucket and a prefix without its slashes", () => {
@@ -22,5 +22,18 @@ describe("parseS3Url", () => {
     expect(keyUnder(location, "task/a", "result.json")).toBe("p/q/task/a/result.json");
     expect(keyUnder(parseS3Url("s3://bk1"), "x.mp4")).toBe("x.mp4");
     expect(s3UrlOf(location, "p/q/x")).toBe("s3://bk1/p/q/x");
+  });
+});
+
+describe("resultFileOf", () => {
+  it("is a path for a folder result, and the object's URL for a result in a bucket", () => {
+    expect(resultFileOf("/srv/out/clip", "clip.mp4")).toBe("/srv/out/clip/clip.mp4");
+    expect(resultFileOf("s3://bk1/farm/clip", "clip.mp4")).toBe("s3://bk1/farm/clip/clip.mp4");
+  });
+
+  it("encodes each key segment, so that any file name comes back whole from the URL", () => {
+    const url = resultFileOf("s3://bk1/farm/a b", "50% #1?.mp4");
+    expect(url).toBe("s3://bk1/farm/a%20b/50%25%20%231%3F.mp4");
+    expect(decodeURIComponent(new URL(url).pathname)).toBe("/farm/a b/50% #1?.mp4");
   });
 });

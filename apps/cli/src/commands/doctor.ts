@@ -1,6 +1,7 @@
-import { addOptions, listOption, switchOption } from "@wgp-farm/config";
+import { addOptions, listOption, switchOption, valuesOf } from "@wgp-farm/config";
 import { defaultEnginePyDir, defaultPython } from "@wgp-farm/engine";
 import { SlotRegistry } from "@wgp-farm/queue";
+import { OUTPUT_STORE_OPTION, S3_ACCESS_OPTION_SET } from "@wgp-farm/storage";
 import { WORKER_OPTION_SET, workerHostName } from "@wgp-farm/worker";
 import type { Command } from "commander";
 import { MAIN_OUTPUT_DIR, PYTHON, REDIS_OPTIONS, WANGP_ROOT } from "../cli-options.js";
@@ -18,6 +19,8 @@ const DOCTOR_OPTIONS = {
   engine: WORKER_OPTION_SET.engine,
   gpus: WORKER_OPTION_SET.gpus,
   name: WORKER_OPTION_SET.name,
+  outputStore: OUTPUT_STORE_OPTION,
+  ...S3_ACCESS_OPTION_SET,
   forgetHost: listOption({
     flag: "--forget-host",
     takes: "name...",
@@ -30,7 +33,7 @@ export function registerDoctor(program: Command): void {
   const command = program
     .command("doctor")
     .description(
-      "check this host for farm work: Redis, the WanGP checkout and its Python, GPUs and RAM, ffmpeg, the LoRA and output folders (shared with the other hosts?)",
+      "check this host for farm work: Redis, the WanGP checkout and its Python, GPUs and RAM, ffmpeg, the LoRA and output folders (shared with the other hosts?), or with --output-store the bucket (reachable, writable)",
     );
   const readOptions = addOptions(command, DOCTOR_OPTIONS);
   command.addHelpText(
@@ -46,6 +49,8 @@ export function registerDoctor(program: Command): void {
       prefix: settings.prefix,
       ...(settings.wangpRoot ? { wangpRoot: settings.wangpRoot } : {}),
       ...(settings.mainOutputDir ? { mainOutputDir: settings.mainOutputDir } : {}),
+      outputStore: settings.outputStore,
+      store: valuesOf(S3_ACCESS_OPTION_SET, settings),
       python: settings.python ?? defaultPython(),
       enginePyDir: defaultEnginePyDir(),
       gpus: settings.gpus,

@@ -105,16 +105,18 @@ export function registerHeadless(program: Command): void {
           : { port: settings.dashboardPort, credentials: undefined },
       logger,
     });
+    const results = settings.outputStore ?? mainOutputDir;
     logger.info(
       {
         tasks_file: farm.watcher?.tasksFile,
         main_output_dir: mainOutputDir,
+        output_store: settings.outputStore,
         redis: farm.redis.url,
         slots: farm.worker.slotIds,
         dashboard: farm.dashboard?.url,
       },
       `headless: watching ${farm.watcher?.tasksFile} with ${farm.worker.slotIds.length} slot(s) (${farm.worker.slotIds.join(", ")}); ` +
-        `results in ${mainOutputDir}; Redis ${farm.redis.private ? "(private) " : ""}${farm.redis.url}. Ctrl+C stops.`,
+        `results in ${results}; Redis ${farm.redis.private ? "(private) " : ""}${farm.redis.url}. Ctrl+C stops.`,
     );
     terminal.show(() => farm.worker.statuses());
     const signal = await stopRequested;

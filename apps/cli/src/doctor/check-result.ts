@@ -1,7 +1,7 @@
 /** ok: fine. warn: works, but not as it should for a farm. fail: blocks work. skip: not checked. */
 export type CheckStatus = "ok" | "warn" | "fail" | "skip";
 
-export type CheckGroup = "redis" | "wangp" | "gpu" | "tools" | "folders";
+export type CheckGroup = "redis" | "wangp" | "gpu" | "tools" | "folders" | "store";
 
 export interface CheckResult {
   id: string;

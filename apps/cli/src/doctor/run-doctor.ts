@@ -1,9 +1,11 @@
 import { type FarmConnection, type HostRecord, HostRecords } from "@wgp-farm/queue";
+import type { S3Settings } from "@wgp-farm/storage";
 import { type CheckResult, check, type DoctorReport } from "./check-result.js";
 import { checkFfmpeg } from "./ffmpeg-check.js";
 import { checkGpus } from "./gpu-checks.js";
 import { checkLoraFolder } from "./lora-folder-check.js";
-import { checkOutputFolder } from "./output-storage.js";
+import { checkOutputFolder, type OutputMarker } from "./output-storage.js";
+import { checkOutputStore } from "./output-store-check.js";
 import { checkRedis } from "./redis-checks.js";
 import type { WangpCheckout } from "./wangp-checkout.js";
 import { checkWangp } from "./wangp-checks.js";
@@ -17,6 +19,10 @@ export interface DoctorOptions {
   prefix: string;
   wangpRoot?: string;
   mainOutputDir?: string;
+  /** `s3://bucket/prefix`: results go to this bucket (checked instead of a shared output folder). */
+  outputStore?: string | undefined;
+  /** How to reach the store (the worker's --s3-* options). */
+  store?: S3Settings;
   python: string;
   enginePyDir: string;
   gpus: "auto" | readonly number[];
@@ -46,6 +52,35 @@ async function wangpSection(options: DoctorOptions, others: readonly HostRecord[
   return { checks, checkout: checkout.hasApi ? checkout : undefined };
 }
 
+/** Where results go: the bucket of --output-store, else the output folder (shared with the other hosts?). */
+async function outputSection(
+  options: DoctorOptions,
+  others: readonly HostRecord[],
+  farm: FarmConnection | undefined,
+): Promise<{ checks: CheckResult[]; marker?: OutputMarker | undefined }> {
+  if (options.outputStore) {
+    const settings = options.store ?? { s3Region: "us-east-1" };
+    return {
+      checks: await checkOutputStore({
+        outputStore: options.outputStore,
+        settings,
+        stagingDir: options.mainOutputDir,
+      }),
+    };
+  }
+  if (!options.mainOutputDir) {
+    return {
+      checks: [check("folders", "output-folder", "skip", "no output folder given (--main-output-dir)")],
+    };
+  }
+  return checkOutputFolder({
+    outputDir: options.mainOutputDir,
+    host: options.host,
+    otherHosts: others,
+    workerHosts: farm && options.listWorkerHosts ? await options.listWorkerHosts(farm) : [],
+  });
+}
+
 /** Every check, in the order a person reads them; writes this host's record when Redis answers. */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const checks: CheckResult[] = [];
@@ -59,16 +94,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     checks.push(...wangp.checks);
     checks.push(...(await checkGpus(options)));
     checks.push(await checkFfmpeg(wangp.checkout?.root));
-    const output = options.mainOutputDir
-      ? await checkOutputFolder({
-          outputDir: options.mainOutputDir,
-          host: options.host,
-          otherHosts: others,
-          workerHosts: redis.farm && options.listWorkerHosts ? await options.listWorkerHosts(redis.farm) : [],
-        })
-      : { checks: [check("folders", "output-folder", "skip", "no output folder given (--main-output-dir)")] };
+    const output = await outputSection(options, others, redis.farm);
     checks.push(...output.checks);
-    await records?.write(hostRecord(options, wangp.checkout, "marker" in output ? output.marker : undefined));
+    await records?.write(hostRecord(options, wangp.checkout, output.marker));
   } finally {
     await redis.farm?.close();
   }

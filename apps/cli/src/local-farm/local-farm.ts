@@ -78,6 +78,13 @@ export class LocalFarm {
             port: options.dashboard.port,
             credentials: options.dashboard.credentials,
             mainOutputDir: options.worker.mainOutputDir,
+            // Links to results kept in a bucket: the worker's store and settings.
+            outputStore: options.worker.outputStore,
+            s3Endpoint: options.worker.s3Endpoint,
+            s3Region: options.worker.s3Region,
+            s3PathStyle: options.worker.s3PathStyle,
+            s3Profile: options.worker.s3Profile,
+            s3LinkTtlMs: options.worker.s3LinkTtlMs,
             logger,
           })
         : undefined;

@@ -7,6 +7,7 @@ const GROUP_TITLES: Record<CheckGroup, string> = {
   gpu: "GPUs and memory",
   tools: "Tools",
   folders: "Folders",
+  store: "Result store",
 };
 
 const STATUS_LABELS: Record<CheckStatus, string> = { ok: "ok  ", warn: "warn", fail: "FAIL", skip: "skip" };

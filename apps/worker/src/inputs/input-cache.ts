@@ -8,7 +8,7 @@ import { FileInUse, HostLock, processIsAlive } from "@wgp-farm/host";
 import { type MediaUrl, redactUrl } from "@wgp-farm/tasks";
 import { type EvictionResult, evictInputs } from "./cache-eviction.js";
 import { CacheIndex, sha256Hex } from "./cache-index.js";
-import { InputChecksumError, InputFetchError, type InputSource } from "./input-source.js";
+import { type InputBody, InputChecksumError, InputFetchError, type InputSource } from "./input-source.js";
 
 export interface InputCacheOptions {
   /** The cache folder on this host (local disk: it is read by every job that uses an input). */
@@ -68,7 +68,9 @@ export class InputCache {
   static async open(options: InputCacheOptions): Promise<InputCache> {
     const cache = new InputCache(options);
     await Promise.all(
-      ["index", "locks", "tmp"].map((sub) => mkdir(path.join(options.dir, sub), { recursive: true })),
+      ["index", "locks", "tmp", "named"].map((sub) =>
+        mkdir(path.join(options.dir, sub), { recursive: true }),
+      ),
     );
     await cache.#removeDeadDownloads();
     await cache.evict();
@@ -95,6 +97,39 @@ export class InputCache {
       return { path: file, sha256, size, fetched, release: () => held.release() };
     }
     throw new InputFetchError(`${redactUrl(media.url)} was evicted from the input cache as it was fetched`);
+  }
+
+  /**
+   * The input as `acquire` holds it, seen under a file name of its own (a hard link in a folder of
+   * its own, removed at release): for a program that goes by the name (WanGP takes a post-step
+   * source's media type from its extension, and names the output after it).
+   */
+  async acquireNamed(
+    media: MediaUrl,
+    name: string,
+    log: (line: string) => void,
+    signal: AbortSignal,
+  ): Promise<CachedInput> {
+    const cached = await this.acquire(media, log, signal);
+    const folder = path.join(this.#options.dir, "named", `${process.pid}-${randomBytes(6).toString("hex")}`);
+    const removeLink = () => rm(folder, { recursive: true, force: true });
+    try {
+      await mkdir(folder);
+      const named = path.join(folder, path.basename(name));
+      await link(cached.path, named);
+      return {
+        ...cached,
+        path: named,
+        release: async () => {
+          await removeLink();
+          await cached.release();
+        },
+      };
+    } catch (error) {
+      await removeLink();
+      await cached.release();
+      throw error;
+    }
   }
 
   /** Removes inputs no job holds: unused longer than the age limit, then the oldest beyond the size limit. */
@@ -237,7 +272,7 @@ export class InputCache {
   #verify(
     shown: string,
     got: { received: number; digest: string; md5: string | undefined },
-    body: { size: number | undefined; md5: string | undefined },
+    body: Pick<InputBody, "size" | "md5" | "sha256">,
     pinned: string | undefined,
   ): void {
     if (body.size !== undefined && got.received !== body.size) {
@@ -245,6 +280,11 @@ export class InputCache {
     }
     if (body.md5 && got.md5 !== body.md5) {
       throw new InputFetchError(`fetching ${shown}: MD5 ${got.md5} is not the ${body.md5} the source gave`);
+    }
+    if (body.sha256 && got.digest !== body.sha256) {
+      throw new InputFetchError(
+        `fetching ${shown}: sha256 ${got.digest} is not the ${body.sha256} the source gave`,
+      );
     }
     if (pinned && got.digest !== pinned) {
       throw new InputChecksumError(`${shown} has sha256 ${got.digest}, the task pins ${pinned}`);
@@ -260,12 +300,16 @@ export class InputCache {
     }
   }
 
-  /** Downloads left by worker processes that died during them. */
+  /** Downloads and named links left by worker processes that died during them. */
   async #removeDeadDownloads(): Promise<void> {
-    const folder = path.join(this.#options.dir, "tmp");
-    for (const name of await readdir(folder)) {
-      const pid = Number(name.split("-")[0]);
-      if (!Number.isInteger(pid) || !processIsAlive(pid)) await rm(path.join(folder, name), { force: true });
+    for (const sub of ["tmp", "named"]) {
+      const folder = path.join(this.#options.dir, sub);
+      for (const name of await readdir(folder)) {
+        const pid = Number(name.split("-")[0]);
+        if (!Number.isInteger(pid) || !processIsAlive(pid)) {
+          await rm(path.join(folder, name), { recursive: true, force: true });
+        }
+      }
     }
   }
 }

@@ -7,6 +7,8 @@ export interface InputBody {
   size: number | undefined;
   /** The MD5 (hex) the source vouches for (Content-MD5, a single-part S3 ETag), when it does. */
   md5: string | undefined;
+  /** The sha256 (hex) the source vouches for (the `sha256` metadata the farm's uploads carry), when it does. */
+  sha256?: string | undefined;
 }
 
 /** Reads inputs of one or more URL schemes. */

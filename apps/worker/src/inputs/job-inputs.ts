@@ -36,6 +36,35 @@ function urlFieldsOf(settings: Record<string, unknown>): UrlField[] {
 
 const fieldName = ({ key, index }: UrlField) => (index === undefined ? key : `${key}[${index}]`);
 
+/** An input that is not there, or not the file pinned, is the task's fault (invalid); anything else stays as it is. */
+function asTaskError(error: unknown, what: string): unknown {
+  if (error instanceof InputMissingError || error instanceof InputChecksumError) {
+    return new MissingMediaError([`${what}: ${error.message}`]);
+  }
+  return error;
+}
+
+/**
+ * One file given by URL (a post-step's source kept in a bucket) in this host's input cache, held
+ * until released, under the file name `name`; `what` names it in errors. Failures are classed as
+ * for a task's media fields.
+ */
+export async function localizeUrl(
+  url: string,
+  source: { what: string; name: string },
+  cache: InputCache,
+  log: (line: string) => void,
+  signal: AbortSignal,
+): Promise<CachedInput> {
+  const media = parseMediaUrl(url);
+  if ("problem" in media) throw new MissingMediaError([`${source.what}: ${media.problem}`]);
+  try {
+    return await cache.acquireNamed(media, source.name, log, signal);
+  } catch (error) {
+    throw asTaskError(error, source.what);
+  }
+}
+
 /**
  * Puts every media URL of a job's settings into this host's input cache and points the settings at
  * the cached files (WanGP reads local paths; a virtual-media suffix stays after the path). The
@@ -68,10 +97,7 @@ export async function localizeJobInputs(
   if (failure !== -1) {
     await release();
     const error = (outcomes[failure] as PromiseRejectedResult).reason as unknown;
-    if (error instanceof InputMissingError || error instanceof InputChecksumError) {
-      throw new MissingMediaError([`${fieldName(fields[failure] as UrlField)}: ${error.message}`]);
-    }
-    throw error;
+    throw asTaskError(error, fieldName(fields[failure] as UrlField));
   }
   for (const outcome of outcomes) {
     if (outcome.status !== "fulfilled") continue;

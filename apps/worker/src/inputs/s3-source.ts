@@ -1,4 +1,5 @@
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { SHA256_METADATA } from "@wgp-farm/storage";
 import { type MediaUrl, redactUrl } from "@wgp-farm/tasks";
 import { type InputBody, InputFetchError, InputMissingError, type InputSource } from "./input-source.js";
 
@@ -33,6 +34,12 @@ function md5OfEtag(
   return bare;
 }
 
+/** The sha256 an object's metadata vouches for (the farm's uploads set it; see SHA256_METADATA). */
+function sha256OfMetadata(metadata: Record<string, string> | undefined): string | undefined {
+  const value = metadata?.[SHA256_METADATA]?.toLowerCase();
+  return value && /^[0-9a-f]{64}$/.test(value) ? value : undefined;
+}
+
 /** `s3://` inputs, read with the worker's S3 settings and credentials from the AWS chain. */
 export class S3InputSource implements InputSource {
   readonly #client: S3Client;
@@ -53,6 +60,7 @@ export class S3InputSource implements InputSource {
         stream: answer.Body as AsyncIterable<Uint8Array>,
         size: answer.ContentLength,
         md5: md5OfEtag(answer.ETag, answer.ServerSideEncryption, answer.SSECustomerAlgorithm !== undefined),
+        sha256: sha256OfMetadata(answer.Metadata),
       };
     } catch (error) {
       if (error instanceof InputFetchError) throw error;

@@ -182,11 +182,12 @@ export class S3ResultStore implements ResultStore {
       await this.#bucket.delete([manifestKey]);
     }
     for (const file of files) {
-      gate.check();
+      // Checked before every write: a file over the copy threshold takes one copy request per part.
       await this.#bucket.copy(
         `${staging}/${FILES_PART}/${file.name}`,
         `${finalPrefix}/${file.name}`,
         file.size,
+        () => gate.check(),
       );
     }
     const kept = new Set(files.map((file) => file.name));

@@ -1,5 +1,5 @@
-import path from "node:path";
 import { type FarmConnection, findTaskJob, type SourceRef, TaskIndex } from "@wgp-farm/queue";
+import { resultFileOf } from "@wgp-farm/storage";
 import { z } from "zod";
 import { MissingMediaError } from "../job/media-check.js";
 
@@ -18,7 +18,7 @@ const SourceResultSchema = z.object({ output_dir: z.string().min(1), main_file: 
 /** A completed source job's main output. */
 export interface SourceOutput {
   task_id: string;
-  /** Absolute path of its main file. */
+  /** Absolute path of its main file; its s3:// URL for a result kept in a bucket. */
   file: string;
   output_dir: string;
   main_file: string;
@@ -39,5 +39,5 @@ export async function sourceOutput(farm: FarmConnection, source: SourceRef): Pro
   const result = SourceResultSchema.safeParse(found.job.returnvalue);
   if (!result.success) throw new SourceNotReadyError(`${task_id} completed without a main output file`);
   const { output_dir, main_file } = result.data;
-  return { task_id, file: path.join(output_dir, main_file), output_dir, main_file };
+  return { task_id, file: resultFileOf(output_dir, main_file), output_dir, main_file };
 }

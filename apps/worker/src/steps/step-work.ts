@@ -1,8 +1,10 @@
 import { access } from "node:fs/promises";
 import type { PostprocessRequest, ResultMessage } from "@wgp-farm/engine";
 import { type FarmConnection, type PostStep, postStepModelType, type StepJobData } from "@wgp-farm/queue";
+import { isS3Url } from "@wgp-farm/storage";
+import { type JobInputs, localizeUrl } from "../inputs/job-inputs.js";
 import type { ResultManifest } from "../output/result-manifest.js";
-import type { JobWork, WorkRun } from "./job-work.js";
+import type { JobWork, WorkPreparation, WorkRun } from "./job-work.js";
 import { SourceNotReadyError, type SourceOutput, sourceOutput } from "./step-source.js";
 
 /** Whether a slot job is a post-step (its data is StepJobData) rather than a generation. */
@@ -36,7 +38,7 @@ export function postprocessCallOf(step: PostStep): Pick<PostprocessRequest, "cal
 
 /**
  * A post-step: WanGP's late post-processing of its source job's main output, on a GPU slot, through
- * the slot's engine (one WanGP session). The source must be completed; its file must be on this host.
+ * the slot's engine (one WanGP session). The source must be completed; its file on this host or in a bucket.
  * It never goes through the model-weights gate: `post.<kind>` is no WanGP model.
  */
 export class StepWork implements JobWork {
@@ -44,6 +46,8 @@ export class StepWork implements JobWork {
   readonly notes: readonly string[] = [];
   readonly #farm: FarmConnection;
   #source: SourceOutput | undefined;
+  /** The source's main file on this host (a cached copy for a result kept in a bucket). */
+  #sourceFile: string | undefined;
 
   constructor(data: StepJobData, farm: FarmConnection) {
     this.record = data;
@@ -54,24 +58,34 @@ export class StepWork implements JobWork {
     return this.record.output_sub_dir;
   }
 
-  /** A post-step's input is its source job's main file, which must be on this host already. */
-  async prepare(): Promise<undefined> {
+  /**
+   * A post-step's input is its source job's main file: on this host already (a shared output folder),
+   * or, for a result kept in a bucket, fetched through the host's input cache and held until the end.
+   */
+  async prepare(host: WorkPreparation): Promise<JobInputs | undefined> {
     const source = await sourceOutput(this.#farm, this.record.source);
+    this.#source = source;
+    if (isS3Url(source.file)) {
+      const named = { what: `source ${source.task_id}`, name: source.main_file };
+      const cached = await localizeUrl(source.file, named, host.inputs, host.log, host.signal);
+      this.#sourceFile = cached.path;
+      return cached;
+    }
     await access(source.file).catch(() => {
       throw new SourceNotReadyError(`${source.task_id}'s main file ${source.file} is not on this worker`);
     });
-    this.#source = source;
+    this.#sourceFile = source.file;
     return undefined;
   }
 
   run(run: WorkRun): Promise<ResultMessage> {
-    const source = this.#source;
-    if (!source) throw new Error("StepWork.run before check");
+    const source = this.#sourceFile;
+    if (!source) throw new Error("StepWork.run before prepare");
     const { task_id, step } = this.record;
     run.engineStarts(postStepModelType(step.kind));
     const request = {
       id: task_id,
-      source: source.file,
+      source,
       outputDir: run.outputDir,
       ...postprocessCallOf(step),
     };

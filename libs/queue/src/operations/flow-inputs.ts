@@ -1,4 +1,4 @@
-import path from "node:path";
+import { resultFileOf } from "@wgp-farm/storage";
 import { isMediaRef, type Task } from "@wgp-farm/tasks";
 import { z } from "zod";
 import type { FarmConnection } from "../records/farm-connection.js";
@@ -8,7 +8,7 @@ import { findTaskJob } from "./task-lookup.js";
 const MainOutputSchema = z.object({ output_dir: z.string().min(1), main_file: z.string().min(1) });
 
 export interface ResolvedInputs {
-  /** The task with every `{"from": id}` replaced by the absolute path of that job's main output. */
+  /** The task with every `{"from": id}` replaced by the absolute path of that job's main output (its s3:// URL for a result in a bucket). */
   task: Task;
   /** One line per reference that could not be resolved (the job is unknown, unfinished, or has no output). */
   problems: string[];
@@ -21,7 +21,7 @@ async function mainOutputOf(farm: FarmConnection, taskId: string): Promise<strin
   if (state !== "completed") return [`${taskId} is ${state}, not completed`];
   const result = MainOutputSchema.safeParse(found.job.returnvalue);
   if (!result.success) return [`${taskId} completed without a main output file`];
-  return path.join(result.data.output_dir, result.data.main_file);
+  return resultFileOf(result.data.output_dir, result.data.main_file);
 }
 
 /**
