@@ -63,16 +63,16 @@ export class RedisTaskSink implements TaskSink {
         recordInvalid(report, options, entry, pending.raw);
       }
     });
+    const retriedModels: string[] = [];
     await Promise.all(
-      known.map(({ pending, queue }) => this.resolveKnown(pending, queue, report, options, toAdd)),
+      known.map(({ pending, queue }) =>
+        this.resolveKnown(pending, queue, report, options, toAdd, retriedModels),
+      ),
     );
+    if (retriedModels.length > 0) await this.farm.work.announce(retriedModels, "add");
     await this.addJobs(toAdd, report);
     // Until then nothing is acknowledged: a failure here fails the whole import, which is safe to repeat.
     await confirmOnReplica(this.farm.redis, this.replicaAckTimeoutMs);
-    await this.farm.work.announce(
-      batch.map(({ task }) => task.model),
-      "add",
-    );
   }
 
   private async claim(batch: readonly PendingTask[]): Promise<ClaimReply[]> {
@@ -93,6 +93,7 @@ export class RedisTaskSink implements TaskSink {
     report: ImportReport,
     options: ImportOptions,
     toAdd: ToAdd[],
+    retriedModels: string[],
   ): Promise<void> {
     const { redis, keys, queues } = this.farm;
     const { task, index } = pending;
@@ -124,6 +125,7 @@ export class RedisTaskSink implements TaskSink {
         resetAttemptsMade: true,
         resetAttemptsStarted: true,
       });
+      retriedModels.push(task.model);
       report.imported.push({ index, task_id: task.task_id, queue: queueName, note: `rerun (was ${state})` });
       return;
     }
@@ -170,6 +172,11 @@ export class RedisTaskSink implements TaskSink {
             data: { task: pending.task, import: pending.info } satisfies TaskJobData,
             opts: jobOptionsFor(pending.task, this.retry),
           })),
+        );
+        // Idle slots are told first: the event log and the search index are not on the pickup's path.
+        await this.farm.work.announce(
+          list.map(({ pending }) => pending.task.model),
+          "add",
         );
         await FarmEvents.of(this.farm).queued(list.map(({ pending }) => pending.task));
         await TaskSearchIndex.of(this.farm).queued(list.map(({ pending }) => pending.task));
