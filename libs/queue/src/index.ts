@@ -185,7 +185,13 @@ export {
   type TaskImportInfo,
   type TaskJobData,
 } from "./records/task-job.js";
-export { readWorkEntry, type WorkEntry, type WorkReason, WorkSignal } from "./records/work-signal.js";
+export {
+  idleRosterKey,
+  readWorkEntry,
+  type WorkEntry,
+  type WorkReason,
+  WorkSignal,
+} from "./records/work-signal.js";
 export {
   type ConnectRedisOptions,
   connectRedis,
