@@ -46,6 +46,11 @@ export class IdleRoster {
     return IdleRoster.membershipsOf(holds).every((membership) => this.#published.has(membership));
   }
 
+  /** Adds the entries a slot holding `holds` needs, removing none (other slots may be about to wait). */
+  include(holds: string | null): Promise<void> {
+    return this.sync(() => new Set([...this.#published, ...IdleRoster.membershipsOf(holds)]));
+  }
+
   /**
    * Makes Redis hold exactly `wanted` for this process (one round trip); resolves once it does.
    * Calls run one after the other, each on the latest `wanted` its caller computes.

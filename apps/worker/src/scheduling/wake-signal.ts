@@ -91,12 +91,10 @@ export class WakeSignal {
     const roster = this.#roster;
     if (roster && !roster.covers(holds)) {
       // A roster that cannot be written leaves the slot to the watcher's fallback (a normal wait).
-      return roster
-        .sync(() => this.#memberships(holds))
-        .then(
-          () => undefined,
-          () => this.#wait(Math.min(timeoutMs, 1_000), signal, holds),
-        );
+      return roster.include(holds).then(
+        () => undefined,
+        () => this.#wait(Math.min(timeoutMs, 1_000), signal, holds),
+      );
     }
     return this.#wait(timeoutMs, signal, holds);
   }
@@ -120,11 +118,9 @@ export class WakeSignal {
     });
   }
 
-  /** The roster entries the waiting slots need (and one more slot's, about to wait, holding `extra`). */
-  #memberships(extra?: string | null): Set<string> {
-    const holds = [...this.#waiters].map((waiter) => waiter.holds);
-    if (extra !== undefined) holds.push(extra);
-    return new Set(holds.flatMap((held) => IdleRoster.membershipsOf(held)));
+  /** The roster entries the waiting slots need. */
+  #memberships(): Set<string> {
+    return new Set([...this.#waiters].flatMap((waiter) => IdleRoster.membershipsOf(waiter.holds)));
   }
 
   #scheduleRosterRemoval(): void {
