@@ -17,6 +17,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { FarmConnection, importTaskSource, RedisServerProcess, RedisTaskSink } from "@wgp-farm/queue";
 import { median, percentile } from "../bench-result.ts";
+import { CORES, machineCpuSeconds, processCpuSeconds } from "./cpu-meter.ts";
 import { type RedisDelta, type RedisReading, readRedis, redisDelta } from "./redis-meter.ts";
 import { type SimHost, type SimHostOptions, startSimHost } from "./sim-host.ts";
 import type { EngineRecord, VirtualTimings } from "./virtual-engine.ts";
@@ -50,6 +51,7 @@ export interface FarmSimulationResult {
     xreadPerS: number;
     redisCpuPercent: number;
     byCommand: Record<string, number>;
+    schedule: ScheduleSummary;
   };
   idle: { callsPerS: number; redisCpuPercent: number; byCommand: Record<string, number> };
   arrivals: {
@@ -63,6 +65,88 @@ export interface FarmSimulationResult {
   connections: { idle: number; peak: number };
   /** Every job ran exactly once (the short test's check). */
   startedOnce: boolean;
+}
+
+/** Where the busy phase's time went, from the engines' records: what keeps the makespan off its bound. */
+export interface ScheduleSummary {
+  /** Import start → first job handed to an engine (ms). */
+  firstPickupMs: number;
+  /** Import start → the last slot's first job (ms): how long the farm took to get every slot busy. */
+  lastFirstPickupMs: number;
+  /** Jobs per slot: fewest, most. */
+  jobsPerSlot: [number, number];
+  modelLoads: number;
+  /** Per slot, time between one job's engine end and the next job's start, summed over the farm / jobs (ms). */
+  meanGapMs: number;
+  /** The largest such gap (ms). */
+  maxGapMs: number;
+  /** Import start → its last batch accepted (ms). */
+  importMs: number;
+  /** The simulator's Node processes (every worker of the farm), % of one core each, on average. */
+  simHostCpuPercent: number[];
+  /** The whole machine's CPU in use (every process of every user), % of all its cores. */
+  machineCpuPercent: number;
+  cores: number;
+}
+
+interface CpuReading {
+  at: number;
+  hosts: number[];
+  machine: { busy: number; total: number };
+}
+
+async function readCpu(farm: Farm): Promise<CpuReading> {
+  return {
+    at: performance.now(),
+    hosts: await Promise.all(farm.hosts.map((host) => host.cpuSeconds())),
+    machine: await machineCpuSeconds(),
+  };
+}
+
+function cpuDelta(before: CpuReading, after: CpuReading) {
+  const seconds = (after.at - before.at) / 1000;
+  return {
+    simHostCpuPercent: after.hosts.map((cpu, i) =>
+      Math.round((100 * (cpu - (before.hosts[i] ?? 0))) / seconds),
+    ),
+    machineCpuPercent: Math.round(
+      (100 * (after.machine.busy - before.machine.busy)) / (after.machine.total - before.machine.total),
+    ),
+    cores: CORES,
+  };
+}
+
+function summarizeSchedule(
+  records: readonly EngineRecord[],
+  startMs: number,
+): Omit<ScheduleSummary, "importMs" | "simHostCpuPercent" | "machineCpuPercent" | "cores"> {
+  const bySlot = new Map<string, EngineRecord[]>();
+  for (const r of records) bySlot.set(r.slot, [...(bySlot.get(r.slot) ?? []), r]);
+  let gapSum = 0;
+  let gaps = 0;
+  let maxGap = 0;
+  const counts: number[] = [];
+  const firsts: number[] = [];
+  for (const jobs of bySlot.values()) {
+    jobs.sort((a, b) => a.t - b.t);
+    counts.push(jobs.length);
+    firsts.push((jobs[0]?.t ?? startMs) - startMs);
+    for (let i = 1; i < jobs.length; i++) {
+      const prev = jobs[i - 1] as EngineRecord;
+      const gap = (jobs[i] as EngineRecord).t - (prev.t + prev.load_ms + prev.generation_ms);
+      gapSum += gap;
+      gaps += 1;
+      maxGap = Math.max(maxGap, gap);
+    }
+  }
+  return {
+    firstPickupMs: Math.round(Math.min(...firsts)),
+    lastFirstPickupMs: Math.round(Math.max(...firsts)),
+    jobsPerSlot: [Math.min(...counts), Math.max(...counts)],
+    modelLoads: records.filter((r) => r.load_ms > 0).length,
+    meanGapMs: gaps === 0 ? 0 : Math.round(gapSum / gaps),
+    maxGapMs: Math.round(maxGap),
+  };
 }
 
 const modelName = (i: number) => `sim_m${String(i).padStart(2, "0")}`;
@@ -84,7 +168,7 @@ interface Farm {
   redis: RedisServerProcess;
   conn: FarmConnection;
   dir: string;
-  hosts: { recordFile: string; stop(): Promise<void> }[];
+  hosts: SimHost[];
 }
 
 async function startHostProcess(options: SimHostOptions): Promise<SimHost> {
@@ -105,8 +189,10 @@ async function startHostProcess(options: SimHostOptions): Promise<SimHost> {
     await exited;
     throw error;
   }
+  const pid = child.pid as number;
   return {
     recordFile: path.join(options.dir, `${options.host}.jsonl`),
+    cpuSeconds: () => processCpuSeconds(pid),
     stop: async () => {
       child.kill("SIGTERM");
       await exited;
@@ -208,8 +294,10 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     const models = mixedModels(options.slots * options.tasksPerSlot, options.models);
     const tasks = models.map((model, i) => task(`busy-${i}`, model, options.steps));
     const beforeBusy = await readRedis(redis);
+    const cpuBeforeBusy = await readCpu(farm);
     const start = performance.timeOrigin + performance.now();
     await importTasks(farm.conn, tasks);
+    const importMs = performance.timeOrigin + performance.now() - start;
     let peakClients = beforeBusy.clients;
     const sampling = (async () => {
       while ((await ended(farm)) < tasks.length) {
@@ -220,6 +308,7 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     const end = await untilCompleted(farm, tasks.length, 100);
     await sampling;
     const busy = redisDelta(beforeBusy, await readRedis(redis));
+    const busyCpu = cpuDelta(cpuBeforeBusy, await readCpu(farm));
     const busyRecords = await engineRecords(farm);
     const generationMs = busyRecords.reduce((sum, r) => sum + r.generation_ms, 0);
     const lowerBoundS = (generationMs + options.slots * options.timings.loadMs) / options.slots / 1000;
@@ -280,6 +369,7 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
         xreadPerS: round(perSecond(busy, busy.byCommand.xread ?? 0), 1),
         redisCpuPercent: round((100 * busy.cpuS) / busy.seconds, 1),
         byCommand: busy.byCommand,
+        schedule: { ...summarizeSchedule(busyRecords, start), importMs: Math.round(importMs), ...busyCpu },
       },
       idle: {
         callsPerS: round(idleCallsPerS, 1),

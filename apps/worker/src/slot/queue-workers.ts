@@ -118,12 +118,12 @@ export class QueueWorkerSet {
 
   async #checkStalledRounds(): Promise<void> {
     const interval = this.#settings.stalledIntervalMs;
-    // Every process tries a few times per round: the round's check starts soon after the last one's turn ends.
-    const tryEveryMs = Math.max(100, Math.floor(interval / 4));
     const signal = this.#stopChecks.signal;
     while (!signal.aborted) {
       if (await this.#takeStalledTurn(interval)) await this.#checkAllQueues();
-      await sleep(tryEveryMs, undefined, { signal }).catch(() => undefined);
+      // Each process tries once a round, at its own phase: with many processes a round's check
+      // starts soon after the last turn ends, at one SET per process per round.
+      await sleep(interval, undefined, { signal }).catch(() => undefined);
     }
   }
 
