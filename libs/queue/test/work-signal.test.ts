@@ -125,20 +125,18 @@ describe("the farm's work signal", () => {
     expect(await farm.redis.zscore(idleRosterKey(farm.keys), "p-gone")).toBeNull();
   });
 
-  it("names no process for a retry in backoff, a stall, work passed on to everyone, or when none is idle", async () => {
+  it("names no process for a retry in backoff, a stall, or when none is idle", async () => {
     const queue = farm.queues.forModel("t2v");
     await queue.add("t", { task: task("r", "t2v") } as never, { jobId: "r", delay: 60_000 });
     await farm.work.announce(["t2v"], "add");
     await farm.redis.zadd(idleRosterKey(farm.keys), Date.now() + 60_000, "p1");
     await farm.work.announce(["t2v"], "retry", ["r"]);
     await farm.work.announce(["t2v"], "stall", ["s"]);
-    await farm.work.announce(["t2v"], "add", [], { hops: 4, everyone: true });
-    await farm.work.announce(["t2v"], "requeue", [], { hops: 1, everyone: false });
+    await farm.work.announce(["t2v"], "requeue", [], 1);
     expect((await entries()).map((entry) => [entry?.reason, entry?.to, entry?.hops])).toEqual([
       ["add", null, 0],
       ["retry", null, 0],
       ["stall", null, 0],
-      ["add", null, 0],
       ["requeue", ["p1"], 1],
     ]);
   });

@@ -5,7 +5,7 @@ import type { Redis } from "ioredis";
 import { IdleRoster } from "./idle-roster.js";
 import type { WakeSignal } from "./wake-signal.js";
 
-/** How often work is passed on by named processes that had no idle slot left, before everyone decides. */
+/** How often work is passed on by named processes that had no idle slot left. */
 const MAX_HOPS = 3;
 
 type StreamReply = [stream: string, entries: [id: string, fields: string[]][]][] | null;
@@ -163,18 +163,21 @@ export class WorkSignalWatcher {
     }
   }
 
-  /** This process was named for `entry`: wakes its slots, or passes the work on when none is idle. */
+  /**
+   * This process was named for `entry`: wakes its slots, or passes the work on when none is idle, at
+   * most MAX_HOPS times. Past that the work waits for the next slot that decides (every slot does when
+   * its job ends, and one idle slot per round looks at every queue): waking every process instead
+   * would keep the farm's slots deciding, and named processes with no idle slot, in a loop.
+   */
   async #wakeNamed(model: string, entry: WorkEntry): Promise<void> {
-    if (this.#wake.notify(model, entry.count) > 0 || !this.#work) return;
+    if (this.#wake.notify(model, entry.count) > 0 || !this.#work || entry.hops >= MAX_HOPS) return;
     try {
       await this.#wake.syncRoster();
-      const hops = entry.hops + 1;
-      // Past the bound, the entry names no one: every process decides for itself.
       await this.#work.announce(
         Array.from({ length: entry.count }, () => model),
         entry.reason,
         [],
-        { hops, everyone: hops > MAX_HOPS },
+        entry.hops + 1,
       );
     } catch (error) {
       this.#logger.warn({ err: error, model }, "passing work on failed");

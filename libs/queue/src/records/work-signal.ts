@@ -62,14 +62,13 @@ export class WorkSignal {
   /**
    * Says that work may be ready: one entry per model, counting how often `models` names it (pass
    * one model per task). With `taskIds` of one model, a retry in backoff carries its ready time.
-   * `pass.hops`: how often the work was already passed on by a named process that could not take it;
-   * `pass.everyone`: name no process (every process decides for itself).
+   * `hops`: how often the work was already passed on by a named process that could not take it.
    */
   async announce(
     models: Iterable<string>,
     reason: WorkReason,
     taskIds: readonly string[] = [],
-    pass: { hops: number; everyone: boolean } = { hops: 0, everyone: false },
+    hops = 0,
   ): Promise<void> {
     const counts = new Map<string, number>();
     for (const model of models) counts.set(model, (counts.get(model) ?? 0) + 1);
@@ -89,8 +88,7 @@ export class WorkSignal {
           JSON.stringify([model]),
           JSON.stringify(counts.size === 1 ? taskIds : []),
           Math.max(count, counts.size === 1 ? taskIds.length : 0),
-          pass.hops,
-          pass.everyone ? 1 : 0,
+          hops,
         ),
       ),
     );

@@ -5,8 +5,7 @@
  * expiry ms: processes with an idle slot), KEYS[5] the model's idle roster (processes with an idle
  * slot that holds the model)
  * ARGV[1] max length (approximate), ARGV[2] reason, ARGV[3] models (JSON list), ARGV[4] task ids
- * (JSON list, may be empty), ARGV[5] count of tasks, ARGV[6] hops (times the entry was passed on),
- * ARGV[7] 1: name no process
+ * (JSON list, may be empty), ARGV[5] count of tasks, ARGV[6] hops (times the entry was passed on)
  * A named task that sits in the delayed set (a retry in backoff) gives the entry its ready time
  * (`at`, epoch ms): readers wake then, not now. A delayed job's score is its ready time × 0x1000.
  * The entry also says how many live slots hold the model (`serving`): readers with no such slot
@@ -38,7 +37,7 @@ end
 if at then
   table.insert(fields, 'at')
   table.insert(fields, string.format('%d', at))
-elseif ARGV[2] ~= 'stall' and ARGV[7] ~= '1' then
+elseif ARGV[2] ~= 'stall' then
   local want = tonumber(ARGV[5])
   local chosen, seen = {}, {}
   for _, roster in ipairs({KEYS[5], KEYS[4]}) do
