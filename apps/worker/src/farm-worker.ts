@@ -115,7 +115,6 @@ export class FarmWorker {
       const watcherRedis = farm.redis.duplicate();
       const watcher = new WorkSignalWatcher(watcherRedis, farm.keys, wake, logger, {
         refreshMs: resolved.idleRecheckMs,
-        commands: farm.redis,
         leaveToServers: (entry) => leaveToServers(entry, resolved),
       });
       const host = plans[0]?.host ?? "worker";
