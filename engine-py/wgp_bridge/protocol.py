@@ -11,6 +11,8 @@ from typing import Any, BinaryIO
 PROTOCOL_VERSION = 1
 DEFAULT_MAX_LINE_BYTES = 1 << 20
 MAX_ID_CHARS = 256
+# WanGP's late post-processing calls a `postprocess` command names (WanGPSession.submit_<call>).
+POSTPROCESS_CALLS = ("media_postprocessing", "audio_remux")
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,19 @@ class GenerateCommand:
     settings: dict[str, Any]
     output_dir: str
     output_name: str
+
+
+@dataclass(frozen=True)
+class PostprocessCommand:
+    """Late post-processing of an existing file through WanGP's own session calls (PROTOCOL.md):
+    `call` is `media_postprocessing` (submit_media_postprocessing) or `audio_remux` (submit_audio_remux);
+    `params` are that call's keyword arguments, checked by wgp_bridge.postprocess."""
+
+    id: str
+    call: str
+    source: str
+    output_dir: str
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,7 @@ class ShutdownCommand:
     pass
 
 
-Command = GenerateCommand | CancelCommand | DescribeCommand | PingCommand | ShutdownCommand
+Command = GenerateCommand | PostprocessCommand | CancelCommand | DescribeCommand | PingCommand | ShutdownCommand
 
 
 class CommandError(Exception):
@@ -128,6 +143,20 @@ def _generate(command_id: str, data: dict[str, Any]) -> GenerateCommand:
     return GenerateCommand(command_id, settings, output_dir, output_name)
 
 
+def _postprocess(command_id: str, data: dict[str, Any]) -> PostprocessCommand:
+    call, source, output_dir = data.get("call"), data.get("source"), data.get("output_dir")
+    params = data.get("params", {})
+    if call not in POSTPROCESS_CALLS:
+        raise CommandError(f"'call' must be one of {', '.join(POSTPROCESS_CALLS)}", detail={"known": list(POSTPROCESS_CALLS)})
+    if not isinstance(source, str) or not os.path.isabs(source):
+        raise CommandError("'source' must be the absolute path of the file to post-process")
+    if not isinstance(output_dir, str) or not os.path.isabs(output_dir):
+        raise CommandError("'output_dir' must be an absolute path (the job's staging folder)")
+    if not isinstance(params, dict):
+        raise CommandError("'params' must be a JSON object of the call's parameters")
+    return PostprocessCommand(command_id, call, source, output_dir, params)
+
+
 def _is_plain_file_stem(name: str) -> bool:
     return (
         0 < len(name) <= 200
@@ -147,6 +176,7 @@ def _describe(command_id: str, data: dict[str, Any]) -> DescribeCommand:
 
 _PARSERS = {
     "generate": _generate,
+    "postprocess": _postprocess,
     "cancel": lambda command_id, _data: CancelCommand(command_id),
     "describe": _describe,
     "ping": lambda command_id, _data: PingCommand(command_id),

@@ -23,6 +23,7 @@ from wgp_bridge.protocol import (
     GenerateCommand,
     OversizedLine,
     PingCommand,
+    PostprocessCommand,
     ShutdownCommand,
     parse_command,
     read_lines,
@@ -77,7 +78,7 @@ class BridgeServer:
         return self._shut_down()
 
     def _dispatch(self, command: Command) -> None:
-        if isinstance(command, GenerateCommand):
+        if isinstance(command, (GenerateCommand, PostprocessCommand)):
             self._start_job(command)
         elif isinstance(command, CancelCommand):
             self._cancel(command.id)
@@ -87,12 +88,12 @@ class BridgeServer:
             self._channel.send("pong", id=command.id)
 
     def _refuse(self, exc: CommandError) -> None:
-        if exc.id is not None and exc.command_type in ("generate", "describe"):
+        if exc.id is not None and exc.command_type in ("generate", "postprocess", "describe"):
             self._channel.send("error", id=exc.id, kind="invalid", message=exc.message, detail=exc.detail)
         else:
             self._channel.send("protocol_error", id=exc.id, message=exc.message, detail=exc.detail)
 
-    def _start_job(self, command: GenerateCommand) -> None:
+    def _start_job(self, command: GenerateCommand | PostprocessCommand) -> None:
         with self._lock:
             running = self._running
             if running is not None:
@@ -111,10 +112,13 @@ class BridgeServer:
             self._running = _RunningJob(context, thread)
         thread.start()
 
-    def _run_job(self, command: GenerateCommand, context: JobContext) -> None:
+    def _run_job(self, command: GenerateCommand | PostprocessCommand, context: JobContext) -> None:
         failure: JobError | None = None
         try:
-            outcome = self._adapter.generate(command, context)
+            if isinstance(command, PostprocessCommand):
+                outcome = self._adapter.postprocess(command, context)
+            else:
+                outcome = self._adapter.generate(command, context)
         except JobError as exc:
             failure = exc
         except BaseException as exc:

@@ -6,7 +6,7 @@
  *   node test/bench/import-bench.ts [--tasks 100000] [--runs 5]
  */
 import { spawn } from "node:child_process";
-import { createWriteStream, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,47 +14,15 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { connectRedis, RedisServerProcess } from "@wgp-farm/queue";
 import { median, printBenchResult } from "./bench-result.ts";
+import { writeTaskFile } from "./bench-tasks.ts";
 
 const CLI = fileURLToPath(new URL("../../apps/cli/bin/wgp-farm", import.meta.url));
-const MODELS = [
-  "t2v",
-  "vace_14B",
-  "i2v",
-  "t2v_1.3B",
-  "i2v_720p",
-  "vace_1.3B",
-  "t2v_2_2",
-  "flux",
-  "ltxv_13B",
-  "hunyuan",
-];
 
 const { values } = parseArgs({
   options: { tasks: { type: "string", default: "100000" }, runs: { type: "string", default: "5" } },
 });
 const taskCount = Number(values.tasks);
 const runs = Number(values.runs);
-
-async function writeTasks(file: string): Promise<void> {
-  const out = createWriteStream(file);
-  out.write("[\n");
-  for (let i = 0; i < taskCount; i++) {
-    const task = {
-      task_id: `bench-${i}`,
-      prompt: `A generated prompt number ${i}, cinematic lighting, highly detailed`,
-      model: MODELS[i % MODELS.length],
-      resolution: i % 2 ? "832x480" : "960x544",
-      frames: 81,
-      seed: i % 3 ? i : -1,
-      steps: 20 + (i % 10),
-      use_causvid_lora: i % 7 === 0,
-      output_sub_dir: `batch-${i % 100}/task-${i}`,
-    };
-    if (!out.write(`${i ? ",\n" : ""}${JSON.stringify(task)}`))
-      await new Promise<void>((resolve) => out.once("drain", () => resolve()));
-  }
-  await new Promise<void>((resolve) => out.end("\n]\n", () => resolve()));
-}
 
 function peakRssMb(pid: number): number {
   try {
@@ -87,7 +55,7 @@ async function main(): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), "wgp-import-bench-"));
   try {
     const file = path.join(work, "tasks.json");
-    await writeTasks(file);
+    await writeTaskFile(file, taskCount);
     const samples: { seconds: number; peakMb: number; redisBytesPerTask: number }[] = [];
     for (let run = 0; run < runs; run++) {
       const redis = await RedisServerProcess.start({

@@ -44,6 +44,30 @@ const BENCHES: BenchScript[] = [
     quickArgs: ["--clients", "100", "--events", "50", "--deliveries", "300"],
   },
   { name: "farm", script: "test/bench/farm-bench.ts", args: [], quickArgs: ["--quick"] },
+  {
+    name: "input-cache",
+    script: "test/bench/input-cache-bench.ts",
+    args: [],
+    quickArgs: ["--size-mb", "20", "--runs", "1"],
+  },
+  {
+    name: "store",
+    script: "test/bench/store-bench.ts",
+    args: ["--size-mib", "1024", "--runs", "2"],
+    quickArgs: ["--size-mib", "64", "--runs", "1"],
+  },
+  {
+    name: "dashboard",
+    script: "test/bench/dashboard-bench.ts",
+    args: [],
+    quickArgs: ["--slots", "16", "--tasks", "600", "--runs", "1"],
+  },
+  {
+    name: "submit",
+    script: "test/bench/submit-bench.ts",
+    args: [],
+    quickArgs: ["--tasks", "2000", "--batch", "500"],
+  },
 ];
 
 const { values } = parseArgs({

@@ -1,4 +1,5 @@
 import { defaultsOf, type OptionValues, option, SECONDS } from "@wgp-farm/config";
+import { LINK_TTL_OPTION, OUTPUT_STORE_OPTION, S3_ACCESS_OPTION_SET } from "@wgp-farm/storage";
 import { z } from "zod";
 import { WEBHOOK_OPTION_SET } from "./webhooks/webhook-options.js";
 
@@ -124,10 +125,18 @@ export const API_OPTION_SET = {
     default: 3,
   }),
   ...WEBHOOK_OPTION_SET,
+  // Results kept in a bucket: their files are served by redirects to presigned links.
+  outputStore: OUTPUT_STORE_OPTION,
+  ...S3_ACCESS_OPTION_SET,
+  s3LinkTtlMs: LINK_TTL_OPTION,
 };
 
 /** What the API runs with: its own options plus the farm's Redis. */
-export type ApiSettings = OptionValues<typeof API_OPTION_SET> & { redisUrl: string; prefix: string };
+type ApiValues = OptionValues<typeof API_OPTION_SET>;
+/** The bucket settings without a default that callers in code may leave out (no bucket: folder results). */
+type OptionalStoreKeys = "outputStore" | "s3Endpoint" | "s3Profile";
+export type ApiSettings = Omit<ApiValues, OptionalStoreKeys> &
+  Partial<Pick<ApiValues, OptionalStoreKeys>> & { redisUrl: string; prefix: string };
 
 /** The defaults of every API option, for callers that start the API in-process (tests, benches). */
 export const API_DEFAULTS = defaultsOf(API_OPTION_SET);

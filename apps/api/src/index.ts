@@ -1,3 +1,16 @@
+// The delivery records and queue live in @wgp-farm/queue (the dashboard reads them too).
+export {
+  DEFAULT_WEBHOOK_RETRY,
+  type DeliveryAttempt,
+  type DeliveryJobData,
+  DeliveryLog,
+  sendAgain,
+  TASK_WEBHOOK_SUBSCRIPTION,
+  WEBHOOK_QUEUE,
+  type WebhookRetryPolicy,
+  type WebhookSubscription,
+  webhookQueueOf,
+} from "@wgp-farm/queue";
 export { ApiKeys } from "./api-keys.js";
 export {
   API_DEFAULTS,
@@ -9,19 +22,6 @@ export {
 export { type ApiTokenInfo, ApiTokenStore, TokenError } from "./auth/api-token-store.js";
 export { DEFAULT_SCOPES, SCOPES, type Scope } from "./auth/scopes.js";
 export { type ApiOptions, type RunningApi, startApi } from "./start-api.js";
-export { type DeliveryAttempt, DeliveryLog } from "./webhooks/delivery-log.js";
 export { resolveWebhookTarget, WebhookTargetError } from "./webhooks/private-targets.js";
-export {
-  DEFAULT_WEBHOOK_RETRY,
-  type DeliveryJobData,
-  sendAgain,
-  WEBHOOK_QUEUE,
-  type WebhookRetryPolicy,
-} from "./webhooks/webhook-queue.js";
-export { webhookQueueOf } from "./webhooks/webhook-service.js";
 export { signWebhook, verifyWebhook, webhookHeaders } from "./webhooks/webhook-signature.js";
-export {
-  TASK_WEBHOOK_SUBSCRIPTION,
-  type WebhookSubscription,
-  WebhookSubscriptions,
-} from "./webhooks/webhook-subscriptions.js";
+export { WebhookSubscriptions } from "./webhooks/webhook-subscriptions.js";

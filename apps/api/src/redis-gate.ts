@@ -1,3 +1,4 @@
+import { answerWithin } from "@wgp-farm/config";
 import type { Redis } from "ioredis";
 import { redisUnavailable } from "./errors.js";
 
@@ -16,11 +17,5 @@ export async function askRedis<T>(
   withinMs = REDIS_ANSWER_MS,
 ): Promise<T> {
   if (redis.status !== "ready") throw redisUnavailable(what);
-  const timeout = Promise.withResolvers<never>();
-  const timer = setTimeout(() => timeout.reject(redisUnavailable(what, true)), withinMs);
-  try {
-    return await Promise.race([work(), timeout.promise]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return answerWithin(work(), withinMs, () => redisUnavailable(what, true));
 }

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLogger, type Logger } from "@wgp-farm/config";
 import { DEFAULT_RETRY_POLICY, FarmConnection, FarmEvents, redisStepMs, settleWithin } from "@wgp-farm/queue";
+import { BucketResults } from "@wgp-farm/storage";
 import { ApiKeys } from "./api-keys.js";
 import type { ApiSettings } from "./api-options.js";
 import { createApiApp } from "./app.js";
@@ -86,6 +87,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       maxBatch: options.maxBatch,
       allowPrivateTargets: options.allowPrivateTargets,
     });
+    const results = new BucketResults(options, { within: options.outputStore, logger });
     const app = createApiApp({
       farm,
       keys,
@@ -93,7 +95,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       limits,
       submission,
       inputs,
-      outputs: new OutputFiles(options.outputRoot),
+      outputs: new OutputFiles(options.outputRoot, { results, linkTtlMs: options.s3LinkTtlMs }),
       tokens: new ApiTokenStore(farm.redis, keys),
       hub,
       maxBodyBytes: options.maxBodyBytes,
@@ -125,6 +127,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
           redisStepMs(farm.redis),
         );
         await farm.close();
+        results.close();
       },
     };
   } catch (error) {

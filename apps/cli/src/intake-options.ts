@@ -1,5 +1,13 @@
-import { option, SECONDS, switchOption } from "@wgp-farm/config";
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "@wgp-farm/queue";
+import { type OptionValues, option, SECONDS, switchOption } from "@wgp-farm/config";
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  DEFAULT_RETRY_POLICY,
+  importerProbes,
+  type RetryPolicy,
+  type SourceImportOptions,
+  UrlCheck,
+} from "@wgp-farm/queue";
+import { STORAGE_OPTION_SET } from "@wgp-farm/storage";
 import { z } from "zod";
 import { REDIS_OPTIONS } from "./cli-options.js";
 
@@ -57,4 +65,45 @@ export const POLL_INTERVAL_OPTION = option({
 
 export function retryPolicyOf(settings: { attempts: number; backoffMs: number }): RetryPolicy {
   return { attempts: settings.attempts, backoffMs: settings.backoffMs };
+}
+
+/** How a command that takes tasks in treats media given by URL (import-tasks; watch and headless may add them). */
+export const MEDIA_URL_OPTIONS = {
+  maxInputSize: option({
+    flag: "--max-input-size",
+    unit: { name: "GiB", scale: 1024 ** 3 },
+    env: "WGP_FARM_MAX_INPUT_SIZE",
+    description: "a media input given by URL that is larger than this is refused",
+    schema: z.coerce.number().positive(),
+    default: DEFAULT_MAX_INPUT_BYTES,
+  }),
+  allowHttpMedia: switchOption({
+    flag: "--allow-http-media",
+    env: "WGP_FARM_ALLOW_HTTP_MEDIA",
+    description:
+      "accept plain http:// media URLs (a private network you trust); default https:// and s3:// only",
+  }),
+  skipUrlCheck: switchOption({
+    flag: "--skip-url-check",
+    description: "do not ask the stores whether media URLs exist (their form is still checked)",
+  }),
+  // Where s3:// inputs are asked about (credentials from the AWS chain).
+  s3Endpoint: STORAGE_OPTION_SET.s3Endpoint,
+  s3Region: STORAGE_OPTION_SET.s3Region,
+  s3PathStyle: STORAGE_OPTION_SET.s3PathStyle,
+  s3Profile: STORAGE_OPTION_SET.s3Profile,
+};
+
+/** The import options MEDIA_URL_OPTIONS ask for: http:// allowed or not, and the URL check. */
+export function mediaUrlImportOptions(
+  settings: OptionValues<typeof MEDIA_URL_OPTIONS>,
+): Pick<SourceImportOptions, "allowHttpMedia" | "urlCheck"> {
+  return {
+    allowHttpMedia: settings.allowHttpMedia,
+    ...(settings.skipUrlCheck
+      ? {}
+      : {
+          urlCheck: new UrlCheck({ probes: importerProbes(settings), maxInputBytes: settings.maxInputSize }),
+        }),
+  };
 }

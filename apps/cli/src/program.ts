@@ -9,6 +9,7 @@ import { registerHeadless } from "./commands/headless.js";
 import { registerImportTasks } from "./commands/import-tasks.js";
 import { registerLs } from "./commands/ls.js";
 import { registerPauseResume } from "./commands/pause.js";
+import { registerPostprocess } from "./commands/postprocess.js";
 import { registerPrefetch } from "./commands/prefetch.js";
 import { registerRetry } from "./commands/retry.js";
 import { registerSchema } from "./commands/schema.js";
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerLs(program);
   registerCancel(program);
   registerRetry(program);
+  registerPostprocess(program);
   registerPauseResume(program);
   registerClean(program);
   // A host

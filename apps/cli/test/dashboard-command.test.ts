@@ -1,7 +1,7 @@
 import { findFreePort } from "@wgp-farm/queue";
 import { uniquePrefix } from "@wgp-farm/testing";
 import { describe, expect, inject, it } from "vitest";
-import { runCli, startCli } from "./run-cli.js";
+import { exitOf, runCli, startCli } from "./run-cli.js";
 
 describe("wgp-farm dashboard", () => {
   it("documents its options with their environment variables and the credential variables", async () => {
@@ -45,14 +45,14 @@ describe("wgp-farm dashboard", () => {
       ],
       { env: { WGP_FARM_DASHBOARD_PASSWORD: "from the environment", WGP_FARM_LOG_LEVEL: "warn" } },
     );
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const exited = exitOf(child);
     let stdout = "";
     await new Promise<void>((resolve, reject) => {
       child.stdout?.on("data", (chunk: Buffer) => {
         stdout += chunk.toString();
         if (stdout.includes("Dashboard: ")) resolve();
       });
-      child.on("exit", () => reject(new Error(`dashboard exited early: ${stdout}`)));
+      void exited.then(() => reject(new Error(`dashboard exited early: ${stdout}`)));
     });
     expect(stdout).toContain(`Dashboard: http://127.0.0.1:${port}/`);
     const base = `http://127.0.0.1:${port}`;

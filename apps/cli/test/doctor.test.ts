@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { findExecutable, mountOf } from "@wgp-farm/host";
 import { FarmConnection, RedisServerProcess, SlotRegistry } from "@wgp-farm/queue";
-import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
+import { temporaryDir, testSlotStatus, uniquePrefix } from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { CheckResult, DoctorReport } from "../src/doctor/check-result.js";
 import { runCli } from "./run-cli.js";
@@ -201,26 +201,9 @@ describe("wgp-farm doctor", () => {
     const output = path.join(work.dir, "out-local");
     await mkdir(output);
     try {
-      const now = new Date().toISOString();
-      await new SlotRegistry(farm.redis, farm.keys, 60_000).publish({
-        slot_id: "gpu0@remote-gpu",
-        host: "remote-gpu",
-        gpu_index: 0,
-        gpu_name: "NVIDIA H100 80GB HBM3",
-        worker_name: "gpu0@remote-gpu",
-        pid: 1,
-        state: "idle",
-        loaded_model: null,
-        current: null,
-        jobs_done: 0,
-        jobs_failed: 0,
-        engine_restarts: 0,
-        model_switches: 0,
-        busy_ms: 0,
-        started_at: now,
-        last_error: null,
-        updated_at: now,
-      });
+      await new SlotRegistry(farm.redis, farm.keys, 60_000).publish(
+        testSlotStatus("gpu0@remote-gpu", { host: "remote-gpu", gpu_name: "NVIDIA H100 80GB HBM3", pid: 1 }),
+      );
       const run = await doctor(["--engine", "dry-run", "--name", "here", "--main-output-dir", output], {
         prefix,
       });

@@ -8,7 +8,7 @@ import {
   waitUntil,
 } from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { runCli, startCli } from "./run-cli.js";
+import { exitOf, runCli, startCli } from "./run-cli.js";
 
 const PROGRESS: JobProgress = {
   phase: "inference",
@@ -145,7 +145,7 @@ describe("wgp-farm status", () => {
     child.stdout?.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
     });
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const exited = exitOf(child);
     await waitUntil(() => (stdout.match(/^--- /gm) ?? []).length >= 3);
     child.kill("SIGINT");
     expect(await exited).toBe(0);

@@ -4,7 +4,15 @@ import { CAUSVID_PRESET } from "@wgp-farm/tasks";
 import { copyOfFakeWangp, EXAMPLE_TASKS, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
 import { STAGING_DIR_NAME } from "@wgp-farm/worker";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { killProcessGroup, pressCtrlC, runCli, startCli } from "./run-cli.js";
+import {
+  type CliProcess,
+  exitOf,
+  isRunning,
+  killProcessGroup,
+  pressCtrlC,
+  runCli,
+  startCollecting,
+} from "./run-cli.js";
 
 interface Sandbox {
   dir: string;
@@ -17,7 +25,7 @@ interface Sandbox {
 
 let box: Sandbox;
 let remove: () => Promise<void>;
-const children: ReturnType<typeof startCli>[] = [];
+const children: CliProcess[] = [];
 
 beforeEach(async () => {
   const temp = await temporaryDir("headless");
@@ -35,7 +43,7 @@ beforeEach(async () => {
   };
 });
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) killProcessGroup(child);
+  for (const child of children.splice(0)) if (isRunning(child)) killProcessGroup(child);
   await remove();
 });
 
@@ -46,7 +54,7 @@ function startHeadless(
   redis: { redisUrl: string | undefined } = { redisUrl: inject("redisUrl") },
 ) {
   const redisArgs = redis.redisUrl ? ["--redis-url", redis.redisUrl] : [];
-  const child = startCli(
+  const { child, stderr } = startCollecting(
     [
       "headless",
       "--tasks-file",
@@ -70,19 +78,8 @@ function startHeadless(
       ownProcessGroup: true,
     },
   );
-  let logs = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    logs += chunk.toString();
-  });
-  child.stdin?.end();
   children.push(child);
-  return { child, logs: () => logs };
-}
-
-function exitOf(child: ReturnType<typeof startCli>): Promise<number | null> {
-  return new Promise((resolve) =>
-    child.exitCode !== null ? resolve(child.exitCode) : child.once("close", resolve),
-  );
+  return { child, logs: stderr };
 }
 
 async function records(): Promise<Record<string, unknown>[]> {

@@ -1,10 +1,11 @@
 import { cp, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { temporaryDir } from "@wgp-farm/testing";
+import { HostLock } from "@wgp-farm/host";
+import { temporaryDir, waitUntil } from "@wgp-farm/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ModelPrefetchResult } from "../src/prefetch/model-prefetch.js";
-import { runCli } from "./run-cli.js";
+import { exitOf, runCli, startCollecting } from "./run-cli.js";
 
 const FIXTURES = fileURLToPath(new URL("../../../test/fixtures/", import.meta.url));
 
@@ -35,15 +36,20 @@ afterEach(async () => {
   await work.remove();
 });
 
+const prefetchArgs = (args: string[]) => ["prefetch", "--wangp-root", wangpRoot, "--json", ...args];
+const prefetchEnv = (env: NodeJS.ProcessEnv) => ({
+  PATH: `${path.join(FIXTURES, "fake-nvidia-smi")}:${process.env.PATH}`,
+  FAKE_WANGP_RECORD: recordFile,
+  FAKE_WANGP_MISSING_MODELS: "t2v,i2v",
+  ...env,
+});
+
 function prefetch(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return runCli(["prefetch", "--wangp-root", wangpRoot, "--json", ...args], {
-    env: {
-      PATH: `${path.join(FIXTURES, "fake-nvidia-smi")}:${process.env.PATH}`,
-      FAKE_WANGP_RECORD: recordFile,
-      FAKE_WANGP_MISSING_MODELS: "t2v,i2v",
-      ...env,
-    },
-  });
+  return runCli(prefetchArgs(args), { env: prefetchEnv(env) });
+}
+
+function startPrefetch(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return startCollecting(prefetchArgs(args), { env: prefetchEnv(env) });
 }
 
 async function recorded(): Promise<Recorded[]> {
@@ -79,13 +85,20 @@ describe("wgp-farm prefetch", () => {
   });
 
   it("runs one prefetch at a time on a checkout: a second one waits for the host lock", async () => {
-    const env = { FAKE_WANGP_LOAD_S: "1" };
-    const [first, second] = await Promise.all([
-      prefetch(["--models", "t2v", "--gpu", "1"], env),
-      prefetch(["--models", "t2v", "--gpu", "1"], env),
-    ]);
-    expect([first.code, second.code]).toEqual([0, 0]);
-    expect(`${first.stderr}${second.stderr}`).toContain("waiting for the prefetch lock held by pid");
+    // The test holds the lock itself until both prefetches have said they wait, so neither can
+    // start (or finish) before the other has met the lock, however slowly processes start.
+    const lock = await HostLock.acquire(path.join(wangpRoot, ".wgp-farm-prefetch.lock"), {
+      purpose: "prefetch test",
+    });
+    const env = { FAKE_WANGP_LOAD_S: "0.5" };
+    const both = [0, 1].map(() => startPrefetch(["--models", "t2v", "--gpu", "1"], env));
+    try {
+      const waiting = `waiting for the prefetch lock held by pid ${process.pid}`;
+      await waitUntil(() => both.every((run) => run.stderr().includes(waiting)), 30_000);
+    } finally {
+      await lock.release();
+    }
+    expect(await Promise.all(both.map((run) => exitOf(run.child)))).toEqual([0, 0]);
     const loads = (await recorded())
       .filter((r) => r.event === "load")
       .map((r) => ({ start: r.t - (r.seconds ?? 0), end: r.t }))

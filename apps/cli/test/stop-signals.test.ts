@@ -4,37 +4,28 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { connectRedis, findFreePort, RedisServerProcess } from "@wgp-farm/queue";
 import { copyOfFakeWangp, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { killProcessGroup, startCli } from "./run-cli.js";
+import { type CliProcess, exitOf, isRunning, killProcessGroup, startCollecting } from "./run-cli.js";
 
-const children: ReturnType<typeof startCli>[] = [];
+const children: CliProcess[] = [];
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) killProcessGroup(child);
+  for (const child of children.splice(0)) if (isRunning(child)) killProcessGroup(child);
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
 /** A started CLI process with its stderr (JSON log lines) collected and its exit awaitable. */
 function started(args: string[], options: Parameters<typeof startCli>[1] = {}) {
-  const child = startCli(args, { ownProcessGroup: true, ...options });
+  const { child, stdout, stderr } = startCollecting(args, { ownProcessGroup: true, ...options });
   children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  child.stdin?.end();
-  const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+  const exited = exitOf(child);
   /** Log lines whose message starts with `msg`. */
   const logged = (msg: string) =>
-    stderr
+    stderr()
       .split("\n")
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((line) => String(line.msg).startsWith(msg));
-  return { child, exited, stdout: () => stdout, stderr: () => stderr, logged };
+  return { child, exited, stdout, stderr, logged };
 }
 
 async function healthStatus(base: string): Promise<number | undefined> {

@@ -1,12 +1,12 @@
-import { spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FarmConnection } from "@wgp-farm/queue";
 import { deriveTaskId } from "@wgp-farm/tasks";
 import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
+import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { startCli } from "./run-cli.js";
+import { type CliProcess, exitOf, startCollecting } from "./run-cli.js";
 
 const WRITER = fileURLToPath(new URL("./fixtures/appending-writer.ts", import.meta.url));
 
@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 function startWatcher(tasksFile: string) {
-  const child = startCli([
+  const { child, stderr } = startCollecting([
     "watch",
     "--tasks-file",
     tasksFile,
@@ -36,17 +36,12 @@ function startWatcher(tasksFile: string) {
     "--prefix",
     prefix,
   ]);
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  child.stdin?.end();
-  return { child, logs: () => stderr };
+  return { child, logs: stderr };
 }
 
-async function stop(child: ReturnType<typeof startCli>): Promise<number | null> {
+async function stop(child: CliProcess): Promise<number | null> {
   child.kill("SIGTERM");
-  return new Promise((resolve) => child.once("close", resolve));
+  return exitOf(child);
 }
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -72,8 +67,8 @@ describe("wgp-farm watch", () => {
     const tasksFile = path.join(work.dir, "tasks.json");
     const log = path.join(work.dir, "written.jsonl");
     const watcher = startWatcher(tasksFile);
-    const writer = spawn(process.execPath, [WRITER, tasksFile, "90000", log], { stdio: "inherit" });
-    expect(await new Promise((resolve) => writer.once("close", resolve))).toBe(0);
+    const writer = await execa(process.execPath, [WRITER, tasksFile, "90000", log], { stdio: "inherit" });
+    expect(writer.exitCode).toBe(0);
 
     const written = (await readFile(log, "utf8"))
       .trim()

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import type { Logger } from "@wgp-farm/config";
 import type { FarmConnection } from "@wgp-farm/queue";
+import type { BucketResults } from "@wgp-farm/storage";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { Authenticator } from "./auth/authenticator.js";
 import type { DashboardCredentials } from "./auth/credentials.js";
@@ -9,13 +10,19 @@ import { LoginThrottle, type LoginThrottleOptions } from "./auth/login-throttle.
 import { requireAuth } from "./auth/require-auth.js";
 import { SessionTokens } from "./auth/session-tokens.js";
 import type { QueueBoard } from "./board/queue-board.js";
+import { chartsRoutes } from "./charts/charts-routes.js";
 import { farmViewRoutes } from "./farm-view/farm-view-routes.js";
 import { healthRoute } from "./health/health-route.js";
 import type { MetricsRoute } from "./metrics/metrics-route.js";
+import { RESULT_FILES_PATH, resultFileRoute } from "./result-files/result-file-route.js";
+import { resultsRoutes } from "./results/results-routes.js";
+import { searchRoutes } from "./search/search-routes.js";
 import { loopbackHostGuard } from "./security/host-guard.js";
 import { readOnlyGuard } from "./security/read-only-guard.js";
 import { sameOriginGuard } from "./security/same-origin-guard.js";
 import { securityHeaders } from "./security/security-headers.js";
+import { timelineRoutes } from "./timeline/timeline-routes.js";
+import { webhooksViewRoutes } from "./webhooks-view/webhooks-view-routes.js";
 
 const ASSETS_DIR = fileURLToPath(new URL("../assets/", import.meta.url));
 export const QUEUES_PATH = "/queues";
@@ -30,7 +37,11 @@ export interface DashboardAppParts {
   sessionTtlMs: number;
   /** Express's `trust proxy` (only behind a reverse proxy that sets X-Forwarded-*). */
   trustProxy: boolean | string | number;
+  /** Results kept in a bucket, linked from the board; absent: none are. */
+  storedResults?: { results: BucketResults; linkTtlMs: number } | undefined;
   logger: Logger;
+  /** The farm's main output dir, for the results grid's media (absent: no media served). */
+  mainOutputDir?: string | undefined;
 }
 
 /**
@@ -59,8 +70,14 @@ export function createDashboardApp(parts: DashboardAppParts): Express {
 
   app.get("/", (_req: Request, res: Response) => res.redirect(303, QUEUES_PATH));
   app.get("/metrics", parts.metrics.handler);
+  if (parts.storedResults) {
+    app.get(RESULT_FILES_PATH, resultFileRoute(parts.storedResults.results, parts.storedResults.linkTtlMs));
+  }
   app.use(farmViewRoutes({ farm, readOnly, boardUrlOf: (name) => board.urlOf(name) }));
+  app.use(resultsRoutes(farm, parts.mainOutputDir), timelineRoutes(farm), chartsRoutes(farm));
+  app.use(searchRoutes(farm, logger));
   app.use(QUEUES_PATH, board.router);
+  app.use(webhooksViewRoutes({ farm, readOnly }));
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: "not found" });

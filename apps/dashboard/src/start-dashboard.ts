@@ -2,10 +2,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ConfigError, createLogger, type Logger } from "@wgp-farm/config";
 import { DEFAULT_PREFIX, FarmConnection } from "@wgp-farm/queue";
+import { BucketResults, DEFAULT_LINK_TTL_MS, type S3Settings } from "@wgp-farm/storage";
 import { createDashboardApp, QUEUES_PATH } from "./app.js";
 import { CREDENTIAL_ENV, credentialsFromEnvironment, type DashboardCredentials } from "./auth/credentials.js";
 import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from "./auth/login-throttle.js";
 import { QueueBoard } from "./board/queue-board.js";
+import { QueueSampler } from "./charts/queue-sampler.js";
 import { MetricsRoute } from "./metrics/metrics-route.js";
 import { isLoopbackAddress } from "./security/host-guard.js";
 
@@ -34,7 +36,18 @@ export interface DashboardOptions {
   sessionTtlMs?: number;
   /** Express's `trust proxy` setting, for a reverse proxy in front (default false). */
   trustProxy?: boolean | string | number;
+  /** `s3://bucket/prefix`: results kept there get links on the board (settings: the s3* options). */
+  outputStore?: string | undefined;
+  s3Endpoint?: string | undefined;
+  s3Region?: string;
+  s3PathStyle?: boolean;
+  s3Profile?: string | undefined;
+  s3LinkTtlMs?: number;
   logger?: Logger;
+  /** The farm's main output dir, to serve results and their previews (absent: the grid shows no media). */
+  mainOutputDir?: string | undefined;
+  /** How often to sample the queues for the charts (default one minute). */
+  queueSampleMs?: number;
 }
 
 export interface RunningDashboard {
@@ -43,6 +56,15 @@ export interface RunningDashboard {
   host: string;
   port: number;
   close(): Promise<void>;
+}
+
+function storeSettingsOf(options: DashboardOptions): S3Settings {
+  return {
+    s3Endpoint: options.s3Endpoint,
+    s3Region: options.s3Region ?? "us-east-1",
+    s3PathStyle: options.s3PathStyle ?? false,
+    s3Profile: options.s3Profile,
+  };
 }
 
 function refuseOpenPublicBind(host: string, credentials: DashboardCredentials | null): void {
@@ -86,7 +108,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     logger,
   });
   let refreshTimer: NodeJS.Timeout | undefined;
+  let storedResults: BucketResults | undefined;
   let server: Server | undefined;
+  let sampler: QueueSampler | undefined;
   try {
     const board = await QueueBoard.create({
       farm,
@@ -105,6 +129,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       },
     });
     const metrics = new MetricsRoute(farm);
+    storedResults = options.outputStore
+      ? new BucketResults(storeSettingsOf(options), { within: options.outputStore, logger })
+      : undefined;
     const app = createDashboardApp({
       farm,
       board,
@@ -114,8 +141,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       loginThrottle: options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
       sessionTtlMs: options.sessionTtlMs ?? 12 * 3_600_000,
       trustProxy: options.trustProxy ?? false,
+      storedResults: storedResults && {
+        results: storedResults,
+        linkTtlMs: options.s3LinkTtlMs ?? DEFAULT_LINK_TTL_MS,
+      },
       logger,
+      mainOutputDir: options.mainOutputDir,
     });
+    sampler = new QueueSampler(farm, logger, options.queueSampleMs);
     refreshTimer = setInterval(() => {
       board.refresh().then(
         (added) => {
@@ -140,13 +173,17 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       port,
       async close() {
         clearInterval(refreshTimer);
+        await sampler?.stop();
         running.closeAllConnections();
         await new Promise<void>((resolve) => running.close(() => resolve()));
         await farm.close();
+        storedResults?.close();
       },
     };
   } catch (error) {
+    storedResults?.close();
     clearInterval(refreshTimer);
+    await sampler?.stop();
     server?.close();
     await farm.close();
     throw error;

@@ -17,17 +17,21 @@ import {
 import { QueueKeys } from "bullmq";
 import type { Redis } from "ioredis";
 import { planSlots, type SlotPlan } from "./gpu-detection.js";
+import { openInputCache } from "./inputs/worker-input-cache.js";
 import { AttemptHistory } from "./job/attempt-history.js";
 import { CausVidLora } from "./job/causvid-lora.js";
 import type { JobRunnerContext } from "./job/job-runner.js";
 import { Quarantine } from "./job/quarantine.js";
-import { OutputPublisher, type StagingOwner } from "./output/output-publisher.js";
+import { openResultStore } from "./output/open-result-store.js";
+import type { StagingOwner } from "./output/output-publisher.js";
 import { JobScheduler } from "./scheduling/job-scheduler.js";
 import { WakeSignal } from "./scheduling/wake-signal.js";
 import { WorkSignalWatcher } from "./scheduling/work-signal-watcher.js";
 import { GpuSlot, type GpuSlotContext } from "./slot/gpu-slot.js";
 import { QueueWorkerSet } from "./slot/queue-workers.js";
 import { type SlotEngineFactory, superviseEngineProcess } from "./slot/slot-engine.js";
+import { SlotServices } from "./slot/slot-services.js";
+import { StitchRunner } from "./steps/stitch-runner.js";
 import {
   type FarmWorkerOptions,
   type ResolvedWorkerOptions,
@@ -83,6 +87,8 @@ export class FarmWorker {
   readonly #watcher: WorkSignalWatcher;
   readonly #subscriber: Redis;
   #unsubscribe: (() => Promise<void>) | undefined;
+  /** Stitch jobs on this host's CPU (absent with --stitch-concurrency 0). */
+  #stitch: StitchRunner | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   readonly #closed = Promise.withResolvers<void>();
@@ -143,6 +149,8 @@ export class FarmWorker {
     models: () => readonly string[],
     { host, createEngine }: { host: string; createEngine: SlotEngineFactory },
   ): Promise<WorkerServices> {
+    // First: a missing bucket or refused credentials stop the worker before it opens anything else.
+    const publisher = await openResultStore(options, logger);
     const registry = new SlotRegistry(farm.redis, farm.keys, options.slotStatusTtlMs);
     const workers = new QueueWorkerSet(
       farm.redis,
@@ -182,7 +190,8 @@ export class FarmWorker {
       wake,
       models,
       createEngine,
-      publisher: await OutputPublisher.open(options.mainOutputDir, logger),
+      slotServices: new SlotServices(farm.redis, options),
+      publisher,
       causvid:
         options.engine === "wangp" && options.wangpRoot
           ? new CausVidLora({
@@ -192,6 +201,7 @@ export class FarmWorker {
               logger,
             })
           : undefined,
+      inputs: await openInputCache(options, logger),
       logger,
     };
   }
@@ -222,8 +232,14 @@ export class FarmWorker {
     await this.#sweepStaging();
     this.#sweepTimer = setInterval(() => void this.#sweepStaging(), STAGING_SWEEP_MS);
     this.#sweepTimer.unref();
+    if (ctx.options.stitchConcurrency > 0) {
+      // Connected before the slots start: its set-up does not compete with their first status publishes.
+      this.#stitch = new StitchRunner({ ...ctx, host: this.#slots[0]?.plan.host ?? "worker" });
+      await this.#stitch.ready();
+    }
     await Promise.all(this.#slots.map((slot) => slot.start()));
     for (const slot of this.#slots) slot.run();
+    this.#stitch?.run();
     ctx.logger.info(
       { slots: this.#slots.map((slot) => slot.id), models: this.#watcher.models },
       "worker started; waiting for jobs",
@@ -277,6 +293,7 @@ export class FarmWorker {
 
   async #close(): Promise<void> {
     clearInterval(this.#sweepTimer);
+    await this.#stitch?.close(REQUEUE_GRACE_MS, redisStepMs(this.#ctx.farm.redis));
     for (const id of this.slotIds) SLOTS_IN_THIS_PROCESS.delete(id);
     const { farm } = this.#ctx;
     await settleWithin(this.#unsubscribe?.() ?? Promise.resolve(), redisStepMs(farm.redis));
@@ -284,6 +301,7 @@ export class FarmWorker {
     await this.#watcher.close();
     await settleWithin(this.#ctx.workers.close(), redisStepMs(farm.redis));
     if (!(await settleWithin(farm.close(), redisStepMs(farm.redis)))) farm.redis.disconnect();
+    await bestEffort(this.#ctx.publisher.close(), this.#ctx.logger, "closing the result store");
   }
 
   /**
@@ -306,7 +324,7 @@ export class FarmWorker {
 
   async #onCancel(taskId: string): Promise<void> {
     const slot = this.#slots.find((candidate) => candidate.currentTaskId === taskId);
-    if (!slot) return;
+    if (!slot && !this.#stitch?.runs(taskId)) return;
     let reason: string | null = null;
     await bestEffort(
       async () => {
@@ -315,7 +333,8 @@ export class FarmWorker {
       this.#ctx.logger,
       "reading the cancel request's reason",
     );
-    slot.cancel(taskId, reason);
+    if (slot) slot.cancel(taskId, reason);
+    else this.#stitch?.cancel(taskId, reason);
   }
 
   async #sweepStaging(): Promise<void> {

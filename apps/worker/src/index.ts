@@ -1,3 +1,6 @@
+export { LiveBlock, type TerminalStream } from "./console/live-block.js";
+export { slotLine } from "./console/slot-line.js";
+export { openWorkerConsole, type WorkerConsole } from "./console/worker-console.js";
 export { FarmWorker, type FarmWorkerHandle, startFarmWorker, type WorkerTestSeams } from "./farm-worker.js";
 export {
   GpuDetectionError,
@@ -6,9 +9,14 @@ export {
   type SlotPlanOptions,
   workerHostName,
 } from "./gpu-detection.js";
+export { HttpInputSource } from "./inputs/http-source.js";
+export { type CachedInput, InputCache, type InputCacheOptions } from "./inputs/input-cache.js";
 export { CausVidDownloadError, CausVidLora, type CausVidLoraOptions } from "./job/causvid-lora.js";
+export { openResultStore, type ResultStoreOptions } from "./output/open-result-store.js";
 export { OutputPublisher, type PublishedFile, STAGING_DIR_NAME } from "./output/output-publisher.js";
 export type { ResultManifest, ResultSummary, ResultTimings } from "./output/result-manifest.js";
+export type { ResultStore } from "./output/result-store.js";
+export { MANIFEST_NAME, S3ResultStore } from "./output/s3-result-store.js";
 export {
   decideNextQueue,
   type QueueSnapshot,

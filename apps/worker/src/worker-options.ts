@@ -6,10 +6,12 @@ import {
   listOption,
   option,
   SECONDS,
+  type Unit,
   UserError,
 } from "@wgp-farm/config";
-import { ENGINE_DEFAULTS, type WgpOptionName } from "@wgp-farm/engine";
+import { DEFAULT_PYTHON, ENGINE_DEFAULTS, type WgpOptionName } from "@wgp-farm/engine";
 import { DEFAULT_PREFIX } from "@wgp-farm/queue";
+import { OUTPUT_STORE_OPTION, STORAGE_OPTION_SET } from "@wgp-farm/storage";
 import { CAUSVID_PRESET, RESERVED_OUTPUT_PREFIX } from "@wgp-farm/tasks";
 import { z } from "zod";
 
@@ -20,8 +22,16 @@ export interface FarmWorkerOptions {
   redisUrl: string;
   /** Key prefix of every queue and key (default `wgp`). */
   prefix?: string;
-  /** Root of every task's output folder. */
+  /** Root of every task's output folder (with an --output-store bucket: the local staging of uploads). */
   mainOutputDir: string;
+  /** `s3://bucket/prefix`: results go to this bucket (settings: the s3* options); absent: mainOutputDir. */
+  outputStore?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3PathStyle?: boolean;
+  s3Profile?: string;
+  s3PartSize?: number;
+  s3LinkTtlMs?: number;
   /** The WanGP checkout (required by the `wangp` engine). */
   wangpRoot?: string;
   /** `wangp`: the real engine. `dry-run`: engine-py without WanGP, writing the settings it would send. */
@@ -32,7 +42,7 @@ export interface FarmWorkerOptions {
   slots?: number;
   /** The host part of the worker's identity (default: the host name). */
   name?: string;
-  /** Python interpreter of the WanGP virtualenv (default $WGP_FARM_PYTHON, else python3). */
+  /** Python interpreter of the WanGP virtualenv (default $WGP_FARM_PYTHON, else the engine's DEFAULT_PYTHON). */
   python?: string;
   /** Per-slot engine state (wgp_config.json, scratch files). Default: `<main-output-dir>/.wgp-farm-state`. */
   stateDir?: string;
@@ -74,6 +84,14 @@ export interface FarmWorkerOptions {
   /** The nvidia-smi to ask (tests use a double). */
   nvidiaSmi?: string;
   logger?: Logger;
+  /** Stitch jobs (ffmpeg, no GPU) this process runs at once; 0: none. */
+  stitchConcurrency?: number;
+  /** This host's cache of media inputs given by URL (default `<state-dir>/input-cache`). */
+  inputCacheDir?: string;
+  /** Unused inputs are evicted, least recently used first, beyond this many bytes. */
+  inputCacheMaxBytes?: number;
+  /** An input not used for this long is evicted. */
+  inputCacheMaxAgeMs?: number;
 }
 
 /** `--gpus`: `auto` (what nvidia-smi lists) or GPU indices such as `0,1`. */
@@ -88,6 +106,10 @@ export const GpuListSetting = z.string().transform((value, context) => {
 });
 
 const count = z.coerce.number().int().min(0);
+/** Typed in GiB, kept in bytes. */
+const GIB: Unit = { name: "GiB", scale: 1024 ** 3 };
+/** Typed in hours, kept in milliseconds. */
+const HOURS: Unit = { name: "hours", scale: 3_600_000 };
 
 /**
  * The worker's options as the CLI takes them, each declared once: flag, variable, unit, default.
@@ -141,7 +163,7 @@ export const WORKER_OPTION_SET = {
     description: "the Python that runs WanGP (its virtualenv's)",
     schema: z.string().min(1),
     // The engine's own fallback (libs/engine defaultPython), named for --help.
-    defaultText: "python3",
+    defaultText: DEFAULT_PYTHON,
   }),
   name: option({
     flag: "--name",
@@ -261,6 +283,41 @@ export const WORKER_OPTION_SET = {
     flag: "--wangp-arg",
     takes: "arg...",
     description: "extra WanGP CLI argument (repeatable)",
+  }),
+  stitchConcurrency: option({
+    flag: "--stitch-concurrency",
+    takes: "n",
+    env: "WGP_FARM_STITCH_CONCURRENCY",
+    description:
+      "stitch jobs (ffmpeg on this host's CPU, no GPU slot) run at once; 0: this worker takes none",
+    schema: count,
+    default: 1,
+  }),
+  outputStore: OUTPUT_STORE_OPTION,
+  ...STORAGE_OPTION_SET,
+  inputCacheDir: option({
+    flag: "--input-cache-dir",
+    takes: "dir",
+    env: "WGP_FARM_INPUT_CACHE_DIR",
+    description: "this host's cache of media inputs given by URL (local disk)",
+    schema: z.string().min(1),
+    defaultText: "<state-dir>/input-cache",
+  }),
+  inputCacheMaxBytes: option({
+    flag: "--input-cache-size",
+    unit: GIB,
+    env: "WGP_FARM_INPUT_CACHE_SIZE",
+    description: "inputs not in use are evicted, least recently used first, beyond this size",
+    schema: z.coerce.number().positive(),
+    default: 50 * GIB.scale,
+  }),
+  inputCacheMaxAgeMs: option({
+    flag: "--input-cache-max-age",
+    unit: HOURS,
+    env: "WGP_FARM_INPUT_CACHE_MAX_AGE",
+    description: "an input not used for this long is evicted",
+    schema: z.coerce.number().positive(),
+    default: 7 * 24 * HOURS.scale,
   }),
 };
 

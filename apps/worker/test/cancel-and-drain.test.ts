@@ -1,9 +1,8 @@
-import { execFile } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { cancelTask, FarmConnection, FarmStats, modelQueueName, RedisServerProcess } from "@wgp-farm/queue";
 import { temporaryDir } from "@wgp-farm/testing";
+import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 import {
@@ -19,7 +18,6 @@ import {
 } from "./support.js";
 
 const T2V = modelQueueName("t2v");
-const run = promisify(execFile);
 
 describe("cancel", () => {
   it("removes a waiting task and leaves a cancel record; `wgp-farm cancel` reports unknown ids", async () => {
@@ -43,10 +41,11 @@ describe("cancel", () => {
       state: "cancelled",
     });
 
-    const cli = await run(WGP_FARM_BIN, ["cancel", "queued-2", "no-such-task", "--json"], {
+    const cli = await execa(WGP_FARM_BIN, ["cancel", "queued-2", "no-such-task", "--json"], {
       env: { ...process.env, REDIS_URL: tf.redisUrl, WGP_FARM_PREFIX: tf.prefix },
-    }).catch((error: { code: number; stdout: string }) => error);
-    expect("code" in cli ? cli.code : 0).toBe(1);
+      reject: false,
+    });
+    expect(cli.exitCode).toBe(1);
     expect(JSON.parse(cli.stdout)).toEqual([
       { task_id: "queued-2", outcome: "removed", state: "prioritized" },
       { task_id: "no-such-task", outcome: "not-found", state: "unknown" },

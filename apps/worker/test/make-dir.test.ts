@@ -1,12 +1,9 @@
-import { execFile } from "node:child_process";
 import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { temporaryDir } from "@wgp-farm/testing";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDir } from "../src/output/make-dir.js";
-
-const run = promisify(execFile);
 
 let root: { dir: string; remove: () => Promise<void> };
 /** A read-only tmpfs, where this process may mount one (root with CAP_SYS_ADMIN); otherwise undefined. */
@@ -17,16 +14,16 @@ beforeAll(async () => {
   const mountPoint = path.join(root.dir, "ro");
   await mkdir(path.join(mountPoint), { recursive: true });
   try {
-    await run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint]);
+    await execa("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint]);
     await mkdir(path.join(mountPoint, "existing"));
-    await run("mount", ["-o", "remount,ro", mountPoint]);
+    await execa("mount", ["-o", "remount,ro", mountPoint]);
     readOnly = mountPoint;
   } catch {
     readOnly = undefined;
   }
 });
 afterAll(async () => {
-  if (readOnly) await run("umount", ["-l", readOnly]).catch(() => undefined);
+  if (readOnly) await execa("umount", ["-l", readOnly], { reject: false });
   await root.remove();
 });
 

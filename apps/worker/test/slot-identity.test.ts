@@ -1,7 +1,6 @@
-import { execFile } from "node:child_process";
 import path from "node:path";
-import { promisify } from "node:util";
 import { SlotRegistry } from "@wgp-farm/queue";
+import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { GpuDetectionError, planSlots } from "../src/index.js";
 import {
@@ -15,7 +14,6 @@ import {
   waitForJob,
 } from "./support.js";
 
-const run = promisify(execFile);
 const NO_NVIDIA_SMI = "/nonexistent/nvidia-smi";
 
 afterEach(() => {
@@ -56,7 +54,7 @@ describe("slot identity", () => {
       GpuDetectionError,
     );
     const tf = await testFarm("no-gpu");
-    const result = await run(
+    const result = await execa(
       WGP_FARM_BIN,
       ["worker", "--engine", "dry-run", "--main-output-dir", tf.outputDir],
       {
@@ -68,9 +66,10 @@ describe("slot identity", () => {
           REDIS_URL: tf.redisUrl,
           WGP_FARM_PREFIX: tf.prefix,
         },
+        reject: false,
       },
-    ).catch((error: { code: number; stderr: string }) => error);
-    expect("code" in result ? result.code : 0).toBe(2);
+    );
+    expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/no GPU found \(.*NVIDIA driver.*\)\. Give --gpus 0,1,… or --slots N/);
   });
 

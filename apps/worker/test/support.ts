@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { cp, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +12,7 @@ import {
 } from "@wgp-farm/queue";
 import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
 import type { Job } from "bullmq";
+import { execa } from "execa";
 import { afterEach, expect, inject } from "vitest";
 import { type FarmWorkerHandle, type FarmWorkerOptions, startFarmWorker } from "../src/index.js";
 
@@ -191,9 +191,28 @@ export function t2vTask(taskId: string, extra: Record<string, unknown> = {}): Re
 }
 
 export interface WorkerProcess {
-  child: import("node:child_process").ChildProcess;
+  child: ReturnType<typeof startWorkerProcess>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   output(): string;
+}
+
+/** Starts the built CLI for a test farm: signals go only where a test sends them (no forced kill). */
+function startWorkerProcess(tf: TestFarm, args: string[], env: Record<string, string>) {
+  return execa(WGP_FARM_BIN, args, {
+    env: {
+      ...process.env,
+      REDIS_URL: tf.redisUrl,
+      WGP_FARM_PREFIX: tf.prefix,
+      WGP_FARM_LOG_FORMAT: "json",
+      PYTHONDONTWRITEBYTECODE: "1",
+      FAKE_WANGP_RECORD: tf.recordFile,
+      ...env,
+    },
+    stdin: "ignore",
+    reject: false,
+    buffer: false,
+    forceKillAfterDelay: false,
+  });
 }
 
 /** The real `wgp-farm worker` as a child process (the built CLI), with the WanGP double. */
@@ -203,8 +222,8 @@ export function spawnWorkerProcess(
   args: string[] = [],
   env: Record<string, string> = {},
 ): WorkerProcess {
-  const child = spawn(
-    WGP_FARM_BIN,
+  const child = startWorkerProcess(
+    tf,
     [
       "worker",
       "--wangp-root",
@@ -219,18 +238,7 @@ export function spawnWorkerProcess(
       name,
       ...args,
     ],
-    {
-      env: {
-        ...process.env,
-        REDIS_URL: tf.redisUrl,
-        WGP_FARM_PREFIX: tf.prefix,
-        WGP_FARM_LOG_FORMAT: "json",
-        PYTHONDONTWRITEBYTECODE: "1",
-        FAKE_WANGP_RECORD: tf.recordFile,
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    env,
   );
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => {
@@ -239,11 +247,13 @@ export function spawnWorkerProcess(
   child.stderr?.on("data", (chunk: Buffer) => {
     output += chunk.toString();
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
+  const exited = child.then(({ exitCode, signal }) => ({
+    code: exitCode ?? null,
+    signal: (signal as NodeJS.Signals | undefined) ?? null,
+  }));
   cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    const { exitCode, signalCode } = child.nodeChildProcess;
+    if (exitCode === null && signalCode === null) child.kill("SIGKILL");
     await exited;
   });
   return { child, exited, output: () => output };

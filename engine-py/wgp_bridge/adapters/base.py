@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from wgp_bridge.job_context import JobContext
 from wgp_bridge.media_types import MediaType, media_type_of, pick_main_file
-from wgp_bridge.protocol import GenerateCommand
+from wgp_bridge.protocol import GenerateCommand, PostprocessCommand
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,10 @@ class Adapter(Protocol):
 
     def generate(self, command: GenerateCommand, job: JobContext) -> JobOutcome:
         """Runs one job on the calling thread; raises JobError for any failure."""
+        ...
+
+    def postprocess(self, command: PostprocessCommand, job: JobContext) -> JobOutcome:
+        """Runs one late post-processing job (WanGP's edit task) on the calling thread; JobError for any failure."""
         ...
 
     def describe(self, model_type: str) -> dict[str, Any]:

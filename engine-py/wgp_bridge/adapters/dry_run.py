@@ -12,14 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wgp_bridge import fake_media
 from wgp_bridge.adapters.base import JobOutcome, StartInfo, Timings
 from wgp_bridge.errors import JobError
 from wgp_bridge.job_context import JobContext
 from wgp_bridge.job_settings import prepare_settings
-from wgp_bridge.protocol import GenerateCommand
+from wgp_bridge.media_types import media_type_of
+from wgp_bridge.postprocess import edit_of, prepare_edit
+from wgp_bridge.protocol import GenerateCommand, PostprocessCommand
 
 SETTINGS_FILE = "settings.json"
 DEFAULT_STEPS = 30
+DEFAULT_FRAMES = 81
+POSTPROCESS_STEPS = 4
 # Rehearsing failures: jobs named here fail their first attempt with an out-of-memory error, as a GPU
 # would, so that an operator (and `wgp-farm demo`) sees a retry happen. The marker folder is shared by
 # every engine of the host, so the retry succeeds whichever slot takes it.
@@ -61,9 +66,36 @@ class DryRunAdapter:
                     "oom", "CUDA out of memory (dry-run rehearsal: the first attempt fails)", {"step": step}
                 )
             job.progress("inference", step, steps, round(100 * step / steps), "Dry run")
-        path = _write_json(Path(command.output_dir) / SETTINGS_FILE, settings)
+        files = [str(_write_json(Path(command.output_dir) / SETTINGS_FILE, settings))]
+        if fake_media.real_media_wanted():
+            width, height = fake_media.parse_resolution(settings.get("resolution"))
+            frames = int(settings.get("video_length") or DEFAULT_FRAMES)
+            video = Path(command.output_dir) / f"{command.output_name}.mp4"
+            files.append(str(fake_media.write_test_video(video, width, height, frames).resolve()))
         total_s = round(time.monotonic() - started, 3)
-        return JobOutcome([str(path)], settings["seed"], model_type, settings, Timings(0.0, total_s, total_s))
+        return JobOutcome(
+            files, settings["seed"], model_type, settings, Timings(0.0, total_s, total_s), main_outputs=("video",)
+        )
+
+    def postprocess(self, command: PostprocessCommand, job: JobContext) -> JobOutcome:
+        """Checks the call's values, writes them as settings.json, and with WGP_FARM_FAKE_MEDIA=ffmpeg
+        also the post-processed video (`<source stem>_post.mp4`, as WanGP names it)."""
+        started = time.monotonic()
+        request = prepare_edit(command)
+        steps = POSTPROCESS_STEPS
+        for step in range(1, steps + 1):
+            if job.cancelled.wait(self._options.duration_s / steps) if self._options.duration_s > 0 else job.cancelled.is_set():
+                raise JobError("cancelled", "Post-processing was cancelled", {"step": step})
+            job.progress("post_processing", step, steps, round(100 * step / steps), "Dry run")
+        files = [str(_write_json(Path(command.output_dir) / SETTINGS_FILE, request.settings))]
+        if fake_media.real_media_wanted() and media_type_of(request.source) == "video":
+            target = Path(command.output_dir) / f"{Path(request.source).stem}_post.mp4"
+            files.append(str(fake_media.write_edited_video(Path(request.source), target, edit_of(request)).resolve()))
+        total_s = round(time.monotonic() - started, 3)
+        return JobOutcome(
+            files, request.kwargs["seed"], request.mode, request.settings, Timings(0.0, total_s, total_s),
+            main_outputs=("video", "image"),
+        )
 
     def describe(self, model_type: str) -> dict[str, Any]:
         model_file = self._model_file(model_type)

@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from wgp_bridge.media_types import main_outputs
 from wgp_bridge.outputs import clear_folder_files, move_into
 from wgp_bridge.overrides import WanGPOverrides
 from wgp_bridge.preflight import run_preflight
-from wgp_bridge.protocol import GenerateCommand
+from wgp_bridge.postprocess import prepare_edit
+from wgp_bridge.protocol import GenerateCommand, PostprocessCommand
 from wgp_bridge.system_info import loaded_gpu
 from wgp_bridge.wangp_catalog import host_catalog, unknown_settings
 from wgp_bridge.wgp_config import CONFIG_NAME, prepare_config
@@ -97,9 +99,43 @@ class WanGPAdapter:
         model_def = self._session.get_model_def(model_type)
         if model_def is None:
             raise JobError("invalid", f"Unknown model_type: {model_type}", {"model_type": model_type})
+        task = {"id": command.id, "params": settings}
+        return self._run(
+            lambda callbacks: self._session.submit_task(task, callbacks=callbacks),
+            job,
+            command.output_dir,
+            lambda files, timings: JobOutcome(
+                files, settings["seed"], model_type, settings, timings, main_outputs=main_outputs(model_def)
+            ),
+        )
+
+    def postprocess(self, command: PostprocessCommand, job: JobContext) -> JobOutcome:
+        """WanGP's own late post-processing call (an edit task): submit_media_postprocessing or submit_audio_remux."""
+        request = prepare_edit(command)
+        submit = getattr(self._session, f"submit_{request.call}", None)
+        if not callable(submit):
+            version = self._catalog.get("version")
+            raise JobError("invalid", f"WanGP {version} has no submit_{request.call}", {"call": request.call})
+        return self._run(
+            lambda callbacks: submit(request.source, callbacks=callbacks, **request.kwargs),
+            job,
+            command.output_dir,
+            lambda files, timings: JobOutcome(
+                files, request.kwargs["seed"], request.mode, request.settings, timings, main_outputs=("video", "image")
+            ),
+        )
+
+    def _run(
+        self,
+        submit: Callable[[JobCallbacks], Any],
+        job: JobContext,
+        output_dir: str,
+        outcome: Callable[[list[str], Timings], JobOutcome],
+    ) -> JobOutcome:
+        """Submits one WanGP job, waits for it, and moves its files into the job's folder."""
         seen = JobCallbacks(job)
         started = time.monotonic()
-        wangp_job = self._submit(command.id, settings, seen)
+        wangp_job = self._submit(submit, seen)
         job.on_cancel(wangp_job.cancel)
         result = _wait_dropping_events(wangp_job)
         total_s = time.monotonic() - started
@@ -107,21 +143,15 @@ class WanGPAdapter:
             files = generated_files_or_raise(result, seen, job.cancelled.is_set())
         except JobError as failure:
             if failure.detail and failure.detail.get("files"):
-                failure.detail["files"] = move_into(failure.detail["files"], command.output_dir)
+                failure.detail["files"] = move_into(failure.detail["files"], output_dir)
             raise
         finally:
             self._forget_gallery()
-        moved = move_into(files, command.output_dir)
+        moved = move_into(files, output_dir)
         if not moved:
             raise JobError("engine", "WanGP listed output files that do not exist", {"files": files})
-        return JobOutcome(
-            files=moved,
-            seed=settings["seed"],
-            model_type=model_type,
-            settings=settings,
-            timings=Timings(round(seen.model_load_s, 3), round(total_s - seen.model_load_s, 3), round(total_s, 3)),
-            main_outputs=main_outputs(model_def),
-        )
+        load_s = seen.model_load_s
+        return outcome(moved, Timings(round(load_s, 3), round(total_s - load_s, 3), round(total_s, 3)))
 
     def _known_to_host(self, settings: dict[str, Any], job: JobContext) -> dict[str, Any]:
         """Drops the settings this host's WanGP does not name: older lines ignore them, later ones
@@ -131,9 +161,10 @@ class WanGPAdapter:
             job.log("bridge", f"not sent, unknown to WanGP {self._catalog['version']}: {', '.join(unknown)}")
         return {key: value for key, value in settings.items() if key not in unknown}
 
-    def _submit(self, job_id: str, settings: dict[str, Any], callbacks: JobCallbacks) -> Any:
+    @staticmethod
+    def _submit(submit: Callable[[JobCallbacks], Any], callbacks: JobCallbacks) -> Any:
         try:
-            return self._session.submit_task({"id": job_id, "params": settings}, callbacks=callbacks)
+            return submit(callbacks)
         except RuntimeError as exc:
             raise JobError("busy" if "in progress" in str(exc) else "engine", str(exc)) from None
         except (TypeError, ValueError) as exc:

@@ -26,6 +26,7 @@ _PHASE_TEXTS = (
     ("film grain", "post_processing"),
     ("remuxing", "post_processing"),
     ("post processing", "post_processing"),
+    ("audio - ", "post_processing"),  # a soundtrack's steps ("Audio - Generating Soundtrack")
     ("aborting", "cancelled"),
 )
 _STEP_PHASES = frozenset({"inference", "inference_stage_1", "inference_stage_2", "inference_stage_3"})

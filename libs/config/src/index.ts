@@ -1,6 +1,14 @@
 export { bestEffort } from "./best-effort.js";
+export { answerWithin, settleWithin } from "./bounded-wait.js";
 export { ConfigError, ExitCode, UserError } from "./errors.js";
-export { createLogger, type Logger, type LoggerOptions } from "./logger.js";
+export {
+  createLogger,
+  type LogDestination,
+  type Logger,
+  type LoggerOptions,
+  logsArePretty,
+  routeLogs,
+} from "./logger.js";
 export { addOptions, describeOption, isRequired } from "./options/commander-options.js";
 export {
   choiceOption,

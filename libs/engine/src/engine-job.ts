@@ -1,10 +1,12 @@
 import type { Logger } from "@wgp-farm/config";
+import type { z } from "zod";
 import type { EngineJobError, EngineJobErrorKind } from "./engine-errors.js";
-import type { EngineState, GenerateRequest, JobHandlers } from "./engine-types.js";
+import type { EngineState, GenerateRequest, JobHandlers, PostprocessRequest } from "./engine-types.js";
 import {
   type EngineCommand,
   GenerateCommandSchema,
   type LogMessage,
+  PostprocessCommandSchema,
   type ProgressMessage,
   type ResultMessage,
   type StatusMessage,
@@ -31,17 +33,36 @@ export function jobRefusal(
 
 /** The `generate` command for a request, or why it cannot be sent (the engine reads lines of at most `maxLineBytes`). */
 export function generateCommand(request: GenerateRequest, maxLineBytes: number): EngineCommand | string {
-  const parsed = GenerateCommandSchema.safeParse({
+  const command = {
     type: "generate",
     id: request.id,
     settings: request.settings,
     output_dir: request.outputDir,
     output_name: request.outputName,
-  });
-  if (!parsed.success) return `bad generate request: ${parsed.error.message}`;
+  };
+  return checkedCommand(GenerateCommandSchema, command, maxLineBytes);
+}
+
+/** The `postprocess` command for a request, or why it cannot be sent. */
+export function postprocessCommand(
+  request: PostprocessRequest,
+  maxLineBytes: number,
+): EngineCommand | string {
+  const { id, call, source, outputDir, params } = request;
+  const command = { type: "postprocess", id, call, source, output_dir: outputDir, params };
+  return checkedCommand(PostprocessCommandSchema, command, maxLineBytes);
+}
+
+function checkedCommand(
+  schema: z.ZodType<EngineCommand>,
+  command: { type: string },
+  maxLineBytes: number,
+): EngineCommand | string {
+  const parsed = schema.safeParse(command);
+  if (!parsed.success) return `bad ${command.type} request: ${parsed.error.message}`;
   const size = Buffer.byteLength(JSON.stringify(parsed.data));
   if (size > maxLineBytes)
-    return `the generate command is ${size} bytes; the engine accepts at most ${maxLineBytes}`;
+    return `the ${command.type} command is ${size} bytes; the engine accepts at most ${maxLineBytes}`;
   return parsed.data;
 }
 

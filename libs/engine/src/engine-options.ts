@@ -78,8 +78,11 @@ export function defaultEnginePyDir(): string {
   return fileURLToPath(new URL("../../../engine-py", import.meta.url));
 }
 
+/** The Python that runs the engine when neither the options nor $WGP_FARM_PYTHON name one. */
+export const DEFAULT_PYTHON = "python3";
+
 export function defaultPython(): string {
-  return process.env.WGP_FARM_PYTHON || "python3";
+  return process.env.WGP_FARM_PYTHON || DEFAULT_PYTHON;
 }
 
 export function bridgeArgs(options: EngineProcessOptions): string[] {

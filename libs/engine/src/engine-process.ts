@@ -8,7 +8,7 @@ import {
   EngineRequestError,
   EngineStartError,
 } from "./engine-errors.js";
-import { EngineJob, generateCommand, jobRefusal } from "./engine-job.js";
+import { EngineJob, generateCommand, jobRefusal, postprocessCommand } from "./engine-job.js";
 import {
   bridgeSpawnSpec,
   type EngineLimits,
@@ -22,10 +22,12 @@ import type {
   EngineState,
   GenerateRequest,
   JobHandlers,
+  PostprocessRequest,
   ProcessExit,
 } from "./engine-types.js";
 import type {
   DescribedMessage,
+  EngineCommand,
   EngineMessage,
   FatalMessage,
   ReadyMessage,
@@ -124,12 +126,25 @@ export class EngineProcess extends EventEmitter<EngineProcessEvents> {
 
   /** Runs one job; resolves with its `result`, rejects with an EngineJobError. */
   generate(request: GenerateRequest, handlers: JobHandlers = {}): Promise<ResultMessage> {
+    return this.#runJob(request.id, handlers, (maxLineBytes) => generateCommand(request, maxLineBytes));
+  }
+
+  /** Runs one late post-processing job (WanGP's edit call on an existing file); settles like `generate`. */
+  postprocess(request: PostprocessRequest, handlers: JobHandlers = {}): Promise<ResultMessage> {
+    return this.#runJob(request.id, handlers, (maxLineBytes) => postprocessCommand(request, maxLineBytes));
+  }
+
+  #runJob(
+    id: string,
+    handlers: JobHandlers,
+    commandOf: (maxLineBytes: number) => EngineCommand | string,
+  ): Promise<ResultMessage> {
     const refusal = jobRefusal(this.#state, this.#job?.id, handlers);
-    if (refusal?.kind) return Promise.reject(this.#jobError(request.id, refusal.kind, refusal.message));
+    if (refusal?.kind) return Promise.reject(this.#jobError(id, refusal.kind, refusal.message));
     if (refusal) return Promise.reject(new Error(refusal.message));
-    const command = generateCommand(request, this.#ready?.max_line_bytes ?? Number.POSITIVE_INFINITY);
-    if (typeof command === "string") return Promise.reject(this.#jobError(request.id, "invalid", command));
-    const job = new EngineJob(request.id, handlers, {
+    const command = commandOf(this.#ready?.max_line_bytes ?? Number.POSITIVE_INFINITY);
+    if (typeof command === "string") return Promise.reject(this.#jobError(id, "invalid", command));
+    const job = new EngineJob(id, handlers, {
       hangTimeoutMs: this.#limits.hangTimeoutMs,
       onHung: (hung) => this.#onHung(hung),
       onAbort: () => this.cancel(),

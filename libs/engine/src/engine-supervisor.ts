@@ -5,7 +5,7 @@ import { type BackoffOptions, backoffDelay } from "./backoff.js";
 import { EngineJobError, EngineStartError } from "./engine-errors.js";
 import type { EngineProcessOptions } from "./engine-options.js";
 import { EngineProcess } from "./engine-process.js";
-import type { EngineExit, GenerateRequest, JobHandlers } from "./engine-types.js";
+import type { EngineExit, GenerateRequest, JobHandlers, PostprocessRequest } from "./engine-types.js";
 import type { DescribedMessage, ReadyMessage, ResultMessage } from "./protocol.js";
 
 /** When a healthy engine is replaced by a fresh one (WanGP's memory creeps up over many jobs). */
@@ -115,10 +115,19 @@ export class EngineSupervisor extends EventEmitter<EngineSupervisorEvents> {
   }
 
   /** Runs a job on the current engine, waiting for a restart in progress. */
-  async generate(request: GenerateRequest, handlers?: JobHandlers): Promise<ResultMessage> {
-    const engine = await this.#whenAvailable(request.id);
+  generate(request: GenerateRequest, handlers?: JobHandlers): Promise<ResultMessage> {
+    return this.#runJob(request.id, (engine) => engine.generate(request, handlers));
+  }
+
+  /** Runs a late post-processing job on the current engine, like `generate`. */
+  postprocess(request: PostprocessRequest, handlers?: JobHandlers): Promise<ResultMessage> {
+    return this.#runJob(request.id, (engine) => engine.postprocess(request, handlers));
+  }
+
+  async #runJob(id: string, run: (engine: EngineProcess) => Promise<ResultMessage>): Promise<ResultMessage> {
+    const engine = await this.#whenAvailable(id);
     try {
-      const result = await engine.generate(request, handlers);
+      const result = await run(engine);
       this.#served();
       this.#jobsSinceStart += 1;
       return result;

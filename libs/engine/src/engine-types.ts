@@ -1,4 +1,12 @@
-import type { FatalMessage, LogMessage, ProgressMessage, ReadyMessage, StatusMessage } from "./protocol.js";
+import type {
+  AudioRemuxParams,
+  FatalMessage,
+  LogMessage,
+  MediaPostprocessingParams,
+  ProgressMessage,
+  ReadyMessage,
+  StatusMessage,
+} from "./protocol.js";
 
 /** `lost`: the process is going away on its own (hung and killed, poisoned CUDA context, broken
  * channel); it takes no more jobs and its `exit` follows. */
@@ -14,6 +22,19 @@ export interface GenerateRequest {
   /** File stem of the main output, e.g. "output" gives output.mp4. */
   outputName: string;
 }
+
+/** A late post-processing job: one of WanGP's edit calls on an existing file (PROTOCOL.md, `postprocess`). */
+export type PostprocessRequest = {
+  /** Job id; every message of the job carries it. */
+  id: string;
+  /** Absolute path of the file to post-process. */
+  source: string;
+  /** Absolute staging folder the job's files are moved into. */
+  outputDir: string;
+} & (
+  | { call: "media_postprocessing"; params: MediaPostprocessingParams }
+  | { call: "audio_remux"; params: AudioRemuxParams }
+);
 
 export interface JobHandlers {
   onProgress?(message: ProgressMessage): void;

@@ -17,6 +17,7 @@ export {
   bridgeArgs,
   bridgeEnv,
   bridgeSpawnSpec,
+  DEFAULT_PYTHON,
   defaultEnginePyDir,
   defaultPython,
   ENGINE_DEFAULTS,
@@ -40,6 +41,7 @@ export type {
   EngineState,
   GenerateRequest,
   JobHandlers,
+  PostprocessRequest,
   ProcessExit,
 } from "./engine-types.js";
 export { LineRing } from "./line-ring.js";

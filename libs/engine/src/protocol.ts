@@ -164,8 +164,49 @@ export const GenerateCommandSchema = z.object({
   output_name: z.string().min(1).max(200),
 });
 
-export const EngineCommandSchema = z.discriminatedUnion("type", [
+const AbsolutePath = z.string().refine((path) => path.startsWith("/"), "must be an absolute path");
+
+/** `postprocess` with `call: "media_postprocessing"`: WanGP's submit_media_postprocessing (engine-py checks the values). */
+export const MediaPostprocessingParamsSchema = z.strictObject({
+  /** A registered spatial upsampler and its multiplier, e.g. "lanczos2", "flashvsr1.5". */
+  spatial_upsampling: z.string().optional(),
+  /** "rife2" or "rife4". */
+  temporal_upsampling: z.string().optional(),
+  film_grain_intensity: z.number().min(0).max(1).optional(),
+  film_grain_saturation: z.number().min(0).max(1).optional(),
+  seed: z.number().int().optional(),
+});
+
+/** `postprocess` with `call: "audio_remux"`: WanGP's submit_audio_remux with a soundtrack processor. */
+export const AudioRemuxParamsSchema = z.strictObject({
+  /** "custom" (lays audio_source under the video), "mmaudio", "prismaudio". */
+  postprocess_audio: z.string().min(1),
+  audio_source: AbsolutePath.nullable().optional(),
+  postprocess_audio_prompt: z.string().optional(),
+  postprocess_audio_neg_prompt: z.string().optional(),
+  seed: z.number().int().optional(),
+});
+
+const PostprocessBase = {
+  type: z.literal("postprocess"),
+  id: z.string().min(1).max(256),
+  source: AbsolutePath,
+  output_dir: AbsolutePath,
+};
+
+/** Late post-processing of an existing file; answered like `generate` (progress, then `result` or `error`). */
+export const PostprocessCommandSchema = z.union([
+  z.object({
+    ...PostprocessBase,
+    call: z.literal("media_postprocessing"),
+    params: MediaPostprocessingParamsSchema,
+  }),
+  z.object({ ...PostprocessBase, call: z.literal("audio_remux"), params: AudioRemuxParamsSchema }),
+]);
+
+export const EngineCommandSchema = z.union([
   GenerateCommandSchema,
+  PostprocessCommandSchema,
   z.object({ type: z.literal("cancel"), id: z.string().min(1) }),
   z.object({ type: z.literal("describe"), id: z.string().min(1), model_type: z.string().min(1) }),
   z.object({ type: z.literal("ping"), id: z.string().min(1) }),
@@ -187,3 +228,6 @@ export type PongMessage = z.infer<typeof PongMessageSchema>;
 export type ProtocolErrorMessage = z.infer<typeof ProtocolErrorMessageSchema>;
 export type EngineMessage = z.infer<typeof EngineMessageSchema>;
 export type EngineCommand = z.infer<typeof EngineCommandSchema>;
+export type MediaPostprocessingParams = z.infer<typeof MediaPostprocessingParamsSchema>;
+export type AudioRemuxParams = z.infer<typeof AudioRemuxParamsSchema>;
+export type PostprocessCommand = z.infer<typeof PostprocessCommandSchema>;

@@ -1,5 +1,6 @@
 export { GpuQueryError, HostLockTimeoutError } from "./errors.js";
 export { findExecutable } from "./executable.js";
+export { FileInUse, removeUnlessInUse } from "./file-use.js";
 export { type GpuInfo, listGpus, parseGpuQuery } from "./gpu-inventory.js";
 export {
   HostLock,

@@ -5,6 +5,15 @@ export {
   UnknownModelError,
 } from "./errors.js";
 export {
+  type FarmTaskFact,
+  FLOW_FAILURE_OPTIONS,
+  type FlowNode,
+  type FlowPlan,
+  hasFlowFields,
+  type PlannedFlow,
+  planFlows,
+} from "./intake/flow-plan.js";
+export {
   emptyImportReport,
   type FileError,
   type ImportedEntry,
@@ -13,9 +22,11 @@ export {
   type SkippedEntry,
   type WarningEntry,
 } from "./intake/import-report.js";
+export { RedisFlowSink } from "./intake/redis-flow-sink.js";
 export { RedisTaskSink } from "./intake/redis-task-sink.js";
 export { confirmOnReplica, REPLICA_ACK_TIMEOUT_MS, ReplicaAckError } from "./intake/replica-ack.js";
 export { TaskFileWatcher, type TaskFileWatcherOptions } from "./intake/task-file-watcher.js";
+export type { FlowSink, PendingFlowTask } from "./intake/task-importer.js";
 export {
   DryRunTaskSink,
   type ImportOptions,
@@ -31,6 +42,15 @@ export {
   type SourceImportOptions,
   type TaskSource,
 } from "./intake/task-source.js";
+export { DEFAULT_MAX_INPUT_BYTES, UrlCheck, type UrlCheckOptions } from "./intake/url-check.js";
+export {
+  HttpProbe,
+  InputNotThereError,
+  type InputProbe,
+  InputUnreachableError,
+  importerProbes,
+  S3Probe,
+} from "./intake/url-check-probes.js";
 export { type CancelOutcome, type CancelTaskResult, cancelTask } from "./operations/cancel-task.js";
 export { formatDuration, parseDuration } from "./operations/durations.js";
 export {
@@ -40,6 +60,26 @@ export {
   readModelDemand,
   slotBusyRatio,
 } from "./operations/farm-status.js";
+export {
+  dependantsOf,
+  type FlowLink,
+  failWaitingFlowJobs,
+  isFlowJob,
+  restoreDependants,
+} from "./operations/flow-cascade.js";
+export { type ResolvedInputs, resolveOutputRefs } from "./operations/flow-inputs.js";
+export {
+  dependencyFailureOf,
+  describeFlowFailure,
+  type FlowTreeNode,
+  flowFailureReason,
+  readFlowTree,
+} from "./operations/flow-tree.js";
+export {
+  type PostprocessOutcome,
+  type PostprocessResult,
+  postprocessTask,
+} from "./operations/postprocess-task.js";
 export {
   type QueueCounts,
   type QueueOverview,
@@ -59,11 +99,14 @@ export {
   type CleanReport,
   cleanTasks,
   type RemoveJobsOptions,
+  type ResultsCleanReport,
   removeQueueJobs,
+  type StoredResults,
 } from "./operations/task-cleaner.js";
 export { type ListTasksOptions, listTasks } from "./operations/task-listing.js";
 export { type FindTaskOptions, findTask, findTaskJob, type TaskDetails } from "./operations/task-lookup.js";
 export { type RetryOutcome, type RetryResult, retryAllFailed, retryTask } from "./operations/task-retry.js";
+export { backfillSearchIndex, type SearchTasksOptions, searchTasks } from "./operations/task-search.js";
 export {
   ALL_JOB_TYPES,
   JOB_TYPES_OF_FILTER,
@@ -152,6 +195,7 @@ export {
   type QuarantinedJobData,
   type QuarantineInfo,
 } from "./records/quarantine-record.js";
+export { QUEUE_SAMPLE_EVERY_MS, type QueueSample, QueueSamples } from "./records/queue-samples.js";
 export {
   type JobProgress,
   JobProgressSchema,
@@ -185,6 +229,30 @@ export {
   type TaskImportInfo,
   type TaskJobData,
 } from "./records/task-job.js";
+export { type SearchDoc, type SearchQuery, TaskSearchIndex } from "./records/task-search-index.js";
+export {
+  DELIVERY_LOG_LENGTH,
+  type DeliveryAttempt,
+  DeliveryAttemptSchema,
+  DeliveryLog,
+  readWebhookSubscriptions,
+  TASK_WEBHOOK_SUBSCRIPTION,
+  type WebhookSubscription,
+  WebhookSubscriptionSchema,
+} from "./records/webhook-delivery-log.js";
+export {
+  attemptsWithin,
+  backoffDelay,
+  DEFAULT_WEBHOOK_RETRY,
+  type DeliveryJobData,
+  deliveryIdOf,
+  deliveryJobOptions,
+  sendAgain,
+  WEBHOOK_BACKOFF,
+  WEBHOOK_QUEUE,
+  type WebhookRetryPolicy,
+  webhookQueueOf,
+} from "./records/webhook-delivery-queue.js";
 export {
   idleRosterKey,
   readWorkEntry,
@@ -215,6 +283,7 @@ export {
   type RedisServerOptions,
   RedisServerProcess,
 } from "./redis/redis-server-process.js";
+export { defineScript, type RedisScript, RedisStore } from "./redis/redis-store.js";
 export {
   isSentinelUrl,
   parseSentinelUrl,

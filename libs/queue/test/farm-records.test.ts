@@ -5,9 +5,8 @@ import {
   HostRecords,
   readCancelledRecord,
   SlotRegistry,
-  type SlotStatus,
 } from "@wgp-farm/queue";
-import { uniquePrefix, waitUntil } from "@wgp-farm/testing";
+import { testSlotStatus, uniquePrefix, waitUntil } from "@wgp-farm/testing";
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 
@@ -19,30 +18,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await farm.close();
 });
-
-function slotStatus(slotId: string, extra: Partial<SlotStatus> = {}): SlotStatus {
-  const now = new Date().toISOString();
-  return {
-    slot_id: slotId,
-    host: "test-host",
-    gpu_index: 0,
-    gpu_name: "Test GPU",
-    worker_name: slotId,
-    pid: process.pid,
-    state: "idle",
-    loaded_model: null,
-    current: null,
-    jobs_done: 0,
-    jobs_failed: 0,
-    engine_restarts: 0,
-    model_switches: 0,
-    busy_ms: 0,
-    started_at: now,
-    last_error: null,
-    updated_at: now,
-    ...extra,
-  };
-}
 
 describe("FarmKeys", () => {
   it("names BullMQ's keys as BullMQ's own queue does", () => {
@@ -60,8 +35,8 @@ describe("FarmKeys", () => {
 describe("SlotRegistry", () => {
   it("lists live slots by id and prunes those whose status expired", async () => {
     const registry = new SlotRegistry(farm.redis, farm.keys, 200);
-    await registry.publish(slotStatus("gpu1@b"));
-    await registry.publish(slotStatus("gpu0@a", { state: "busy", loaded_model: "t2v" }));
+    await registry.publish(testSlotStatus("gpu1@b"));
+    await registry.publish(testSlotStatus("gpu0@a", { state: "busy", loaded_model: "t2v" }));
     expect((await registry.list()).map((slot) => slot.slot_id)).toEqual(["gpu0@a", "gpu1@b"]);
     expect(await registry.get("gpu0@a")).toMatchObject({ state: "busy", loaded_model: "t2v" });
 
@@ -72,7 +47,7 @@ describe("SlotRegistry", () => {
 
   it("leaves out a status in another shape (a slot of another version) without pruning it", async () => {
     const registry = new SlotRegistry(farm.redis, farm.keys);
-    await registry.publish(slotStatus("gpu0@new"));
+    await registry.publish(testSlotStatus("gpu0@new"));
     await farm.redis.set(farm.keys.slot("gpu0@old"), JSON.stringify({ slot_id: "gpu0@old", state: 3 }));
     await farm.redis.zadd(farm.keys.slots, Date.now(), "gpu0@old");
     expect((await registry.list()).map((slot) => slot.slot_id)).toEqual(["gpu0@new"]);

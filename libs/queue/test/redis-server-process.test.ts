@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { temporaryDir } from "@wgp-farm/testing";
+import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import {
   connectRedis,
@@ -42,7 +42,7 @@ describe("RedisServerProcess", () => {
     const data = await temporaryDir("redis-orphan");
     const entry = fileURLToPath(new URL("../dist/index.js", import.meta.url));
     // An owner that starts a private Redis, prints its pid and port, then waits to be killed.
-    const owner = spawn(
+    const owner = execa(
       process.execPath,
       [
         "--input-type=module",
@@ -52,11 +52,11 @@ describe("RedisServerProcess", () => {
          console.log(JSON.stringify({ pid: server.pid, port: server.port }));
          setInterval(() => {}, 1000);`,
       ],
-      { stdio: ["ignore", "pipe", "inherit"] },
+      { stdin: "ignore", stderr: "inherit", reject: false, buffer: false },
     );
     try {
       const line = await new Promise<string>((resolve) =>
-        owner.stdout?.once("data", (chunk) => resolve(String(chunk))),
+        owner.stdout.once("data", (chunk) => resolve(String(chunk))),
       );
       const orphan = JSON.parse(line) as { pid: number; port: number };
       const stat = async (pid: number) =>
@@ -67,7 +67,7 @@ describe("RedisServerProcess", () => {
       // A terminal's Ctrl+C signals the owner's group: the server is not in it.
       expect(await groupOf(orphan.pid)).not.toBe(await groupOf(owner.pid as number));
       owner.kill("SIGKILL");
-      await new Promise((resolve) => owner.once("exit", resolve));
+      await owner;
       expect(await readFile(path.join(data.dir, "redis-server.pid"), "utf8")).toContain(String(orphan.pid));
       expect(await running(orphan.pid)).toBe(true); // orphaned, still serving its folder
 
@@ -76,7 +76,7 @@ describe("RedisServerProcess", () => {
       expect(await readFile(path.join(data.dir, "redis-server.pid"), "utf8")).toContain(String(next.pid));
       await next.stop();
     } finally {
-      if (owner.exitCode === null) owner.kill("SIGKILL");
+      owner.kill("SIGKILL"); // a no-op once it has exited
       await data.remove();
     }
   });

@@ -1,4 +1,10 @@
-import { cleanTasks, FarmConnection, QUARANTINE_QUEUE, removeQueueJobs } from "@wgp-farm/queue";
+import {
+  cleanTasks,
+  FarmConnection,
+  QUARANTINE_QUEUE,
+  removeQueueJobs,
+  type StoredResults,
+} from "@wgp-farm/queue";
 import { importTestTasks, quarantineTestTask, uniquePrefix } from "@wgp-farm/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { NO_RETRIES, runTasks } from "./support/run-jobs.js";
@@ -55,6 +61,41 @@ describe("cleanTasks", () => {
       expect(await folderOwner("three")).toBe("bad-1");
     },
   );
+
+  it("removes the stored results of the removed tasks, except one a task the farm still has owns", async () => {
+    await openFarm(uniquePrefix("clean-results"));
+    await importTestTasks(
+      farm,
+      [
+        { task_id: "good-1", output_sub_dir: "one" },
+        { task_id: "good-2", output_sub_dir: "two" },
+      ],
+      NO_RETRIES,
+    );
+    await runTasks(farm, "t2v", 2);
+    // The folder of good-2 now belongs to another task the farm has (waiting to overwrite it).
+    await importTestTasks(farm, [{ task_id: "later" }], NO_RETRIES);
+    await farm.redis.hset(farm.keys.outputDirs, "two", "later");
+    const removedDirs: string[] = [];
+    const results: StoredResults = {
+      holds: (outputDir) => outputDir.startsWith("/outputs/"),
+      remove: async (outputDir) => void removedDirs.push(outputDir),
+    };
+
+    const dry = await cleanTasks(farm, { state: "completed", olderThanMs: 0, dryRun: true, results });
+    expect(dry.results?.removed).toEqual(["/outputs/good-1"]);
+    expect(removedDirs).toEqual([]);
+
+    const report = await cleanTasks(farm, { state: "completed", olderThanMs: 0, results });
+    expect(report.results).toEqual({
+      removed: ["/outputs/good-1"],
+      kept: [{ output_dir: "/outputs/good-2", task_id: "later" }],
+      failed: [],
+    });
+    expect(removedDirs).toEqual(["/outputs/good-1"]);
+    // Without a store to clean, the report says nothing about results.
+    expect((await cleanTasks(farm, { state: "completed", olderThanMs: 0 })).results).toBeUndefined();
+  });
 
   it("removes a quarantined task with its failed original, for one model only", async () => {
     await openFarm(uniquePrefix("clean"));

@@ -1,7 +1,27 @@
 export { CAUSVID_PRESET, isCausVidFamily, prependCausVidLora, WAN21_T2V_14B_FAMILY } from "./causvid.js";
 export { closestName, editDistance } from "./closest-name.js";
+export {
+  DependsOnSchema,
+  type FlowFields,
+  isMediaRef,
+  type MediaRef,
+  MediaRefSchema,
+  RESERVED_MODEL_PREFIX,
+  STEP_ID_MARK,
+  type StitchSpec,
+  StitchSpecSchema,
+  ThenSchema,
+} from "./flow-fields.js";
 export { taskListJsonSchema } from "./json-schema.js";
-export { resolveMediaPath } from "./media-paths.js";
+export {
+  isMediaUrl,
+  type MediaUrl,
+  type MediaUrlOptions,
+  parseMediaUrl,
+  redactUrl,
+  resolveMediaPath,
+} from "./media-paths.js";
+export { type ModelMediaType, mediaTypeOfModel } from "./model-media.js";
 export {
   normalizeOutputSubDir,
   OutputDirEscapeError,
@@ -9,15 +29,27 @@ export {
   RESERVED_OUTPUT_PREFIX,
   resolveOutputDir,
 } from "./output-dir.js";
+export {
+  POST_STEP_NAMES,
+  type PostStep,
+  PostStepEntrySchema,
+  type PostStepKind,
+  postStepMediaProblem,
+  SOUNDTRACK_METHODS,
+  TEMPORAL_UPSAMPLINGS,
+} from "./post-steps.js";
 export { TASK_ID_MAX_LENGTH, taskIdProblem } from "./task-id.js";
 export { deriveTaskId } from "./task-id-derivation.js";
 export {
   DEFAULT_MODEL,
   DEFAULT_PRIORITY,
+  isStitchTask,
   MAX_FRAMES,
   MEDIA_TASK_FIELDS,
   PRIORITY_MAX,
   PRIORITY_MIN,
+  type StitchTask,
+  StitchTaskFieldsSchema,
   TASK_FIELD_NAMES,
   TASK_FIELD_TO_WANGP_KEY,
   type Task,

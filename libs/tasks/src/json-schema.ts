@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TASK_FIELD_TO_WANGP_KEY, TaskFieldsSchema } from "./task-schema.js";
+import { StitchTaskFieldsSchema, TASK_FIELD_TO_WANGP_KEY, TaskFieldsSchema } from "./task-schema.js";
 import { WANGP_SETTING_NAMES } from "./wangp-catalog.js";
 
 type JsonSchemaObject = Record<string, unknown> & {
@@ -24,19 +24,28 @@ export function taskListJsonSchema(): Record<string, unknown> {
     };
   }
   const { $schema: _drop, ...taskWithoutMeta } = task;
+  const { $schema: _dropToo, ...stitch } = z.toJSONSchema(StitchTaskFieldsSchema, {
+    io: "input",
+    unrepresentable: "any",
+  }) as JsonSchemaObject;
   return {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     $id: "https://wgp-farm.dev/schemas/tasks.json",
     title: "wgp-farm task list",
     description:
-      "A list of WanGP video generation tasks for `wgp-farm import-tasks` (or one task per line, JSON Lines).",
+      "A list of WanGP video generation tasks and stitch tasks for `wgp-farm import-tasks` (or one task per line, JSON Lines).",
     type: "array",
     items: {
-      ...taskWithoutMeta,
-      title: "task",
-      properties,
-      required: ["task_id", "prompt"],
-      additionalProperties: false,
+      anyOf: [
+        {
+          ...taskWithoutMeta,
+          title: "task",
+          properties,
+          required: ["task_id", "prompt"],
+          additionalProperties: false,
+        },
+        { ...stitch, title: "stitch task", required: ["task_id", "stitch"] },
+      ],
     },
   };
 }

@@ -1,4 +1,14 @@
 import { z } from "zod";
+import {
+  DependsOnSchema,
+  type MediaRef,
+  MediaRefSchema,
+  RESERVED_MODEL_PREFIX,
+  STEP_ID_MARK,
+  type StitchSpec,
+  StitchSpecSchema,
+  ThenSchema,
+} from "./flow-fields.js";
 import { outputSubDirProblem } from "./output-dir.js";
 import { taskIdProblem } from "./task-id.js";
 import { TaskWebhookSchema } from "./task-webhook.js";
@@ -18,26 +28,54 @@ export const SEED_MAX = 2 ** 32 - 1;
 /** A model type doubles as part of a queue name (`model.<type>`), so it is kept to safe characters. */
 const MODEL_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
-const pathList = z
-  .union([z.string(), z.array(z.string())], { error: "must be a path or a list of paths" })
-  .transform((value) => (typeof value === "string" ? [value] : value));
+const mediaPath = z.union(
+  [z.string({ error: "must be a file path (string)" }).min(1, "must not be empty"), MediaRefSchema],
+  { error: 'must be a file path (string) or {"from": "<task_id>"}' },
+);
 
-const mediaPath = z.string({ error: "must be a file path (string)" }).min(1, "must not be empty");
+const pathList = z
+  .union([mediaPath, z.array(mediaPath)], { error: "must be a path or a list of paths" })
+  .transform((value): (string | MediaRef)[] => (Array.isArray(value) ? value : [value]));
+
+const taskIdField = z
+  .string({ error: "must be a unique id for the task (a string)" })
+  .superRefine((id, ctx) => {
+    const problem = taskIdProblem(id);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+    else if (id.includes(STEP_ID_MARK))
+      ctx.addIssue({
+        code: "custom",
+        message: `must not contain '${STEP_ID_MARK}' (the farm names post-step jobs '<task>${STEP_ID_MARK}<n>-<kind>')`,
+      });
+  })
+  .meta({
+    description: "Unique id of the task; becomes the BullMQ job id. No ':', not only digits, ≤128 chars.",
+  });
+
+const outputSubDirField = z
+  .string({ error: "must be a folder name relative to the main output dir (string)" })
+  .superRefine((subDir, ctx) => {
+    const problem = outputSubDirProblem(subDir);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .optional()
+  .meta({ description: "Folder under the main output dir for this task's results. Default: the task_id." });
+
+const priorityField = z
+  .int({ error: `must be a whole number from ${PRIORITY_MIN} (runs first) to ${PRIORITY_MAX}` })
+  .min(PRIORITY_MIN, `must be at least ${PRIORITY_MIN} (1 runs first)`)
+  .max(PRIORITY_MAX, `must be at most ${PRIORITY_MAX}`)
+  .optional()
+  .meta({
+    description: `Queue priority within the model's queue: 1 runs first. Default ${DEFAULT_PRIORITY}.`,
+  });
 
 /**
  * The fields of a task that wgp-farm understands itself. Any other key must be a WanGP setting
  * (`WANGP_SETTING_NAMES`) and is passed through to WanGP.
  */
 export const TaskFieldsSchema = z.object({
-  task_id: z
-    .string({ error: "must be a unique id for the task (a string)" })
-    .superRefine((id, ctx) => {
-      const problem = taskIdProblem(id);
-      if (problem) ctx.addIssue({ code: "custom", message: problem });
-    })
-    .meta({
-      description: "Unique id of the task; becomes the BullMQ job id. No ':', not only digits, ≤128 chars.",
-    }),
+  task_id: taskIdField,
   prompt: z
     .string({ error: "must be the text prompt (a string)" })
     .refine((prompt) => prompt.trim().length > 0, "must not be empty")
@@ -52,6 +90,10 @@ export const TaskFieldsSchema = z.object({
     .regex(
       MODEL_TYPE_PATTERN,
       "must be a WanGP model type (letters, digits, '_', '.', '-'), such as 't2v' or 'vace_14B'",
+    )
+    .refine(
+      (model) => !model.startsWith(RESERVED_MODEL_PREFIX),
+      `must not start with '${RESERVED_MODEL_PREFIX}' (the farm's post-step queues); use 'then' for post-steps`,
     )
     .default(DEFAULT_MODEL)
     .meta({ description: "WanGP model type (t2v, t2v_1.3B, vace_14B, i2v, …). Default t2v." }),
@@ -75,25 +117,11 @@ export const TaskFieldsSchema = z.object({
     .max(SEED_MAX, "must be at most 4294967295")
     .optional()
     .meta({ description: "Seed; -1 or absent: a random seed is drawn at import and recorded." }),
-  output_sub_dir: z
-    .string({ error: "must be a folder name relative to the main output dir (string)" })
-    .superRefine((subDir, ctx) => {
-      const problem = outputSubDirProblem(subDir);
-      if (problem) ctx.addIssue({ code: "custom", message: problem });
-    })
-    .optional()
-    .meta({ description: "Folder under the main output dir for this task's results. Default: the task_id." }),
+  output_sub_dir: outputSubDirField,
   use_causvid_lora: z.boolean({ error: "must be true or false" }).optional().meta({
     description: "Apply the CausVid 14B T2V LoRA preset (0.3, cfg 1, shift 7, 12 steps unless set).",
   }),
-  priority: z
-    .int({ error: `must be a whole number from ${PRIORITY_MIN} (runs first) to ${PRIORITY_MAX}` })
-    .min(PRIORITY_MIN, `must be at least ${PRIORITY_MIN} (1 runs first)`)
-    .max(PRIORITY_MAX, `must be at most ${PRIORITY_MAX}`)
-    .optional()
-    .meta({
-      description: `Queue priority within the model's queue: 1 runs first. Default ${DEFAULT_PRIORITY}.`,
-    }),
+  priority: priorityField,
   steps: z
     .int({ error: "must be a whole number of denoising steps" })
     .min(1, "must be at least 1")
@@ -149,9 +177,37 @@ export const TaskFieldsSchema = z.object({
   image_end_paths: pathList.optional().meta({ description: "End image(s) (WanGP image_end)." }),
   image_refs_paths: pathList.optional().meta({ description: "Reference image(s) (WanGP image_refs)." }),
   webhook: TaskWebhookSchema.optional(),
+  depends_on: DependsOnSchema.optional(),
+  // biome-ignore lint/suspicious/noThenProperty: the task file's field; a list, never callable, so never a thenable
+  then: ThenSchema.optional(),
 });
 
 export type TaskFields = z.output<typeof TaskFieldsSchema>;
+
+/**
+ * A stitch task joins other tasks' outputs (ffmpeg on a worker's CPU): no prompt, no model. It may
+ * itself depend on tasks and have post-steps (`then`) like any task.
+ */
+export const StitchTaskFieldsSchema = z.strictObject({
+  task_id: taskIdField,
+  stitch: StitchSpecSchema,
+  depends_on: DependsOnSchema.optional(),
+  // biome-ignore lint/suspicious/noThenProperty: the task file's field; a list, never callable, so never a thenable
+  then: ThenSchema.optional(),
+  output_sub_dir: outputSubDirField,
+  priority: priorityField,
+  webhook: TaskWebhookSchema.optional(),
+});
+
+export type StitchTask = Omit<z.output<typeof StitchTaskFieldsSchema>, "output_sub_dir" | "priority"> & {
+  stitch: StitchSpec;
+  output_sub_dir: string;
+  priority: number;
+};
+
+export function isStitchTask(task: Task | StitchTask): task is StitchTask {
+  return "stitch" in task && task.stitch !== undefined;
+}
 export const TASK_FIELD_NAMES: ReadonlySet<string> = new Set(Object.keys(TaskFieldsSchema.shape));
 
 /**

@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import type { z } from "zod";
 import { closestName } from "./closest-name.js";
+import { isMediaRef } from "./flow-fields.js";
 import { resolveMediaPath } from "./media-paths.js";
 import { normalizeOutputSubDir, outputSubDirProblem } from "./output-dir.js";
 import { taskIdProblem } from "./task-id.js";
@@ -9,6 +10,8 @@ import {
   DEFAULT_PRIORITY,
   MEDIA_TASK_FIELDS,
   RANDOM_SEED_MAX,
+  type StitchTask,
+  StitchTaskFieldsSchema,
   TASK_FIELD_NAMES,
   TASK_FIELD_TO_WANGP_KEY,
   type Task,
@@ -28,7 +31,7 @@ export interface TaskIssue {
 }
 
 export type TaskVerdict =
-  | { ok: true; task: Task; warnings: TaskIssue[] }
+  | { ok: true; task: Task | StitchTask; warnings: TaskIssue[] }
   | { ok: false; taskId: string | undefined; errors: TaskIssue[]; warnings: TaskIssue[] };
 
 export interface TaskValidatorOptions {
@@ -42,6 +45,8 @@ export interface TaskValidatorOptions {
   deriveMissingIds?: boolean;
   /** What the farm's hosts know (default: the built-in catalog). */
   wangp?: WangpKnowledge;
+  /** Media URLs may be plain http:// (a private network); default https:// and s3:// only. */
+  allowHttpMedia?: boolean;
 }
 
 /** Keys wgp-farm sets itself on every WanGP task; a task's own value would break the pipeline. */
@@ -109,8 +114,9 @@ export class TaskValidator {
     if (input.task_id === undefined && this.options.deriveMissingIds) input.task_id = deriveTaskId(input);
     const rawId = typeof input.task_id === "string" ? input.task_id : undefined;
 
-    this.moveWangpAliases(input, errors);
     if (rawId !== undefined && taskIdProblem(rawId) === undefined) this.claimId(rawId, errors);
+    if ("stitch" in input) return this.validateStitch(input, rawId, errors, warnings);
+    this.moveWangpAliases(input, errors);
     this.dropReservedSettings(input, warnings);
     this.reportUnknownKeys(input, this.options.strict ? errors : warnings);
 
@@ -133,9 +139,81 @@ export class TaskValidator {
     this.refuseContinueLastVideo(task, errors);
     this.assignOutputDir(task, fields.output_sub_dir, errors);
     await this.resolveMedia(task, errors);
+    await this.resolveStepMedia(task, errors);
+    this.checkDependencies(task, this.mediaRefsOf(task), errors);
     if (errors.length > 0) return { ok: false, taskId: task.task_id, errors, warnings };
     this.seenOutputDirs.set(task.output_sub_dir, task.task_id);
     return { ok: true, task, warnings };
+  }
+
+  /** A stitch task (`"stitch": {"from": [...]}`): no prompt, no model, no WanGP settings. */
+  private async validateStitch(
+    input: Record<string, unknown>,
+    rawId: string | undefined,
+    errors: TaskIssue[],
+    warnings: TaskIssue[],
+  ): Promise<TaskVerdict> {
+    const parsed = StitchTaskFieldsSchema.safeParse(input);
+    if (!parsed.success) errors.push(...this.zodIssues(parsed.error, input));
+    if (!parsed.success || errors.length > 0) return { ok: false, taskId: rawId, errors, warnings };
+    const fields = parsed.data;
+    const task: StitchTask = {
+      ...fields,
+      priority: fields.priority ?? DEFAULT_PRIORITY,
+      output_sub_dir: "",
+    };
+    this.assignOutputDir(task, fields.output_sub_dir, errors);
+    await this.resolveStepMedia(task, errors);
+    const refs = task.stitch.from.map((from, index) => ({ path: `stitch.from[${index}]`, from }));
+    this.checkDependencies(task, refs, errors, true);
+    if (errors.length > 0) return { ok: false, taskId: task.task_id, errors, warnings };
+    this.seenOutputDirs.set(task.output_sub_dir, task.task_id);
+    return { ok: true, task, warnings };
+  }
+
+  /** Every `{"from": …}` of the task's media fields, with where it is. */
+  private mediaRefsOf(task: Task): { path: string; from: string }[] {
+    const refs: { path: string; from: string }[] = [];
+    for (const [key, value] of Object.entries(task)) {
+      if (isMediaRef(value)) refs.push({ path: `${key}.from`, from: value.from });
+      if (Array.isArray(value))
+        value.forEach((item, index) => {
+          if (isMediaRef(item)) refs.push({ path: `${key}[${index}].from`, from: item.from });
+        });
+    }
+    return refs;
+  }
+
+  /**
+   * What one task can say wrong about its dependencies on its own; the flow as a whole (cycles,
+   * tasks nobody knows, what a source produces) is checked by the importer once the file is read.
+   * A stitch's sources are dependencies without being listed.
+   */
+  private checkDependencies(
+    task: Task | StitchTask,
+    refs: readonly { path: string; from: string }[],
+    errors: TaskIssue[],
+    refsAreDependencies = false,
+  ): void {
+    const dependsOn = new Set(task.depends_on ?? []);
+    if (dependsOn.has(task.task_id))
+      errors.push({ path: "depends_on", message: `a task cannot depend on itself ('${task.task_id}')` });
+    for (const { path, from } of refs) {
+      if (from === task.task_id) errors.push({ path, message: "a task cannot take its own output" });
+      else if (!refsAreDependencies && !dependsOn.has(from))
+        errors.push({
+          path,
+          message: `'${from}' is not in depends_on: add it there, so this task waits for its output`,
+        });
+    }
+  }
+
+  /** A `custom` soundtrack's audio file is a media path like the task's own. */
+  private async resolveStepMedia(task: Task | StitchTask, errors: TaskIssue[]): Promise<void> {
+    for (const [index, step] of (task.then ?? []).entries()) {
+      if (step.kind !== "soundtrack" || step.audio_source === undefined) continue;
+      step.audio_source = await this.resolveOne(step.audio_source, `then[${index}].soundtrack.audio`, errors);
+    }
   }
 
   /** WanGP's own names (`video_length`, `model_type`, …) are accepted for the task's fields. */
@@ -218,7 +296,7 @@ export class TaskValidator {
     });
   }
 
-  private assignOutputDir(task: Task, given: string | undefined, errors: TaskIssue[]): void {
+  private assignOutputDir(task: Task | StitchTask, given: string | undefined, errors: TaskIssue[]): void {
     const subDir = given ?? task.task_id;
     const problem = outputSubDirProblem(subDir);
     if (problem) {
@@ -247,9 +325,14 @@ export class TaskValidator {
     for (const key of mediaKeys) {
       const value = task[key];
       if (value === undefined || value === null) continue;
+      if (isMediaRef(value)) continue;
       if (Array.isArray(value)) {
-        const resolved: string[] = [];
+        const resolved: unknown[] = [];
         for (const [index, item] of value.entries()) {
+          if (isMediaRef(item)) {
+            resolved.push(item);
+            continue;
+          }
           if (typeof item !== "string") {
             errors.push({ path: `${key}[${index}]`, message: "must be a file path (string)" });
             continue;
@@ -260,13 +343,23 @@ export class TaskValidator {
       } else if (typeof value === "string") {
         task[key] = await this.resolveOne(value, key, errors);
       } else {
-        errors.push({ path: key, message: "must be a file path (string) or a list of paths" });
+        errors.push({
+          path: key,
+          message: 'must be a file path (string), {"from": "<task_id>"}, or a list of them',
+        });
       }
     }
   }
 
   private async resolveOne(raw: string, fieldPath: string, errors: TaskIssue[]): Promise<string> {
-    const result = await resolveMediaPath(raw, this.options.mediaRoot, this.options.checkMediaExists ?? true);
+    const result = await resolveMediaPath(
+      raw,
+      this.options.mediaRoot,
+      this.options.checkMediaExists ?? true,
+      {
+        allowHttp: this.options.allowHttpMedia ?? false,
+      },
+    );
     if (result.problem) errors.push({ path: fieldPath, message: result.problem });
     return result.value;
   }

@@ -53,8 +53,9 @@ describe("resolveOutputDir", () => {
 
 describe("taskListJsonSchema", () => {
   it("types the task fields and lists WanGP settings so editors flag typos", () => {
-    const schema = taskListJsonSchema() as { type: string; items: Record<string, unknown> };
-    const items = schema.items as {
+    const schema = taskListJsonSchema() as { type: string; items: { anyOf: unknown[] } };
+    // A task, or a stitch task (flow-fields.test.ts checks that one).
+    const items = schema.items.anyOf[0] as {
       properties: Record<string, { type?: string }>;
       required: string[];
       additionalProperties: boolean;

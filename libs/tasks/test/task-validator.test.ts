@@ -4,10 +4,11 @@ import { fileURLToPath } from "node:url";
 import { temporaryDir } from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  isStitchTask,
   KNOWN_MODEL_TYPES,
+  type Task,
   type TaskIssue,
   TaskValidator,
-  type TaskVerdict,
   WANGP_CATALOG,
   WANGP_MEDIA_KEYS,
   WANGP_SETTING_NAMES,
@@ -37,10 +38,14 @@ async function errorsOf(raw: unknown, v = validator()): Promise<TaskIssue[]> {
   return verdict.errors;
 }
 
-async function validTask(raw: unknown, v = validator()): Promise<Extract<TaskVerdict, { ok: true }>> {
+/** A valid generation task's verdict (a stitch task is another shape). */
+type GenerationVerdict = { ok: true; task: Task; warnings: TaskIssue[] };
+
+async function validTask(raw: unknown, v = validator()): Promise<GenerationVerdict> {
   const verdict = await v.validate(raw);
   if (!verdict.ok) throw new Error(`expected a valid task, got ${JSON.stringify(verdict.errors)}`);
-  return verdict;
+  if (isStitchTask(verdict.task)) throw new Error("expected a generation task, got a stitch");
+  return { ...verdict, task: verdict.task };
 }
 
 describe("the seed example", () => {
@@ -49,7 +54,7 @@ describe("the seed example", () => {
     const v = new TaskValidator({ mediaRoot: EXAMPLES_DIR });
     const verdicts = await Promise.all(tasks.map((task) => v.validate(task)));
     expect(verdicts.map((verdict) => verdict.ok)).toEqual([true, true]);
-    const [causvid, vace] = verdicts as Extract<TaskVerdict, { ok: true }>[];
+    const [causvid, vace] = verdicts as GenerationVerdict[];
     expect(causvid?.task).toMatchObject({
       task_id: "causvid_lora_example_001",
       seed: 2024,
@@ -226,14 +231,14 @@ describe("media paths", () => {
     ]);
   });
 
-  it("WanGP's own media keys are checked too, and URLs are refused", async () => {
+  it("WanGP's own media keys are checked too, and URLs of other schemes than https/s3 are refused", async () => {
     const errors = await errorsOf({
       ...base,
       image_guide: "nope.png",
-      audio_guide_path: "https://example.com/a.wav",
+      audio_guide_path: "ftp://example.com/a.wav",
     });
     expect(errors.map((e) => e.path).sort()).toEqual(["audio_guide_path", "image_guide"]);
-    expect(errors.find((e) => e.path === "audio_guide_path")?.message).toContain("download it");
+    expect(errors.find((e) => e.path === "audio_guide_path")?.message).toContain("https:// or s3://");
   });
 
   it("keep WanGP's virtual-media suffix", async () => {

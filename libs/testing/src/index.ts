@@ -22,6 +22,7 @@ export {
   testManifest,
   waitUntil,
 } from "./farm-fixtures.js";
+export { testSlotStatus } from "./farm-records.js";
 export {
   copyOfFakeWangp,
   EXAMPLE_TASKS,
@@ -29,3 +30,4 @@ export {
   FAKE_WANGP_ROOT,
   WGP_FARM_BIN,
 } from "./fixture-paths.js";
+export { type MediaServer, type ServedMedia, startMediaServer } from "./media-server.js";

@@ -181,7 +181,13 @@ function badBuilders(mediaDir: string): fc.Arbitrary<Builder> {
       ),
       file: fc.oneof(
         segment.map((s) => `${mediaDir}/missing-${s}.mp4`),
-        fc.constantFrom("no-such-file.png", "https://example.com/a.mp4", `${mediaDir}`, "/dev/null/x"),
+        fc.constantFrom(
+          "no-such-file.png",
+          "ftp://example.com/a.mp4",
+          "http://example.com/a.mp4",
+          `${mediaDir}`,
+          "/dev/null/x",
+        ),
       ),
     })
     .map(

@@ -12,6 +12,7 @@ import { redisFailoverScenario } from "./redis-failover.ts";
 import { redisRestartScenario } from "./redis-restart.ts";
 import { sigkillScenario } from "./sigkill.ts";
 import { sigtermDrainScenario } from "./sigterm-drain.ts";
+import { submitKillScenario } from "./submit-kill.ts";
 import { webhookKillScenario } from "./webhook-kill.ts";
 
 export interface Scenario {
@@ -33,4 +34,5 @@ export const SCENARIOS: Scenario[] = [
   { id: "frozen-worker", run: frozenWorkerScenario },
   { id: "partitioned-host", run: partitionedHostScenario },
   { id: "webhook-kill", run: webhookKillScenario },
+  { id: "submit-kill", run: submitKillScenario },
 ];

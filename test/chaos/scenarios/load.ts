@@ -8,6 +8,7 @@ import { createWriteStream } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { MODELS } from "../../bench/bench-tasks.ts";
 import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { DashboardProcess } from "../harness/dashboard-process.ts";
 import { finishedCount } from "../harness/farm-watch.ts";
@@ -24,18 +25,6 @@ import {
 import { WorkerFleet } from "../harness/worker-process.ts";
 
 const TASKS: Record<Scale, number> = { short: 2_000, full: 100_000 };
-const MODELS = [
-  "t2v",
-  "vace_14B",
-  "i2v",
-  "t2v_1.3B",
-  "i2v_720p",
-  "vace_1.3B",
-  "t2v_2_2",
-  "flux",
-  "ltxv_13B",
-  "hunyuan",
-];
 const SAMPLE_EVERY_MS = 2_000;
 
 async function writeTasks(file: string, count: number): Promise<void> {

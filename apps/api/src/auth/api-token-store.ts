@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { readRecord, UserError } from "@wgp-farm/config";
-import type { Redis } from "ioredis";
+import { RedisStore } from "@wgp-farm/queue";
 import { z } from "zod";
 import type { ApiKeys } from "../api-keys.js";
 import { isScope, SCOPES, type Scope } from "./scopes.js";
@@ -41,15 +41,7 @@ function infoOf({ secret_sha256: _hash, ...info }: ApiTokenRecord): ApiTokenInfo
  * a dictionary, so a slow KDF would add cost to every request and no safety. Comparison is
  * constant-time.
  */
-export class ApiTokenStore {
-  readonly #redis: Redis;
-  readonly #keys: ApiKeys;
-
-  constructor(redis: Redis, keys: ApiKeys) {
-    this.#redis = redis;
-    this.#keys = keys;
-  }
-
+export class ApiTokenStore extends RedisStore<ApiKeys> {
   /** Makes a token; the returned secret is shown once and never stored. */
   async create(name: string, scopes: readonly string[]): Promise<{ token: string; info: ApiTokenInfo }> {
     const unknown = scopes.filter((scope) => !isScope(scope));
@@ -67,12 +59,12 @@ export class ApiTokenStore {
       created_at: new Date().toISOString(),
       revoked_at: null,
     };
-    await this.#redis.hset(this.#keys.tokens, id, JSON.stringify(record));
+    await this.redis.hset(this.keys.tokens, id, JSON.stringify(record));
     return { token: `${TOKEN_PREFIX}_${id}_${secret}`, info: infoOf(record) };
   }
 
   async list(): Promise<ApiTokenInfo[]> {
-    const all = await this.#redis.hgetall(this.#keys.tokens);
+    const all = await this.redis.hgetall(this.keys.tokens);
     return Object.values(all)
       .map((raw) => readRecord(ApiTokenRecord, raw, "API token"))
       .filter((record): record is ApiTokenRecord => record !== undefined)
@@ -82,11 +74,11 @@ export class ApiTokenStore {
 
   /** Marks a token revoked (the record stays, so `token ls` says when). False when unknown. */
   async revoke(id: string): Promise<boolean> {
-    const record = readRecord(ApiTokenRecord, await this.#redis.hget(this.#keys.tokens, id), "API token");
+    const record = readRecord(ApiTokenRecord, await this.redis.hget(this.keys.tokens, id), "API token");
     if (!record) return false;
     if (record.revoked_at === null) {
       record.revoked_at = new Date().toISOString();
-      await this.#redis.hset(this.#keys.tokens, id, JSON.stringify(record));
+      await this.redis.hset(this.keys.tokens, id, JSON.stringify(record));
     }
     return true;
   }
@@ -96,7 +88,7 @@ export class ApiTokenStore {
     const match = /^wgpf_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/.exec(presented);
     if (!match) return null;
     const [, id, secret] = match as unknown as [string, string, string];
-    const record = readRecord(ApiTokenRecord, await this.#redis.hget(this.#keys.tokens, id), "API token");
+    const record = readRecord(ApiTokenRecord, await this.redis.hget(this.keys.tokens, id), "API token");
     if (!record || record.revoked_at !== null) return null;
     const expected = Buffer.from(record.secret_sha256, "hex");
     const actual = sha256(secret);

@@ -1,4 +1,4 @@
-import type { FarmConnection } from "@wgp-farm/queue";
+import { type FarmConnection, RedisStore } from "@wgp-farm/queue";
 import type { ApiKeys } from "../api-keys.js";
 import { ApiError } from "../errors.js";
 import { taskStates } from "../tasks/task-states.js";
@@ -14,7 +14,8 @@ const MINUTE_MS = 60_000;
 const UNFINISHED = new Set(["waiting", "prioritized", "delayed", "active", "waiting-children"]);
 
 /**
- * Reserves room for new tasks, atomically: the set is first pruned of finished tasks by the caller.
+ * Reserves room for new tasks, atomically: when it does not fit, the caller prunes the set of
+ * finished tasks and asks once more.
  * (Two submits of one token at the same moment may each prune the other's reservation before its
  * tasks exist: under such concurrency the cap is approximate, never unbounded.)
  * KEYS[1] the token's in-flight set; ARGV[1] cap, ARGV[2..] task ids. Returns 1 when reserved.
@@ -48,44 +49,27 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate))
 return 0
 `;
 
-interface TakeCommand {
-  wgpApiTakeSubmit(key: string, capacity: number, ratePerMs: number): Promise<number>;
-}
-
-interface ReserveCommand {
-  wgpApiReserveInFlight(key: string, cap: number, ...ids: string[]): Promise<number>;
-}
-
 /**
  * A token's submit budget: a rate per minute (a token bucket) and a cap on its tasks in flight. Both
  * are asked of Redis on every submit, so the caller runs them through `askRedis` (503 when Redis is
  * away: fail closed).
  */
-export class SubmitLimits {
+export class SubmitLimits extends RedisStore<ApiKeys> {
   readonly #farm: FarmConnection;
-  readonly #keys: ApiKeys;
   readonly #options: SubmitLimitOptions;
+  readonly #take = this.script<number>("wgpApiTakeSubmit", 1, TAKE_SCRIPT);
+  readonly #reserve = this.script<number>("wgpApiReserveInFlight", 1, RESERVE_SCRIPT);
 
   constructor(farm: FarmConnection, keys: ApiKeys, options: SubmitLimitOptions) {
+    super(farm.redis, keys);
     this.#farm = farm;
-    this.#keys = keys;
     this.#options = options;
-    if (!("wgpApiTakeSubmit" in farm.redis)) {
-      farm.redis.defineCommand("wgpApiTakeSubmit", { numberOfKeys: 1, lua: TAKE_SCRIPT });
-    }
-    if (!("wgpApiReserveInFlight" in farm.redis)) {
-      farm.redis.defineCommand("wgpApiReserveInFlight", { numberOfKeys: 1, lua: RESERVE_SCRIPT });
-    }
   }
 
   /** Takes one submit request from the token's bucket; 429 with Retry-After when it is empty. */
   async countRequest(tokenId: string): Promise<void> {
     const { perMinute } = this.#options;
-    const waitMs = await (this.#farm.redis as unknown as TakeCommand).wgpApiTakeSubmit(
-      this.#keys.submitBucket(tokenId),
-      perMinute,
-      perMinute / MINUTE_MS,
-    );
+    const waitMs = await this.#take([this.keys.submitBucket(tokenId)], perMinute, perMinute / MINUTE_MS);
     if (waitMs === 0) return;
     const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000));
     throw new ApiError(
@@ -100,15 +84,13 @@ export class SubmitLimits {
   /** Reserves in-flight room for these tasks, or refuses them all with a 429. */
   async reserve(tokenId: string, taskIds: readonly string[]): Promise<void> {
     if (taskIds.length === 0) return;
-    const key = this.#keys.inFlight(tokenId);
+    const key = this.keys.inFlight(tokenId);
+    // Pruning reads the state of every task in the set: done only when the cap is in the way, so
+    // that a submit below the cap costs one script call, not one lookup per task in flight.
+    if (await this.#tryReserve(key, taskIds)) return;
     await this.#prune(key);
-    const reserved = await (this.#farm.redis as unknown as ReserveCommand).wgpApiReserveInFlight(
-      key,
-      this.#options.maxInFlight,
-      ...taskIds,
-    );
-    if (reserved === 1) return;
-    const inFlight = await this.#farm.redis.scard(key);
+    if (await this.#tryReserve(key, taskIds)) return;
+    const inFlight = await this.redis.scard(key);
     throw new ApiError(
       429,
       "too_many_in_flight",
@@ -119,17 +101,22 @@ export class SubmitLimits {
     );
   }
 
+  async #tryReserve(key: string, taskIds: readonly string[]): Promise<boolean> {
+    const reserved = await this.#reserve([key], this.#options.maxInFlight, ...taskIds);
+    return reserved === 1;
+  }
+
   /** Gives back the room of tasks that did not go in after all (invalid, or refused by the farm). */
   async release(tokenId: string, taskIds: readonly string[]): Promise<void> {
-    if (taskIds.length > 0) await this.#farm.redis.srem(this.#keys.inFlight(tokenId), ...taskIds);
+    if (taskIds.length > 0) await this.redis.srem(this.keys.inFlight(tokenId), ...taskIds);
   }
 
   /** Drops the tasks that have finished since they were reserved. */
   async #prune(key: string): Promise<void> {
-    const members = await this.#farm.redis.smembers(key);
+    const members = await this.redis.smembers(key);
     if (members.length === 0) return;
     const states = await taskStates(this.#farm, members);
     const finished = members.filter((_, i) => !UNFINISHED.has(states[i] ?? "unknown"));
-    if (finished.length > 0) await this.#farm.redis.srem(key, ...finished);
+    if (finished.length > 0) await this.redis.srem(key, ...finished);
   }
 }

@@ -15,6 +15,11 @@ export function getTaskFile(context: Pick<HandlerContext, "farm" | "owners" | "o
       findTask(context.farm, taskId, { logLines: 0 }),
     );
     if (!details) throw taskNotFound(taskId);
+    const link = await context.outputs.linkOf(taskId, details.result, String(req.params.name));
+    if (link) {
+      res.redirect(302, link);
+      return;
+    }
     const file = await context.outputs.resolve(taskId, details.output_sub_dir, String(req.params.name));
     const sent = Promise.withResolvers<void>();
     res.sendFile(file, { dotfiles: "allow", headers: { "Cache-Control": "private, no-cache" } }, (error) =>

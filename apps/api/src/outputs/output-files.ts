@@ -1,5 +1,6 @@
 import { realpath, stat } from "node:fs/promises";
 import path from "node:path";
+import type { BucketResults } from "@wgp-farm/storage";
 import { ApiError } from "../errors.js";
 import { isInside } from "../path-inside.js";
 
@@ -14,9 +15,28 @@ function notFound(taskId: string, name: string): ApiError {
  */
 export class OutputFiles {
   readonly #root: string;
+  readonly #results: BucketResults | undefined;
+  readonly #linkTtlMs: number | undefined;
 
-  constructor(root: string) {
+  /** `results`: where results kept in a bucket are found (their files are links, not local files). */
+  constructor(root: string, stored: { results?: BucketResults; linkTtlMs?: number } = {}) {
     this.#root = path.resolve(root);
+    this.#results = stored.results;
+    this.#linkTtlMs = stored.linkTtlMs;
+  }
+
+  /**
+   * A time-limited link to a file of a result kept in a bucket (one of the files its manifest lists,
+   * or the manifest); undefined for a result in the output folder, served by `resolve`.
+   */
+  async linkOf(taskId: string, result: unknown, name: string): Promise<string | undefined> {
+    if (!this.#results) return undefined;
+    const outputDir = (result as { output_dir?: unknown } | null)?.output_dir;
+    if (typeof outputDir !== "string" || !this.#results.holds(outputDir)) return undefined;
+    const links = await this.#results.linksOfResult(result, this.#linkTtlMs);
+    const link = links.find((candidate) => candidate.name === name);
+    if (!link) throw notFound(taskId, name);
+    return link.url;
   }
 
   /** The real path of a task's output file, or a 404/400 that says why not. */

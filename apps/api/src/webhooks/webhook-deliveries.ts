@@ -1,17 +1,18 @@
 import { bestEffort, type Logger } from "@wgp-farm/config";
-import type { FarmKeys } from "@wgp-farm/queue";
-import { type Job, UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
-import type { DeliveryAttempt, DeliveryLog } from "./delivery-log.js";
-import { postJson } from "./http-post.js";
-import { resolveWebhookTarget, WebhookTargetError } from "./private-targets.js";
 import {
   backoffDelay,
+  type DeliveryAttempt,
   type DeliveryJobData,
+  type DeliveryLog,
+  type FarmKeys,
   WEBHOOK_BACKOFF,
   WEBHOOK_QUEUE,
   type WebhookRetryPolicy,
-} from "./webhook-queue.js";
+} from "@wgp-farm/queue";
+import { type Job, UnrecoverableError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { postJson } from "./http-post.js";
+import { resolveWebhookTarget, WebhookTargetError } from "./private-targets.js";
 import { webhookHeaders } from "./webhook-signature.js";
 import type { WebhookSubscriptions } from "./webhook-subscriptions.js";
 

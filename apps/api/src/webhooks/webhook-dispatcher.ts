@@ -1,17 +1,21 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@wgp-farm/config";
-import { type FarmEvent, type FarmEvents, parseEntries, type StreamEntry } from "@wgp-farm/queue";
-import { DEFAULT_WEBHOOK_EVENTS } from "@wgp-farm/tasks";
-import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import {
   type DeliveryJobData,
   deliveryIdOf,
   deliveryJobOptions,
+  type FarmEvent,
+  type FarmEvents,
+  parseEntries,
+  type StreamEntry,
+  TASK_WEBHOOK_SUBSCRIPTION,
   type WebhookRetryPolicy,
-} from "./webhook-queue.js";
-import { TASK_WEBHOOK_SUBSCRIPTION, type WebhookSubscriptions } from "./webhook-subscriptions.js";
+} from "@wgp-farm/queue";
+import { DEFAULT_WEBHOOK_EVENTS } from "@wgp-farm/tasks";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { WebhookSubscriptions } from "./webhook-subscriptions.js";
 
 /** The consumer group every API process reads the event log in, so that each event is dispatched once. */
 export const DISPATCH_GROUP = "webhooks";

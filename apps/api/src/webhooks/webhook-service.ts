@@ -1,16 +1,15 @@
 import type { Logger } from "@wgp-farm/config";
-import type { FarmConnection, FarmEvents } from "@wgp-farm/queue";
-import { Queue } from "bullmq";
-import { DeliveryLog } from "./delivery-log.js";
+import {
+  type DeliveryJobData,
+  DeliveryLog,
+  type FarmConnection,
+  type FarmEvents,
+  webhookQueueOf,
+} from "@wgp-farm/queue";
+import type { Queue } from "bullmq";
 import { WebhookDeliveries, type WebhookDeliveryOptions } from "./webhook-deliveries.js";
 import { WebhookDispatcher } from "./webhook-dispatcher.js";
-import { type DeliveryJobData, WEBHOOK_QUEUE } from "./webhook-queue.js";
 import { WebhookSubscriptions } from "./webhook-subscriptions.js";
-
-/** The delivery queue on the farm's connection (close it when done). */
-export function webhookQueueOf(farm: FarmConnection): Queue<DeliveryJobData> {
-  return new Queue<DeliveryJobData>(WEBHOOK_QUEUE, { connection: farm.redis, prefix: farm.keys.prefix });
-}
 
 /** The webhook side of `wgp-farm api`: the dispatcher (events → delivery jobs) and the deliveries. */
 export class WebhookService {

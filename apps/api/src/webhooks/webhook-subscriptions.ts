@@ -1,29 +1,21 @@
 import { randomBytes } from "node:crypto";
 import { readRecord } from "@wgp-farm/config";
-import type { FarmKeys } from "@wgp-farm/queue";
+import {
+  type FarmKeys,
+  RedisStore,
+  readWebhookSubscriptions,
+  TASK_WEBHOOK_SUBSCRIPTION,
+  type WebhookSubscription,
+  WebhookSubscriptionSchema,
+} from "@wgp-farm/queue";
 import {
   DEFAULT_WEBHOOK_EVENTS,
   FARM_EVENT_TYPES,
   type TaskWebhook,
   TaskWebhookSchema,
 } from "@wgp-farm/tasks";
-import type { Redis } from "ioredis";
 import { z } from "zod";
 import { newWebhookSecret } from "./webhook-signature.js";
-
-/** A farm-wide subscription: every event of the given types (of every task) goes to `url`. */
-export const WebhookSubscriptionSchema = z.object({
-  id: z.string(),
-  url: z.string(),
-  events: z.array(z.enum(FARM_EVENT_TYPES)),
-  secret: z.string(),
-  description: z.string(),
-  created_at: z.string(),
-});
-export type WebhookSubscription = z.output<typeof WebhookSubscriptionSchema>;
-
-/** The delivery log of a task's own webhook is kept under this subscription id. */
-export const TASK_WEBHOOK_SUBSCRIPTION = "task";
 
 /** Where a delivery goes and what signs it: a farm-wide subscription, or one task's own webhook. */
 export interface WebhookTarget {
@@ -36,15 +28,7 @@ export interface WebhookTarget {
  * The farm-wide webhook subscriptions (`wgp-farm webhook add/ls/rm`), the tasks' own webhooks (kept
  * from import until the task ends) and the secret that signs the latter, all in Redis.
  */
-export class WebhookSubscriptions {
-  readonly #redis: Redis;
-  readonly #keys: FarmKeys;
-
-  constructor(redis: Redis, keys: FarmKeys) {
-    this.#redis = redis;
-    this.#keys = keys;
-  }
-
+export class WebhookSubscriptions extends RedisStore<FarmKeys> {
   async add(
     url: string,
     events: readonly string[] | undefined,
@@ -60,37 +44,33 @@ export class WebhookSubscriptions {
       description,
       created_at: new Date().toISOString(),
     };
-    await this.#redis.hset(this.#keys.webhookSubscriptions, subscription.id, JSON.stringify(subscription));
+    await this.redis.hset(this.keys.webhookSubscriptions, subscription.id, JSON.stringify(subscription));
     return subscription;
   }
 
   async get(id: string): Promise<WebhookSubscription | undefined> {
-    const raw = await this.#redis.hget(this.#keys.webhookSubscriptions, id);
+    const raw = await this.redis.hget(this.keys.webhookSubscriptions, id);
     return readRecord(WebhookSubscriptionSchema, raw, "webhook subscription");
   }
 
   async list(): Promise<WebhookSubscription[]> {
-    const all = await this.#redis.hvals(this.#keys.webhookSubscriptions);
-    return all
-      .map((raw) => readRecord(WebhookSubscriptionSchema, raw, "webhook subscription"))
-      .filter((found) => found !== undefined)
-      .sort((a, b) => a.created_at.localeCompare(b.created_at));
+    return readWebhookSubscriptions(this.redis, this.keys);
   }
 
   async remove(id: string): Promise<boolean> {
-    return (await this.#redis.hdel(this.#keys.webhookSubscriptions, id)) === 1;
+    return (await this.redis.hdel(this.keys.webhookSubscriptions, id)) === 1;
   }
 
   /** The secret that signs every task's own webhook, made on first use (tasks carry no secret of their own). */
   async taskSecret(): Promise<string> {
-    await this.#redis.set(this.#keys.taskWebhookSecret, newWebhookSecret(), "NX");
-    return (await this.#redis.get(this.#keys.taskWebhookSecret)) ?? "";
+    await this.redis.set(this.keys.taskWebhookSecret, newWebhookSecret(), "NX");
+    return (await this.redis.get(this.keys.taskWebhookSecret)) ?? "";
   }
 
   /** The webhooks the tasks asked for, of those that have one. */
   async ofTasks(taskIds: readonly string[]): Promise<Map<string, TaskWebhook>> {
     if (taskIds.length === 0) return new Map();
-    const raws = await this.#redis.hmget(this.#keys.taskWebhooks, ...taskIds);
+    const raws = await this.redis.hmget(this.keys.taskWebhooks, ...taskIds);
     const found = new Map<string, TaskWebhook>();
     taskIds.forEach((id, i) => {
       const hook = readRecord(TaskWebhookSchema, raws[i], "task webhook");
@@ -100,7 +80,7 @@ export class WebhookSubscriptions {
   }
 
   async forgetTasks(taskIds: readonly string[]): Promise<void> {
-    if (taskIds.length > 0) await this.#redis.hdel(this.#keys.taskWebhooks, ...taskIds);
+    if (taskIds.length > 0) await this.redis.hdel(this.keys.taskWebhooks, ...taskIds);
   }
 
   /** The secret that signs deliveries to `subscriptionId`; undefined once the subscription is removed. */

@@ -16,7 +16,16 @@ const CANCEL_OPTIONS = {
   ...FARM_COMMAND_OPTIONS,
 };
 
+/** "; with it: seg_03, travel" for the jobs of a flow that depended on it. */
+function dependantsText(result: CancelTaskResult): string {
+  return result.dependants?.length ? `; with it: ${result.dependants.join(", ")}` : "";
+}
+
 function describe(result: CancelTaskResult): string {
+  return `${outcomeText(result)}${dependantsText(result)}`;
+}
+
+function outcomeText(result: CancelTaskResult): string {
   switch (result.outcome) {
     case "removed":
       return `cancelled    ${result.task_id} (was ${result.state}; removed from its queue)`;

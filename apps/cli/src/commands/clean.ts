@@ -1,5 +1,6 @@
 import { addOptions, choiceOption, option, switchOption } from "@wgp-farm/config";
 import { CLEANABLE_STATES, cleanTasks, parseDuration } from "@wgp-farm/queue";
+import { BucketResults, S3_ACCESS_OPTION_SET } from "@wgp-farm/storage";
 import type { Command } from "commander";
 import { z } from "zod";
 import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
@@ -37,7 +38,13 @@ const CLEAN_OPTIONS = {
     schema: z.string().min(1),
   }),
   dryRun: switchOption({ flag: "--dry-run", description: "list what would be removed; remove nothing" }),
+  results: switchOption({
+    flag: "--results",
+    description:
+      "also remove their results kept in a bucket (--output-store), unless a task the farm still has owns the folder",
+  }),
   ...FARM_COMMAND_OPTIONS,
+  ...S3_ACCESS_OPTION_SET,
 };
 
 export function registerClean(program: Command): void {
@@ -50,14 +57,16 @@ export function registerClean(program: Command): void {
   command.addHelpText("after", "\nExit codes: 0 done, 1 unknown model, 2 usage or connection error.");
   command.action(async () => {
     const settings = readOptions();
+    const results = settings.results ? new BucketResults(settings) : undefined;
     const report = await withFarm(settings, (farm) =>
       cleanTasks(farm, {
         state: settings.state,
         olderThanMs: settings.olderThanMs,
         model: settings.model,
         dryRun: settings.dryRun,
+        results,
       }),
-    );
+    ).finally(() => results?.close());
     if (settings.json) {
       printJson(report);
       return;
@@ -68,5 +77,14 @@ export function registerClean(program: Command): void {
     process.stdout.write(
       `${verb} ${plural(ids.length, `${report.state} task`)}${ids.length > 0 ? `: ${shown}` : ""}\n`,
     );
+    if (report.results) {
+      const { removed, kept, failed } = report.results;
+      process.stdout.write(`${verb} ${plural(removed.length, "stored result")}\n`);
+      for (const { output_dir, task_id } of kept)
+        process.stdout.write(`Kept ${output_dir}: task ${task_id} owns it\n`);
+      for (const { output_dir, error } of failed)
+        process.stdout.write(`Could not remove ${output_dir}: ${error}\n`);
+      if (failed.length > 0) process.exitCode = 1;
+    }
   });
 }

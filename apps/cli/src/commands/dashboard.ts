@@ -7,7 +7,8 @@ import {
 } from "@wgp-farm/dashboard";
 import type { Command } from "commander";
 import { z } from "zod";
-import { REDIS_OPTIONS } from "../cli-options.js";
+import { MAIN_OUTPUT_DIR, REDIS_OPTIONS } from "../cli-options.js";
+import { RESULT_LINK_OPTIONS } from "../output/result-links.js";
 import { untilStopSignal } from "../stop-signal.js";
 
 const DASHBOARD_OPTIONS = {
@@ -41,7 +42,16 @@ const DASHBOARD_OPTIONS = {
     schema: z.coerce.number().int().min(0).max(10),
     default: 0,
   }),
+  mainOutputDir: option({
+    flag: MAIN_OUTPUT_DIR.flag,
+    takes: "dir",
+    env: MAIN_OUTPUT_DIR.env,
+    description:
+      "the farm's main output dir, to play results and their previews (absent: the grid shows no media)",
+    schema: z.string().min(1),
+  }),
   ...REDIS_OPTIONS,
+  ...RESULT_LINK_OPTIONS,
 };
 
 export function registerDashboard(program: Command): void {

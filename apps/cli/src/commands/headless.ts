@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { addOptions, createLogger, option } from "@wgp-farm/config";
+import { openWorkerConsole } from "@wgp-farm/worker";
 import type { Command } from "commander";
 import { z } from "zod";
 import { MAIN_OUTPUT_DIR } from "../cli-options.js";
@@ -83,6 +84,7 @@ export function registerHeadless(program: Command): void {
     // Listen for Ctrl+C from the start: a signal during start-up stops the farm once it is up.
     const stopRequested = untilStopSignal();
     const settings = readOptions();
+    const terminal = openWorkerConsole();
     const logger = createLogger({ name: "headless" });
     const mainOutputDir = path.resolve(settings.mainOutputDir);
     await mkdir(mainOutputDir, { recursive: true });
@@ -114,12 +116,14 @@ export function registerHeadless(program: Command): void {
       `headless: watching ${farm.watcher?.tasksFile} with ${farm.worker.slotIds.length} slot(s) (${farm.worker.slotIds.join(", ")}); ` +
         `results in ${mainOutputDir}; Redis ${farm.redis.private ? "(private) " : ""}${farm.redis.url}. Ctrl+C stops.`,
     );
+    terminal.show(() => farm.worker.statuses());
     const signal = await stopRequested;
     logger.info(
       { signal },
       "stopping: running tasks finish or go back to the queue (Ctrl+C again to exit at once)",
     );
     await farm.stop(settings.drainTimeoutMs);
+    terminal.close();
     logger.info("stopped");
   });
 }

@@ -12,7 +12,12 @@ import {
 } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { ExitCode } from "../exit-codes.js";
-import { retryPolicyOf, TASK_INTAKE_OPTIONS } from "../intake-options.js";
+import {
+  MEDIA_URL_OPTIONS,
+  mediaUrlImportOptions,
+  retryPolicyOf,
+  TASK_INTAKE_OPTIONS,
+} from "../intake-options.js";
 import { printJson } from "../output/format.js";
 import { formatImportReport } from "../output/import-report.js";
 import { ProgressBar } from "../output/progress-bar.js";
@@ -25,6 +30,7 @@ const IMPORT_OPTIONS = {
   }),
   dryRun: switchOption({ flag: "--dry-run", description: "validate and report only; Redis is not touched" }),
   json: switchOption({ flag: "--json", description: "print the report as one JSON object" }),
+  ...MEDIA_URL_OPTIONS,
 };
 export type ImportSettings = OptionValues<typeof IMPORT_OPTIONS>;
 
@@ -44,6 +50,7 @@ export async function importTaskFile(file: string, settings: ImportSettings): Pr
       ...(settings.mediaRoot ? { mediaRoot: settings.mediaRoot } : {}),
       strict: settings.strict,
       rerun: settings.rerun,
+      ...mediaUrlImportOptions(settings),
       onBytes: (total) => {
         bytes = total;
         progress.update(bytes, `${tasks.toLocaleString("en-US")} tasks`);

@@ -1,10 +1,11 @@
 import { addOptions, option } from "@wgp-farm/config";
-import { listTasks, resolveModels, TASK_STATE_FILTERS } from "@wgp-farm/queue";
+import { listTasks, resolveModels, searchTasks, TASK_STATE_FILTERS } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { z } from "zod";
 import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { printJson } from "../output/format.js";
 import { formatTaskList } from "../output/task-list.js";
+import { pointInTimeSchema, wantsSearch } from "./ls-search.js";
 
 const LS_OPTIONS = {
   state: option({
@@ -19,6 +20,25 @@ const LS_OPTIONS = {
     takes: "model",
     description: "only tasks of this model type",
     schema: z.string().min(1),
+  }),
+  search: option({
+    flag: "--search",
+    takes: "words",
+    description:
+      "only tasks whose id starts with, or whose prompt has words starting with, every one of these words",
+    schema: z.string(),
+  }),
+  since: option({
+    flag: "--since",
+    takes: "when",
+    description: "only tasks imported at or after this time (ISO time, or a duration ago: 2h, 1d)",
+    schema: pointInTimeSchema,
+  }),
+  until: option({
+    flag: "--until",
+    takes: "when",
+    description: "only tasks imported before this time (ISO time, or a duration ago)",
+    schema: pointInTimeSchema,
   }),
   limit: option({
     flag: "--limit",
@@ -41,7 +61,14 @@ export function registerLs(program: Command): void {
     const settings = readOptions();
     await withFarm(settings, async (farm) => {
       if (settings.model) await resolveModels(farm, [settings.model]);
-      const tasks = await listTasks(farm, settings);
+      const tasks = wantsSearch(settings)
+        ? await searchTasks(farm, {
+            ...settings,
+            text: settings.search,
+            from: settings.since,
+            to: settings.until,
+          })
+        : await listTasks(farm, settings);
       if (settings.json) printJson(tasks);
       else process.stdout.write(`${formatTaskList(tasks)}\n`);
     });

@@ -19,8 +19,10 @@ const RETRY_OPTIONS = {
 };
 
 function formatRetry(result: RetryResult): string {
-  if (result.outcome === "retried")
-    return `retried      ${result.task_id} (was ${result.state}) → ${result.queue}`;
+  if (result.outcome === "retried") {
+    const resumed = result.resumed?.length ? `; resumes ${result.resumed.join(", ")}` : "";
+    return `retried      ${result.task_id} (was ${result.state}) → ${result.queue}${resumed}`;
+  }
   return `not retried  ${result.task_id}: ${result.message}`;
 }
 

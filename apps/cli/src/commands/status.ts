@@ -6,7 +6,9 @@ import { z } from "zod";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { formatFarmStatus } from "../output/farm-status.js";
+import { formatFlowTree } from "../output/flow-tree.js";
 import { jsonText } from "../output/format.js";
+import { formatResultLinks, RESULT_LINK_OPTIONS, resultLinksOf } from "../output/result-links.js";
 import { formatTaskDetails } from "../output/task-details.js";
 import { untilStopSignal } from "../stop-signal.js";
 
@@ -31,6 +33,7 @@ const STATUS_OPTIONS = {
     schema: z.coerce.number().min(0.1).max(3600),
     default: 2_000,
   }),
+  ...RESULT_LINK_OPTIONS,
 };
 type StatusSettings = OptionValues<typeof STATUS_OPTIONS>;
 
@@ -51,7 +54,10 @@ async function snapshot(
   }
   const task = await findTask(farm, taskId, { logLines: settings.logs });
   if (!task) return undefined;
-  return settings.json ? jsonText(task) : formatTaskDetails(task);
+  const links = await resultLinksOf(task.result, settings);
+  if (settings.json) return jsonText(links.length > 0 ? { ...task, links } : task);
+  const details = formatTaskDetails(task) + formatResultLinks(links, settings.s3LinkTtlMs);
+  return task.flow ? `${details}\n\n${formatFlowTree(task.flow, task.task_id)}` : details;
 }
 
 /** Home, clear to the end: the next view replaces the last one instead of scrolling. */

@@ -1,5 +1,5 @@
 import { addOptions, createLogger } from "@wgp-farm/config";
-import { handleShutdownSignals } from "@wgp-farm/worker";
+import { handleShutdownSignals, openWorkerConsole } from "@wgp-farm/worker";
 import type { Command } from "commander";
 import { REDIS_OPTIONS } from "../cli-options.js";
 import { startWorkerOrExplain, WORKER_OPTIONS, workerOptionsOf } from "../worker-settings.js";
@@ -17,6 +17,7 @@ export function registerWorker(program: Command): void {
   );
   command.action(async () => {
     const settings = readOptions();
+    const terminal = openWorkerConsole();
     const logger = createLogger({ name: "worker" });
     const worker = await startWorkerOrExplain({
       ...workerOptionsOf(settings),
@@ -24,7 +25,9 @@ export function registerWorker(program: Command): void {
       prefix: settings.prefix,
       logger,
     });
+    terminal.show(() => worker.statuses());
     handleShutdownSignals(worker, { drainTimeoutMs: settings.drainTimeoutMs, logger });
     await worker.closed;
+    terminal.close();
   });
 }

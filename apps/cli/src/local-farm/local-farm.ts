@@ -77,6 +77,7 @@ export class LocalFarm {
             prefix: options.prefix,
             port: options.dashboard.port,
             credentials: options.dashboard.credentials,
+            mainOutputDir: options.worker.mainOutputDir,
             logger,
           })
         : undefined;

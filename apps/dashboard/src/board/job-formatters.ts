@@ -1,4 +1,5 @@
 import { formatDuration } from "@wgp-farm/queue";
+import { resultFileUrl } from "../result-files/result-file-route.js";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -29,5 +30,18 @@ export function formatReturnValue(result: unknown): unknown {
   for (const [key, value] of Object.entries(result.timings)) {
     if (key.endsWith("_s") && typeof value === "number") readable[key.slice(0, -2)] = formatDuration(value);
   }
-  return { ...result, timings_readable: readable };
+  return { ...result, ...withFileLinks(result), timings_readable: readable };
+}
+
+/** A result kept in a bucket: each file with a link (a redirect to a presigned URL). */
+function withFileLinks(result: Record<string, unknown>): { files?: unknown[] } {
+  const { output_dir: outputDir, files } = result;
+  if (typeof outputDir !== "string" || !outputDir.startsWith("s3://") || !Array.isArray(files)) return {};
+  return {
+    files: files.map((file) =>
+      isRecord(file) && typeof file.name === "string"
+        ? { ...file, url: resultFileUrl(outputDir, file.name) }
+        : file,
+    ),
+  };
 }

@@ -79,6 +79,11 @@ export class QueueBoard {
       // A retry inside the quarantine queue would run nothing (no worker reads it): `wgp-farm retry`
       // moves a quarantined task back into its model queue instead.
       allowRetries: !readOnly && !quarantine,
+      // The job page links to the farm view of the task: its preview, video and result.
+      externalJobUrl: (job) => ({
+        displayText: "Result in the farm view",
+        href: `/farm?task=${encodeURIComponent(String(job.id))}`,
+      }),
       prefix: groupPrefixOf(queueName),
       delimiter: GROUP_DELIMITER,
       displayName: queueName,

@@ -1,3 +1,4 @@
+import { answerWithin } from "@wgp-farm/config";
 import { type FarmConnection, redisIsDown } from "@wgp-farm/queue";
 import type { Request, RequestHandler, Response } from "express";
 import { DASHBOARD_VERSION } from "../package-version.js";
@@ -10,18 +11,12 @@ async function probeRedis(farm: FarmConnection): Promise<string> {
   // (this connection reconnecting, or another of the process's during a logged outage).
   if (farm.redis.status !== "ready") throw new Error(`connection ${farm.redis.status}`);
   if (redisIsDown(farm.redis)) throw new Error("Redis unreachable; reconnecting");
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const info = await Promise.race([
-      farm.redis.info("server"),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("no answer")), REDIS_PROBE_TIMEOUT_MS);
-      }),
-    ]);
-    return /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? "unknown";
-  } finally {
-    clearTimeout(timer);
-  }
+  const info = await answerWithin(
+    farm.redis.info("server"),
+    REDIS_PROBE_TIMEOUT_MS,
+    () => new Error("no answer"),
+  );
+  return /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? "unknown";
 }
 
 /**

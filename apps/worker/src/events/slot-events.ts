@@ -1,5 +1,5 @@
 import type { Logger } from "@wgp-farm/config";
-import { type FarmEventInput, FarmEvents, FarmKeys, type JobProgress } from "@wgp-farm/queue";
+import { type FarmEventInput, FarmEvents, FarmKeys, type JobProgress, modelOfQueue } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { HeldJob, JobEnd } from "../job/job-finisher.js";
@@ -32,7 +32,8 @@ export class SlotEvents {
   }
 
   started(held: HeldJob): void {
-    const model = held.job.data.task.model;
+    // A post-step's data has no task: its model is its queue's (`post.<kind>`).
+    const model = held.job.data.task?.model ?? modelOfQueue(held.queue) ?? held.queue;
     this.#running = { taskId: held.taskId, model, phase: null, percent: null, progressAt: 0 };
     this.#record("started", { queue: held.queue, attempt: held.job.attemptsStarted });
   }

@@ -1,6 +1,5 @@
-import { type Logger, readRecord } from "@wgp-farm/config";
-import type { AttemptOutcome, AttemptRecord, FarmKeys } from "@wgp-farm/queue";
-import type { Redis } from "ioredis";
+import { readRecord } from "@wgp-farm/config";
+import { type AttemptOutcome, type AttemptRecord, type FarmKeys, RedisStore } from "@wgp-farm/queue";
 import { z } from "zod";
 import { PATCH_ATTEMPT_SCRIPT } from "./scripts/patch-attempt.js";
 
@@ -8,8 +7,6 @@ const MAX_RECORDS = 20;
 
 /** What `lost` records in the attempt's `message`. */
 export const LOST_TO_ANOTHER_ATTEMPT = "lost to another attempt";
-
-type PatchCommand = (key: string, taskId: string, patch: string, whole: string) => Promise<number>;
 
 const AttemptOutcomeSchema = z.enum([
   "running",
@@ -44,24 +41,13 @@ export const AttemptListSchema = z.array(AttemptRecordSchema);
  * job now. An attempt still marked `running` when the next one begins is one whose worker died or
  * lost touch: it is recorded as `stalled` (and as `lost` if that worker comes back).
  */
-export class AttemptHistory {
-  readonly #redis: Redis;
-  readonly #keys: FarmKeys;
-  readonly #logger: Logger | undefined;
-
-  constructor(redis: Redis, keys: FarmKeys, logger?: Logger) {
-    this.#redis = redis;
-    this.#keys = keys;
-    this.#logger = logger;
-    if (!("wgpPatchAttempt" in redis)) {
-      redis.defineCommand("wgpPatchAttempt", { numberOfKeys: 1, lua: PATCH_ATTEMPT_SCRIPT });
-    }
-  }
+export class AttemptHistory extends RedisStore<FarmKeys> {
+  readonly #patchAttempt = this.script<number>("wgpPatchAttempt", 1, PATCH_ATTEMPT_SCRIPT);
 
   /** The task's attempts; none when there is no record, or one in a shape this version cannot read. */
   async read(taskId: string): Promise<AttemptRecord[]> {
-    const raw = await this.#redis.hget(this.#keys.attemptHistory, taskId);
-    return readRecord(AttemptListSchema, raw, "attempt history", this.#logger) ?? [];
+    const raw = await this.redis.hget(this.keys.attemptHistory, taskId);
+    return readRecord(AttemptListSchema, raw, "attempt history", this.logger) ?? [];
   }
 
   /** Adds a running attempt to `previous` (as read before) and stores the list; returns it. */
@@ -118,18 +104,15 @@ export class AttemptHistory {
   }
 
   async #patch(taskId: string, patch: object, whole: string): Promise<void> {
-    const run = (this.#redis as unknown as { wgpPatchAttempt: PatchCommand }).wgpPatchAttempt.bind(
-      this.#redis,
-    );
-    await run(this.#keys.attemptHistory, taskId, JSON.stringify(patch), whole);
+    await this.#patchAttempt([this.keys.attemptHistory], taskId, JSON.stringify(patch), whole);
   }
 
   async forget(taskId: string): Promise<void> {
-    await this.#redis.hdel(this.#keys.attemptHistory, taskId);
+    await this.redis.hdel(this.keys.attemptHistory, taskId);
   }
 
   async #write(taskId: string, records: readonly AttemptRecord[]): Promise<void> {
-    await this.#redis.hset(this.#keys.attemptHistory, taskId, JSON.stringify(records.slice(-MAX_RECORDS)));
+    await this.redis.hset(this.keys.attemptHistory, taskId, JSON.stringify(records.slice(-MAX_RECORDS)));
   }
 }
 

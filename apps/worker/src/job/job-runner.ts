@@ -1,31 +1,47 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { bestEffort, type Logger } from "@wgp-farm/config";
 import type { EngineSupervisor, ResultMessage } from "@wgp-farm/engine";
-import type { AttemptRecord, PublishClaims } from "@wgp-farm/queue";
-import { toWanGPSettings, type WanGPSettingsPlan } from "@wgp-farm/tasks";
+import {
+  type AttemptRecord,
+  dependencyFailureOf,
+  type FarmConnection,
+  type PublishClaims,
+} from "@wgp-farm/queue";
 import type { SlotPlan } from "../gpu-detection.js";
-import type { OutputPublisher, StagedOutput } from "../output/output-publisher.js";
+import type { InputCache } from "../inputs/input-cache.js";
+import type { JobInputs } from "../inputs/job-inputs.js";
+import type { StagedOutput } from "../output/output-publisher.js";
+import { makePreviews } from "../output/preview-maker.js";
 import { buildManifest, type ResultSummary, summarize } from "../output/result-manifest.js";
+import type { ResultStore } from "../output/result-store.js";
 import type { ModelWeightsGate } from "../slot/model-weights-gate.js";
+import { announceFlowParent } from "../steps/flow-parent.js";
+import type { JobWork } from "../steps/job-work.js";
+import { SourceNotReadyError } from "../steps/step-source.js";
+import { isStepJob, StepWork } from "../steps/step-work.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { crashesIn } from "./attempt-history.js";
-import { type CausVidLora, loraDirOf } from "./causvid-lora.js";
+import type { CausVidLora } from "./causvid-lora.js";
+import { GenerationWork } from "./generation-work.js";
 import { type JobReporter, stopJob, stopReasonOf } from "./job-events.js";
 import { classifyFailure } from "./job-failure.js";
 import { type HeldJob, type JobEnd, JobFinisher, type JobFinisherContext } from "./job-finisher.js";
 import { JobProgressReporter } from "./job-progress.js";
 import { LockRenewal } from "./lock-renewal.js";
-import { checkMediaOnHost } from "./media-check.js";
 import { JobLostError, PublishFence } from "./publish-fence.js";
 
 /** What a JobRunner needs from the farm: the finisher's services, the output folder, the LoRA. */
 export interface JobRunnerContext extends JobFinisherContext {
   options: Pick<ResolvedWorkerOptions, "jobLogLines" | "lockDurationMs" | "lockRenewMs">;
-  publisher: OutputPublisher;
+  publisher: ResultStore;
   /** The fencing gate every publish goes through. */
   claims: PublishClaims;
   /** Absent for the dry-run engine, which never reads LoRA files. */
   causvid: CausVidLora | undefined;
+  /** Where a post-step finds its source job's result. */
+  farm: FarmConnection;
+  /** This host's cache of media inputs given by URL. */
+  inputs: InputCache;
 }
 
 /** The slot a JobRunner runs jobs on: its GPU and its engine. */
@@ -43,7 +59,8 @@ interface Attempt {
   stop: AbortController;
   report: JobReporter;
   progress: JobProgressReporter;
-  plan: WanGPSettingsPlan;
+  /** What the job does: a generation or a post-step. */
+  work: JobWork;
   staged: StagedOutput;
   startedAt: number;
   /** performance.now() at the start: the attempt's GPU time is measured on the monotonic clock. */
@@ -53,11 +70,6 @@ interface Attempt {
 
 class Stopped extends Error {
   override name = "Stopped";
-}
-
-/** File stem of the generated video: the task id, reduced to what every file system accepts. */
-function outputNameOf(taskId: string): string {
-  return taskId.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120) || "output";
 }
 
 /**
@@ -93,13 +105,14 @@ export class JobRunner {
       stop,
       report,
       progress: this.#progressOf(held, report),
-      plan: toWanGPSettings(job.data.task),
+      work: this.#workOf(job.data),
       staged: publisher.stage({ task_id: taskId, queue: held.queue, token: held.token }, firstAttempt),
       startedAt: Date.now(),
       startedMono: performance.now(),
       fence: new PublishFence(claims, renewal, held, slotId, options.lockDurationMs),
     };
     let published = false;
+    let inputs: JobInputs | undefined;
     // Recording the attempt overlaps with the job; it is awaited before the job ends.
     let begun: Promise<AttemptRecord[]> = Promise.resolve([]);
     try {
@@ -109,8 +122,12 @@ export class JobRunner {
         const attempts = await history.begin(taskId, slotId, previous);
         return await this.#finisher.quarantined(held, incidents, attempts);
       }
-      await checkMediaOnHost(attempt.plan.settings);
-      const generation = this.#generate(attempt);
+      // A job whose dependency failed (BullMQ's deferred failure) fails without running.
+      const dependencyFailed = await dependencyFailureOf(this.#ctx.farm, job);
+      if (dependencyFailed) throw new SourceNotReadyError(dependencyFailed);
+      const log = (line: string) => attempt.progress.log(line);
+      inputs = await attempt.work.prepare({ inputs: this.#ctx.inputs, log, signal: stop.signal });
+      const generation = this.#runEngine(attempt);
       begun = this.#alongsideEngine(attempt, previous);
       // Awaited once the job ends (and on every way out); until then a failure must not go unhandled.
       begun.catch(() => undefined);
@@ -120,13 +137,27 @@ export class JobRunner {
       const summary = await this.#publish(attempt, result);
       published = true;
       await Promise.all([attempt.progress.flush(), begun]);
-      return await this.#finisher.completed(held, summary);
+      const end = await this.#finisher.completed(held, summary);
+      await bestEffort(announceFlowParent(this.#ctx.farm, job), this.#logger, "announcing a flow's next job");
+      return end;
     } catch (error) {
       return await this.#ended(attempt, error, begun);
     } finally {
       renewal.stop();
       if (!published) await bestEffort(publisher.discard(attempt.staged), this.#logger, "discarding staging");
+      await bestEffort(async () => inputs?.release(), this.#logger, "releasing the job's cached inputs");
     }
+  }
+
+  /** A post-step's data (`kind: "step"`) runs WanGP's late post-processing; any other job is a generation. */
+  #workOf(data: unknown): JobWork {
+    if (isStepJob(data)) return new StepWork(data, this.#ctx.farm);
+    return new GenerationWork(
+      data as HeldJob["job"]["data"],
+      this.#ctx.causvid,
+      this.#slot.weights,
+      this.#ctx.farm,
+    );
   }
 
   /**
@@ -199,7 +230,7 @@ export class JobRunner {
    */
   async #alongsideEngine(attempt: Attempt, previous: AttemptRecord[]): Promise<AttemptRecord[]> {
     const { history, cancels, publisher } = this.#ctx;
-    const { held, stop, progress, plan } = attempt;
+    const { held, stop, progress, work } = attempt;
     const { plan: slot } = this.#slot;
     await nextTurn();
     const begun = history.begin(held.taskId, slot.slotId, previous);
@@ -208,76 +239,64 @@ export class JobRunner {
       (error: unknown) => this.#logger.debug({ err: error }, "reading the cancel flag failed"),
     );
     publisher
-      .targetOf(held.job.data.task.output_sub_dir)
+      .targetOf(work.outputSubDir)
       .catch((error: unknown) => stopJob(stop, { kind: "invalid", error }));
     const gpuName = slot.gpuName ? ` ${slot.gpuName}` : "";
     progress.log(`attempt ${held.job.attemptsStarted} on ${slot.slotId} (GPU ${slot.gpuIndex}${gpuName})`);
-    for (const note of plan.notes) progress.log(note);
+    for (const note of work.notes) progress.log(note);
     return begun;
   }
 
-  /** The CausVid LoRA when the task asks for it, then the engine job. */
-  async #generate({ held, stop, report, progress, plan, staged }: Attempt): Promise<ResultMessage> {
-    const { task } = held.job.data;
+  /** The job's engine work, reporting its progress, status and log lines. */
+  async #runEngine({ stop, report, progress, work, staged }: Attempt): Promise<ResultMessage> {
     const throwIfStopped = () => {
       if (stop.signal.aborted) throw new Stopped();
     };
     throwIfStopped();
-    if (plan.causvid && this.#ctx.causvid) {
-      progress.phase("downloading_lora");
-      const loraDir = await loraDirOf(this.#slot.engine, task.model);
-      await this.#ctx.causvid.ensure(task.model, (line) => progress.log(line), loraDir);
-      throwIfStopped();
-    }
-    report({ type: "engine-job", model: task.model });
-    const engineJob = () =>
-      this.#slot.engine.generate(
-        {
-          id: held.taskId,
-          settings: plan.settings,
-          outputDir: staged.filesDir,
-          outputName: outputNameOf(held.taskId),
+    return work.run({
+      engine: this.#slot.engine,
+      outputDir: staged.filesDir,
+      signal: stop.signal,
+      throwIfStopped,
+      phase: (phase) => progress.phase(phase),
+      log: (line) => progress.log(line),
+      engineStarts: (model) => report({ type: "engine-job", model }),
+      handlers: {
+        signal: stop.signal,
+        onProgress: (message) => {
+          report({ type: "phase", phase: message.phase });
+          progress.engineProgress(message);
         },
-        {
-          signal: stop.signal,
-          onProgress: (message) => {
-            report({ type: "phase", phase: message.phase });
-            progress.engineProgress(message);
-          },
-          onStatus: (message) => {
-            if (/^Loading model/i.test(message.text)) report({ type: "phase", phase: "loading_model" });
-            progress.log(message.text);
-          },
-          onLog: (message) =>
-            progress.log(message.stream === "info" ? `info: ${message.line}` : message.line),
+        onStatus: (message) => {
+          if (/^Loading model/i.test(message.text)) report({ type: "phase", phase: "loading_model" });
+          progress.log(message.text);
         },
-      );
-    const { weights } = this.#slot;
-    const log = (line: string) => progress.log(line);
-    return weights ? weights.around(task.model, engineJob, log, stop.signal) : engineJob();
+        onLog: (message) => progress.log(message.stream === "info" ? `info: ${message.line}` : message.line),
+      },
+    });
   }
 
   async #publish(
-    { held, plan, staged, startedAt, fence }: Attempt,
+    { held, work, staged, startedAt, fence }: Attempt,
     result: ResultMessage,
   ): Promise<ResultSummary> {
     const { publisher } = this.#ctx;
     const { plan: slot, engine } = this.#slot;
     const { job } = held;
-    const { task } = job.data;
-    const outputDir = await publisher.targetOf(task.output_sub_dir);
+    const outputDir = await publisher.targetOf(work.outputSubDir);
     const files = await publisher.describe(staged, result.files);
+    const previews = await makePreviews(staged.filesDir, files, { logger: this.#slot.logger });
     const notes = [
-      ...plan.notes,
+      ...work.notes,
       ...job.data.import.warnings.map((w) => `import: ${w.path} ${w.message}`.trim()),
     ];
-    const manifest = buildManifest({
+    const common = buildManifest({
       taskId: held.taskId,
       outputDir,
       files,
       result,
       notes,
-      causvid: plan.causvid,
+      causvid: false,
       attempt: job.attemptsStarted,
       queuedAtMs: job.timestamp,
       startedAtMs: startedAt,
@@ -289,11 +308,13 @@ export class JobRunner {
         gpuName: slot.gpuName ?? engine.readyInfo?.gpu?.name ?? null,
       },
       engine: engine.readyInfo,
+      previews,
     });
+    const manifest = work.manifest(common);
     await publisher.publish(
       staged,
-      task.output_sub_dir,
-      { "task.json": job.data, "result.json": manifest },
+      work.outputSubDir,
+      { "task.json": work.record, "result.json": manifest },
       fence,
     );
     return summarize(manifest);

@@ -9,6 +9,7 @@ import { bestEffort, type Logger, readRecord } from "@wgp-farm/config";
 import { normalizeOutputSubDir, RESERVED_OUTPUT_PREFIX, resolveOutputDir } from "@wgp-farm/tasks";
 import { z } from "zod";
 import { makeDir } from "./make-dir.js";
+import type { ResultStore } from "./result-store.js";
 
 /** `<main-output-dir>/.wgp-farm-staging/`: unpublished results (the prefix is reserved, no task can use it). */
 export const STAGING_DIR_NAME = `${RESERVED_OUTPUT_PREFIX}-staging`;
@@ -54,7 +55,7 @@ export interface PublishedFile {
 const OWNER_FILE = "owner.json";
 const FILES_DIR = "files";
 /** A staging folder without an owner file (a crash while creating it) is removed after this long. */
-const ORPHAN_AGE_MS = 60 * 60_000;
+export const ORPHAN_AGE_MS = 60 * 60_000;
 
 const HOST = os.hostname();
 
@@ -91,7 +92,7 @@ function isInside(parent: string, child: string): boolean {
  * replaces the previous result instead of adding a second one, and nothing is written outside the
  * root (the task's folder is resolved through symlinks and re-checked just before the rename).
  */
-export class OutputPublisher {
+export class OutputPublisher implements ResultStore {
   /** The main output dir, symlinks resolved. */
   readonly root: string;
   readonly stagingRoot: string;
@@ -219,6 +220,9 @@ export class OutputPublisher {
     }
     return removed;
   }
+
+  /** Nothing to release: the folder store holds no connection. */
+  async close(): Promise<void> {}
 
   async #renameReplacing(staged: StagedOutput, target: string, gate: PublishGate): Promise<void> {
     try {

@@ -1,6 +1,7 @@
 import type { ReadyMessage, ResultMessage } from "@wgp-farm/engine";
 import { type MediaType, mainOutputOf } from "./media-type.js";
 import type { PublishedFile } from "./output-publisher.js";
+import type { Preview, PreviewReport } from "./preview-maker.js";
 
 export interface ResultTimings {
   /** When the task was queued (the job's creation). */
@@ -22,6 +23,8 @@ export interface ResultSummary {
   /** The kind of main_file: image and audio models make no video. */
   media_type: MediaType;
   files: PublishedFile[];
+  /** Posters, animated previews and thumbnails of the files (under `previews/`). */
+  previews: Preview[];
   seed: number;
   model_type: string;
   timings: ResultTimings;
@@ -57,6 +60,7 @@ export interface ManifestInput {
   finishedAtMs: number;
   slot: { id: string; host: string; gpuIndex: number; gpuName: string | null };
   engine: ReadyMessage | undefined;
+  previews?: PreviewReport;
 }
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
@@ -73,6 +77,7 @@ export function buildManifest(input: ManifestInput): ResultManifest {
     main_file: main?.name ?? mainName,
     media_type: mediaType,
     files: input.files,
+    previews: input.previews?.previews ?? [],
     seed: result.seed,
     model_type: result.model_type,
     settings,
@@ -81,7 +86,7 @@ export function buildManifest(input: ManifestInput): ResultManifest {
       multipliers: typeof settings.loras_multipliers === "string" ? settings.loras_multipliers : "",
     },
     causvid: input.causvid,
-    notes: input.notes,
+    notes: [...input.notes, ...(input.previews?.warnings ?? [])],
     timings: {
       queued_at: new Date(input.queuedAtMs).toISOString(),
       started_at: new Date(input.startedAtMs).toISOString(),
@@ -119,6 +124,7 @@ export function summarize(manifest: ResultManifest): ResultSummary {
     main_file,
     media_type,
     files,
+    previews,
     seed,
     model_type,
     timings,
@@ -132,6 +138,7 @@ export function summarize(manifest: ResultManifest): ResultSummary {
     main_file,
     media_type,
     files,
+    previews,
     seed,
     model_type,
     timings,

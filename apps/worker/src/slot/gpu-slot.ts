@@ -2,8 +2,6 @@ import { randomUUID } from "node:crypto";
 import { bestEffort, type Logger } from "@wgp-farm/config";
 import type { EngineSupervisor } from "@wgp-farm/engine";
 import {
-  FarmKeys,
-  HostCatalogs,
   modelQueueName,
   redisStepMs,
   type SlotStatus,
@@ -14,7 +12,6 @@ import {
 } from "@wgp-farm/queue";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { SlotEvents } from "../events/slot-events.js";
 import type { SlotPlan } from "../gpu-detection.js";
 import { type JobEvent, stopJob } from "../job/job-events.js";
 import type { HeldJob, JobEnd } from "../job/job-finisher.js";
@@ -23,10 +20,10 @@ import type { JobScheduler, NextWork } from "../scheduling/job-scheduler.js";
 import type { WakeSignal } from "../scheduling/wake-signal.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { startFirstOnHost } from "./first-start-gate.js";
-import { HostWangpPublisher, modelsThisWangpKnows } from "./host-wangp.js";
-import { ModelWeightsGate } from "./model-weights-gate.js";
+import { modelsThisWangpKnows } from "./host-wangp.js";
 import type { QueueWorkerSet } from "./queue-workers.js";
 import { type SlotEngineFactory, type SlotEngineOptions, slotEngineOptions } from "./slot-engine.js";
+import type { SlotHelpers, SlotServices } from "./slot-services.js";
 import { SlotStatusBoard, type SlotStatusContext } from "./slot-status.js";
 
 /** What a GpuSlot needs from its worker process (its jobs get a JobRunnerContext of their own). */
@@ -42,7 +39,9 @@ export interface GpuSlotContext extends SlotStatusContext {
   /** The model types that have a queue, as last seen. */
   models(): readonly string[];
   createEngine: SlotEngineFactory;
-  options: SlotEngineOptions & Pick<ResolvedWorkerOptions, "slotStatusTtlMs" | "prefix">;
+  /** Makes each slot's host-WanGP publisher, weights gate and farm event log. */
+  slotServices: SlotServices;
+  options: SlotEngineOptions & Pick<ResolvedWorkerOptions, "slotStatusTtlMs">;
   logger: Logger;
 }
 
@@ -60,8 +59,7 @@ export class GpuSlot {
   readonly #status: SlotStatusBoard;
   readonly #engine: EngineSupervisor;
   readonly #runner: JobRunner;
-  readonly #hostWangp: HostWangpPublisher;
-  readonly #events: SlotEvents;
+  readonly #helpers: SlotHelpers;
   readonly #fetching = new AbortController();
   #loop: Promise<void> | undefined;
   /** Stops the running job. */
@@ -79,17 +77,10 @@ export class GpuSlot {
       this.#logger,
       () => this.#engine.readyInfo?.gpu?.name ?? null,
     );
-    const { options } = ctx;
-    const catalogs = new HostCatalogs(ctx.redis, new FarmKeys(options.prefix), options.slotStatusTtlMs);
-    this.#hostWangp = new HostWangpPublisher(catalogs, plan, this.#logger);
     this.#engine = this.#superviseEngine();
-    const weights = new ModelWeightsGate(
-      this.#engine,
-      options.engine === "wangp" ? options.wangpRoot : undefined,
-      this.#logger,
-    );
+    this.#helpers = ctx.slotServices.forSlot(plan, this.#engine, this.#logger);
+    const { weights } = this.#helpers;
     this.#runner = new JobRunner(jobs, { plan, engine: this.#engine, logger: this.#logger, weights });
-    this.#events = new SlotEvents(plan, ctx.redis, ctx.options.prefix, this.#logger);
   }
 
   get id(): string {
@@ -143,7 +134,7 @@ export class GpuSlot {
   async shutdown(): Promise<void> {
     this.#fetching.abort();
     this.#status.stop();
-    this.#hostWangp.stop();
+    this.#helpers.hostWangp.stop();
     this.requeueRunning("the worker is shutting down");
     await bestEffort(this.#engine.shutdown(), this.#logger, "shutting the engine down", "warn");
     // Each step may need Redis; a Redis that went away must not keep the worker from exiting.
@@ -238,7 +229,7 @@ export class GpuSlot {
     const stop = new AbortController();
     this.#stopRunning = stop;
     this.#status.jobStarted(held.taskId, held.queue);
-    this.#events.started(held);
+    this.#helpers.events.started(held);
     const switching = next.model !== this.#status.loadedModel;
     this.#status.loadedModel = next.model;
     this.#status.setState(switching ? "loading" : "busy");
@@ -250,7 +241,7 @@ export class GpuSlot {
     } finally {
       this.#stopRunning = undefined;
       this.#status.jobEnded(end);
-      this.#events.ended(held, end);
+      this.#helpers.events.ended(held, end);
       this.#status.loadedModel = this.#engineModel;
     }
     if (end?.kind === "requeued") await this.#announce(next.model, "requeue", held.taskId);
@@ -273,7 +264,7 @@ export class GpuSlot {
         return;
       case "progress":
         this.#status.jobProgress(event.progress);
-        this.#events.progress(event.progress);
+        this.#helpers.events.progress(event.progress);
         return;
     }
   }
@@ -295,23 +286,14 @@ export class GpuSlot {
     const engineLogger = this.#logger.child({ component: "engine" });
     const engine = this.#ctx.createEngine(slotEngineOptions(this.plan, this.#ctx.options, engineLogger));
     engine.on("ready", (ready) => {
-      this.#hostWangp.engineReady(ready);
+      this.#helpers.hostWangp.engineReady(ready);
       if (!this.#stopRunning) this.#status.setState(this.#fetching.signal.aborted ? "stopped" : "idle");
     });
     engine.on("exit", () => {
       this.#engineModel = null;
       if (!this.#stopRunning) this.#status.loadedModel = null;
     });
-    engine.on("restarting", ({ attempt, delayMs }) => {
-      this.#status.count("engine_restarts");
-      this.#logger.warn({ attempt, delayMs }, "engine restarting");
-      this.#status.setState("restarting");
-    });
-    engine.on("recycling", () => this.#status.setState("restarting"));
-    engine.on("gave-up", (error) => {
-      this.#logger.error({ err: error }, "engine could not be restarted; the slot stops");
-      this.#status.setState("stopped", `engine could not be restarted: ${error.message}`);
-    });
+    this.#status.followEngine(engine);
     return engine;
   }
 }

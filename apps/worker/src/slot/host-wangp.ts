@@ -1,6 +1,6 @@
 import { bestEffort, type Logger } from "@wgp-farm/config";
 import type { ReadyMessage } from "@wgp-farm/engine";
-import type { HostCatalog, HostCatalogs } from "@wgp-farm/queue";
+import { type HostCatalog, type HostCatalogs, postStepKindOf } from "@wgp-farm/queue";
 import type { SlotPlan } from "../gpu-detection.js";
 
 /** The model types a slot may take: those its engine's WanGP knows (all of them without a catalog: dry-run, older bridges). */
@@ -8,7 +8,8 @@ export function modelsThisWangpKnows(models: readonly string[], ready: ReadyMess
   const known = ready?.wangp?.catalog?.model_types;
   if (!known) return [...models];
   const knownSet = new Set(known);
-  return models.filter((model) => knownSet.has(model));
+  // Post-steps (`post.<kind>`) are WanGP's own late post-processing calls, not models it lists.
+  return models.filter((model) => knownSet.has(model) || postStepKindOf(model) !== undefined);
 }
 
 /** The host record of what the engine's WanGP knows; undefined when the engine reported no catalog. */

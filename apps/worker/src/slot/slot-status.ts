@@ -1,4 +1,5 @@
 import { bestEffort, type Logger } from "@wgp-farm/config";
+import type { EngineSupervisor } from "@wgp-farm/engine";
 import type { FarmStats, JobProgress, SlotRegistry, SlotState, SlotStatus } from "@wgp-farm/queue";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { JobEnd } from "../job/job-finisher.js";
@@ -103,6 +104,20 @@ export class SlotStatusBoard {
       this.#counters.jobs_failed += 1;
       this.#lastError = { at: new Date().toISOString(), task_id: current.taskId, message: end.message };
     }
+  }
+
+  /** Shows the engine's restarts, recycles and giving up (and counts the restarts). */
+  followEngine(engine: EngineSupervisor): void {
+    engine.on("restarting", ({ attempt, delayMs }) => {
+      this.count("engine_restarts");
+      this.#logger.warn({ attempt, delayMs }, "engine restarting");
+      this.setState("restarting");
+    });
+    engine.on("recycling", () => this.setState("restarting"));
+    engine.on("gave-up", (error) => {
+      this.#logger.error({ err: error }, "engine could not be restarted; the slot stops");
+      this.setState("stopped", `engine could not be restarted: ${error.message}`);
+    });
   }
 
   /** Counts an event in this slot's status and in the farm's counters. */

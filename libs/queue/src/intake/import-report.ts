@@ -6,6 +6,8 @@ export interface ImportedEntry {
   queue: string;
   /** Why an already known task was queued again (`--rerun`, or a repair of an interrupted import). */
   note?: string;
+  /** The root job of the flow the task went in with (its last step, stitch, or dependant). */
+  flow?: string;
 }
 
 export interface SkippedEntry {

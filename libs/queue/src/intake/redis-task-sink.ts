@@ -4,7 +4,9 @@ import type { FarmConnection } from "../records/farm-connection.js";
 import { FarmEvents } from "../records/farm-events.js";
 import { modelQueueName, QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { jobNameFor, jobOptionsFor, type RetryPolicy, type TaskJobData } from "../records/task-job.js";
+import { TaskSearchIndex } from "../records/task-search-index.js";
 import type { ImportReport } from "./import-report.js";
+import { RedisFlowSink } from "./redis-flow-sink.js";
 import { confirmOnReplica, REPLICA_ACK_TIMEOUT_MS } from "./replica-ack.js";
 import { CLAIM_TASKS_SCRIPT } from "./scripts/claim-tasks.js";
 import { type ImportOptions, type PendingTask, recordInvalid, type TaskSink } from "./task-importer.js";
@@ -28,12 +30,18 @@ const FINISHED_STATES = new Set(["completed", "failed", "quarantined", "cancelle
  * A batch counts as accepted once a replica has it too, when the primary has replicas.
  */
 export class RedisTaskSink implements TaskSink {
+  /** Flows go in through the same claims, as BullMQ flows. */
+  readonly flows: RedisFlowSink;
+
   constructor(
     private readonly farm: FarmConnection,
-    private readonly retry: RetryPolicy,
+    readonly retry: RetryPolicy,
     private readonly replicaAckTimeoutMs = REPLICA_ACK_TIMEOUT_MS,
   ) {
-    farm.redis.defineCommand("wgpClaimTasks", { numberOfKeys: 2, lua: CLAIM_TASKS_SCRIPT });
+    if (!("wgpClaimTasks" in farm.redis)) {
+      farm.redis.defineCommand("wgpClaimTasks", { numberOfKeys: 2, lua: CLAIM_TASKS_SCRIPT });
+    }
+    this.flows = new RedisFlowSink(farm, replicaAckTimeoutMs);
   }
 
   async accept(batch: readonly PendingTask[], report: ImportReport, options: ImportOptions): Promise<void> {
@@ -164,6 +172,7 @@ export class RedisTaskSink implements TaskSink {
           })),
         );
         await FarmEvents.of(this.farm).queued(list.map(({ pending }) => pending.task));
+        await TaskSearchIndex.of(this.farm).queued(list.map(({ pending }) => pending.task));
         for (const { pending, note } of list) {
           report.imported.push({
             index: pending.index,

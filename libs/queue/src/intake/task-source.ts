@@ -46,6 +46,8 @@ export interface SourceImportOptions extends Omit<ImportOptions, "source"> {
   sourceName?: string;
   /** What the farm's hosts know, to check models and settings against (default: the built-in catalog). */
   wangp?: WangpKnowledge;
+  /** Media URLs may be plain http:// (a private network). */
+  allowHttpMedia?: boolean;
 }
 
 async function* countingBytes(source: AsyncIterable<Buffer>, onBytes?: (total: number) => void) {
@@ -68,6 +70,7 @@ export async function importTaskSource(
     strict: options.strict ?? false,
     deriveMissingIds: options.deriveMissingIds ?? false,
     ...(options.wangp ? { wangp: options.wangp } : {}),
+    ...(options.allowHttpMedia ? { allowHttpMedia: true } : {}),
   });
   const records = readTaskRecords(countingBytes(source.stream, options.onBytes));
   return new TaskImporter(sink).import(records, validator, {

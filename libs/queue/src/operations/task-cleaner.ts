@@ -18,6 +18,26 @@ export interface CleanOptions {
   model?: string | undefined;
   /** Report what would be removed; remove nothing. */
   dryRun?: boolean | undefined;
+  /** Also remove the removed tasks' results kept where this store keeps them (a bucket). */
+  results?: StoredResults | undefined;
+}
+
+/**
+ * Where results are kept apart from the farm's folders (a bucket), as `clean` sees it: which result
+ * locations it holds (a job's `output_dir`), and how to remove one.
+ */
+export interface StoredResults {
+  holds(outputDir: string): boolean;
+  remove(outputDir: string): Promise<void>;
+}
+
+/** What happened to the stored results of the removed tasks. */
+export interface ResultsCleanReport {
+  /** Removed (or, in a dry run, to be removed). */
+  removed: string[];
+  /** Kept: a task the farm still has owns the same output folder. */
+  kept: { output_dir: string; task_id: string }[];
+  failed: { output_dir: string; error: string }[];
 }
 
 export interface CleanedTask {
@@ -32,6 +52,8 @@ export interface CleanReport {
   older_than_ms: number;
   dry_run: boolean;
   removed: CleanedTask[];
+  /** Present when the clean was asked to remove stored results too. */
+  results?: ResultsCleanReport;
 }
 
 export interface RemoveJobsOptions {
@@ -40,6 +62,8 @@ export interface RemoveJobsOptions {
   /** Extra condition a job must meet to be removed. */
   filter?: (job: Job) => boolean;
   dryRun?: boolean;
+  /** Told of each job removed (or, in a dry run, that would be). */
+  onRemoved?: (job: Job) => void;
 }
 
 const BATCH = 200;
@@ -79,6 +103,7 @@ export async function removeQueueJobs(
     const gone = options.dryRun ? old : await removeEach(old);
     if (!options.dryRun) await index.forget(gone.map(removedTaskOf));
     for (const job of gone) {
+      options.onRemoved?.(job);
       removed.push({
         task_id: String(job.id),
         queue: queueName,
@@ -101,6 +126,52 @@ async function removeQuarantinedOriginals(
   }
 }
 
+/** Where each completed task's result was published (its job's return value), by task id. */
+interface PublishedResult {
+  outputDir: string;
+  outputSubDir: string;
+}
+
+function publishedResultOf(job: Job): PublishedResult | undefined {
+  const outputDir = (job.returnvalue as { output_dir?: unknown } | null | undefined)?.output_dir;
+  const { output_sub_dir: outputSubDir } = removedTaskOf(job);
+  if (typeof outputDir !== "string" || outputSubDir === undefined) return undefined;
+  return { outputDir, outputSubDir };
+}
+
+/**
+ * Removes the stored results of removed tasks, except one whose output folder a task the farm still
+ * has owns (the output folder index names one task per folder: a later task with the same folder,
+ * or the same task imported again, points at it now).
+ */
+async function removeStoredResults(
+  farm: FarmConnection,
+  results: StoredResults,
+  published: ReadonlyMap<string, PublishedResult>,
+  dryRun: boolean,
+): Promise<ResultsCleanReport> {
+  const report: ResultsCleanReport = { removed: [], kept: [], failed: [] };
+  const index = new TaskIndex(farm.redis, farm.keys);
+  for (const result of published.values()) {
+    if (!results.holds(result.outputDir)) continue;
+    const owner = await farm.redis.hget(farm.keys.outputDirs, result.outputSubDir);
+    if (owner && !published.has(owner) && (await index.queueOf(owner)) !== null) {
+      report.kept.push({ output_dir: result.outputDir, task_id: owner });
+      continue;
+    }
+    try {
+      if (!dryRun) await results.remove(result.outputDir);
+      report.removed.push(result.outputDir);
+    } catch (error) {
+      report.failed.push({
+        output_dir: result.outputDir,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  return report;
+}
+
 /** `wgp-farm clean`: removes old finished (or quarantined) tasks, keeping the farm's indexes consistent. */
 export async function cleanTasks(farm: FarmConnection, options: CleanOptions): Promise<CleanReport> {
   const report: CleanReport = {
@@ -109,7 +180,15 @@ export async function cleanTasks(farm: FarmConnection, options: CleanOptions): P
     dry_run: options.dryRun ?? false,
     removed: [],
   };
-  const common = { olderThanMs: options.olderThanMs, dryRun: report.dry_run };
+  const published = new Map<string, PublishedResult>();
+  const common = {
+    olderThanMs: options.olderThanMs,
+    dryRun: report.dry_run,
+    onRemoved: (job: Job) => {
+      const result = publishedResultOf(job);
+      if (result) published.set(String(job.id), result);
+    },
+  };
   if (options.state === "quarantined") {
     const { model } = options;
     report.removed = await removeQueueJobs(farm, QUARANTINE_QUEUE, {
@@ -118,13 +197,16 @@ export async function cleanTasks(farm: FarmConnection, options: CleanOptions): P
       ...(model ? { filter: (job: Job) => modelOfJob(job, QUARANTINE_QUEUE) === model } : {}),
     });
     if (!report.dry_run) await removeQuarantinedOriginals(farm, report.removed);
-    return report;
+  } else {
+    const models = await resolveModels(farm, options.model ? [options.model] : []);
+    for (const model of models) {
+      report.removed.push(
+        ...(await removeQueueJobs(farm, modelQueueName(model), { ...common, types: [options.state] })),
+      );
+    }
   }
-  const models = await resolveModels(farm, options.model ? [options.model] : []);
-  for (const model of models) {
-    report.removed.push(
-      ...(await removeQueueJobs(farm, modelQueueName(model), { ...common, types: [options.state] })),
-    );
+  if (options.results) {
+    report.results = await removeStoredResults(farm, options.results, published, report.dry_run);
   }
   return report;
 }

@@ -41,7 +41,7 @@ async function listQueue(
   return summaries.filter((summary): summary is TaskSummary => summary !== null);
 }
 
-function summarizeCancelled(record: CancelledTaskRecord): TaskSummary {
+export function summarizeCancelled(record: CancelledTaskRecord): TaskSummary {
   const queue = record.queue || null;
   return {
     task_id: record.task_id,

@@ -7,6 +7,7 @@ import { modelOfQueue, QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { type LostAttempt, LostAttempts } from "../records/lost-attempts.js";
 import { QUARANTINED_REASON_PREFIX, type QuarantineInfo } from "../records/quarantine-record.js";
 import { TaskIndex } from "../records/task-index.js";
+import { type FlowTreeNode, readFlowTree } from "./flow-tree.js";
 import { type TaskState, taskStateOfJob } from "./task-state.js";
 import { type AttemptError, attemptErrors, isoTime, messageOfStack, modelOfJob } from "./task-summary.js";
 
@@ -44,6 +45,8 @@ export interface TaskDetails {
   import_warnings: TaskIssue[];
   /** Attempts that lost the job to another attempt before publishing, and the GPU time they spent. */
   lost_attempts: LostAttempt[];
+  /** The flow the task belongs to, from its root (what runs last) down; null outside a flow. */
+  flow: FlowTreeNode | null;
 }
 
 export interface FindTaskOptions {
@@ -82,8 +85,10 @@ export async function findTaskJob(
   return indexed && indexedQueue ? { job: indexed, queueName: indexedQueue } : null;
 }
 
+/** A task's output folder; a post-step's or a stitch's is in its job data itself. */
 function outputSubDirOf(job: Job): string | null {
-  const subDir = (job.data as { task?: { output_sub_dir?: unknown } } | undefined)?.task?.output_sub_dir;
+  const data = job.data as { task?: { output_sub_dir?: unknown }; output_sub_dir?: unknown } | undefined;
+  const subDir = data?.task?.output_sub_dir ?? data?.output_sub_dir;
   return typeof subDir === "string" ? subDir : null;
 }
 
@@ -136,14 +141,16 @@ export async function findTask(
       log_tail: [],
       import_warnings: [],
       lost_attempts: lostAttempts,
+      flow: null,
     };
   }
   const { job, queueName } = found;
   const queue = farm.queues.byName(queueName);
   const logLines = options.logLines ?? 10;
-  const [jobState, logs] = await Promise.all([
+  const [jobState, logs, flow] = await Promise.all([
     job.getState(),
     logLines > 0 ? queue.getJobLogs(taskId, -logLines, -1, true) : { logs: [] },
+    queueName === QUARANTINE_QUEUE ? null : readFlowTree(farm, job, queueName),
   ]);
   const result = job.returnvalue ?? null;
   const quarantine = queueName === QUARANTINE_QUEUE ? quarantineInfoOf(job) : null;
@@ -176,6 +183,7 @@ export async function findTask(
     log_tail: quarantine && logs.logs.length === 0 ? quarantine.log_tail.slice(-logLines) : logs.logs,
     import_warnings: importWarningsOf(job),
     lost_attempts: lostAttempts,
+    flow,
   };
 }
 

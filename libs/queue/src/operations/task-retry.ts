@@ -11,6 +11,8 @@ import {
   type RetryPolicy,
   type TaskJobData,
 } from "../records/task-job.js";
+import { isFlowJob, restoreDependants } from "./flow-cascade.js";
+import { flowFailureReason } from "./flow-tree.js";
 import { resolveModels } from "./queue-pause.js";
 import { findTaskJob, isQuarantinedOriginal } from "./task-lookup.js";
 import { type TaskState, taskStateOfJob } from "./task-state.js";
@@ -26,6 +28,8 @@ export interface RetryResult {
   queue: string | null;
   /** Why a task was not retried. */
   message: string | null;
+  /** In a flow: the dependants put back to wait for it (they failed or were cancelled with it). */
+  resumed?: string[];
 }
 
 function hasTask(data: unknown): data is TaskJobData {
@@ -104,10 +108,37 @@ export async function retryTask(farm: FarmConnection, taskId: string): Promise<R
     const hint = state === "completed" ? "; re-import it with import-tasks --rerun to run it again" : "";
     return refused(taskId, state, queueName, `the task is ${state}${hint}`);
   }
+  const inFlow = await isFlowJob(job);
+  if (inFlow) {
+    const cause = await failedDependencyOf(farm, job);
+    if (cause) return refused(taskId, state, queueName, cause);
+  }
+  // Dependants first: once this job runs again, its completion must find them waiting for it.
+  const resumed = inFlow ? await restoreDependants(farm, job, queueName) : [];
   await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+  await farm.redis.hdel(farm.keys.cancelled, taskId);
   if (hasTask(job.data)) await FarmEvents.of(farm).queued([job.data.task]);
   await farm.work.announce([modelOfQueue(queueName) ?? ""], "retry", [taskId]);
-  return { task_id: taskId, outcome: "retried", state, queue: queueName, message: null };
+  return {
+    task_id: taskId,
+    outcome: "retried",
+    state,
+    queue: queueName,
+    message: null,
+    ...(inFlow ? { resumed } : {}),
+  };
+}
+
+/**
+ * Why a flow job that failed because of a job it depends on cannot be retried by itself (it would
+ * run without that job's output), or null when it failed for a reason of its own.
+ */
+async function failedDependencyOf(farm: FarmConnection, job: Job): Promise<string | null> {
+  const cause = await farm.redis.hget(farm.keys.jobKey(job.queueName, job.id as string), "wgpFlowCause");
+  const reason = job.failedReason ?? "";
+  if (!cause && !/^child .+ failed$/.test(reason)) return null;
+  const told = cause ? reason : await flowFailureReason(farm, job);
+  return `it stopped because a task it depends on did (${told}): retry that task, and the flow resumes from there`;
 }
 
 /**

@@ -184,4 +184,24 @@ export class FarmKeys {
   queueEventsKey(queueName: string): string {
     return this.#bullmq.toKey(queueName, "events");
   }
+
+  /** Hash task_id → JSON search document (model, prompt, import time): the farm's task search (`TaskSearchIndex`). */
+  get searchDocs(): string {
+    return this.#farm("search-docs");
+  }
+
+  /** Sorted set task_id → import time (ms): the search index in time order. */
+  get searchTimes(): string {
+    return this.#farm("search-times");
+  }
+
+  /** Set once every task imported before the search index existed has been indexed. */
+  get searchBackfilled(): string {
+    return this.#farm("search-backfilled");
+  }
+
+  /** Sorted set of queue samples (depth and oldest wait per model) by minute, for the dashboard's charts. */
+  get queueSamples(): string {
+    return this.#farm("queue-samples");
+  }
 }

@@ -1,6 +1,6 @@
-import { type Logger, readRecord } from "@wgp-farm/config";
-import type { Redis } from "ioredis";
+import { readRecord } from "@wgp-farm/config";
 import { z } from "zod";
+import { RedisStore } from "../redis/redis-store.js";
 import type { FarmKeys } from "./farm-keys.js";
 import { FENCING_RECORD_TTL_MS } from "./publish-claims.js";
 
@@ -21,20 +21,10 @@ export type LostAttempt = z.infer<typeof LostAttemptSchema>;
 const MAX_RECORDS = 20;
 
 /** The attempts of each task that lost their job, kept after the task ends (for `status <task_id>`). */
-export class LostAttempts {
-  readonly #redis: Redis;
-  readonly #keys: FarmKeys;
-  readonly #logger: Logger | undefined;
-
-  constructor(redis: Redis, keys: FarmKeys, logger?: Logger) {
-    this.#redis = redis;
-    this.#keys = keys;
-    this.#logger = logger;
-  }
-
+export class LostAttempts extends RedisStore<FarmKeys> {
   async record(taskId: string, lost: LostAttempt): Promise<void> {
-    const key = this.#keys.lostAttempts(taskId);
-    await this.#redis
+    const key = this.keys.lostAttempts(taskId);
+    await this.redis
       .multi()
       .rpush(key, JSON.stringify(lost))
       .ltrim(key, -MAX_RECORDS, -1)
@@ -44,7 +34,7 @@ export class LostAttempts {
 
   /** The task's lost attempts, oldest first; records this version cannot read are skipped. */
   async list(taskId: string): Promise<LostAttempt[]> {
-    const raws = await this.#redis.lrange(this.#keys.lostAttempts(taskId), 0, -1);
-    return raws.flatMap((raw) => readRecord(LostAttemptSchema, raw, "lost attempt", this.#logger) ?? []);
+    const raws = await this.redis.lrange(this.keys.lostAttempts(taskId), 0, -1);
+    return raws.flatMap((raw) => readRecord(LostAttemptSchema, raw, "lost attempt", this.logger) ?? []);
   }
 }

@@ -1,6 +1,6 @@
-import { type Logger, readRecord } from "@wgp-farm/config";
-import type { Redis } from "ioredis";
+import { readRecord } from "@wgp-farm/config";
 import { z } from "zod";
+import { RedisStore } from "../redis/redis-store.js";
 import type { FarmKeys } from "./farm-keys.js";
 import { PUBLISH_CLAIM_SCRIPT } from "./scripts/publish-claim.js";
 
@@ -30,26 +30,13 @@ export interface PublishClaimRequest {
   leaseMs: number;
 }
 
-type ClaimCommand = (...args: string[]) => Promise<number>;
-
 /**
  * The fencing gate in front of every publish: a claim succeeds only while the attempt's token is
  * still the job's lock, extends that lock by a lease, and records the claiming attempt, atomically.
  * An attempt whose claim is refused lost its job to another attempt and must publish nothing.
  */
-export class PublishClaims {
-  readonly #redis: Redis;
-  readonly #keys: FarmKeys;
-  readonly #logger: Logger | undefined;
-
-  constructor(redis: Redis, keys: FarmKeys, logger?: Logger) {
-    this.#redis = redis;
-    this.#keys = keys;
-    this.#logger = logger;
-    if (!("wgpPublishClaim" in redis)) {
-      redis.defineCommand("wgpPublishClaim", { numberOfKeys: 3, lua: PUBLISH_CLAIM_SCRIPT });
-    }
-  }
+export class PublishClaims extends RedisStore<FarmKeys> {
+  readonly #claim = this.script<number>("wgpPublishClaim", 3, PUBLISH_CLAIM_SCRIPT);
 
   /** The recorded claim when the attempt still holds its job, else null (nothing was written). */
   async claim(request: PublishClaimRequest): Promise<PublishClaim | null> {
@@ -60,13 +47,12 @@ export class PublishClaims {
       claimed_at: new Date().toISOString(),
       lease_ms: request.leaseMs,
     };
-    const run = (this.#redis as unknown as { wgpPublishClaim: ClaimCommand }).wgpPublishClaim.bind(
-      this.#redis,
-    );
-    const claimed = await run(
-      this.#keys.jobLockKey(request.queue, request.taskId),
-      this.#keys.stalledKey(request.queue),
-      this.#keys.publishClaim(request.taskId),
+    const claimed = await this.#claim(
+      [
+        this.keys.jobLockKey(request.queue, request.taskId),
+        this.keys.stalledKey(request.queue),
+        this.keys.publishClaim(request.taskId),
+      ],
       request.token,
       String(request.leaseMs),
       request.taskId,
@@ -78,7 +64,7 @@ export class PublishClaims {
 
   /** The last claim recorded for the task, if any. */
   async read(taskId: string): Promise<PublishClaim | null> {
-    const raw = await this.#redis.get(this.#keys.publishClaim(taskId));
-    return readRecord(PublishClaimSchema, raw, "publish claim", this.#logger) ?? null;
+    const raw = await this.redis.get(this.keys.publishClaim(taskId));
+    return readRecord(PublishClaimSchema, raw, "publish claim", this.logger) ?? null;
   }
 }

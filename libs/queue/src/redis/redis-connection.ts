@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from "@wgp-farm/config";
+import { answerWithin, createLogger, type Logger } from "@wgp-farm/config";
 import { Redis, type RedisOptions } from "ioredis";
 import { RedisUnreachableError } from "../errors.js";
 import { RedisOutageWatch } from "./redis-outage-watch.js";
@@ -58,14 +58,12 @@ export async function connectRedis(url: string, options: ConnectRedisOptions = {
     lastError = error;
   };
   redis.on("error", onError);
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    await answerWithin(
       redis.connect().then(() => redis.ping()),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+      timeoutMs,
+      () => new Error(`no answer within ${timeoutMs} ms`),
+    );
   } catch (error) {
     redis.disconnect();
     const reason = lastError?.message ?? (error as Error).message;
@@ -73,7 +71,6 @@ export async function connectRedis(url: string, options: ConnectRedisOptions = {
       `cannot reach Redis at ${redactRedisUrl(url)} (${reason}). Start Redis or point REDIS_URL / --redis-url at a running one.`,
     );
   } finally {
-    clearTimeout(timer);
     redis.off("error", onError);
   }
   new RedisOutageWatch(options.logger ?? createLogger({ name: "redis" }), redactRedisUrl(url)).watch(

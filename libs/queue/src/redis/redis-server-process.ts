@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { execa } from "execa";
 import { RedisServerMissingError } from "../errors.js";
 import { connectRedis } from "./redis-connection.js";
 import { redisPidFile, stopStaleRedisServer } from "./stale-redis-server.js";
@@ -38,13 +39,40 @@ const INSTALL_HINT =
  * A private redis-server child process: the embedded default of `headless` and `demo`, and the real
  * Redis every test runs against. Bound to loopback only; configured for a queue (noeviction).
  */
+type ServerChild = ReturnType<typeof spawnServer>;
+
+/**
+ * The server in its own process group: a terminal's Ctrl+C reaches every process of the foreground
+ * group, and the private Redis must outlive the drain that follows it; the owner stops it (stop()) last.
+ */
+function spawnServer(binary: string, args: string[]) {
+  return execa(binary, args, {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+    detached: true,
+    reject: false,
+    buffer: false,
+    // stop() has its own grace before SIGKILL.
+    forceKillAfterDelay: false,
+  });
+}
+
 export class RedisServerProcess {
-  private constructor(
-    readonly url: string,
-    readonly port: number,
-    private readonly child: ChildProcess,
-    private readonly exited: Promise<void>,
-  ) {}
+  readonly url: string;
+  readonly port: number;
+  readonly #child: ServerChild;
+  readonly #exited: Promise<void>;
+  #running = true;
+
+  private constructor(url: string, port: number, child: ServerChild, exited: Promise<void>) {
+    this.url = url;
+    this.port = port;
+    this.#child = child;
+    this.#exited = exited.then(() => {
+      this.#running = false;
+    });
+  }
 
   static async start(options: RedisServerOptions): Promise<RedisServerProcess> {
     await mkdir(options.dataDir, { recursive: true });
@@ -75,28 +103,34 @@ export class RedisServerProcess {
       "warning",
       ...persistence,
     ];
-    // Its own process group: a terminal's Ctrl+C reaches every process of the foreground group, and
-    // the private Redis must outlive the drain that follows it; the owner stops it (stop()) last.
-    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
-    const spawnError = new Promise<never>((_, reject) => {
-      child.once("error", (error: NodeJS.ErrnoException) => {
-        reject(
-          error.code === "ENOENT"
-            ? new RedisServerMissingError(`redis-server not found (looked for '${binary}'): ${INSTALL_HINT}`)
-            : error,
-        );
-      });
+    const child = spawnServer(binary, args);
+    let running = true;
+    const ended = child.then((result) => {
+      running = false;
+      return result;
     });
+    // Neither an exit code nor a signal: the server never started.
+    const spawnError = ended.then((result) =>
+      result.exitCode === undefined && result.signal === undefined
+        ? Promise.reject(
+            result.code === "ENOENT"
+              ? new RedisServerMissingError(
+                  `redis-server not found (looked for '${binary}'): ${INSTALL_HINT}`,
+                )
+              : result,
+          )
+        : new Promise<never>(() => undefined),
+    );
     let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
+    child.stderr.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const exited = ended.then(() => undefined);
     // Being in a group of its own, the server does not die with its owner: whenever the owner exits
     // (a second Ctrl+C, an error), the server is told to stop too. Only a SIGKILL of the owner leaves
     // it running, and the next start on this folder stops it (stopStaleRedisServer).
     const stopWithOwner = () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      if (running) child.kill("SIGTERM");
     };
     process.once("exit", stopWithOwner);
     void exited.then(() => process.off("exit", stopWithOwner));
@@ -109,34 +143,34 @@ export class RedisServerProcess {
         return new RedisServerProcess(url, port, child, exited);
       } catch (error) {
         if (error instanceof RedisServerMissingError) throw error;
-        if (child.exitCode !== null || Date.now() > deadline) {
+        if (!running || Date.now() > deadline) {
           child.kill("SIGKILL");
           throw new Error(
             `redis-server did not start on port ${port}: ${stderr.trim() || (error as Error).message}`,
           );
         }
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await sleep(50);
       }
     }
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.#child.pid;
   }
 
   /** Stops the server, letting it flush its AOF (SIGTERM); SIGKILL after `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill("SIGTERM");
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
-    await this.exited;
+    if (!this.#running) return;
+    this.#child.kill("SIGTERM");
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), graceMs);
+    await this.#exited;
     clearTimeout(timer);
   }
 
   /** Kills the server at once, as a crash would (for recovery tests). */
   async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill("SIGKILL");
-    await this.exited;
+    if (!this.#running) return;
+    this.#child.kill("SIGKILL");
+    await this.#exited;
   }
 }

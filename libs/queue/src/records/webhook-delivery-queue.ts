@@ -1,5 +1,10 @@
-import type { FarmEvent } from "@wgp-farm/queue";
-import type { JobsOptions, Queue } from "bullmq";
+import type { FarmConnection, FarmEvent } from "@wgp-farm/queue";
+import { type JobsOptions, Queue } from "bullmq";
+
+/**
+ * The webhook delivery queue and its retry policy, shared by `wgp-farm api` (which runs the
+ * deliveries) and whoever sends one again (the CLI, the dashboard).
+ */
 
 /**
  * The delivery queue. Its name is not `model.*` and it is not in the farm's model set, so no GPU slot
@@ -28,6 +33,11 @@ export const DEFAULT_WEBHOOK_RETRY: WebhookRetryPolicy = {
   maxBackoffMs: 3_600_000,
   retryForMs: 24 * 3_600_000,
 };
+
+/** The delivery queue on the farm's connection (close it when done). */
+export function webhookQueueOf(farm: FarmConnection): Queue<DeliveryJobData> {
+  return new Queue<DeliveryJobData>(WEBHOOK_QUEUE, { connection: farm.redis, prefix: farm.keys.prefix });
+}
 
 /** Wait before the attempt after `attemptsMade` failed ones. */
 export function backoffDelay(attemptsMade: number, policy: WebhookRetryPolicy): number {

@@ -1,0 +1,81 @@
+// Small DOM helpers for the farm page's modules. Values from the farm always go in as text or
+// attributes, never as HTML: prompts and errors are written by whoever submits tasks.
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+export function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+export function svg(tag, attributes = {}, title) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (title) {
+    const tip = document.createElementNS(SVG_NS, "title");
+    tip.textContent = title;
+    node.append(tip);
+  }
+  return node;
+}
+
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+export function clock(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+/** A colour per model, stable for a model list, readable on light and dark backgrounds. */
+const PALETTE = ["#2f6fdd", "#1f8a4c", "#8e44ad", "#d35400", "#00838f", "#ad1457", "#6d4c41", "#5c6bc0"];
+export function modelColour(models, model) {
+  const index = models.indexOf(model);
+  return PALETTE[Math.max(index, 0) % PALETTE.length];
+}
+
+export async function getJson(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (response.status === 401) {
+    window.location.assign(
+      `/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`,
+    );
+    throw new Error("not logged in");
+  }
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return response.json();
+}
+
+/** Runs `refresh` now and every `ms`, showing a failure in `errorNode` instead of throwing. */
+export function poll(refresh, ms, errorNode) {
+  const run = async () => {
+    try {
+      await refresh();
+      errorNode.hidden = true;
+    } catch (problem) {
+      errorNode.textContent = problem.message;
+      errorNode.hidden = false;
+    } finally {
+      setTimeout(run, ms);
+    }
+  };
+  run();
+}
+
+/** Radio-like toggle buttons (aria-pressed): calls `onPick(value)` with the chosen button's data-value. */
+export function toggleGroup(container, onPick) {
+  const buttons = [...container.querySelectorAll("button")];
+  for (const button of buttons) {
+    button.addEventListener("click", () => {
+      for (const other of buttons) other.setAttribute("aria-pressed", String(other === button));
+      onPick(button.dataset.value);
+    });
+  }
+}

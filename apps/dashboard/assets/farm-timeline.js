@@ -1,0 +1,146 @@
+// The GPU timeline: one row per slot over the last 1/6/24 h (loading, generating coloured by model,
+// idle, engine restart, failed, lost and cancelled attempts) and, above it, the split of GPU time.
+import { clock, duration, element, getJson, modelColour, poll, svg, toggleGroup } from "./farm-dom.js";
+
+const REFRESH_MS = 15_000;
+const LABEL_W = 170;
+const ROW_H = 22;
+const AXIS_H = 20;
+const KIND_LABEL = {
+  loading: "loading a model",
+  generating: "generating",
+  idle: "idle",
+  restart: "engine restart",
+  failed: "failed attempt",
+  lost: "lost attempt",
+  cancelled: "cancelled attempt",
+};
+let hours = 1;
+
+function percent(part, whole) {
+  return whole > 0 ? Math.round((100 * part) / whole) : 0;
+}
+
+function renderSplit(split) {
+  const total = split.generating + split.loading + split.idle + split.wasted;
+  const parts = [
+    ["generating", split.generating],
+    ["loading", split.loading],
+    ["idle", split.idle],
+    ["wasted", split.wasted],
+  ];
+  const bar = document.getElementById("split-bar");
+  bar.replaceChildren(
+    ...parts
+      .filter(([, ms]) => ms > 0)
+      .map(([name, ms]) => {
+        const piece = element("span", undefined, `split split-${name}`);
+        piece.style.flexGrow = String(ms);
+        piece.title = `${name}: ${duration(ms / 1000)}`;
+        return piece;
+      }),
+  );
+  const legend = document.getElementById("split-legend");
+  legend.replaceChildren(
+    ...parts.flatMap(([name, ms]) => {
+      const item = element("li");
+      item.dataset.kind = name;
+      item.append(
+        element("span", undefined, `swatch split-${name}`),
+        `${name} ${percent(ms, total)}% (${duration(ms / 1000)})`,
+      );
+      return [item];
+    }),
+  );
+}
+
+function segmentFill(segment, models) {
+  return segment.kind === "generating" ? modelColour(models, segment.model) : `var(--kind-${segment.kind})`;
+}
+
+function renderRows(timeline) {
+  const chart = document.getElementById("timeline");
+  const width = Math.max(600, chart.clientWidth || 900);
+  const span = timeline.to - timeline.from;
+  const x = (ms) => LABEL_W + ((ms - timeline.from) / span) * (width - LABEL_W - 8);
+  const height = AXIS_H + timeline.rows.length * ROW_H + 4;
+  const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
+  root.setAttribute("aria-label", `GPU timeline of ${timeline.rows.length} slots over the last ${hours} h`);
+  for (let tick = 0; tick <= 6; tick += 1) {
+    const at = timeline.from + (span * tick) / 6;
+    root.append(svg("line", { x1: x(at), x2: x(at), y1: AXIS_H - 4, y2: height, class: "grid-line" }));
+    const label = svg("text", {
+      x: x(at),
+      y: 12,
+      "text-anchor": tick === 0 ? "start" : tick === 6 ? "end" : "middle",
+      class: "axis",
+    });
+    label.textContent = clock(at);
+    root.append(label);
+  }
+  timeline.rows.forEach((row, index) => {
+    const y = AXIS_H + index * ROW_H;
+    const group = svg("g", { "data-slot": row.slot });
+    const name = svg("text", { x: 0, y: y + 15, class: "row-label" });
+    name.textContent = row.slot;
+    group.append(name);
+    for (const segment of row.segments) {
+      const tip = [
+        KIND_LABEL[segment.kind],
+        segment.model,
+        segment.task_id,
+        `${clock(segment.start)}–${clock(segment.end)} (${duration((segment.end - segment.start) / 1000)})`,
+      ]
+        .filter(Boolean)
+        .join(" · ");
+      group.append(
+        svg(
+          "rect",
+          {
+            x: x(segment.start),
+            y: y + 3,
+            width: Math.max(1, x(segment.end) - x(segment.start)),
+            height: ROW_H - 6,
+            fill: segmentFill(segment, timeline.models),
+            "data-kind": segment.kind,
+            ...(segment.model ? { "data-model": segment.model } : {}),
+            ...(segment.task_id ? { "data-task": segment.task_id } : {}),
+          },
+          tip,
+        ),
+      );
+    }
+    root.append(group);
+  });
+  chart.replaceChildren(root);
+  document.getElementById("no-timeline").hidden = timeline.rows.length > 0;
+  const legend = document.getElementById("timeline-legend");
+  legend.replaceChildren(
+    ...timeline.models.map((model) => {
+      const item = element("li");
+      const swatch = element("span", undefined, "swatch");
+      swatch.style.background = modelColour(timeline.models, model);
+      item.append(swatch, model);
+      return item;
+    }),
+    ...["loading", "idle", "restart", "failed", "lost", "cancelled"].map((kind) => {
+      const item = element("li");
+      const swatch = element("span", undefined, "swatch");
+      swatch.style.background = `var(--kind-${kind})`;
+      item.append(swatch, KIND_LABEL[kind]);
+      return item;
+    }),
+  );
+}
+
+async function refresh() {
+  const timeline = await getJson(`/farm/api/timeline?hours=${hours}`);
+  renderSplit(timeline.split);
+  renderRows(timeline);
+}
+
+toggleGroup(document.getElementById("timeline-range"), (value) => {
+  hours = Number(value);
+  refresh().catch(() => undefined);
+});
+poll(refresh, REFRESH_MS, document.getElementById("timeline-error"));

@@ -1,0 +1,63 @@
+import { type FarmConnection, findTaskJob, TaskIndex } from "@wgp-farm/queue";
+import { type Request, type Response, Router } from "express";
+import { cardOf, readResultCards } from "./result-cards.js";
+import { ResultMedia } from "./result-media.js";
+
+const STATES = new Set(["completed", "failed"]);
+const DEFAULT_LIMIT = 48;
+const MAX_LIMIT = 500;
+
+function stringOf(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+/**
+ * The results grid's API (recent results with their previews, filtered by model, state and time;
+ * one task's result) and the media of results, served with HTTP Range so that videos play and seek.
+ */
+export function resultsRoutes(farm: FarmConnection, outputRoot: string | undefined): Router {
+  const router = Router();
+  const media = new ResultMedia(farm, outputRoot);
+
+  router.get("/farm/api/results", async (req: Request, res: Response) => {
+    const state = stringOf(req.query.state);
+    const hours = Number(req.query.hours);
+    const limit = Math.min(MAX_LIMIT, Math.max(1, Number(req.query.limit) || DEFAULT_LIMIT));
+    const cards = await readResultCards(
+      farm,
+      {
+        model: stringOf(req.query.model),
+        state: state && STATES.has(state) ? (state as "completed" | "failed") : undefined,
+        since: hours > 0 ? Date.now() - hours * 3_600_000 : undefined,
+        limit,
+      },
+      await media.serving(),
+    );
+    res.set("Cache-Control", "no-store").json({ results: cards, serving: await media.serving() });
+  });
+
+  router.get("/farm/api/tasks/:taskId/result", async (req: Request, res: Response) => {
+    const taskId = String(req.params.taskId);
+    const found = await findTaskJob(farm, taskId, await new TaskIndex(farm.redis, farm.keys).queueOf(taskId));
+    const state = found ? await found.job.getState() : null;
+    if (!found || (state !== "completed" && state !== "failed")) {
+      res.status(404).json({ error: `task ${taskId} has no result (yet)` });
+      return;
+    }
+    res
+      .set("Cache-Control", "no-store")
+      .json(cardOf(found.job, found.queueName, state, await media.serving()));
+  });
+
+  router.get("/farm/media/:taskId/*name", async (req: Request, res: Response) => {
+    const segments = req.params.name as unknown as string[];
+    const file = await media.fileOf(String(req.params.taskId), segments.join("/"));
+    if (!file) {
+      res.status(404).json({ error: "no such result file" });
+      return;
+    }
+    res.sendFile(file, { dotfiles: "allow", headers: { "Cache-Control": "private, max-age=300" } });
+  });
+
+  return router;
+}

@@ -1,0 +1,44 @@
+import { type FarmConnection, type FarmEvent, FarmEvents, SlotRegistry } from "@wgp-farm/queue";
+import { type Request, type Response, Router } from "express";
+import { buildGpuTimeline } from "./gpu-timeline.js";
+
+/** The windows the page offers, in hours. */
+export const TIMELINE_HOURS = [1, 6, 24] as const;
+/** Events read before the window, so that an attempt already running at its start is known. */
+const LOOKBACK_MS = 60 * 60_000;
+const PAGE = 5_000;
+
+/** The farm events from `since` (ms) on, oldest first, read in pages. */
+export async function readEventsSince(farm: FarmConnection, since: number): Promise<FarmEvent[]> {
+  const events = FarmEvents.of(farm);
+  const all: FarmEvent[] = [];
+  let after = `${Math.max(0, since - 1)}-18446744073709551615`;
+  for (;;) {
+    const page = await events.after(after, PAGE);
+    all.push(...page);
+    const last = page.at(-1);
+    if (!last || page.length < PAGE) return all;
+    after = last.id;
+  }
+}
+
+export function hoursOf(value: unknown): number {
+  const hours = Number(value);
+  return (TIMELINE_HOURS as readonly number[]).includes(hours) ? hours : 1;
+}
+
+/** GET /farm/api/timeline?hours=1|6|24: one row per GPU slot and the split of GPU time. */
+export function timelineRoutes(farm: FarmConnection): Router {
+  const router = Router();
+  router.get("/farm/api/timeline", async (req: Request, res: Response) => {
+    const to = Date.now();
+    const from = to - hoursOf(req.query.hours) * 3_600_000;
+    const [events, slots] = await Promise.all([
+      readEventsSince(farm, from - LOOKBACK_MS),
+      new SlotRegistry(farm.redis, farm.keys).list(),
+    ]);
+    const liveSlots = new Map(slots.map((slot) => [slot.slot_id, slot.host]));
+    res.set("Cache-Control", "no-store").json(buildGpuTimeline(events, { from, to, liveSlots }));
+  });
+  return router;
+}

@@ -1,0 +1,318 @@
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { request } from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type FarmEventBody, SlotRegistry } from "@wgp-farm/queue";
+import { importTestTasks, startTestWorker, waitUntil } from "@wgp-farm/testing";
+import type { Job } from "bullmq";
+import { execa } from "execa";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  OPERATOR,
+  openTestDashboard,
+  TEST_CREDENTIALS,
+  type TestDashboard,
+} from "./support/test-dashboard.js";
+
+const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts/dashboard/insights/", import.meta.url));
+const SLOT = "gpu0@render-07";
+const MIN = 60_000;
+
+let open: TestDashboard;
+let outputRoot: string;
+let browser: Browser;
+let page: Page;
+const consoleErrors: string[] = [];
+
+async function screenshot(name: string): Promise<void> {
+  await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+}
+
+/** The little of the DOM the page-side functions read: the tests are type-checked without the DOM library. */
+interface PageElement {
+  naturalWidth?: number;
+  played?: { length: number };
+  currentTime?: number;
+  open?: boolean;
+}
+type PageGlobals = { document: { querySelector(selector: string): PageElement | null } };
+
+const ffmpeg = (...args: string[]) => execa("ffmpeg", ["-nostdin", "-v", "error", "-y", ...args]);
+
+/** A worker double that publishes a real short video (ffmpeg's test source) and its previews. */
+async function publishRealVideo(job: Job) {
+  const dir = path.join(outputRoot, job.data.task.output_sub_dir);
+  await mkdir(path.join(dir, "previews"), { recursive: true });
+  const video = path.join(dir, "clip.mp4");
+  await ffmpeg(
+    ...["-f", "lavfi", "-i", "testsrc2=size=320x192:rate=16:duration=3"],
+    ...["-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", video],
+  );
+  await ffmpeg("-i", video, "-frames:v", "1", path.join(dir, "previews/clip.mp4.poster.jpg"));
+  await ffmpeg(
+    "-i",
+    video,
+    "-t",
+    "1",
+    "-vf",
+    "fps=8",
+    "-c:v",
+    "libwebp_anim",
+    "-loop",
+    "0",
+    path.join(dir, "previews/clip.mp4.preview.webp"),
+  );
+  const sizeOf = async (name: string) => (await stat(path.join(dir, name))).size;
+  return {
+    status: "completed",
+    output_dir: dir,
+    main_file: "clip.mp4",
+    media_type: "video",
+    files: [{ name: "clip.mp4", size: await sizeOf("clip.mp4"), sha256: "" }],
+    previews: [
+      {
+        kind: "poster",
+        name: "previews/clip.mp4.poster.jpg",
+        source: "clip.mp4",
+        size: await sizeOf("previews/clip.mp4.poster.jpg"),
+      },
+      {
+        kind: "animated",
+        name: "previews/clip.mp4.preview.webp",
+        source: "clip.mp4",
+        size: await sizeOf("previews/clip.mp4.preview.webp"),
+      },
+    ],
+    timings: { generation_s: 42 },
+  };
+}
+
+/** A known run on one slot, written as the slots write events (backdated in `at`). */
+async function recordKnownRun(now: number): Promise<void> {
+  const event = (
+    minutesAgo: number,
+    type: FarmEventBody["type"],
+    task: string,
+    model: string,
+    data = {},
+  ) => ({
+    type,
+    task_id: task,
+    model,
+    state: "active",
+    at: new Date(now - minutesAgo * MIN).toISOString(),
+    slot: SLOT,
+    host: "render-07",
+    data,
+  });
+  const run = [
+    event(50, "started", "run-a", "t2v"),
+    event(50, "phase", "run-a", "t2v", { phase: "loading_model" }),
+    event(48, "phase", "run-a", "t2v", { phase: "inference" }),
+    event(40, "completed", "run-a", "t2v"),
+    event(40, "started", "run-b", "vace_14B"),
+    event(40, "phase", "run-b", "vace_14B", { phase: "inference" }),
+    event(30, "failed", "run-b", "vace_14B", { error: "engine crashed: exit code -9", retrying: true }),
+    event(25, "started", "run-c", "t2v"),
+    event(25, "phase", "run-c", "t2v", { phase: "inference" }),
+    // run-c never ends: the next start on the slot shows it lost its job.
+    event(10, "started", "run-d", "t2v"),
+    event(10, "phase", "run-d", "t2v", { phase: "inference" }),
+    event(5, "completed", "run-d", "t2v"),
+  ];
+  for (const body of run)
+    await open.farm.redis.xadd(open.farm.keys.farmEvents, "*", "event", JSON.stringify(body));
+}
+
+/** The slot is alive (its status expires in seconds, as a live slot keeps publishing it). */
+async function publishLiveSlot(now: number): Promise<void> {
+  await new SlotRegistry(open.farm.redis, open.farm.keys).publish({
+    slot_id: SLOT,
+    host: "render-07",
+    gpu_index: 0,
+    gpu_name: "NVIDIA L40S",
+    worker_name: SLOT,
+    pid: 4243,
+    state: "idle",
+    loaded_model: "t2v",
+    current: null,
+    jobs_done: 2,
+    jobs_failed: 1,
+    engine_restarts: 1,
+    model_switches: 2,
+    busy_ms: 0,
+    started_at: new Date(now - 60 * MIN).toISOString(),
+    last_error: null,
+    updated_at: new Date(now).toISOString(),
+  });
+}
+
+beforeAll(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  outputRoot = await mkdtemp(path.join(os.tmpdir(), "dash-outputs-"));
+  open = await openTestDashboard({ mainOutputDir: outputRoot });
+  await importTestTasks(open.farm, [
+    { task_id: "harbour-001", prompt: "A slow pan over a harbour at sunset, gulls" },
+    { task_id: "forest-002", prompt: "Morning fog lifting over a pine forest" },
+  ]);
+  const worker = await startTestWorker(open.farm, "model.t2v", publishRealVideo);
+  await waitUntil(async () => (await open.farm.queues.forModel("t2v").getCompletedCount()) === 2, 60_000);
+  await worker.close();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--no-first-run",
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on("console", (message) => {
+    if (message.type() === "error") consoleErrors.push(message.text());
+  });
+  await page.goto(`${open.base}/login`);
+  await page.fill('input[name="username"]', TEST_CREDENTIALS.username);
+  await page.fill('input[name="password"]', TEST_CREDENTIALS.password as string);
+  await page.click('button[type="submit"]');
+  await page.waitForURL(/\/queues\/?$/);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await open?.close();
+  if (outputRoot) await rm(outputRoot, { recursive: true, force: true });
+});
+
+describe("the farm page's pictures in a browser", () => {
+  it("shows results as previews and plays a result, seeking through HTTP Range", async () => {
+    await page.goto(`${open.base}/farm`);
+    const tile = page.locator('#results button[data-task="harbour-001"]');
+    await tile.waitFor();
+    await page.waitForFunction(
+      () => {
+        const { document } = globalThis as unknown as PageGlobals;
+        return (
+          (document.querySelector('#results button[data-task="harbour-001"] img')?.naturalWidth ?? 0) > 0
+        );
+      },
+      undefined,
+      { timeout: 15_000 },
+    );
+    expect(await page.locator("#results button").count()).toBe(2);
+    await screenshot("01-results-grid");
+    // Keyboard: focus plays the animated preview, Enter opens the viewer.
+    await tile.focus();
+    expect(await tile.locator("img").getAttribute("src")).toContain("preview.webp");
+    await page.keyboard.press("Enter");
+    const video = page.locator("#viewer video");
+    await video.waitFor();
+    await page.waitForFunction(
+      () => {
+        const video = (globalThis as unknown as PageGlobals).document.querySelector("#viewer video");
+        return (video?.played?.length ?? 0) > 0 && (video?.currentTime ?? 0) > 0.3;
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
+    await video.evaluate((element) => {
+      (element as unknown as PageElement).currentTime = 2.5;
+    });
+    await page.waitForFunction(
+      () =>
+        ((globalThis as unknown as PageGlobals).document.querySelector("#viewer video")?.currentTime ?? 0) >=
+        2.5,
+    );
+    await screenshot("02-result-playing");
+    await page.keyboard.press("Escape");
+    expect(await page.locator("#viewer").evaluate((dialog) => (dialog as unknown as PageElement).open)).toBe(
+      false,
+    );
+  }, 60_000);
+
+  it("opens a task's result from its link (Bull Board's job page points there)", async () => {
+    await page.goto(`${open.base}/farm?task=forest-002`);
+    await page.locator("#viewer video").waitFor();
+    expect(await page.locator("#viewer-title").textContent()).toBe("forest-002");
+    await page.keyboard.press("Escape");
+  }, 30_000);
+
+  it("draws the GPU timeline of a known run and the split of GPU time", async () => {
+    const now = Date.now();
+    await recordKnownRun(now);
+    await publishLiveSlot(now);
+    await page.goto(`${open.base}/farm`);
+    const row = page.locator(`#timeline g[data-slot="${SLOT}"]`);
+    await row.waitFor();
+    const kinds = await row
+      .locator("rect")
+      .evaluateAll((rects) => rects.map((rect) => rect.getAttribute("data-kind")));
+    expect(kinds).toEqual(["loading", "generating", "failed", "restart", "lost", "generating", "idle"]);
+    const generating = await row
+      .locator('rect[data-kind="generating"]')
+      .evaluateAll((rects) => rects.map((r) => r.getAttribute("data-model")));
+    expect(generating).toEqual(["t2v", "t2v"]);
+    // 50 minutes on the slot: 13 generating, 2 loading, 5 idle, 30 wasted (failed 10, restart 5, lost 15).
+    const split = await page.locator("#split-legend li").allTextContents();
+    expect(split.map((item) => item.split(" (")[0])).toEqual([
+      "generating 26%",
+      "loading 4%",
+      "idle 10%",
+      "wasted 60%",
+    ]);
+    await screenshot("03-gpu-timeline");
+  }, 30_000);
+
+  it("finds tasks by words of their prompt", async () => {
+    await page.fill('#search input[name="q"]', "harb sunset");
+    await page.press('#search input[name="q"]', "Enter");
+    await expect.poll(() => page.locator("#search-results tbody tr").count()).toBe(1);
+    const cells = await page.locator("#search-results tbody tr td").allTextContents();
+    expect(cells.slice(0, 3)).toEqual(["harbour-001", "completed", "t2v"]);
+    await page.locator("#search-title").scrollIntoViewIfNeeded();
+    await screenshot("04-search");
+    // Bull Board's page (after login) asks for Google Fonts, which the CSP blocks on purpose.
+    expect(consoleErrors.filter((error) => !error.includes("fonts.googleapis.com"))).toEqual([]);
+  }, 30_000);
+});
+
+/** The status of a GET whose path goes to the server exactly as written. */
+function rawStatus(pathAsWritten: string): Promise<number> {
+  const { promise, resolve, reject } = Promise.withResolvers<number>();
+  const asking = request(`${open.base}/`, { path: pathAsWritten, headers: OPERATOR }, (response) => {
+    response.resume();
+    resolve(response.statusCode ?? 0);
+  });
+  asking.on("error", reject);
+  asking.end();
+  return promise;
+}
+
+describe("result media", () => {
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    fetch(`${open.base}${url}`, { headers: { ...OPERATOR, ...headers } });
+
+  it("is served in ranges, only for files a result lists, and only to a logged-in user", async () => {
+    const ranged = await get("/farm/media/harbour-001/clip.mp4", { Range: "bytes=0-99" });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get("content-range")).toMatch(/^bytes 0-99\/\d+$/);
+    expect((await ranged.arrayBuffer()).byteLength).toBe(100);
+    expect(
+      (await get("/farm/media/harbour-001/previews/clip.mp4.poster.jpg")).headers.get("content-type"),
+    ).toBe("image/jpeg");
+    for (const url of [
+      "/farm/media/harbour-001/task.json",
+      "/farm/media/harbour-001/..%2F..%2Fetc%2Fpasswd",
+      "/farm/media/nobody/clip.mp4",
+    ]) {
+      expect((await get(url)).status, url).toBe(404);
+    }
+    // Sent as written: fetch would resolve the dots before sending.
+    expect(await rawStatus("/farm/media/harbour-001/../forest-002/clip.mp4")).toBe(404);
+    expect(await rawStatus("/farm/media/harbour-001/%2E%2E/forest-002/clip.mp4")).toBe(404);
+    expect((await fetch(`${open.base}/farm/media/harbour-001/clip.mp4`)).status).toBe(401);
+  });
+});
