@@ -112,6 +112,11 @@ function machine(): Record<string, string> {
 
 type NamedResult = { name: string; result: BenchResult };
 
+function markedStale(result: BenchResult, reason: string): BenchResult {
+  const note = `**Not measured in this run** (${reason}): the figures are the previous run's.`;
+  return { ...result, notes: [note, ...(result.notes ?? [])] };
+}
+
 /** With --only, the other benches keep their last figures (docs/benchmarks.json) in the page. */
 async function previousResults(): Promise<NamedResult[]> {
   const text = await readFile(new URL("docs/benchmarks.json", `file://${ROOT}`), "utf8").catch(() => "");
@@ -119,11 +124,12 @@ async function previousResults(): Promise<NamedResult[]> {
   return (JSON.parse(text) as { results?: NamedResult[] }).results ?? [];
 }
 
-const previous = only ? await previousResults() : [];
+const previous = await previousResults();
 const results: NamedResult[] = [];
+const failed: string[] = [];
 for (const bench of BENCHES) {
+  const kept = previous.find((entry) => entry.name === bench.name);
   if (only && !only.includes(bench.name)) {
-    const kept = previous.find((entry) => entry.name === bench.name);
     if (kept) results.push(kept);
     continue;
   }
@@ -131,7 +137,15 @@ for (const bench of BENCHES) {
     process.stderr.write(`bench: ${bench.name} skipped (${bench.script} not found)\n`);
     continue;
   }
-  results.push({ name: bench.name, result: await runBench(bench) });
+  try {
+    results.push({ name: bench.name, result: await runBench(bench) });
+  } catch (error) {
+    // One broken bench must not cost the figures of the others: they are written, and its last figures kept, marked.
+    const reason = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`bench: ${bench.name} failed (${reason}); going on with the others\n`);
+    failed.push(bench.name);
+    if (kept) results.push({ name: bench.name, result: markedStale(kept.result, reason) });
+  }
 }
 const info = machine();
 await writeFile(
@@ -145,4 +159,8 @@ await writeFile(
 process.stderr.write("bench: wrote docs/BENCHMARKS.md and docs/benchmarks.json\n");
 if (results.some(({ result }) => result.rows.some((row) => row.pass === false))) {
   process.stderr.write("bench: some targets were missed (see docs/BENCHMARKS.md)\n");
+}
+if (failed.length) {
+  process.stderr.write(`bench: ${failed.join(", ")} failed: see the errors above\n`);
+  process.exitCode = 1;
 }

@@ -98,6 +98,17 @@ describe("the farm's work signal", () => {
     });
   });
 
+  it("counts a resume as one arrival per task waiting in the resumed queue", async () => {
+    await farm.queues.registerModels(["t2v"]);
+    await setModelQueuesPaused(farm, true, ["t2v"]);
+    const queue = farm.queues.forModel("t2v");
+    for (const id of ["a", "b", "c"]) await queue.add("t", { task: task(id, "t2v") } as never, { jobId: id });
+    await setModelQueuesPaused(farm, false, ["t2v"]);
+    expect((await entries()).filter((entry) => entry?.reason === "resume")).toMatchObject([
+      { models: ["t2v"], count: 3 },
+    ]);
+  });
+
   it("says how many live slots hold the model", async () => {
     const registry = new SlotRegistry(farm.redis, farm.keys);
     await registry.publish(slotStatus("s1", "t2v", "busy"));

@@ -38,7 +38,15 @@ export async function setModelQueuesPaused(
     targets.map(async (model) => {
       const queue = farm.queues.forModel(model);
       if (paused) await queue.pause();
-      else await queue.resume().then(() => farm.work.announce([model], "resume"));
+      else {
+        await queue.resume();
+        // As many wake-ups as tasks now waiting: a resumed queue is like that many arrivals at once.
+        const waiting = await queue.getJobCountByTypes("wait", "prioritized");
+        await farm.work.announce(
+          Array.from({ length: Math.max(1, waiting) }, () => model),
+          "resume",
+        );
+      }
       return { queue: modelQueueName(model), model, paused: await queue.isPaused() };
     }),
   );
