@@ -10,14 +10,21 @@
  *    latency (job created → handed to the engine).
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { FarmConnection, importTaskSource, RedisServerProcess, RedisTaskSink } from "@wgp-farm/queue";
+import {
+  FarmConnection,
+  importTaskSource,
+  RedisServerProcess,
+  RedisTaskSink,
+  readWorkEntry,
+} from "@wgp-farm/queue";
 import { median, percentile } from "../bench-result.ts";
 import { CORES, machineCpuSeconds, processCpuSeconds } from "./cpu-meter.ts";
+import { EngineRecords } from "./engine-records.ts";
 import { type RedisDelta, type RedisReading, readRedis, redisDelta } from "./redis-meter.ts";
 import { type SimHost, type SimHostOptions, startSimHost } from "./sim-host.ts";
 import type { EngineRecord, VirtualTimings } from "./virtual-engine.ts";
@@ -60,6 +67,9 @@ export interface FarmSimulationResult {
     cpuMsPerArrival: number;
     pickupP50Ms: number;
     pickupP99Ms: number;
+    /** Medians of pickup's two legs: job created → its work entry written; entry → engine. */
+    announcedP50Ms: number;
+    announcedToEngineP50Ms: number;
     byCommand: Record<string, number>;
   };
   connections: { idle: number; peak: number };
@@ -262,16 +272,6 @@ async function importTasks(conn: FarmConnection, tasks: readonly Record<string, 
   if (report.invalid.length > 0) throw new Error(`invalid sim tasks: ${JSON.stringify(report.invalid[0])}`);
 }
 
-async function engineRecords(farm: Farm): Promise<EngineRecord[]> {
-  const texts = await Promise.all(farm.hosts.map((host) => readFile(host.recordFile, "utf8")));
-  return texts.flatMap((text) =>
-    text
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as EngineRecord),
-  );
-}
-
 /** Jobs that ended, however. */
 async function ended(farm: Farm): Promise<number> {
   const counts = await farm.conn.redis.hmget(farm.conn.keys.stats, "completed", "failed", "quarantined");
@@ -289,6 +289,7 @@ const perSecond = (delta: RedisDelta, value: number) => value / delta.seconds;
 export async function simulateFarm(options: FarmSimulationOptions): Promise<FarmSimulationResult> {
   const farm = await startFarm(options);
   const redis = farm.conn.redis;
+  const engineRecords = new EngineRecords(farm.hosts.map((host) => host.recordFile));
   try {
     // 1. Busy: the fresh farm gets every task at once.
     const models = mixedModels(options.slots * options.tasksPerSlot, options.models);
@@ -309,7 +310,7 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     await sampling;
     const busy = redisDelta(beforeBusy, await readRedis(redis));
     const busyCpu = cpuDelta(cpuBeforeBusy, await readCpu(farm));
-    const busyRecords = await engineRecords(farm);
+    const busyRecords = [...(await engineRecords.all())];
     const generationMs = busyRecords.reduce((sum, r) => sum + r.generation_ms, 0);
     const lowerBoundS = (generationMs + options.slots * options.timings.loadMs) / options.slots / 1000;
     const makespanS = (end - start) / 1000;
@@ -324,15 +325,12 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     // 3. Arrivals into the idle farm, one at a time; pickup seen in the engines' records (no Redis reads).
     const ids: string[] = [];
     const beforeArrivals = await readRedis(redis);
+    const arrivalsFrom = `${Date.now()}-0`;
     for (let i = 0; i < options.arrivals; i++) {
       const id = `arrival-${i}`;
       ids.push(id);
       await importTasks(farm.conn, [task(id, modelName(i % options.models), 1)]);
-      for (;;) {
-        const records = await engineRecords(farm);
-        if (records.some((r) => r.id === id)) break;
-        await sleep(5);
-      }
+      while (!(await engineRecords.has(id))) await sleep(5);
       await sleep(options.timings.stepMs + options.timings.loadMs + 200);
     }
     const afterArrivals = await readRedis(redis);
@@ -341,12 +339,23 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     const idleCpuPerS = perSecond(idle, idle.cpuS);
     const arrivalCalls = (arrivalDelta.calls - idleCallsPerS * arrivalDelta.seconds) / options.arrivals;
     const arrivalCpuMs = ((arrivalDelta.cpuS - idleCpuPerS * arrivalDelta.seconds) * 1000) / options.arrivals;
-    const records = await engineRecords(farm);
+    const records = await engineRecords.all();
+    // Each arrival is one task of one model: the i-th "add" entry of the work stream announced it.
+    const announcedAt = (await redis.xrange(farm.conn.keys.workSignal, arrivalsFrom, "+"))
+      .filter(([, fields]) => readWorkEntry(fields)?.reason === "add")
+      .map(([entryId]) => Number(entryId.split("-")[0]));
     const pickups: number[] = [];
-    for (const id of ids) {
-      const job = await farm.conn.queues.forModel(modelName(ids.indexOf(id) % options.models)).getJob(id);
+    const announced: number[] = [];
+    const announcedToEngine: number[] = [];
+    for (const [i, id] of ids.entries()) {
+      const job = await farm.conn.queues.forModel(modelName(i % options.models)).getJob(id);
       const record = records.find((r) => r.id === id);
-      if (job && record) pickups.push(record.t - job.timestamp);
+      if (!job || !record) continue;
+      pickups.push(record.t - job.timestamp);
+      const at = announcedAt[i];
+      if (at === undefined) continue;
+      announced.push(at - job.timestamp);
+      announcedToEngine.push(record.t - at);
     }
     const counts = new Map<string, number>();
     for (const r of records) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
@@ -382,6 +391,8 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
         cpuMsPerArrival: round(arrivalCpuMs, 3),
         pickupP50Ms: round(median(pickups)),
         pickupP99Ms: round(percentile(pickups, 0.99)),
+        announcedP50Ms: round(median(announced)),
+        announcedToEngineP50Ms: round(median(announcedToEngine)),
         byCommand: arrivalDelta.byCommand,
       },
       connections: { idle: afterIdle.clients, peak: peakClients },
