@@ -66,6 +66,29 @@ describe("the idle roster", () => {
     expect(await tf.farm.redis.zscore(idleRosterKey(tf.farm.keys, "t2v"), roster.id)).toBeNull();
   });
 
+  it("keeps an idle slot's entries while it decides, and drops them as soon as no slot is idle", async () => {
+    const tf = await testFarm("roster-idle");
+    const wake = new WakeSignal();
+    const roster = new IdleRoster(tf.farm.redis, tf.farm.keys, silent);
+    wake.useRoster(roster);
+    onCleanup(() => roster.close());
+    const onRoster = async (model?: string) =>
+      (await tf.farm.redis.zscore(idleRosterKey(tf.farm.keys, model ?? null), roster.id)) !== null;
+    // The slot names itself: the roster gets it, and it goes back to decide.
+    await wake.wait(wake.seq, Number.POSITIVE_INFINITY, undefined, "t2v", "slot-1");
+    expect(wake.hasIdleSlot).toBe(true);
+    // Deciding, it is no waiter; a re-write of the roster (heartbeat, passing work on) keeps it.
+    await wake.syncRoster();
+    expect([await onRoster(), await onRoster("t2v")]).toEqual([true, true]);
+    wake.leaveIdle("slot-1");
+    expect(wake.hasIdleSlot).toBe(false);
+    await eventually(
+      async () => (!(await onRoster()) && !(await onRoster("t2v")) ? true : undefined),
+      3_000,
+      "the entries to go once no slot is idle",
+    );
+  });
+
   it("wakes only the process an arrival names, and a named process with no idle slot passes the work on", async () => {
     const tf = await testFarm("roster-wake");
     const stop = new AbortController();
@@ -84,7 +107,13 @@ describe("the idle roster", () => {
     expect(a.woken()).toBe(1);
     expect(b.woken()).toBe(0);
 
-    // A's slot goes on the roster again and, deciding once more, is not waiting when work is announced.
+    // Once its woken slot's entries are gone, A's slot goes on the roster again and, deciding once
+    // more, is not waiting when work is announced: A is named (it holds the model) and passes it on.
+    await eventually(
+      async () => ((await tf.farm.redis.zcard(idleRosterKey(tf.farm.keys, "t2v"))) === 0 ? true : undefined),
+      5_000,
+      "process A's entries to go",
+    );
     await a.wake.wait(a.wake.seq, Number.POSITIVE_INFINITY, undefined, "t2v");
     const slotB = idleSlot(b.wake, null, stop.signal);
     await eventually(

@@ -119,19 +119,22 @@ describe("the farm's work signal", () => {
     ]);
   });
 
-  it("names the processes on the idle roster, those whose idle slot holds the model first, one per task", async () => {
+  it("names the processes on the idle roster, holders of the model first, one per task, for a few tasks", async () => {
     const later = Date.now() + 60_000;
     await farm.redis.zadd(idleRosterKey(farm.keys), later, "p-any-1", later, "p-any-2", later, "p-holder");
     await farm.redis.zadd(idleRosterKey(farm.keys, "t2v"), later, "p-holder");
     await farm.redis.zadd(idleRosterKey(farm.keys), Date.now() - 1, "p-gone");
     await farm.work.announce(["t2v"], "add");
     await farm.work.announce(["t2v", "t2v"], "add");
+    await farm.work.announce(["i2v", "i2v", "i2v", "i2v"], "add");
     await farm.work.announce(["i2v", "i2v", "i2v", "i2v", "i2v"], "add");
-    const [one, two, five] = await entries();
+    const [one, two, four, five] = await entries();
     expect(one?.to).toEqual(["p-holder"]);
     expect(two?.to?.[0]).toBe("p-holder");
     expect(two?.to).toHaveLength(2);
-    expect(five?.to?.sort()).toEqual(["p-any-1", "p-any-2", "p-holder"]);
+    expect(four?.to?.sort()).toEqual(["p-any-1", "p-any-2", "p-holder"]);
+    // Bulk work names no process: every process decides for itself.
+    expect(five?.to).toBeNull();
     // An expired entry (its process died) is dropped, never named.
     expect(await farm.redis.zscore(idleRosterKey(farm.keys), "p-gone")).toBeNull();
   });

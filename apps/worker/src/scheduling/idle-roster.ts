@@ -29,7 +29,7 @@ export class IdleRoster {
   #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(redis: Redis, keys: FarmKeys, logger: Logger, ttlMs = 15_000) {
+  constructor(redis: Redis, keys: FarmKeys, logger: Logger, ttlMs = 30_000) {
     this.#redis = redis;
     this.#keys = keys;
     this.#logger = logger;

@@ -17,11 +17,16 @@ const ROSTER_REMOVAL_DELAY_MS = 500;
  *
  * With an idle roster, a slot about to wait first puts this process on it (what the slot holds),
  * then is sent back to decide once more: work added before the roster had it is seen by that
- * decision, work added after it names this process.
+ * decision, work added after it names this process. A slot that names itself when it waits stays
+ * idle, and on the roster, until it takes a job (`leaveIdle`), through its re-decisions too: taking
+ * its entry away while it decides sent it back to decide again, and at 1,000 slots, where decisions
+ * are slow, the roster's heartbeat did so to some slot of every process every round, for ever.
  */
 export class WakeSignal {
   #seq = 0;
   readonly #waiters = new Set<Waiter>();
+  /** The idle slots that named themselves, and what each holds: waiting, or deciding between waits. */
+  readonly #idle = new Map<string, string | null>();
   /** The sequence number at which each model's queue last got work. */
   readonly #modelSeq = new Map<string, number>();
   #roster: IdleRoster | undefined;
@@ -71,22 +76,41 @@ export class WakeSignal {
     return (this.#modelSeq.get(model) ?? 0) > sinceSeq;
   }
 
-  /** Makes the roster say exactly what the waiting slots hold now (before passing work on). */
+  /** Whether a slot of this process is idle (waiting, or deciding whether there is work). */
+  get hasIdleSlot(): boolean {
+    return this.#idle.size > 0 || this.#waiters.size > 0;
+  }
+
+  /** Makes the roster say exactly what the idle slots hold now (before passing work on). */
   async syncRoster(): Promise<void> {
     await this.#roster?.sync(() => this.#memberships());
   }
 
   /**
+   * `slot` took a job (or stopped): it is no longer idle. Its roster entries go lazily (it may be
+   * back soon, holding the same model), but at once when no slot of this process is idle any more:
+   * arrivals meanwhile would name a process that cannot take them.
+   */
+  leaveIdle(slot: string): void {
+    if (!this.#idle.delete(slot)) return;
+    if (this.hasIdleSlot) this.#scheduleRosterRemoval();
+    else void this.#roster?.sync(() => this.#memberships()).catch(() => undefined);
+  }
+
+  /**
    * Resolves on a wake-up after `sinceSeq` meant for this slot (it holds `holds`), after `timeoutMs`
    * (none when not finite), or when `signal` aborts. Resolves at once when anything happened since,
-   * and once the roster has this slot when it did not (the slot decides again).
+   * and once the roster has this slot when it did not (the slot decides again). A `slot` named here
+   * is idle from now until `leaveIdle`.
    */
   wait(
     sinceSeq: number,
     timeoutMs: number,
     signal?: AbortSignal,
     holds: string | null = null,
+    slot?: string,
   ): Promise<void> {
+    if (slot !== undefined) this.#idle.set(slot, holds);
     if (this.#seq !== sinceSeq || signal?.aborted) return Promise.resolve();
     const roster = this.#roster;
     if (roster && !roster.covers(holds)) {
@@ -118,9 +142,10 @@ export class WakeSignal {
     });
   }
 
-  /** The roster entries the waiting slots need. */
+  /** The roster entries the idle slots need (waiting ones, and those that named themselves). */
   #memberships(): Set<string> {
-    return new Set([...this.#waiters].flatMap((waiter) => IdleRoster.membershipsOf(waiter.holds)));
+    const holds = [...[...this.#waiters].map((waiter) => waiter.holds), ...this.#idle.values()];
+    return new Set(holds.flatMap((held) => IdleRoster.membershipsOf(held)));
   }
 
   #scheduleRosterRemoval(): void {

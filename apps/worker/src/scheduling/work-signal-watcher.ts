@@ -165,12 +165,14 @@ export class WorkSignalWatcher {
 
   /**
    * This process was named for `entry`: wakes its slots, or passes the work on when none is idle, at
-   * most MAX_HOPS times. Past that the work waits for the next slot that decides (every slot does when
+   * most MAX_HOPS times (an idle slot that is deciding right now decides again: `notify` told it). Past that the work waits for the next slot that decides (every slot does when
    * its job ends, and one idle slot per round looks at every queue): waking every process instead
    * would keep the farm's slots deciding, and named processes with no idle slot, in a loop.
    */
   async #wakeNamed(model: string, entry: WorkEntry): Promise<void> {
-    if (this.#wake.notify(model, entry.count) > 0 || !this.#work || entry.hops >= MAX_HOPS) return;
+    const hadIdleSlot = this.#wake.hasIdleSlot;
+    this.#wake.notify(model, entry.count);
+    if (hadIdleSlot || !this.#work || entry.hops >= MAX_HOPS) return;
     try {
       await this.#wake.syncRoster();
       await this.#work.announce(

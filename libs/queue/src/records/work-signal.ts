@@ -34,6 +34,9 @@ export function idleRosterKey(keys: FarmKeys, model: string | null = null): stri
 /** The stream holds the last entries only: readers follow it live, a late reader re-reads the queues. */
 const MAX_ENTRIES = 10_000;
 
+/** An entry for more tasks than this names no process: every process decides for itself (bulk work). */
+const MAX_NAMED_TASKS = 4;
+
 interface AnnounceCommand {
   wgpAnnounceWork(...keysAndArgs: (string | number)[]): Promise<string>;
 }
@@ -89,6 +92,7 @@ export class WorkSignal {
           JSON.stringify(counts.size === 1 ? taskIds : []),
           Math.max(count, counts.size === 1 ? taskIds.length : 0),
           hops,
+          MAX_NAMED_TASKS,
         ),
       ),
     );

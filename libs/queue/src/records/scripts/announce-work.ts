@@ -5,14 +5,17 @@
  * expiry ms: processes with an idle slot), KEYS[5] the model's idle roster (processes with an idle
  * slot that holds the model)
  * ARGV[1] max length (approximate), ARGV[2] reason, ARGV[3] models (JSON list), ARGV[4] task ids
- * (JSON list, may be empty), ARGV[5] count of tasks, ARGV[6] hops (times the entry was passed on)
+ * (JSON list, may be empty), ARGV[5] count of tasks, ARGV[6] hops (times the entry was passed on),
+ * ARGV[7] the most tasks an entry that names processes may count
  * A named task that sits in the delayed set (a retry in backoff) gives the entry its ready time
  * (`at`, epoch ms): readers wake then, not now. A delayed job's score is its ready time × 0x1000.
  * The entry also says how many live slots hold the model (`serving`): readers with no such slot
  * leave a small backlog to them instead of each waking a slot to decide.
  * Work that is ready now names the processes that should wake (`to`, JSON list): up to one per task,
  * those with an idle slot holding the model first, so that an arrival wakes a few slots, not the farm.
- * With no idle process on the roster the entry names none, and every reader decides for itself.
+ * With no idle process on the roster the entry names none, and every reader decides for itself; so
+ * does a bulk entry (more than ARGV[7] tasks): each of its named processes would wake several slots,
+ * and the entries of one import would all name the same processes (the roster's first).
  */
 export const ANNOUNCE_WORK_SCRIPT = `
 local at = nil
@@ -37,7 +40,7 @@ end
 if at then
   table.insert(fields, 'at')
   table.insert(fields, string.format('%d', at))
-elseif ARGV[2] ~= 'stall' then
+elseif ARGV[2] ~= 'stall' and tonumber(ARGV[5]) <= tonumber(ARGV[7]) then
   local want = tonumber(ARGV[5])
   local chosen, seen = {}, {}
   for _, roster in ipairs({KEYS[5], KEYS[4]}) do
