@@ -104,7 +104,7 @@ async function fillHistory(farm: FarmConnection, outputRoot: string, poster: str
   // with stream ids at their times, as slots write them while they work.
   const events: { at: number; body: string }[] = [];
   for (let i = 0; i < TASKS; i += 1) {
-    const slot = `gpu${i % 8}@host-${Math.floor(i / 8) % (SLOTS / 8)}`;
+    const slot = slotName(i % SLOTS);
     const model = MODELS[i % MODELS.length] as string;
     const start = Math.round(now - 24 * HOUR + (i / TASKS) * 24 * HOUR);
     const event = (type: string, at: number, data = {}) => ({
@@ -135,11 +135,16 @@ async function fillHistory(farm: FarmConnection, outputRoot: string, poster: str
   await pipeline.exec();
 }
 
+/** Slot `i` of the farm: eight GPUs per host (the last host may have fewer). */
+function slotName(i: number): string {
+  return `gpu${i % 8}@host-${Math.floor(i / 8)}`;
+}
+
 async function publishSlots(farm: FarmConnection): Promise<void> {
   const registry = new SlotRegistry(farm.redis, farm.keys, 10 * 60_000);
   const now = new Date().toISOString();
   for (let i = 0; i < SLOTS; i += 1) {
-    const slot = `gpu${i % 8}@host-${Math.floor(i / 8)}`;
+    const slot = slotName(i);
     await registry.publish({
       slot_id: slot,
       host: `host-${Math.floor(i / 8)}`,
