@@ -89,6 +89,26 @@ describe("the idle roster", () => {
     );
   });
 
+  it("keeps named work when its idle slot is deciding: the slot decides again, nothing is passed on", async () => {
+    const tf = await testFarm("roster-deciding");
+    const a = await processOnRoster(tf);
+    // The slot names itself, goes on the roster and back to decide (it is no waiter now).
+    await a.wake.wait(a.wake.seq, Number.POSITIVE_INFINITY, undefined, "t2v", "a-slot");
+    const seq = a.wake.seq;
+    await tf.farm.work.announce(["t2v"], "add");
+    await eventually(
+      async () => (a.wake.seq > seq ? true : undefined),
+      5_000,
+      "process A to hear of the work",
+    );
+    // Its next wait returns at once: the work is seen by one more decision.
+    await a.wake.wait(seq, Number.POSITIVE_INFINITY, undefined, "t2v", "a-slot");
+    await sleep(200);
+    const last = await lastEntry(tf);
+    expect(last?.to).toHaveLength(1);
+    expect(last?.hops).toBe(0);
+  });
+
   it("wakes only the process an arrival names, and a named process with no idle slot passes the work on", async () => {
     const tf = await testFarm("roster-wake");
     const stop = new AbortController();
