@@ -254,7 +254,13 @@ export {
   type WebhookRetryPolicy,
   webhookQueueOf,
 } from "./records/webhook-delivery-queue.js";
-export { readWorkEntry, type WorkEntry, type WorkReason, WorkSignal } from "./records/work-signal.js";
+export {
+  idleRosterKey,
+  readWorkEntry,
+  type WorkEntry,
+  type WorkReason,
+  WorkSignal,
+} from "./records/work-signal.js";
 export {
   type ConnectRedisOptions,
   connectRedis,

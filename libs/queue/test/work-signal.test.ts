@@ -1,5 +1,6 @@
 import {
   FarmConnection,
+  idleRosterKey,
   importTaskSource,
   RedisTaskSink,
   readModelDemand,
@@ -66,8 +67,8 @@ describe("the farm's work signal", () => {
   it("gets one entry per model per import, counting its tasks; progress writes none", async () => {
     await importTasks([task("a", "t2v"), task("b", "t2v"), task("c", "i2v")]);
     expect(await entries()).toEqual([
-      { reason: "add", models: ["t2v"], count: 2, taskIds: [], readyAt: null, serving: 0 },
-      { reason: "add", models: ["i2v"], count: 1, taskIds: [], readyAt: null, serving: 0 },
+      { reason: "add", models: ["t2v"], count: 2, taskIds: [], readyAt: null, serving: 0, to: null, hops: 0 },
+      { reason: "add", models: ["i2v"], count: 1, taskIds: [], readyAt: null, serving: 0, to: null, hops: 0 },
     ]);
     const job = await farm.queues.forModel("t2v").getJob("a");
     await job?.updateProgress({ percent: 50 });
@@ -92,6 +93,8 @@ describe("the farm's work signal", () => {
       taskIds: [],
       readyAt: null,
       serving: 0,
+      to: null,
+      hops: 0,
     });
   });
 
@@ -113,6 +116,42 @@ describe("the farm's work signal", () => {
     expect((await entries()).map((entry) => [entry?.models[0], entry?.serving])).toEqual([
       ["t2v", 1],
       ["i2v", 0],
+    ]);
+  });
+
+  it("names the processes on the idle roster, holders of the model first, one per task, for a few tasks", async () => {
+    const later = Date.now() + 60_000;
+    await farm.redis.zadd(idleRosterKey(farm.keys), later, "p-any-1", later, "p-any-2", later, "p-holder");
+    await farm.redis.zadd(idleRosterKey(farm.keys, "t2v"), later, "p-holder");
+    await farm.redis.zadd(idleRosterKey(farm.keys), Date.now() - 1, "p-gone");
+    await farm.work.announce(["t2v"], "add");
+    await farm.work.announce(["t2v", "t2v"], "add");
+    await farm.work.announce(["i2v", "i2v", "i2v", "i2v"], "add");
+    await farm.work.announce(["i2v", "i2v", "i2v", "i2v", "i2v"], "add");
+    const [one, two, four, five] = await entries();
+    expect(one?.to).toEqual(["p-holder"]);
+    expect(two?.to?.[0]).toBe("p-holder");
+    expect(two?.to).toHaveLength(2);
+    expect(four?.to?.sort()).toEqual(["p-any-1", "p-any-2", "p-holder"]);
+    // Bulk work names no process: every process decides for itself.
+    expect(five?.to).toBeNull();
+    // An expired entry (its process died) is dropped, never named.
+    expect(await farm.redis.zscore(idleRosterKey(farm.keys), "p-gone")).toBeNull();
+  });
+
+  it("names no process for a retry in backoff, a stall, or when none is idle", async () => {
+    const queue = farm.queues.forModel("t2v");
+    await queue.add("t", { task: task("r", "t2v") } as never, { jobId: "r", delay: 60_000 });
+    await farm.work.announce(["t2v"], "add");
+    await farm.redis.zadd(idleRosterKey(farm.keys), Date.now() + 60_000, "p1");
+    await farm.work.announce(["t2v"], "retry", ["r"]);
+    await farm.work.announce(["t2v"], "stall", ["s"]);
+    await farm.work.announce(["t2v"], "requeue", [], 1);
+    expect((await entries()).map((entry) => [entry?.reason, entry?.to, entry?.hops])).toEqual([
+      ["add", null, 0],
+      ["retry", null, 0],
+      ["stall", null, 0],
+      ["requeue", ["p1"], 1],
     ]);
   });
 

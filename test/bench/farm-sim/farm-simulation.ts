@@ -10,13 +10,21 @@
  *    latency (job created → handed to the engine).
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { FarmConnection, importTaskSource, RedisServerProcess, RedisTaskSink } from "@wgp-farm/queue";
+import {
+  FarmConnection,
+  importTaskSource,
+  RedisServerProcess,
+  RedisTaskSink,
+  readWorkEntry,
+} from "@wgp-farm/queue";
 import { median, percentile } from "../bench-result.ts";
+import { CORES, machineCpuSeconds, processCpuSeconds } from "./cpu-meter.ts";
+import { EngineRecords } from "./engine-records.ts";
 import { type RedisDelta, type RedisReading, readRedis, redisDelta } from "./redis-meter.ts";
 import { type SimHost, type SimHostOptions, startSimHost } from "./sim-host.ts";
 import type { EngineRecord, VirtualTimings } from "./virtual-engine.ts";
@@ -50,6 +58,7 @@ export interface FarmSimulationResult {
     xreadPerS: number;
     redisCpuPercent: number;
     byCommand: Record<string, number>;
+    schedule: ScheduleSummary;
   };
   idle: { callsPerS: number; redisCpuPercent: number; byCommand: Record<string, number> };
   arrivals: {
@@ -58,11 +67,96 @@ export interface FarmSimulationResult {
     cpuMsPerArrival: number;
     pickupP50Ms: number;
     pickupP99Ms: number;
+    /** Medians of pickup's two legs: job created → its work entry written; entry → engine. */
+    announcedP50Ms: number;
+    announcedToEngineP50Ms: number;
     byCommand: Record<string, number>;
   };
   connections: { idle: number; peak: number };
   /** Every job ran exactly once (the short test's check). */
   startedOnce: boolean;
+}
+
+/** Where the busy phase's time went, from the engines' records: what keeps the makespan off its bound. */
+export interface ScheduleSummary {
+  /** Import start → first job handed to an engine (ms). */
+  firstPickupMs: number;
+  /** Import start → the last slot's first job (ms): how long the farm took to get every slot busy. */
+  lastFirstPickupMs: number;
+  /** Jobs per slot: fewest, most. */
+  jobsPerSlot: [number, number];
+  modelLoads: number;
+  /** Per slot, time between one job's engine end and the next job's start, summed over the farm / jobs (ms). */
+  meanGapMs: number;
+  /** The largest such gap (ms). */
+  maxGapMs: number;
+  /** Import start → its last batch accepted (ms). */
+  importMs: number;
+  /** The simulator's Node processes (every worker of the farm), % of one core each, on average. */
+  simHostCpuPercent: number[];
+  /** The whole machine's CPU in use (every process of every user), % of all its cores. */
+  machineCpuPercent: number;
+  cores: number;
+}
+
+interface CpuReading {
+  at: number;
+  hosts: number[];
+  machine: { busy: number; total: number };
+}
+
+async function readCpu(farm: Farm): Promise<CpuReading> {
+  return {
+    at: performance.now(),
+    hosts: await Promise.all(farm.hosts.map((host) => host.cpuSeconds())),
+    machine: await machineCpuSeconds(),
+  };
+}
+
+function cpuDelta(before: CpuReading, after: CpuReading) {
+  const seconds = (after.at - before.at) / 1000;
+  return {
+    simHostCpuPercent: after.hosts.map((cpu, i) =>
+      Math.round((100 * (cpu - (before.hosts[i] ?? 0))) / seconds),
+    ),
+    machineCpuPercent: Math.round(
+      (100 * (after.machine.busy - before.machine.busy)) / (after.machine.total - before.machine.total),
+    ),
+    cores: CORES,
+  };
+}
+
+function summarizeSchedule(
+  records: readonly EngineRecord[],
+  startMs: number,
+): Omit<ScheduleSummary, "importMs" | "simHostCpuPercent" | "machineCpuPercent" | "cores"> {
+  const bySlot = new Map<string, EngineRecord[]>();
+  for (const r of records) bySlot.set(r.slot, [...(bySlot.get(r.slot) ?? []), r]);
+  let gapSum = 0;
+  let gaps = 0;
+  let maxGap = 0;
+  const counts: number[] = [];
+  const firsts: number[] = [];
+  for (const jobs of bySlot.values()) {
+    jobs.sort((a, b) => a.t - b.t);
+    counts.push(jobs.length);
+    firsts.push((jobs[0]?.t ?? startMs) - startMs);
+    for (let i = 1; i < jobs.length; i++) {
+      const prev = jobs[i - 1] as EngineRecord;
+      const gap = (jobs[i] as EngineRecord).t - (prev.t + prev.load_ms + prev.generation_ms);
+      gapSum += gap;
+      gaps += 1;
+      maxGap = Math.max(maxGap, gap);
+    }
+  }
+  return {
+    firstPickupMs: Math.round(Math.min(...firsts)),
+    lastFirstPickupMs: Math.round(Math.max(...firsts)),
+    jobsPerSlot: [Math.min(...counts), Math.max(...counts)],
+    modelLoads: records.filter((r) => r.load_ms > 0).length,
+    meanGapMs: gaps === 0 ? 0 : Math.round(gapSum / gaps),
+    maxGapMs: Math.round(maxGap),
+  };
 }
 
 const modelName = (i: number) => `sim_m${String(i).padStart(2, "0")}`;
@@ -84,7 +178,7 @@ interface Farm {
   redis: RedisServerProcess;
   conn: FarmConnection;
   dir: string;
-  hosts: { recordFile: string; stop(): Promise<void> }[];
+  hosts: SimHost[];
 }
 
 async function startHostProcess(options: SimHostOptions): Promise<SimHost> {
@@ -105,8 +199,10 @@ async function startHostProcess(options: SimHostOptions): Promise<SimHost> {
     await exited;
     throw error;
   }
+  const pid = child.pid as number;
   return {
     recordFile: path.join(options.dir, `${options.host}.jsonl`),
+    cpuSeconds: () => processCpuSeconds(pid),
     stop: async () => {
       child.kill("SIGTERM");
       await exited;
@@ -176,16 +272,6 @@ async function importTasks(conn: FarmConnection, tasks: readonly Record<string, 
   if (report.invalid.length > 0) throw new Error(`invalid sim tasks: ${JSON.stringify(report.invalid[0])}`);
 }
 
-async function engineRecords(farm: Farm): Promise<EngineRecord[]> {
-  const texts = await Promise.all(farm.hosts.map((host) => readFile(host.recordFile, "utf8")));
-  return texts.flatMap((text) =>
-    text
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as EngineRecord),
-  );
-}
-
 /** Jobs that ended, however. */
 async function ended(farm: Farm): Promise<number> {
   const counts = await farm.conn.redis.hmget(farm.conn.keys.stats, "completed", "failed", "quarantined");
@@ -203,13 +289,16 @@ const perSecond = (delta: RedisDelta, value: number) => value / delta.seconds;
 export async function simulateFarm(options: FarmSimulationOptions): Promise<FarmSimulationResult> {
   const farm = await startFarm(options);
   const redis = farm.conn.redis;
+  const engineRecords = new EngineRecords(farm.hosts.map((host) => host.recordFile));
   try {
     // 1. Busy: the fresh farm gets every task at once.
     const models = mixedModels(options.slots * options.tasksPerSlot, options.models);
     const tasks = models.map((model, i) => task(`busy-${i}`, model, options.steps));
     const beforeBusy = await readRedis(redis);
+    const cpuBeforeBusy = await readCpu(farm);
     const start = performance.timeOrigin + performance.now();
     await importTasks(farm.conn, tasks);
+    const importMs = performance.timeOrigin + performance.now() - start;
     let peakClients = beforeBusy.clients;
     const sampling = (async () => {
       while ((await ended(farm)) < tasks.length) {
@@ -220,7 +309,8 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     const end = await untilCompleted(farm, tasks.length, 100);
     await sampling;
     const busy = redisDelta(beforeBusy, await readRedis(redis));
-    const busyRecords = await engineRecords(farm);
+    const busyCpu = cpuDelta(cpuBeforeBusy, await readCpu(farm));
+    const busyRecords = [...(await engineRecords.all())];
     const generationMs = busyRecords.reduce((sum, r) => sum + r.generation_ms, 0);
     const lowerBoundS = (generationMs + options.slots * options.timings.loadMs) / options.slots / 1000;
     const makespanS = (end - start) / 1000;
@@ -235,15 +325,12 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     // 3. Arrivals into the idle farm, one at a time; pickup seen in the engines' records (no Redis reads).
     const ids: string[] = [];
     const beforeArrivals = await readRedis(redis);
+    const arrivalsFrom = `${Date.now()}-0`;
     for (let i = 0; i < options.arrivals; i++) {
       const id = `arrival-${i}`;
       ids.push(id);
       await importTasks(farm.conn, [task(id, modelName(i % options.models), 1)]);
-      for (;;) {
-        const records = await engineRecords(farm);
-        if (records.some((r) => r.id === id)) break;
-        await sleep(5);
-      }
+      while (!(await engineRecords.has(id))) await sleep(5);
       await sleep(options.timings.stepMs + options.timings.loadMs + 200);
     }
     const afterArrivals = await readRedis(redis);
@@ -252,12 +339,23 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     const idleCpuPerS = perSecond(idle, idle.cpuS);
     const arrivalCalls = (arrivalDelta.calls - idleCallsPerS * arrivalDelta.seconds) / options.arrivals;
     const arrivalCpuMs = ((arrivalDelta.cpuS - idleCpuPerS * arrivalDelta.seconds) * 1000) / options.arrivals;
-    const records = await engineRecords(farm);
+    const records = await engineRecords.all();
+    // Each arrival is one task of one model: the i-th "add" entry of the work stream announced it.
+    const announcedAt = (await redis.xrange(farm.conn.keys.workSignal, arrivalsFrom, "+"))
+      .filter(([, fields]) => readWorkEntry(fields)?.reason === "add")
+      .map(([entryId]) => Number(entryId.split("-")[0]));
     const pickups: number[] = [];
-    for (const id of ids) {
-      const job = await farm.conn.queues.forModel(modelName(ids.indexOf(id) % options.models)).getJob(id);
+    const announced: number[] = [];
+    const announcedToEngine: number[] = [];
+    for (const [i, id] of ids.entries()) {
+      const job = await farm.conn.queues.forModel(modelName(i % options.models)).getJob(id);
       const record = records.find((r) => r.id === id);
-      if (job && record) pickups.push(record.t - job.timestamp);
+      if (!job || !record) continue;
+      pickups.push(record.t - job.timestamp);
+      const at = announcedAt[i];
+      if (at === undefined) continue;
+      announced.push(at - job.timestamp);
+      announcedToEngine.push(record.t - at);
     }
     const counts = new Map<string, number>();
     for (const r of records) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
@@ -280,6 +378,7 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
         xreadPerS: round(perSecond(busy, busy.byCommand.xread ?? 0), 1),
         redisCpuPercent: round((100 * busy.cpuS) / busy.seconds, 1),
         byCommand: busy.byCommand,
+        schedule: { ...summarizeSchedule(busyRecords, start), importMs: Math.round(importMs), ...busyCpu },
       },
       idle: {
         callsPerS: round(idleCallsPerS, 1),
@@ -292,6 +391,8 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
         cpuMsPerArrival: round(arrivalCpuMs, 3),
         pickupP50Ms: round(median(pickups)),
         pickupP99Ms: round(percentile(pickups, 0.99)),
+        announcedP50Ms: round(median(announced)),
+        announcedToEngineP50Ms: round(median(announcedToEngine)),
         byCommand: arrivalDelta.byCommand,
       },
       connections: { idle: afterIdle.clients, peak: peakClients },

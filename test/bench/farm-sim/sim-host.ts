@@ -24,6 +24,8 @@ export interface SimHostOptions {
 
 export interface SimHost {
   recordFile: string;
+  /** CPU seconds the host's process has used so far. */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,10 @@ export async function startSimHost(options: SimHostOptions): Promise<SimHost> {
   }
   return {
     recordFile,
+    cpuSeconds: async () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1e6;
+    },
     stop: async () => {
       await Promise.all(workers.map((worker) => worker.stop()));
     },

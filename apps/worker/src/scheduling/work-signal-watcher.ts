@@ -1,8 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@wgp-farm/config";
-import { type FarmKeys, readWorkEntry, settleWithin, type WorkEntry } from "@wgp-farm/queue";
+import { type FarmKeys, readWorkEntry, settleWithin, type WorkEntry, WorkSignal } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
+import { IdleRoster } from "./idle-roster.js";
 import type { WakeSignal } from "./wake-signal.js";
+
+/** How often work is passed on by named processes that had no idle slot left. */
+const MAX_HOPS = 3;
 
 type StreamReply = [stream: string, entries: [id: string, fields: string[]][]][] | null;
 
@@ -18,7 +22,9 @@ function idAt(ms: number): string {
  * resumes, and on the model stream (a new model queue). An entry wakes as many idle slots of this
  * process as it has tasks, those holding its model first, and only those when the slots holding it
  * farm-wide can clear it (`leaveToServers`): a single arrival then costs no decision anywhere. A
- * retry in backoff wakes slots when it is ready. Each XREAD timeout re-reads the model list; the
+ * retry in backoff wakes slots when it is ready. With a command connection (`commands`) the process
+ * keeps its entries on the farm's idle roster, and an entry that names processes wakes only those:
+ * a named process with no idle slot left passes the work on. Each XREAD timeout re-reads the model list; the
  * one process per round that takes the recheck turn nudges one idle slot to look at every queue, the
  * slow fallback for work no one announced (a job added by another tool) and for the wait bound.
  */
@@ -36,6 +42,8 @@ export class WorkSignalWatcher {
   #loop: Promise<void> | undefined;
   readonly #onModels = new Set<(models: readonly string[]) => void>();
   readonly #onStalled = new Set<(taskIds: readonly string[]) => Promise<void>>();
+  readonly #roster: IdleRoster | undefined;
+  readonly #work: WorkSignal | undefined;
 
   constructor(
     redis: Redis,
@@ -46,6 +54,8 @@ export class WorkSignalWatcher {
       refreshMs?: number;
       /** Whether the slots already holding the entry's model are enough for it (no other slot need decide). */
       leaveToServers?(entry: WorkEntry): boolean;
+      /** The process's command connection: with it, the process is on the idle roster. */
+      commands?: Redis;
     } = {},
   ) {
     this.#redis = redis;
@@ -54,6 +64,10 @@ export class WorkSignalWatcher {
     this.#logger = logger;
     this.#refreshMs = options.refreshMs ?? 5_000;
     this.#leaveToServers = options.leaveToServers ?? (() => false);
+    if (options.commands) {
+      this.#roster = new IdleRoster(options.commands, keys, logger);
+      this.#work = new WorkSignal(options.commands, keys);
+    }
   }
 
   /** The model types that have a queue, as last read. */
@@ -76,6 +90,7 @@ export class WorkSignalWatcher {
     this.#lastIds.set(this.#keys.modelEvents, start);
     this.#lastIds.set(this.#keys.workSignal, start);
     await this.#refreshModels();
+    if (this.#roster) this.#wake.useRoster(this.#roster);
     this.#loop = this.#run();
   }
 
@@ -83,6 +98,7 @@ export class WorkSignalWatcher {
     this.#closed = true;
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
+    if (this.#roster) await settleWithin(this.#roster.close(), 1_000);
     this.#redis.disconnect();
     // A command queued while Redis was away may never settle: the loop is not waited for long.
     await settleWithin(this.#loop ?? Promise.resolve(), 1_000);
@@ -141,8 +157,32 @@ export class WorkSignalWatcher {
     for (const entry of work) {
       for (const model of entry.models) {
         if (entry.readyAt !== null && entry.readyAt > Date.now()) this.#wakeAt(model, entry.readyAt);
-        else this.#wake.notify(model, entry.count, this.#leaveToServers(entry));
+        else if (entry.to === null) this.#wake.notify(model, entry.count, this.#leaveToServers(entry));
+        else if (this.#roster && entry.to.includes(this.#roster.id)) await this.#wakeNamed(model, entry);
       }
+    }
+  }
+
+  /**
+   * This process was named for `entry`: wakes its slots, or passes the work on when none is idle, at
+   * most MAX_HOPS times (an idle slot that is deciding right now decides again: `notify` told it). Past that the work waits for the next slot that decides (every slot does when
+   * its job ends, and one idle slot per round looks at every queue): waking every process instead
+   * would keep the farm's slots deciding, and named processes with no idle slot, in a loop.
+   */
+  async #wakeNamed(model: string, entry: WorkEntry): Promise<void> {
+    const hadIdleSlot = this.#wake.hasIdleSlot;
+    this.#wake.notify(model, entry.count);
+    if (hadIdleSlot || !this.#work || entry.hops >= MAX_HOPS) return;
+    try {
+      await this.#wake.syncRoster();
+      await this.#work.announce(
+        Array.from({ length: entry.count }, () => model),
+        entry.reason,
+        [],
+        entry.hops + 1,
+      );
+    } catch (error) {
+      this.#logger.warn({ err: error, model }, "passing work on failed");
     }
   }
 

@@ -179,7 +179,7 @@ export class GpuSlot {
         // No periodic re-read per slot: the process's watcher wakes slots for announced work and
         // nudges one idle slot now and then for work no one announced.
         const until = next.recheckAt === null ? Number.POSITIVE_INFINITY : next.recheckAt - Date.now();
-        await wake.wait(seq, until, this.#fetching.signal, this.#status.loadedModel);
+        await wake.wait(seq, until, this.#fetching.signal, this.#status.loadedModel, this.id);
         // An idle slot had nothing better to do: a new job of its own model is its next job (if
         // another slot takes it first, the fetch comes back empty and the scheduler decides).
         const model = this.#status.loadedModel;
@@ -188,6 +188,7 @@ export class GpuSlot {
       }
       await this.#fetchAndRun(next);
     }
+    wake.leaveIdle(this.id);
     this.#status.setState("stopped");
   }
 
@@ -216,6 +217,7 @@ export class GpuSlot {
       if (next.claimed) await this.#releaseClaim(next.model);
       return;
     }
+    this.#ctx.wake.leaveIdle(this.id);
     if (this.#fetching.signal.aborted) {
       // Fetched as the drain began: give it straight back.
       await bestEffort(job.moveToWait(token), this.#logger, "giving back a job fetched as the drain began");

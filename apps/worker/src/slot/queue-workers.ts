@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { bestEffort, type Logger } from "@wgp-farm/config";
 import { redisErrorListener, type TaskJobData } from "@wgp-farm/queue";
 import { type Job, Worker } from "bullmq";
@@ -9,7 +10,7 @@ export interface QueueWorkerSettings {
   name: string;
   lockDurationMs: number;
   stalledIntervalMs: number;
-  /** Run BullMQ's stalled-job checker on each queue (one set per process does). */
+  /** Take part in the farm's stalled-job checks (one process per round checks every model queue). */
   checkStalled: boolean;
   /** Called for each job the stalled checker put back in its queue. */
   onStalled?(queueName: string, jobId: string): void;
@@ -21,22 +22,36 @@ export interface QueueWorkerSettings {
  */
 export const UNLIMITED_STALLS = 1_000_000;
 
-/** A manual-fetch Worker whose fetches name the slot that takes the job (BullMQ's `processedBy`). */
+/**
+ * A manual-fetch Worker whose fetches name the slot that takes the job (BullMQ's `processedBy`). It
+ * never blocks, so it is built without the blocking connection a BullMQ Worker opens by default: it
+ * only uses the process's shared command connection.
+ */
 class SharedFetchWorker extends Worker<TaskJobData> {
+  protected override createBackend(): void {
+    this.backend = this.backendFactory(this.name, this.opts, {});
+  }
+
   /** Takes the next job, if any, without blocking, for `slotName` under its `token`. */
   async fetchFor(token: string, slotName: string): Promise<Job<TaskJobData> | undefined> {
     if (this.closing) return undefined;
     return this.moveToActive(token, slotName);
   }
+
+  /** One pass of BullMQ's stalled-job check on this queue: the ids it put back in the queue. */
+  checkStalled(): Promise<string[]> {
+    return this.backend.moveStalledJobsToWait();
+  }
 }
 
 /**
- * One manual-fetch BullMQ Worker (no processor) per queue, created on first use and sharing the
- * process's Redis connection for commands (each Worker opens one blocking connection of its own,
- * never used: fetches do not block). One set per process: its slots fetch through it, each with a
- * token of its own, and it runs the stalled checker on every model queue, so a dead worker's job is
- * re-queued even when nobody here fetches from its queue. Connections grow with processes × queues,
- * not with slots.
+ * One manual-fetch BullMQ Worker (no processor) per queue, created on first use, all on the process's
+ * one Redis connection (no blocking connection: fetches do not block). One set per process: its slots
+ * fetch through it, each with a token of its own. Connections do not grow with queues or slots.
+ *
+ * Stalled jobs: every `stalledIntervalMs` one process of the farm (whichever takes the turn, a key in
+ * Redis) runs BullMQ's stalled check on every model queue, so a dead worker's job is re-queued even
+ * when nobody fetches from its queue, at a cost that does not grow with the number of processes.
  */
 export class QueueWorkerSet {
   readonly #workers = new Map<string, SharedFetchWorker>();
@@ -44,11 +59,18 @@ export class QueueWorkerSet {
   readonly #connection: Redis;
   readonly #settings: QueueWorkerSettings;
   readonly #logger: Logger;
+  readonly #stopChecks = new AbortController();
+  #checks: Promise<void> | undefined;
 
   constructor(connection: Redis, settings: QueueWorkerSettings, logger: Logger) {
     this.#connection = connection;
     this.#settings = settings;
     this.#logger = logger;
+  }
+
+  /** The key whose holder runs this round's stalled checks. */
+  get #stalledTurnKey(): string {
+    return `${this.#settings.prefix}:farm:stalled-turn`;
   }
 
   /** Takes the next job of `queueName`, if any, for the slot `slotName` (its `processedBy`). */
@@ -64,35 +86,71 @@ export class QueueWorkerSet {
         prefix: this.#settings.prefix,
         name: this.#settings.name,
         lockDuration: this.#settings.lockDurationMs,
-        stalledInterval: this.#settings.stalledIntervalMs,
+        // Only the length of BullMQ's own per-queue check guard: shorter than the farm's round, so
+        // that the guard a check leaves never makes the next round's check a no-op.
+        stalledInterval: Math.max(1, Math.floor(this.#settings.stalledIntervalMs / 2)),
         maxStalledCount: UNLIMITED_STALLS,
-        skipStalledCheck: !this.#settings.checkStalled,
+        skipStalledCheck: true,
         skipLockRenewal: true,
         autorun: false,
       });
       worker.on("error", redisErrorListener(this.#connection, `BullMQ worker of ${queueName}`));
-      if (this.#settings.checkStalled) {
-        worker.on("stalled", (jobId) => {
-          this.#logger.warn({ task_id: jobId, queue: queueName }, "job stalled (its worker died); re-queued");
-          this.#settings.onStalled?.(queueName, jobId);
-        });
-        void worker.startStalledCheckTimer();
-      }
       this.#workers.set(queueName, worker);
     }
     return worker;
   }
 
-  /** Makes sure every queue named has its worker (and stalled checker). */
+  /** Makes sure every queue named has its worker, and that this process takes its stalled-check turns. */
   watch(queueNames: Iterable<string>): void {
     for (const name of queueNames) this.get(name);
+    if (this.#settings.checkStalled) this.#checks ??= this.#checkStalledRounds();
   }
 
   async close(): Promise<void> {
+    this.#stopChecks.abort();
+    await this.#checks;
     const workers = [...this.#workers.values()];
     this.#workers.clear();
     await Promise.all(
       workers.map((worker) => bestEffort(worker.close(true), this.#logger, "closing a BullMQ worker")),
     );
+  }
+
+  async #checkStalledRounds(): Promise<void> {
+    const interval = this.#settings.stalledIntervalMs;
+    const signal = this.#stopChecks.signal;
+    while (!signal.aborted) {
+      if (await this.#takeStalledTurn(interval)) await this.#checkAllQueues();
+      // Each process tries once a round, at its own phase: with many processes a round's check
+      // starts soon after the last turn ends, at one SET per process per round.
+      await sleep(interval, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  async #takeStalledTurn(interval: number): Promise<boolean> {
+    try {
+      return (
+        (await this.#connection.set(this.#stalledTurnKey, this.#settings.name, "PX", interval, "NX")) === "OK"
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  async #checkAllQueues(): Promise<void> {
+    for (const [queueName, worker] of this.#workers) {
+      if (this.#stopChecks.signal.aborted) return;
+      let stalled: string[];
+      try {
+        stalled = await worker.checkStalled();
+      } catch (error) {
+        this.#logger.warn({ err: error, queue: queueName }, "checking for stalled jobs failed");
+        continue;
+      }
+      for (const jobId of stalled) {
+        this.#logger.warn({ task_id: jobId, queue: queueName }, "job stalled (its worker died); re-queued");
+        this.#settings.onStalled?.(queueName, jobId);
+      }
+    }
   }
 }

@@ -16,10 +16,26 @@ export interface WorkEntry {
   readyAt: number | null;
   /** Live slots that held the model when the entry was written. */
   serving: number;
+  /** The processes (idle roster ids) that should wake for it; null: every process decides for itself. */
+  to: string[] | null;
+  /** How many times a named process that had no idle slot passed the entry on. */
+  hops: number;
+}
+
+/**
+ * The idle roster: the processes that have an idle slot (zset process id → expiry ms), and per model
+ * those whose idle slot holds it. The announce script names processes from it; each process keeps
+ * its own entries current (DESIGN.md, scale: targeted wake-ups).
+ */
+export function idleRosterKey(keys: FarmKeys, model: string | null = null): string {
+  return model === null ? `${keys.workSignal}:idle` : `${keys.workSignal}:idle:${model}`;
 }
 
 /** The stream holds the last entries only: readers follow it live, a late reader re-reads the queues. */
 const MAX_ENTRIES = 10_000;
+
+/** An entry for more tasks than this names no process: every process decides for itself (bulk work). */
+const MAX_NAMED_TASKS = 4;
 
 interface AnnounceCommand {
   wgpAnnounceWork(...keysAndArgs: (string | number)[]): Promise<string>;
@@ -36,7 +52,7 @@ export class WorkSignal {
 
   constructor(redis: Redis, keys: FarmKeys) {
     if (!("wgpAnnounceWork" in redis)) {
-      redis.defineCommand("wgpAnnounceWork", { numberOfKeys: 3, lua: ANNOUNCE_WORK_SCRIPT });
+      redis.defineCommand("wgpAnnounceWork", { numberOfKeys: 5, lua: ANNOUNCE_WORK_SCRIPT });
     }
     this.#redis = redis;
     this.#keys = keys;
@@ -49,11 +65,13 @@ export class WorkSignal {
   /**
    * Says that work may be ready: one entry per model, counting how often `models` names it (pass
    * one model per task). With `taskIds` of one model, a retry in backoff carries its ready time.
+   * `hops`: how often the work was already passed on by a named process that could not take it.
    */
   async announce(
     models: Iterable<string>,
     reason: WorkReason,
     taskIds: readonly string[] = [],
+    hops = 0,
   ): Promise<void> {
     const counts = new Map<string, number>();
     for (const model of models) counts.set(model, (counts.get(model) ?? 0) + 1);
@@ -66,11 +84,15 @@ export class WorkSignal {
             ? (this.#keys.queueKeys(modelQueueName(model)).delayed as string)
             : this.#keys.workSignal,
           this.#keys.serving(model),
+          idleRosterKey(this.#keys),
+          idleRosterKey(this.#keys, model),
           MAX_ENTRIES,
           reason,
           JSON.stringify([model]),
           JSON.stringify(counts.size === 1 ? taskIds : []),
           Math.max(count, counts.size === 1 ? taskIds.length : 0),
+          hops,
+          MAX_NAMED_TASKS,
         ),
       ),
     );
@@ -97,6 +119,7 @@ export function readWorkEntry(fields: readonly string[]): WorkEntry | null {
   if (!reason || models === undefined) return null;
   const at = get("at");
   const tasks = get("tasks");
+  const to = get("to");
   return {
     reason,
     models: parseList(models),
@@ -104,5 +127,7 @@ export function readWorkEntry(fields: readonly string[]): WorkEntry | null {
     taskIds: tasks ? parseList(tasks) : [],
     readyAt: at === undefined ? null : Number(at),
     serving: Number(get("serving") ?? 0) || 0,
+    to: to === undefined ? null : parseList(to),
+    hops: Number(get("hops") ?? 0) || 0,
   };
 }

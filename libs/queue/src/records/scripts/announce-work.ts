@@ -1,13 +1,21 @@
 /**
  * Adds one "work may be ready" entry to the farm's work stream.
  * KEYS[1] the work stream, KEYS[2] the queue's delayed zset (or KEYS[1] when no task is named),
- * KEYS[3] the model's serving slots (zset slot → expiry ms)
+ * KEYS[3] the model's serving slots (zset slot → expiry ms), KEYS[4] the idle roster (zset process →
+ * expiry ms: processes with an idle slot), KEYS[5] the model's idle roster (processes with an idle
+ * slot that holds the model)
  * ARGV[1] max length (approximate), ARGV[2] reason, ARGV[3] models (JSON list), ARGV[4] task ids
- * (JSON list, may be empty), ARGV[5] count of tasks
+ * (JSON list, may be empty), ARGV[5] count of tasks, ARGV[6] hops (times the entry was passed on),
+ * ARGV[7] the most tasks an entry that names processes may count
  * A named task that sits in the delayed set (a retry in backoff) gives the entry its ready time
  * (`at`, epoch ms): readers wake then, not now. A delayed job's score is its ready time × 0x1000.
  * The entry also says how many live slots hold the model (`serving`): readers with no such slot
  * leave a small backlog to them instead of each waking a slot to decide.
+ * Work that is ready now names the processes that should wake (`to`, JSON list): up to one per task,
+ * those with an idle slot holding the model first, so that an arrival wakes a few slots, not the farm.
+ * With no idle process on the roster the entry names none, and every reader decides for itself; so
+ * does a bulk entry (more than ARGV[7] tasks): each of its named processes would wake several slots,
+ * and the entries of one import would all name the same processes (the roster's first).
  */
 export const ANNOUNCE_WORK_SCRIPT = `
 local at = nil
@@ -32,6 +40,26 @@ end
 if at then
   table.insert(fields, 'at')
   table.insert(fields, string.format('%d', at))
+elseif ARGV[2] ~= 'stall' and tonumber(ARGV[5]) <= tonumber(ARGV[7]) then
+  local want = tonumber(ARGV[5])
+  local chosen, seen = {}, {}
+  for _, roster in ipairs({KEYS[5], KEYS[4]}) do
+    redis.call('ZREMRANGEBYSCORE', roster, '-inf', now)
+    if #chosen < want then
+      for _, id in ipairs(redis.call('ZRANGEBYSCORE', roster, now, '+inf', 'LIMIT', 0, want)) do
+        if #chosen < want and not seen[id] then
+          seen[id] = true
+          table.insert(chosen, id)
+        end
+      end
+    end
+  end
+  if #chosen > 0 then
+    table.insert(fields, 'to')
+    table.insert(fields, cjson.encode(chosen))
+    table.insert(fields, 'hops')
+    table.insert(fields, ARGV[6])
+  end
 end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 `;
