@@ -87,6 +87,7 @@ function renderRows(timeline) {
     for (const segment of row.segments) {
       const tip = [
         KIND_LABEL[segment.kind],
+        segment.detail,
         segment.model,
         segment.task_id,
         `${clock(segment.start)}–${clock(segment.end)} (${duration((segment.end - segment.start) / 1000)})`,
