@@ -79,3 +79,22 @@ export function toggleGroup(container, onPick) {
     });
   }
 }
+
+/**
+ * A filter form: fills its `.model-state` placeholder with the shared model and state fields (the
+ * states it offers are its `data-states`) and returns a reader of its query string, with each value
+ * as `convert(name, value)` makes it; empty fields are left out.
+ */
+export function filterForm(form, convert = (_name, value) => value) {
+  const placeholder = form.querySelector(".model-state");
+  if (placeholder) {
+    placeholder.append(document.getElementById("model-state-fields").content.cloneNode(true));
+    const select = placeholder.querySelector('select[name="state"]');
+    for (const state of placeholder.dataset.states.split(" ")) select.append(element("option", state));
+  }
+  return () => {
+    const query = new URLSearchParams();
+    for (const [name, value] of new FormData(form)) if (value) query.set(name, convert(name, value));
+    return query.toString();
+  };
+}

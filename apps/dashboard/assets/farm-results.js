@@ -1,18 +1,12 @@
 // The results grid: recent results as previews (poster, animated on hover or focus), filtered by
 // model, state and time; each opens the result itself in a viewer that plays and seeks it.
-import { clock, duration, element, getJson, poll } from "./farm-dom.js";
+import { clock, duration, element, filterForm, getJson, poll } from "./farm-dom.js";
 
 const REFRESH_MS = 10_000;
 const grid = document.getElementById("results");
 const form = document.getElementById("results-filter");
 const viewer = document.getElementById("viewer");
-
-function filterQuery() {
-  const data = new FormData(form);
-  const query = new URLSearchParams();
-  for (const [name, value] of data) if (value) query.set(name, value);
-  return query.toString();
-}
+const filterQuery = filterForm(form);
 
 function previewImage(card) {
   if (!card.poster_url)
