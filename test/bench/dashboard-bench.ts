@@ -43,6 +43,13 @@ const HOUR = 3_600_000;
 
 const ffmpeg = (...args: string[]) => execa("ffmpeg", ["-nostdin", "-v", "error", "-y", ...args]);
 
+/** The farm's i-th GPU slot: eight to a host. Events and published statuses name the same slots. */
+function slotOf(i: number): { slot: string; host: string; gpu: number } {
+  const n = i % SLOTS;
+  const host = `host-${Math.floor(n / 8)}`;
+  return { slot: `gpu${n % 8}@${host}`, host, gpu: n % 8 };
+}
+
 async function fillHistory(farm: FarmConnection, outputRoot: string, poster: string, animated: string) {
   const now = Date.now();
   const url = new URL(farm.url);
@@ -104,7 +111,7 @@ async function fillHistory(farm: FarmConnection, outputRoot: string, poster: str
   // with stream ids at their times, as slots write them while they work.
   const events: { at: number; body: string }[] = [];
   for (let i = 0; i < TASKS; i += 1) {
-    const slot = `gpu${i % 8}@host-${Math.floor(i / 8) % (SLOTS / 8)}`;
+    const { slot } = slotOf(i);
     const model = MODELS[i % MODELS.length] as string;
     const start = Math.round(now - 24 * HOUR + (i / TASKS) * 24 * HOUR);
     const event = (type: string, at: number, data = {}) => ({
@@ -139,11 +146,11 @@ async function publishSlots(farm: FarmConnection): Promise<void> {
   const registry = new SlotRegistry(farm.redis, farm.keys, 10 * 60_000);
   const now = new Date().toISOString();
   for (let i = 0; i < SLOTS; i += 1) {
-    const slot = `gpu${i % 8}@host-${Math.floor(i / 8)}`;
+    const { slot, host, gpu } = slotOf(i);
     await registry.publish({
       slot_id: slot,
-      host: `host-${Math.floor(i / 8)}`,
-      gpu_index: i % 8,
+      host,
+      gpu_index: gpu,
       gpu_name: "NVIDIA H100 80GB HBM3",
       worker_name: slot,
       pid: 1000 + i,
