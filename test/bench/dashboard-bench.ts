@@ -226,10 +226,15 @@ async function main(): Promise<void> {
     for (let run = 0; run < RUNS; run += 1) {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       const started = performance.now();
-      page.on("requestfinished", (request) => {
-        if (process.env.BENCH_DEBUG)
-          process.stderr.write(`${Math.round(performance.now() - started)} ms ${request.url()}\n`);
-      });
+      if (process.env.BENCH_DEBUG) {
+        // Each request's start and end, in ms from the navigation's start.
+        const at = () => Math.round(performance.now() - started);
+        const sent = new Map<unknown, number>();
+        page.on("request", (request) => sent.set(request, at()));
+        page.on("requestfinished", (request) => {
+          process.stderr.write(`${sent.get(request)}–${at()} ms ${request.url()}\n`);
+        });
+      }
       await page.goto(`${dashboard.url}farm`);
       await page.waitForFunction(
         (slots) => {

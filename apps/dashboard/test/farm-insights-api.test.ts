@@ -209,3 +209,39 @@ describe("the charts and search APIs", () => {
     expect(tasks).toEqual(await searchTasks(open.farm, { text: "lighthouse", state: "waiting" }));
   });
 });
+
+describe("the farm page", () => {
+  let open: TestDashboard;
+  const HOSTILE = "A harbour </script><script>alert(1)</script> at dusk";
+
+  beforeAll(async () => {
+    open = await openTestDashboard({ queueSampleMs: 3_600_000 });
+    await importTestTasks(open.farm, [{ task_id: "hostile-1", prompt: HOSTILE }]);
+    const worker = await startTestWorker(open.farm, "model.t2v", async () => ({
+      status: "completed",
+      main_file: "x.mp4",
+      files: [],
+      previews: [],
+    }));
+    await waitUntil(async () => (await open.farm.queues.forModel("t2v").getCompletedCount()) === 1);
+    await worker.close();
+  }, 60_000);
+  afterAll(async () => {
+    await open?.close();
+  });
+
+  it("comes with its first view's data, as the APIs answer it, in a block nothing in it can end", async () => {
+    const html = await (await fetch(`${open.base}/farm`, { headers: OPERATOR })).text();
+    expect(html).not.toContain("<script>alert(1)");
+    const block = /<script type="application\/json" id="first-view">(.*?)<\/script>/s.exec(html)?.[1];
+    const firstView = JSON.parse(block as string);
+    expect(Object.keys(firstView).sort()).toEqual(["results", "status", "timeline"]);
+    expect(firstView.results.results.map((card: { prompt: string }) => card.prompt)).toEqual([HOSTILE]);
+    const api = await (await fetch(`${open.base}/farm/api/results`, { headers: OPERATOR })).json();
+    expect(firstView.results).toEqual(api);
+    expect(firstView.status.queues.map((queue: { queue: string }) => queue.queue)).toContain("model.t2v");
+    expect(firstView.timeline).toMatchObject({ rows: [], split: { generating: 0 } });
+    // The page ends after the block: the shell, then the data, then the closing tags.
+    expect(html.trimEnd().endsWith("</html>")).toBe(true);
+  });
+});

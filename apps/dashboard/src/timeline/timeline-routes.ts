@@ -1,6 +1,6 @@
 import { type FarmConnection, type FarmEvent, FarmEvents, SlotRegistry } from "@wgp-farm/queue";
 import { type Request, type Response, Router } from "express";
-import { buildGpuTimeline } from "./gpu-timeline.js";
+import { buildGpuTimeline, type GpuTimeline } from "./gpu-timeline.js";
 
 /** The windows the page offers, in hours. */
 export const TIMELINE_HOURS = [1, 6, 24] as const;
@@ -27,18 +27,23 @@ export function hoursOf(value: unknown): number {
   return (TIMELINE_HOURS as readonly number[]).includes(hours) ? hours : 1;
 }
 
+/** The GPU timeline of the last `hours`, up to now. */
+export async function readGpuTimeline(farm: FarmConnection, hours: number): Promise<GpuTimeline> {
+  const to = Date.now();
+  const from = to - hours * 3_600_000;
+  const [events, slots] = await Promise.all([
+    readEventsSince(farm, from - LOOKBACK_MS),
+    new SlotRegistry(farm.redis, farm.keys).list(),
+  ]);
+  const liveSlots = new Map(slots.map((slot) => [slot.slot_id, slot.host]));
+  return buildGpuTimeline(events, { from, to, liveSlots });
+}
+
 /** GET /farm/api/timeline?hours=1|6|24: one row per GPU slot and the split of GPU time. */
 export function timelineRoutes(farm: FarmConnection): Router {
   const router = Router();
   router.get("/farm/api/timeline", async (req: Request, res: Response) => {
-    const to = Date.now();
-    const from = to - hoursOf(req.query.hours) * 3_600_000;
-    const [events, slots] = await Promise.all([
-      readEventsSince(farm, from - LOOKBACK_MS),
-      new SlotRegistry(farm.redis, farm.keys).list(),
-    ]);
-    const liveSlots = new Map(slots.map((slot) => [slot.slot_id, slot.host]));
-    res.set("Cache-Control", "no-store").json(buildGpuTimeline(events, { from, to, liveSlots }));
+    res.set("Cache-Control", "no-store").json(await readGpuTimeline(farm, hoursOf(req.query.hours)));
   });
   return router;
 }
