@@ -2,7 +2,7 @@ import type { Logger } from "@wgp-farm/config";
 import { cancelTask, type FarmConnection } from "@wgp-farm/queue";
 import { type Request, type Response, Router } from "express";
 import type { ResultMedia } from "../results/result-media.js";
-import { readResultsView, resultFilterOf } from "../results/results-routes.js";
+import { readResultsView } from "../results/results-routes.js";
 import { hoursOf, readGpuTimeline } from "../timeline/timeline-routes.js";
 import { FarmPage } from "./farm-page.js";
 import { type FarmStatusViewOptions, readFarmStatusView } from "./farm-status-view.js";
@@ -34,7 +34,7 @@ export function farmViewRoutes(options: FarmViewOptions): Router {
     await page.send(res, {
       status: () => readFarmStatusView(farm, options, userOf(res)),
       timeline: () => readGpuTimeline(farm, hoursOf(undefined)),
-      results: () => readResultsView(farm, media, resultFilterOf({})),
+      results: () => readResultsView(farm, media, {}),
     });
   });
 

@@ -1,7 +1,8 @@
 import { type FarmConnection, findTaskJob, TaskIndex } from "@wgp-farm/queue";
 import { type Request, type Response, Router } from "express";
+import { sharedReadsOf } from "../reads/shared-reads.js";
 import { finishedJobOfJob, type ResultFilter, readFinishedJobs } from "./finished-jobs.js";
-import { cardOf } from "./result-cards.js";
+import { cardOf, type ResultCard } from "./result-cards.js";
 import type { ResultMedia } from "./result-media.js";
 
 const STATES = new Set(["completed", "failed"]);
@@ -13,7 +14,7 @@ function stringOf(value: unknown): string | undefined {
 }
 
 /** The grid's filter from a query string (`{}`: the grid as a page opens it). */
-export function resultFilterOf(query: Record<string, unknown>): ResultFilter {
+function resultFilterOf(query: Record<string, unknown>): ResultFilter {
   const state = stringOf(query.state);
   const hours = Number(query.hours);
   return {
@@ -24,12 +25,21 @@ export function resultFilterOf(query: Record<string, unknown>): ResultFilter {
   };
 }
 
-/** The grid's answer: its cards, and whether the dashboard serves their media. */
-export async function readResultsView(farm: FarmConnection, media: ResultMedia, filter: ResultFilter) {
-  const jobs = await readFinishedJobs(farm, filter);
-  media.remember(jobs);
-  const serving = await media.serving();
-  return { results: jobs.map((job) => cardOf(job, serving)), serving };
+/**
+ * The grid's answer: its cards, and whether the dashboard serves their media (one read for the
+ * viewers who ask for the same query at the same time).
+ */
+export function readResultsView(
+  farm: FarmConnection,
+  media: ResultMedia,
+  query: Record<string, unknown>,
+): Promise<{ results: ResultCard[]; serving: boolean }> {
+  return sharedReadsOf(farm).read(`results:${JSON.stringify(query)}`, async () => {
+    const jobs = await readFinishedJobs(farm, resultFilterOf(query));
+    media.remember(jobs);
+    const serving = await media.serving();
+    return { results: jobs.map((job) => cardOf(job, serving)), serving };
+  });
 }
 
 /**
@@ -40,7 +50,7 @@ export function resultsRoutes(farm: FarmConnection, media: ResultMedia): Router 
   const router = Router();
 
   router.get("/farm/api/results", async (req: Request, res: Response) => {
-    const view = await readResultsView(farm, media, resultFilterOf(req.query));
+    const view = await readResultsView(farm, media, req.query);
     res.set("Cache-Control", "no-store").json(view);
   });
 

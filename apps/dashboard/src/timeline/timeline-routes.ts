@@ -1,5 +1,6 @@
 import { type FarmConnection, type FarmEvent, FarmEvents, SlotRegistry } from "@wgp-farm/queue";
 import { type Request, type Response, Router } from "express";
+import { sharedReadsOf } from "../reads/shared-reads.js";
 import { buildGpuTimeline, type GpuTimeline } from "./gpu-timeline.js";
 
 /** The windows the page offers, in hours. */
@@ -27,16 +28,18 @@ export function hoursOf(value: unknown): number {
   return (TIMELINE_HOURS as readonly number[]).includes(hours) ? hours : 1;
 }
 
-/** The GPU timeline of the last `hours`, up to now. */
-export async function readGpuTimeline(farm: FarmConnection, hours: number): Promise<GpuTimeline> {
-  const to = Date.now();
-  const from = to - hours * 3_600_000;
-  const [events, slots] = await Promise.all([
-    readEventsSince(farm, from - LOOKBACK_MS),
-    new SlotRegistry(farm.redis, farm.keys).list(),
-  ]);
-  const liveSlots = new Map(slots.map((slot) => [slot.slot_id, slot.host]));
-  return buildGpuTimeline(events, { from, to, liveSlots });
+/** The GPU timeline of the last `hours`, up to now (one read for the viewers who ask at the same time). */
+export function readGpuTimeline(farm: FarmConnection, hours: number): Promise<GpuTimeline> {
+  return sharedReadsOf(farm).read(`timeline:${hours}`, async () => {
+    const to = Date.now();
+    const from = to - hours * 3_600_000;
+    const [events, slots] = await Promise.all([
+      readEventsSince(farm, from - LOOKBACK_MS),
+      new SlotRegistry(farm.redis, farm.keys).list(),
+    ]);
+    const liveSlots = new Map(slots.map((slot) => [slot.slot_id, slot.host]));
+    return buildGpuTimeline(events, { from, to, liveSlots });
+  });
 }
 
 /** GET /farm/api/timeline?hours=1|6|24: one row per GPU slot and the split of GPU time. */
