@@ -43,6 +43,13 @@ const HOUR = 3_600_000;
 
 const ffmpeg = (...args: string[]) => execa("ffmpeg", ["-nostdin", "-v", "error", "-y", ...args]);
 
+/** The farm's i-th GPU slot: eight to a host. Events and published statuses name the same slots. */
+function slotOf(i: number): { slot: string; host: string; gpu: number } {
+  const n = i % SLOTS;
+  const host = `host-${Math.floor(n / 8)}`;
+  return { slot: `gpu${n % 8}@${host}`, host, gpu: n % 8 };
+}
+
 async function fillHistory(farm: FarmConnection, outputRoot: string, poster: string, animated: string) {
   const now = Date.now();
   const url = new URL(farm.url);
@@ -104,7 +111,7 @@ async function fillHistory(farm: FarmConnection, outputRoot: string, poster: str
   // with stream ids at their times, as slots write them while they work.
   const events: { at: number; body: string }[] = [];
   for (let i = 0; i < TASKS; i += 1) {
-    const slot = slotName(i % SLOTS);
+    const { slot } = slotOf(i);
     const model = MODELS[i % MODELS.length] as string;
     const start = Math.round(now - 24 * HOUR + (i / TASKS) * 24 * HOUR);
     const event = (type: string, at: number, data = {}) => ({
@@ -135,20 +142,15 @@ async function fillHistory(farm: FarmConnection, outputRoot: string, poster: str
   await pipeline.exec();
 }
 
-/** Slot `i` of the farm: eight GPUs per host (the last host may have fewer). */
-function slotName(i: number): string {
-  return `gpu${i % 8}@host-${Math.floor(i / 8)}`;
-}
-
 async function publishSlots(farm: FarmConnection): Promise<void> {
   const registry = new SlotRegistry(farm.redis, farm.keys, 10 * 60_000);
   const now = new Date().toISOString();
   for (let i = 0; i < SLOTS; i += 1) {
-    const slot = slotName(i);
+    const { slot, host, gpu } = slotOf(i);
     await registry.publish({
       slot_id: slot,
-      host: `host-${Math.floor(i / 8)}`,
-      gpu_index: i % 8,
+      host,
+      gpu_index: gpu,
       gpu_name: "NVIDIA H100 80GB HBM3",
       worker_name: slot,
       pid: 1000 + i,
@@ -224,10 +226,15 @@ async function main(): Promise<void> {
     for (let run = 0; run < RUNS; run += 1) {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       const started = performance.now();
-      page.on("requestfinished", (request) => {
-        if (process.env.BENCH_DEBUG)
-          process.stderr.write(`${Math.round(performance.now() - started)} ms ${request.url()}\n`);
-      });
+      if (process.env.BENCH_DEBUG) {
+        // Each request's start and end, in ms from the navigation's start.
+        const at = () => Math.round(performance.now() - started);
+        const sent = new Map<unknown, number>();
+        page.on("request", (request) => sent.set(request, at()));
+        page.on("requestfinished", (request) => {
+          process.stderr.write(`${sent.get(request)}–${at()} ms ${request.url()}\n`);
+        });
+      }
       await page.goto(`${dashboard.url}farm`);
       await page.waitForFunction(
         (slots) => {

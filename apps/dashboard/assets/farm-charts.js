@@ -1,5 +1,6 @@
 // Charts: completed tasks per hour by model (stacked bars), queue depth and oldest wait per model
 // over time (lines, from the sampled history), and generation time per model and resolution.
+// Below the fold: farm.js loads this module once the section comes into view.
 import { clock, duration, element, getJson, modelColour, poll, svg, toggleGroup } from "./farm-dom.js";
 
 const REFRESH_MS = 60_000;
@@ -147,10 +148,4 @@ toggleGroup(document.getElementById("charts-range"), (value) => {
   hours = Number(value);
   refresh().catch(() => undefined);
 });
-// Below the fold: read only once the section comes into view, so that the first view comes first.
-const seen = new IntersectionObserver((entries) => {
-  if (!entries.some((entry) => entry.isIntersecting)) return;
-  seen.disconnect();
-  poll(refresh, REFRESH_MS, document.getElementById("charts-error"));
-});
-seen.observe(document.getElementById("charts-title"));
+poll(refresh, REFRESH_MS, document.getElementById("charts-error"));

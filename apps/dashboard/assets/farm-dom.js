@@ -30,8 +30,12 @@ export function duration(seconds) {
   return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
 }
 
+// One formatter for every time on the page: toLocaleTimeString builds a new one at each call, which
+// cost seconds of script on a 100-slot timeline (two times in the tip of each of its segments).
+const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+
 export function clock(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return CLOCK.format(ms);
 }
 
 /** A colour per model, stable for a model list, readable on light and dark backgrounds. */
@@ -53,8 +57,11 @@ export async function getJson(url) {
   return response.json();
 }
 
-/** Runs `refresh` now and every `ms`, showing a failure in `errorNode` instead of throwing. */
-export function poll(refresh, ms, errorNode) {
+/**
+ * Runs `refresh` every `ms` (the first time after `firstAfterMs`, or now), showing a failure in
+ * `errorNode` instead of throwing.
+ */
+export function poll(refresh, ms, errorNode, firstAfterMs = 0) {
   const run = async () => {
     try {
       await refresh();
@@ -66,7 +73,30 @@ export function poll(refresh, ms, errorNode) {
       setTimeout(run, ms);
     }
   };
-  run();
+  if (firstAfterMs > 0) setTimeout(run, firstAfterMs);
+  else run();
+}
+
+let firstViewData;
+
+/** A part of the data the dashboard sent with the page (`status`, `timeline`, `results`), if it did. */
+export function firstView(part) {
+  firstViewData ??= JSON.parse(document.getElementById("first-view")?.textContent || "{}");
+  return firstViewData[part];
+}
+
+/**
+ * Draws `part` of the page's first view with `render` at once (when the page came with it and
+ * `usable` says it answers what the section shows), then polls `refresh`; without it, polls now.
+ */
+export function showThenPoll(part, render, refresh, ms, errorNode, usable = true) {
+  const first = usable ? firstView(part) : undefined;
+  if (first === undefined) {
+    poll(refresh, ms, errorNode);
+    return;
+  }
+  render(first);
+  poll(refresh, ms, errorNode, ms);
 }
 
 /** Radio-like toggle buttons (aria-pressed): calls `onPick(value)` with the chosen button's data-value. */
@@ -78,4 +108,33 @@ export function toggleGroup(container, onPick) {
       onPick(button.dataset.value);
     });
   }
+}
+
+/**
+ * A filter form: fills its `.model-state` placeholder with the shared model and state fields (the
+ * states it offers are its `data-states`) and returns a reader of its query string, with each value
+ * as `convert(name, value)` makes it; empty fields are left out.
+ */
+export function filterForm(form, convert = (_name, value) => value) {
+  const placeholder = form.querySelector(".model-state");
+  if (placeholder) {
+    placeholder.append(document.getElementById("model-state-fields").content.cloneNode(true));
+    const select = placeholder.querySelector('select[name="state"]');
+    for (const state of placeholder.dataset.states.split(" ")) select.append(element("option", state));
+  }
+  return () => {
+    const query = new URLSearchParams();
+    for (const [name, value] of new FormData(form)) if (value) query.set(name, convert(name, value));
+    return query.toString();
+  };
+}
+
+/** Runs `work` once, when `node` first comes into view. */
+export function whenSeen(node, work) {
+  const seen = new IntersectionObserver((entries) => {
+    if (!entries.some((entry) => entry.isIntersecting)) return;
+    seen.disconnect();
+    work();
+  });
+  seen.observe(node);
 }

@@ -1,26 +1,22 @@
 // The results grid: recent results as previews (poster, animated on hover or focus), filtered by
 // model, state and time; each opens the result itself in a viewer that plays and seeks it.
-import { clock, duration, element, getJson, poll } from "./farm-dom.js";
+import { clock, duration, element, filterForm, getJson, showThenPoll } from "./farm-dom.js";
 
 const REFRESH_MS = 10_000;
+/** The posters of the grid's first rows load at once: they are in the page's first view. */
+const EAGER_POSTERS = 12;
 const grid = document.getElementById("results");
 const form = document.getElementById("results-filter");
 const viewer = document.getElementById("viewer");
+const filterQuery = filterForm(form);
 
-function filterQuery() {
-  const data = new FormData(form);
-  const query = new URLSearchParams();
-  for (const [name, value] of data) if (value) query.set(name, value);
-  return query.toString();
-}
-
-function previewImage(card) {
+function previewImage(card, index) {
   if (!card.poster_url)
     return element("span", card.state === "failed" ? "failed" : "no preview", "no-preview");
   const image = element("img");
+  image.loading = index < EAGER_POSTERS ? "eager" : "lazy";
   image.src = card.poster_url;
   image.alt = `preview of ${card.task_id}`;
-  image.loading = "lazy";
   if (card.animated_url) {
     const still = card.poster_url;
     const play = () => {
@@ -38,12 +34,12 @@ function previewImage(card) {
   return image;
 }
 
-function tile(card) {
+function tile(card, index) {
   const item = element("li");
   const button = element("button", undefined, `result result-${card.state}`);
   button.type = "button";
   button.dataset.task = card.task_id;
-  const image = previewImage(card);
+  const image = previewImage(card, index);
   button.append(
     image,
     element("span", card.task_id, "result-id"),
@@ -113,17 +109,22 @@ viewer.addEventListener("close", () => {
   }
 });
 
-async function refresh() {
-  const { results } = await getJson(`/farm/api/results?${filterQuery()}`);
+function render({ results }) {
   const focused = document.activeElement?.dataset?.task;
   grid.replaceChildren(...results.map(tile));
   document.getElementById("no-results").hidden = results.length > 0;
   if (focused) grid.querySelector(`button[data-task="${CSS.escape(focused)}"]`)?.focus();
 }
 
+async function refresh() {
+  render(await getJson(`/farm/api/results?${filterQuery()}`));
+}
+
 form.addEventListener("change", () => refresh().catch(() => undefined));
 form.addEventListener("submit", (event) => event.preventDefault());
-poll(refresh, REFRESH_MS, document.getElementById("results-error"));
+// The first view's results are the unfiltered grid's (a reload may have kept a filter).
+const unfiltered = filterQuery() === "";
+showThenPoll("results", render, refresh, REFRESH_MS, document.getElementById("results-error"), unfiltered);
 
 // `/farm?task=<id>` (Bull Board's job page links here) opens that task's result.
 const asked = new URL(window.location.href).searchParams.get("task");

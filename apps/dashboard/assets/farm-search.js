@@ -1,10 +1,14 @@
 // Task search: by id prefix, words of the prompt, model, state and time range, from the farm's own
 // index (the same answer as `wgp-farm ls --search`).
-import { element, getJson } from "./farm-dom.js";
+import { element, filterForm, getJson } from "./farm-dom.js";
 
 const form = document.getElementById("search");
 const table = document.querySelector("#search-results tbody");
 const status = document.getElementById("search-status");
+// datetime-local has no zone: it is the browser's local time.
+const searchQuery = filterForm(form, (name, value) =>
+  name === "since" || name === "until" ? new Date(value).toISOString() : value,
+);
 
 function row(task) {
   const line = element("tr");
@@ -25,15 +29,9 @@ function row(task) {
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const query = new URLSearchParams();
-  for (const [name, value] of new FormData(form)) {
-    if (!value) continue;
-    // datetime-local has no zone: it is the browser's local time.
-    query.set(name, name === "since" || name === "until" ? new Date(value).toISOString() : value);
-  }
   status.textContent = "searching…";
   try {
-    const { tasks } = await getJson(`/farm/api/search?${query}`);
+    const { tasks } = await getJson(`/farm/api/search?${searchQuery()}`);
     table.replaceChildren(...tasks.map(row));
     status.textContent = `${tasks.length} task${tasks.length === 1 ? "" : "s"} found`;
   } catch (problem) {

@@ -1,6 +1,15 @@
 // The GPU timeline: one row per slot over the last 1/6/24 h (loading, generating coloured by model,
 // idle, engine restart, failed, lost and cancelled attempts) and, above it, the split of GPU time.
-import { clock, duration, element, getJson, modelColour, poll, svg, toggleGroup } from "./farm-dom.js";
+import {
+  clock,
+  duration,
+  element,
+  getJson,
+  modelColour,
+  showThenPoll,
+  svg,
+  toggleGroup,
+} from "./farm-dom.js";
 
 const REFRESH_MS = 15_000;
 const LABEL_W = 170;
@@ -54,6 +63,26 @@ function renderSplit(split) {
   );
 }
 
+/** Each drawn segment's data, for its tip. */
+const segmentOf = new WeakMap();
+
+function tipOf(segment) {
+  const span = `${clock(segment.start)}–${clock(segment.end)} (${duration((segment.end - segment.start) / 1000)})`;
+  return [KIND_LABEL[segment.kind], segment.detail, segment.model, segment.task_id, span]
+    .filter(Boolean)
+    .join(" · ");
+}
+
+// A segment's tip is made when the pointer first reaches it: a 100-slot timeline has thousands of
+// segments, and a title element each doubled the page's nodes and its first view's work.
+document.getElementById("timeline").addEventListener("mouseover", (event) => {
+  const segment = segmentOf.get(event.target);
+  if (!segment || event.target.firstChild) return;
+  const tip = svg("title");
+  tip.textContent = tipOf(segment);
+  event.target.append(tip);
+});
+
 function segmentFill(segment, models) {
   return segment.kind === "generating" ? modelColour(models, segment.model) : `var(--kind-${segment.kind})`;
 }
@@ -85,30 +114,18 @@ function renderRows(timeline) {
     name.textContent = row.slot;
     group.append(name);
     for (const segment of row.segments) {
-      const tip = [
-        KIND_LABEL[segment.kind],
-        segment.model,
-        segment.task_id,
-        `${clock(segment.start)}–${clock(segment.end)} (${duration((segment.end - segment.start) / 1000)})`,
-      ]
-        .filter(Boolean)
-        .join(" · ");
-      group.append(
-        svg(
-          "rect",
-          {
-            x: x(segment.start),
-            y: y + 3,
-            width: Math.max(1, x(segment.end) - x(segment.start)),
-            height: ROW_H - 6,
-            fill: segmentFill(segment, timeline.models),
-            "data-kind": segment.kind,
-            ...(segment.model ? { "data-model": segment.model } : {}),
-            ...(segment.task_id ? { "data-task": segment.task_id } : {}),
-          },
-          tip,
-        ),
-      );
+      const rect = svg("rect", {
+        x: x(segment.start),
+        y: y + 3,
+        width: Math.max(1, x(segment.end) - x(segment.start)),
+        height: ROW_H - 6,
+        fill: segmentFill(segment, timeline.models),
+        "data-kind": segment.kind,
+        ...(segment.model ? { "data-model": segment.model } : {}),
+        ...(segment.task_id ? { "data-task": segment.task_id } : {}),
+      });
+      segmentOf.set(rect, segment);
+      group.append(rect);
     }
     root.append(group);
   });
@@ -133,14 +150,18 @@ function renderRows(timeline) {
   );
 }
 
-async function refresh() {
-  const timeline = await getJson(`/farm/api/timeline?hours=${hours}`);
+function render(timeline) {
   renderSplit(timeline.split);
   renderRows(timeline);
+}
+
+async function refresh() {
+  render(await getJson(`/farm/api/timeline?hours=${hours}`));
 }
 
 toggleGroup(document.getElementById("timeline-range"), (value) => {
   hours = Number(value);
   refresh().catch(() => undefined);
 });
-poll(refresh, REFRESH_MS, document.getElementById("timeline-error"));
+// The first view's timeline is the last hour's, the window the page opens with.
+showThenPoll("timeline", render, refresh, REFRESH_MS, document.getElementById("timeline-error"));

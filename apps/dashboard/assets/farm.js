@@ -1,14 +1,9 @@
-// The farm view: polls /farm/api/status and redraws. Every value from the farm goes in with
-// textContent, never as HTML: prompts and error messages are written by whoever submits tasks.
+// The farm view: draws the slots, queues, hosts and counters from the page's first view, then polls
+// /farm/api/status and redraws. Every value from the farm goes in with textContent, never as HTML:
+// prompts and error messages are written by whoever submits tasks.
+import { duration, element, getJson, showThenPoll, whenSeen } from "./farm-dom.js";
 
 const REFRESH_MS = 3000;
-
-function element(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (className) node.className = className;
-  return node;
-}
 
 function link(href, text) {
   const anchor = element("a", text);
@@ -20,15 +15,6 @@ function cell(...children) {
   const node = element("td");
   node.append(...children);
   return node;
-}
-
-function duration(seconds) {
-  if (seconds === null || seconds === undefined) return "—";
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
 }
 
 function ago(iso, now) {
@@ -159,22 +145,16 @@ function render(status) {
 }
 
 async function refresh() {
-  const error = document.getElementById("error");
   try {
-    const response = await fetch("/farm/api/status", { headers: { Accept: "application/json" } });
-    if (response.status === 401) {
-      window.location.assign(`/login?next=${encodeURIComponent("/farm")}`);
-      return;
-    }
-    if (!response.ok) throw new Error(`the dashboard answered ${response.status}`);
-    render(await response.json());
-    error.hidden = true;
+    render(await getJson("/farm/api/status"));
   } catch (problem) {
-    error.textContent = `Cannot refresh: ${problem.message}`;
-    error.hidden = false;
-  } finally {
-    setTimeout(refresh, REFRESH_MS);
+    throw new Error(`Cannot refresh: ${problem.message}`);
   }
 }
 
-refresh();
+showThenPoll("status", render, refresh, REFRESH_MS, document.getElementById("error"));
+// The charts are below the fold: their code and their reads wait until their section is in view
+// (looked at once every module has drawn its first view), so that they take nothing from it.
+document.addEventListener("DOMContentLoaded", () =>
+  whenSeen(document.getElementById("charts-title"), () => import("./farm-charts.js")),
+);

@@ -15,6 +15,7 @@ import { farmViewRoutes } from "./farm-view/farm-view-routes.js";
 import { healthRoute } from "./health/health-route.js";
 import type { MetricsRoute } from "./metrics/metrics-route.js";
 import { RESULT_FILES_PATH, resultFileRoute } from "./result-files/result-file-route.js";
+import { ResultMedia } from "./results/result-media.js";
 import { resultsRoutes } from "./results/results-routes.js";
 import { searchRoutes } from "./search/search-routes.js";
 import { loopbackHostGuard } from "./security/host-guard.js";
@@ -73,8 +74,9 @@ export function createDashboardApp(parts: DashboardAppParts): Express {
   if (parts.storedResults) {
     app.get(RESULT_FILES_PATH, resultFileRoute(parts.storedResults.results, parts.storedResults.linkTtlMs));
   }
-  app.use(farmViewRoutes({ farm, readOnly, boardUrlOf: (name) => board.urlOf(name) }));
-  app.use(resultsRoutes(farm, parts.mainOutputDir), timelineRoutes(farm), chartsRoutes(farm));
+  const media = new ResultMedia(farm, parts.mainOutputDir);
+  app.use(farmViewRoutes({ farm, readOnly, boardUrlOf: (name) => board.urlOf(name), media, logger }));
+  app.use(resultsRoutes(farm, media), timelineRoutes(farm), chartsRoutes(farm));
   app.use(searchRoutes(farm, logger));
   app.use(QUEUES_PATH, board.router);
   app.use(webhooksViewRoutes({ farm, readOnly }));

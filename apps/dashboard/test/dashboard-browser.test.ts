@@ -1,11 +1,11 @@
-import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { type JobProgress, SlotRegistry } from "@wgp-farm/queue";
 import { importTestTasks, startTestWorker, waitUntil } from "@wgp-farm/testing";
 import type { Worker } from "bullmq";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestDashboard, TEST_CREDENTIALS, type TestDashboard } from "./support/test-dashboard.js";
+import { logIn, openTestBrowser, type TestBrowser, unexpectedConsoleErrors } from "./support/test-browser.js";
+import { openTestDashboard, type TestDashboard } from "./support/test-dashboard.js";
 
 const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts/dashboard/", import.meta.url));
 const RUNNING_TASK = "sunset-001";
@@ -20,15 +20,9 @@ const PROGRESS: JobProgress = {
 
 let open: TestDashboard;
 let worker: Worker;
-let browser: Browser;
+let browser: TestBrowser;
 let page: Page;
 let release: () => void;
-const consoleErrors: string[] = [];
-const failedLoads: string[] = [];
-
-async function screenshot(name: string): Promise<void> {
-  await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
-}
 
 /** The slot's status, as its worker publishes it (it expires within seconds unless published again). */
 async function publishSlot(): Promise<void> {
@@ -60,7 +54,6 @@ async function publishSlot(): Promise<void> {
 }
 
 beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
   open = await openTestDashboard();
   await importTestTasks(open.farm, [
     { task_id: RUNNING_TASK, prompt: "A slow pan over a harbour at sunset, gulls, warm light", priority: 1 },
@@ -86,25 +79,8 @@ beforeAll(async () => {
     async () => (await open.farm.queues.forModel("t2v").getJobState(RUNNING_TASK)) === "active",
   );
   await publishSlot();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  page.on("response", (response) => {
-    // The login redirect itself is expected; any other failed load is a bug.
-    if (response.status() >= 400) failedLoads.push(`${response.status()} ${response.url()}`);
-  });
+  browser = await openTestBrowser(ARTIFACTS, { width: 1400, height: 900 });
+  page = browser.page;
 }, 60_000);
 
 afterAll(async () => {
@@ -118,26 +94,24 @@ describe("the dashboard in a browser", () => {
   it("logs in, opens a model queue, a running job's progress and logs, and the farm view", async () => {
     await page.goto(`${open.base}/queues/`);
     expect(new URL(page.url()).pathname).toBe("/login");
-    await screenshot("01-login");
-    await page.fill('input[name="username"]', TEST_CREDENTIALS.username);
-    await page.fill('input[name="password"]', TEST_CREDENTIALS.password as string);
-    await page.click('button[type="submit"]');
-    await page.waitForURL(`${open.base}/queues/`);
+    await browser.screenshot("01-login");
+    await logIn(page);
+    expect(page.url()).toBe(`${open.base}/queues/`);
     // The overview has loaded once the queues show as cards, not only in the menu.
     await expect.poll(() => page.getByText("model.vace_14B").count(), { timeout: 10_000 }).toBeGreaterThan(1);
-    await screenshot("02-queues-overview");
+    await browser.screenshot("02-queues-overview");
 
     await page.goto(`${open.base}/queues/queue/${encodeURIComponent("models:model.t2v")}?status=active`);
     await page.getByText(RUNNING_TASK).first().waitFor();
-    await screenshot("03-model-queue-active");
+    await browser.screenshot("03-model-queue-active");
 
     await page.goto(`${open.base}/queues/queue/${encodeURIComponent("models:model.t2v")}/${RUNNING_TASK}`);
     await page.getByText("inference").first().waitFor();
     await expect(page.getByText("1m 35s").first().isVisible()).resolves.toBe(true);
-    await screenshot("04-job-progress");
+    await browser.screenshot("04-job-progress");
     await page.getByRole("tab", { name: /logs/i }).first().click();
     await page.getByText("engine: denoising step 12/30").first().waitFor();
-    await screenshot("05-job-logs");
+    await browser.screenshot("05-job-logs");
 
     // The slot's status expires 15 s after it was published: a loaded machine takes longer to get here.
     await publishSlot();
@@ -157,10 +131,10 @@ describe("the dashboard in a browser", () => {
     expect(slotCells[10]).toBe("50%"); // busy half its life
     const queueCells = await page.locator('tr[data-queue="model.vace_14B"] td').allTextContents();
     expect(queueCells.slice(0, 2)).toEqual(["model.vace_14B", "1"]);
-    await screenshot("06-farm-view");
+    await browser.screenshot("06-farm-view");
 
-    // Bull Board's page asks for Google Fonts, which the CSP blocks on purpose; nothing else may fail.
-    expect(failedLoads).toEqual([]);
-    expect(consoleErrors.filter((error) => !error.includes("fonts.googleapis.com"))).toEqual([]);
+    // Nothing may fail to load, and the console shows no error but the fonts the CSP blocks.
+    expect(browser.failedLoads).toEqual([]);
+    expect(unexpectedConsoleErrors(browser.consoleErrors)).toEqual([]);
   }, 90_000);
 });

@@ -61,6 +61,50 @@ describe("the GPU timeline", () => {
     expect(timeline.split).toEqual({ generating: 15 * MIN, loading: 0, idle: 25 * MIN, wasted: 10 * MIN });
   });
 
+  it("shows an engine restart from its recorded events: after the attempt it killed, until ready", () => {
+    const restart = (minute: number, step: string, task = "", data = {}) =>
+      event(minute, "engine_restart", task, { step, ...data });
+    const timeline = buildGpuTimeline(
+      [
+        event(0, "started", "victim"),
+        event(0, "phase", "victim", { phase: "inference" }),
+        // The supervisor sees the engine die before the attempt's failure is written.
+        restart(10, "restarting", "victim", { attempt: 1, delay_ms: 1000 }),
+        event(11, "failed", "victim", { error: "engine crashed: engine exited (code -9)", retrying: true }),
+        restart(12, "restarting", "", { attempt: 2, delay_ms: 2000 }),
+        restart(15, "ready"),
+        event(20, "started", "next"),
+        event(30, "completed", "next"),
+        restart(30, "recycling", "", { reason: "memory" }),
+        restart(32, "ready"),
+        // A failure the engine survived starts no restart on a slot that records them.
+        event(40, "started", "late"),
+        event(41, "failed", "late", { error: "engine hung: no progress", retrying: false }),
+        restart(50, "restarting", "", { attempt: 1, delay_ms: 1000 }),
+        restart(55, "gave_up", "", { error: "engine never became ready" }),
+      ],
+      { from: T0, to: T0 + 60 * MIN, liveSlots: new Map() },
+    );
+    const segments = timeline.rows[0]?.segments.map((s) => [
+      s.kind,
+      (s.start - T0) / MIN,
+      (s.end - T0) / MIN,
+      s.detail ?? null,
+    ]);
+    expect(segments).toEqual([
+      ["failed", 0, 11, null],
+      ["restart", 11, 15, "engine died, restarted"],
+      ["idle", 15, 20, null],
+      ["generating", 20, 30, null],
+      ["restart", 30, 32, "recycled (memory)"],
+      ["idle", 32, 40, null],
+      ["failed", 40, 41, null],
+      ["idle", 41, 50, null],
+      ["restart", 50, 55, "engine died, restarted, then given up"],
+    ]);
+    expect(timeline.split.wasted).toBe((11 + 4 + 2 + 1 + 5) * MIN);
+  });
+
   it("shows a live slot without events as idle for the whole window", () => {
     const timeline = buildGpuTimeline([], { from: T0, to: T0 + MIN, liveSlots: new Map([["gpu1@b", "b"]]) });
     expect(timeline.rows).toEqual([
@@ -123,6 +167,37 @@ describe("the charts and search APIs", () => {
     });
   });
 
+  it("answers the timeline with an engine restart as its slot recorded it", async () => {
+    const now = Date.now();
+    const slot = "gpu3@restart-host";
+    const body = (minutesAgo: number, type: FarmEvent["type"], task: string, data: Record<string, unknown>) =>
+      JSON.stringify({
+        type,
+        task_id: task,
+        model: task ? "t2v" : "",
+        state: "active",
+        at: new Date(now - minutesAgo * MIN).toISOString(),
+        slot,
+        host: "restart-host",
+        data,
+      });
+    for (const entry of [
+      body(20, "started", "killed-under", { queue: "model.t2v", attempt: 1 }),
+      body(20, "phase", "killed-under", { phase: "inference" }),
+      body(15, "engine_restart", "killed-under", { step: "restarting", attempt: 1, delay_ms: 1000 }),
+      body(15, "failed", "killed-under", { error: "engine crashed: engine exited (signal SIGKILL)" }),
+      body(12, "engine_restart", "", { step: "ready" }),
+    ])
+      await open.farm.redis.xadd(open.farm.keys.farmEvents, "*", "event", entry);
+    const timeline = await get("/farm/api/timeline?hours=1");
+    const row = timeline.rows.find((candidate: { slot: string }) => candidate.slot === slot);
+    expect(row.segments.map((segment: { kind: string }) => segment.kind)).toEqual(["failed", "restart"]);
+    const restart = row.segments[1];
+    expect([(restart.start - now) / MIN, (restart.end - now) / MIN]).toEqual([-15, -12]);
+    expect(restart.detail).toBe("engine died, restarted");
+    expect(timeline.split.wasted).toBeGreaterThanOrEqual(8 * MIN);
+  });
+
   it("lists results by model and state, and searches like ls --search", async () => {
     const { results } = await get("/farm/api/results?model=t2v&state=completed&hours=1");
     expect(results.map((card: { task_id: string }) => card.task_id).sort()).toEqual(
@@ -132,5 +207,41 @@ describe("the charts and search APIs", () => {
     const { tasks } = await get("/farm/api/search?q=lighthouse&state=waiting");
     expect(tasks.map((task: { task_id: string }) => task.task_id)).toEqual(["waiting-vace"]);
     expect(tasks).toEqual(await searchTasks(open.farm, { text: "lighthouse", state: "waiting" }));
+  });
+});
+
+describe("the farm page", () => {
+  let open: TestDashboard;
+  const HOSTILE = "A harbour </script><script>alert(1)</script> at dusk";
+
+  beforeAll(async () => {
+    open = await openTestDashboard({ queueSampleMs: 3_600_000 });
+    await importTestTasks(open.farm, [{ task_id: "hostile-1", prompt: HOSTILE }]);
+    const worker = await startTestWorker(open.farm, "model.t2v", async () => ({
+      status: "completed",
+      main_file: "x.mp4",
+      files: [],
+      previews: [],
+    }));
+    await waitUntil(async () => (await open.farm.queues.forModel("t2v").getCompletedCount()) === 1);
+    await worker.close();
+  }, 60_000);
+  afterAll(async () => {
+    await open?.close();
+  });
+
+  it("comes with its first view's data, as the APIs answer it, in a block nothing in it can end", async () => {
+    const html = await (await fetch(`${open.base}/farm`, { headers: OPERATOR })).text();
+    expect(html).not.toContain("<script>alert(1)");
+    const block = /<script type="application\/json" id="first-view">(.*?)<\/script>/s.exec(html)?.[1];
+    const firstView = JSON.parse(block as string);
+    expect(Object.keys(firstView).sort()).toEqual(["results", "status", "timeline"]);
+    expect(firstView.results.results.map((card: { prompt: string }) => card.prompt)).toEqual([HOSTILE]);
+    const api = await (await fetch(`${open.base}/farm/api/results`, { headers: OPERATOR })).json();
+    expect(firstView.results).toEqual(api);
+    expect(firstView.status.queues.map((queue: { queue: string }) => queue.queue)).toContain("model.t2v");
+    expect(firstView.timeline).toMatchObject({ rows: [], split: { generating: 0 } });
+    // The page ends after the block: the shell, then the data, then the closing tags.
+    expect(html.trimEnd().endsWith("</html>")).toBe(true);
   });
 });

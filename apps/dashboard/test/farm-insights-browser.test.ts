@@ -7,14 +7,10 @@ import { type FarmEventBody, SlotRegistry } from "@wgp-farm/queue";
 import { importTestTasks, startTestWorker, waitUntil } from "@wgp-farm/testing";
 import type { Job } from "bullmq";
 import { execa } from "execa";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  OPERATOR,
-  openTestDashboard,
-  TEST_CREDENTIALS,
-  type TestDashboard,
-} from "./support/test-dashboard.js";
+import { logIn, openTestBrowser, type TestBrowser, unexpectedConsoleErrors } from "./support/test-browser.js";
+import { OPERATOR, openTestDashboard, type TestDashboard } from "./support/test-dashboard.js";
 
 const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts/dashboard/insights/", import.meta.url));
 const SLOT = "gpu0@render-07";
@@ -22,13 +18,8 @@ const MIN = 60_000;
 
 let open: TestDashboard;
 let outputRoot: string;
-let browser: Browser;
+let browser: TestBrowser;
 let page: Page;
-const consoleErrors: string[] = [];
-
-async function screenshot(name: string): Promise<void> {
-  await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
-}
 
 /** The little of the DOM the page-side functions read: the tests are type-checked without the DOM library. */
 interface PageElement {
@@ -150,7 +141,6 @@ async function publishLiveSlot(now: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
   outputRoot = await mkdtemp(path.join(os.tmpdir(), "dash-outputs-"));
   open = await openTestDashboard({ mainOutputDir: outputRoot });
   await importTestTasks(open.farm, [
@@ -160,25 +150,10 @@ beforeAll(async () => {
   const worker = await startTestWorker(open.farm, "model.t2v", publishRealVideo);
   await waitUntil(async () => (await open.farm.queues.forModel("t2v").getCompletedCount()) === 2, 60_000);
   await worker.close();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--no-first-run",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
+  browser = await openTestBrowser(ARTIFACTS, { width: 1400, height: 1000 });
+  page = browser.page;
   await page.goto(`${open.base}/login`);
-  await page.fill('input[name="username"]', TEST_CREDENTIALS.username);
-  await page.fill('input[name="password"]', TEST_CREDENTIALS.password as string);
-  await page.click('button[type="submit"]');
-  await page.waitForURL(/\/queues\/?$/);
+  await logIn(page);
 }, 120_000);
 
 afterAll(async () => {
@@ -203,7 +178,7 @@ describe("the farm page's pictures in a browser", () => {
       { timeout: 15_000 },
     );
     expect(await page.locator("#results button").count()).toBe(2);
-    await screenshot("01-results-grid");
+    await browser.screenshot("01-results-grid");
     // Keyboard: focus plays the animated preview, Enter opens the viewer.
     await tile.focus();
     expect(await tile.locator("img").getAttribute("src")).toContain("preview.webp");
@@ -226,18 +201,37 @@ describe("the farm page's pictures in a browser", () => {
         ((globalThis as unknown as PageGlobals).document.querySelector("#viewer video")?.currentTime ?? 0) >=
         2.5,
     );
-    await screenshot("02-result-playing");
+    await browser.screenshot("02-result-playing");
     await page.keyboard.press("Escape");
     expect(await page.locator("#viewer").evaluate((dialog) => (dialog as unknown as PageElement).open)).toBe(
       false,
     );
   }, 60_000);
 
-  it("opens a task's result from its link (Bull Board's job page points there)", async () => {
-    await page.goto(`${open.base}/farm?task=forest-002`);
-    await page.locator("#viewer video").waitFor();
-    expect(await page.locator("#viewer-title").textContent()).toBe("forest-002");
-    await page.keyboard.press("Escape");
+  it("filters the grid by state with the model and state fields both filter forms share", async () => {
+    const states = (form: string) => page.locator(`${form} select[name="state"] option`).allTextContents();
+    expect(await states("#results-filter")).toEqual(["any", "completed", "failed"]);
+    expect(await states("#search")).toEqual([
+      "any",
+      ...["waiting", "delayed", "active", "completed", "failed", "quarantined", "cancelled"],
+    ]);
+    await page.selectOption('#results-filter select[name="state"]', "failed");
+    await expect.poll(() => page.locator("#results button").count()).toBe(0);
+    expect(await page.locator("#no-results").isVisible()).toBe(true);
+    await page.selectOption('#results-filter select[name="state"]', "completed");
+    await expect.poll(() => page.locator("#results button").count()).toBe(2);
+  }, 30_000);
+
+  it("opens a task's result from the link on Bull Board's job page", async () => {
+    await page.goto(`${open.base}/queues/queue/${encodeURIComponent("models:model.t2v")}/forest-002`);
+    const link = page.getByRole("link", { name: "Result in the farm view" });
+    await link.waitFor();
+    expect(await link.getAttribute("href")).toBe("/farm?task=forest-002");
+    // Bull Board opens it in a new tab.
+    const [farmTab] = await Promise.all([page.context().waitForEvent("page"), link.click()]);
+    await farmTab.locator("#viewer video").waitFor();
+    expect(await farmTab.locator("#viewer-title").textContent()).toBe("forest-002");
+    await farmTab.close();
   }, 30_000);
 
   it("draws the GPU timeline of a known run and the split of GPU time", async () => {
@@ -263,7 +257,7 @@ describe("the farm page's pictures in a browser", () => {
       "idle 10%",
       "wasted 60%",
     ]);
-    await screenshot("03-gpu-timeline");
+    await browser.screenshot("03-gpu-timeline");
   }, 30_000);
 
   it("finds tasks by words of their prompt", async () => {
@@ -273,9 +267,8 @@ describe("the farm page's pictures in a browser", () => {
     const cells = await page.locator("#search-results tbody tr td").allTextContents();
     expect(cells.slice(0, 3)).toEqual(["harbour-001", "completed", "t2v"]);
     await page.locator("#search-title").scrollIntoViewIfNeeded();
-    await screenshot("04-search");
-    // Bull Board's page (after login) asks for Google Fonts, which the CSP blocks on purpose.
-    expect(consoleErrors.filter((error) => !error.includes("fonts.googleapis.com"))).toEqual([]);
+    await browser.screenshot("04-search");
+    expect(unexpectedConsoleErrors(browser.consoleErrors)).toEqual([]);
   }, 30_000);
 });
 

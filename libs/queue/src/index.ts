@@ -141,6 +141,8 @@ export { FarmConnection } from "./records/farm-connection.js";
 export {
   compareEventIds,
   DEFAULT_EVENT_LOG_MAX,
+  ENGINE_RESTART_STEPS,
+  type EngineRestartStep,
   eventLogMax,
   FARM_EVENT_STATES,
   type FarmEvent,

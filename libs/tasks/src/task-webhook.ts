@@ -1,6 +1,9 @@
 import { z } from "zod";
 
-/** What the farm tells watchers about a task, in the order a task lives them. */
+/**
+ * What the farm tells watchers about a task, in the order a task lives them; then what a GPU slot
+ * tells about its engine (`engine_restart`: restarting, recycling, ready again, given up).
+ */
 export const FARM_EVENT_TYPES = [
   "queued",
   "started",
@@ -11,6 +14,7 @@ export const FARM_EVENT_TYPES = [
   "failed",
   "cancelled",
   "quarantined",
+  "engine_restart",
 ] as const;
 export type FarmEventType = (typeof FARM_EVENT_TYPES)[number];
 

@@ -1,38 +1,45 @@
-import { fileURLToPath } from "node:url";
-import { cancelTask, type FarmConnection, readFarmStatus, slotBusyRatio } from "@wgp-farm/queue";
+import type { Logger } from "@wgp-farm/config";
+import { cancelTask, type FarmConnection } from "@wgp-farm/queue";
 import { type Request, type Response, Router } from "express";
+import type { ResultMedia } from "../results/result-media.js";
+import { readResultsView } from "../results/results-routes.js";
+import { hoursOf, readGpuTimeline } from "../timeline/timeline-routes.js";
+import { FarmPage } from "./farm-page.js";
+import { type FarmStatusViewOptions, readFarmStatusView } from "./farm-status-view.js";
 
-const FARM_PAGE = fileURLToPath(new URL("../../assets/farm.html", import.meta.url));
-
-export interface FarmViewOptions {
+export interface FarmViewOptions extends FarmStatusViewOptions {
   farm: FarmConnection;
-  readOnly: boolean;
-  /** The Bull Board page of a queue, for links. */
-  boardUrlOf: (queueName: string) => string;
+  /** The results' media, which the first view's results make known. */
+  media: ResultMedia;
+  logger: Logger;
+}
+
+/** Who is logged in, as the auth middleware found them. */
+function userOf(res: Response): string | null {
+  return (res.locals.user as string | undefined) ?? null;
 }
 
 /**
  * The farm view: a page of our own next to Bull Board (per host and GPU: loaded model, current task
- * with progress and ETA, counts, last seen; per model queue: depth and oldest wait), the small JSON
- * endpoint it polls, and its one action, cancelling a task.
+ * with progress and ETA, counts, last seen; per model queue: depth and oldest wait), sent with the
+ * data of its first view; the small JSON endpoint it polls, and its one action, cancelling a task.
  */
-export function farmViewRoutes({ farm, readOnly, boardUrlOf }: FarmViewOptions): Router {
+export function farmViewRoutes(options: FarmViewOptions): Router {
+  const { farm, media } = options;
   const router = Router();
+  const page = new FarmPage(options.logger);
 
-  router.get("/farm", (_req: Request, res: Response) => {
-    res.set("Cache-Control", "no-store").sendFile(FARM_PAGE);
+  router.get("/farm", async (_req: Request, res: Response) => {
+    // What the page shows as it opens: the slots, the last hour's timeline, the newest results.
+    await page.send(res, {
+      status: () => readFarmStatusView(farm, options, userOf(res)),
+      timeline: () => readGpuTimeline(farm, hoursOf(undefined)),
+      results: () => readResultsView(farm, media, {}),
+    });
   });
 
   router.get("/farm/api/status", async (_req: Request, res: Response) => {
-    const now = Date.now();
-    const status = await readFarmStatus(farm, now);
-    res.set("Cache-Control", "no-store").json({
-      ...status,
-      slots: status.slots.map((slot) => ({ ...slot, busy_ratio: slotBusyRatio(slot, now) })),
-      queues: status.queues.map((queue) => ({ ...queue, board_url: boardUrlOf(queue.queue) })),
-      read_only: readOnly,
-      user: (res.locals.user as string | undefined) ?? null,
-    });
+    res.set("Cache-Control", "no-store").json(await readFarmStatusView(farm, options, userOf(res)));
   });
 
   router.post("/farm/api/tasks/:taskId/cancel", async (req: Request, res: Response) => {

@@ -9,6 +9,8 @@ export interface TimelineSegment {
   end: number;
   task_id?: string;
   model?: string;
+  /** A restart's cause, as the slot recorded it (`engine died, restarted`, `recycled (memory)`). */
+  detail?: string;
 }
 
 export interface TimelineRow {
@@ -41,7 +43,10 @@ export interface TimelineWindow {
   liveSlots: ReadonlyMap<string, string>;
 }
 
-/** The engine's own failures: the slot restarts its engine after them. */
+/**
+ * The engine's own failures: the slot restarts its engine after them. Only read from slots that
+ * record no `engine_restart` events (workers from before them): their restart lasts until the next start.
+ */
 const ENGINE_FAILURE = /^(engine crashed|hung|engine hung)/i;
 const WASTED: ReadonlySet<SegmentKind> = new Set(["failed", "lost", "cancelled", "restart"]);
 
@@ -54,11 +59,25 @@ interface OpenAttempt {
   since: number;
 }
 
+interface PendingRestart {
+  since: number;
+  detail: string;
+}
+
+/** How a restart began, in words for the segment's tip. */
+function restartDetail(event: FarmEvent): string {
+  if (event.type === "failed") return String(event.data.error ?? "engine failure").split(":")[0] as string;
+  if (event.data.step === "recycling") return `recycled (${String(event.data.reason ?? "due")})`;
+  return "engine died, restarted";
+}
+
 /** Replays one slot's events into segments (unclipped; the caller clips to the window). */
 class SlotReplay {
   readonly segments: TimelineSegment[] = [];
   #open: OpenAttempt | undefined;
-  #restartSince: number | undefined;
+  #restart: PendingRestart | undefined;
+  /** The slot records its engine's restarts itself: its failures start none. */
+  #recordsRestarts = false;
 
   apply(event: FarmEvent, at: number): void {
     switch (event.type) {
@@ -90,11 +109,35 @@ class SlotReplay {
       case "failed":
         if (this.#open?.task_id !== event.task_id) break;
         this.#close(at, "failed");
-        if (ENGINE_FAILURE.test(String(event.data.error ?? ""))) this.#restartSince = at;
+        if (!this.#recordsRestarts && ENGINE_FAILURE.test(String(event.data.error ?? "")))
+          this.#restart ??= { since: at, detail: restartDetail(event) };
         break;
       case "cancelled":
       case "quarantined":
         if (this.#open?.task_id === event.task_id) this.#close(at, "cancelled");
+        break;
+      case "engine_restart":
+        this.#engineRestart(event, at);
+        break;
+      default:
+        break;
+    }
+  }
+
+  #engineRestart(event: FarmEvent, at: number): void {
+    this.#recordsRestarts = true;
+    switch (event.data.step) {
+      case "restarting":
+      case "recycling":
+        // Further start attempts belong to the restart already under way.
+        this.#restart ??= { since: at, detail: restartDetail(event) };
+        break;
+      case "ready":
+        this.#endRestart(at);
+        break;
+      case "gave_up":
+        if (this.#restart) this.#restart.detail += ", then given up";
+        this.#endRestart(at);
         break;
       default:
         break;
@@ -108,9 +151,11 @@ class SlotReplay {
   }
 
   #endRestart(at: number): void {
-    if (this.#restartSince === undefined) return;
-    this.segments.push({ kind: "restart", start: this.#restartSince, end: at });
-    this.#restartSince = undefined;
+    const restart = this.#restart;
+    if (!restart) return;
+    if (at > restart.since)
+      this.segments.push({ kind: "restart", start: restart.since, end: at, detail: restart.detail });
+    this.#restart = undefined;
   }
 
   #cut(open: OpenAttempt, at: number): void {
@@ -129,6 +174,8 @@ class SlotReplay {
   #close(at: number, endedAs: SegmentKind | null): void {
     const open = this.#open as OpenAttempt;
     this.#cut(open, at);
+    // The engine died under this attempt, which ends a little later: the restart follows it.
+    if (this.#restart && this.#restart.since < at) this.#restart.since = at;
     for (const segment of open.segments)
       this.segments.push(endedAs ? { ...segment, kind: endedAs } : segment);
     this.#open = undefined;

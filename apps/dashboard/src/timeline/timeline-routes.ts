@@ -1,6 +1,7 @@
 import { type FarmConnection, type FarmEvent, FarmEvents, SlotRegistry } from "@wgp-farm/queue";
 import { type Request, type Response, Router } from "express";
-import { buildGpuTimeline } from "./gpu-timeline.js";
+import { sharedReadsOf } from "../reads/shared-reads.js";
+import { buildGpuTimeline, type GpuTimeline } from "./gpu-timeline.js";
 
 /** The windows the page offers, in hours. */
 export const TIMELINE_HOURS = [1, 6, 24] as const;
@@ -27,18 +28,25 @@ export function hoursOf(value: unknown): number {
   return (TIMELINE_HOURS as readonly number[]).includes(hours) ? hours : 1;
 }
 
-/** GET /farm/api/timeline?hours=1|6|24: one row per GPU slot and the split of GPU time. */
-export function timelineRoutes(farm: FarmConnection): Router {
-  const router = Router();
-  router.get("/farm/api/timeline", async (req: Request, res: Response) => {
+/** The GPU timeline of the last `hours`, up to now (one read for the viewers who ask at the same time). */
+export function readGpuTimeline(farm: FarmConnection, hours: number): Promise<GpuTimeline> {
+  return sharedReadsOf(farm).read(`timeline:${hours}`, async () => {
     const to = Date.now();
-    const from = to - hoursOf(req.query.hours) * 3_600_000;
+    const from = to - hours * 3_600_000;
     const [events, slots] = await Promise.all([
       readEventsSince(farm, from - LOOKBACK_MS),
       new SlotRegistry(farm.redis, farm.keys).list(),
     ]);
     const liveSlots = new Map(slots.map((slot) => [slot.slot_id, slot.host]));
-    res.set("Cache-Control", "no-store").json(buildGpuTimeline(events, { from, to, liveSlots }));
+    return buildGpuTimeline(events, { from, to, liveSlots });
+  });
+}
+
+/** GET /farm/api/timeline?hours=1|6|24: one row per GPU slot and the split of GPU time. */
+export function timelineRoutes(farm: FarmConnection): Router {
+  const router = Router();
+  router.get("/farm/api/timeline", async (req: Request, res: Response) => {
+    res.set("Cache-Control", "no-store").json(await readGpuTimeline(farm, hoursOf(req.query.hours)));
   });
   return router;
 }

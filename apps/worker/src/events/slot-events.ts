@@ -1,5 +1,13 @@
 import type { Logger } from "@wgp-farm/config";
-import { type FarmEventInput, FarmEvents, FarmKeys, type JobProgress, modelOfQueue } from "@wgp-farm/queue";
+import type { EngineSupervisor } from "@wgp-farm/engine";
+import {
+  type EngineRestartStep,
+  type FarmEventInput,
+  FarmEvents,
+  FarmKeys,
+  type JobProgress,
+  modelOfQueue,
+} from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
 import type { SlotPlan } from "../gpu-detection.js";
 import type { HeldJob, JobEnd } from "../job/job-finisher.js";
@@ -17,9 +25,11 @@ interface Running {
 
 /**
  * What one slot tells the farm's event log about the job it runs: started, phase changes, progress
- * (at most once a second, and only when the percentage moved), and how the attempt ended. Writes are
- * not awaited by the slot and never throw into it (`FarmEvents.record`); they share the slot's
- * connection, so they land in the order they happened.
+ * (at most once a second, and only when the percentage moved), and how the attempt ended; and about
+ * its engine: each restart, recycle and giving up, and the engine ready again (`engine_restart`), so
+ * that the GPU timeline shows the time a restart took. Writes are not awaited by the slot and never
+ * throw into it (`FarmEvents.record`); they share the slot's connection, so they land in the order
+ * they happened.
  */
 export class SlotEvents {
   readonly #plan: SlotPlan;
@@ -81,6 +91,41 @@ export class SlotEvents {
         break;
     }
     this.#running = undefined;
+  }
+
+  /** Records the engine's restarts, recycles and giving up, and its return after them. */
+  followEngine(engine: EngineSupervisor): void {
+    // The first start is no restart: only a start after one of these says the restart is over.
+    let restarting = false;
+    engine.on("restarting", ({ attempt, delayMs }) => {
+      restarting = true;
+      this.#recordEngine("restarting", { attempt, delay_ms: delayMs });
+    });
+    engine.on("recycling", ({ reason }) => {
+      restarting = true;
+      this.#recordEngine("recycling", { reason });
+    });
+    engine.on("ready", () => {
+      if (!restarting) return;
+      restarting = false;
+      this.#recordEngine("ready", {});
+    });
+    engine.on("gave-up", (error) => {
+      restarting = false;
+      this.#recordEngine("gave_up", { error: error.message });
+    });
+  }
+
+  /** An engine event names the task the slot was running when it happened, or none between tasks. */
+  #recordEngine(step: EngineRestartStep, data: Record<string, unknown>): void {
+    void this.#events.record({
+      type: "engine_restart",
+      task_id: this.#running?.taskId ?? "",
+      model: this.#running?.model ?? "",
+      slot: this.#plan.slotId,
+      host: this.#plan.host,
+      data: { step, ...data },
+    });
   }
 
   #record(type: FarmEventInput["type"], data: Record<string, unknown>, retrying = false): void {

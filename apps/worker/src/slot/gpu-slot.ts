@@ -79,6 +79,7 @@ export class GpuSlot {
     );
     this.#engine = this.#superviseEngine();
     this.#helpers = ctx.slotServices.forSlot(plan, this.#engine, this.#logger);
+    this.#helpers.events.followEngine(this.#engine);
     const { weights } = this.#helpers;
     this.#runner = new JobRunner(jobs, { plan, engine: this.#engine, logger: this.#logger, weights });
   }

@@ -29,9 +29,22 @@ const STATE_OF_TYPE: Record<FarmEventType, FarmEventState> = {
   failed: "failed",
   cancelled: "cancelled",
   quarantined: "quarantined",
+  // The task the slot was running, if any, is still active when its engine goes down.
+  engine_restart: "active",
 };
 
-/** One farm event as it is stored; every event names its task, model, slot and host (a GPU timeline). */
+/**
+ * The steps of an engine restart a slot records (`engine_restart` events): the engine died and is
+ * restarting (once per start attempt), or is being replaced while healthy (recycling); it is ready
+ * again; or the slot gave up starting it.
+ */
+export const ENGINE_RESTART_STEPS = ["restarting", "recycling", "ready", "gave_up"] as const;
+export type EngineRestartStep = (typeof ENGINE_RESTART_STEPS)[number];
+
+/**
+ * One farm event as it is stored; every event names its task, model, slot and host (a GPU timeline).
+ * An `engine_restart` names the task its slot was running, or none (`""`) between tasks.
+ */
 export const FarmEventBodySchema = z.object({
   type: z.enum(FARM_EVENT_TYPES),
   task_id: z.string(),
@@ -40,7 +53,10 @@ export const FarmEventBodySchema = z.object({
   at: z.string(),
   slot: z.string().nullable(),
   host: z.string().nullable(),
-  /** What the type adds: progress `{phase, percent, step, total, eta_s}`, a manifest summary, an error. */
+  /**
+   * What the type adds: progress `{phase, percent, step, total, eta_s}`, a manifest summary, an error;
+   * `engine_restart`: `{step: restarting|recycling|ready|gave_up, attempt?, delay_ms?, reason?, error?}`.
+   */
   data: z.record(z.string(), z.unknown()),
 });
 export type FarmEventBody = z.output<typeof FarmEventBodySchema>;
