@@ -31,3 +31,4 @@ export {
   WGP_FARM_BIN,
 } from "./fixture-paths.js";
 export { type MediaServer, type ServedMedia, startMediaServer } from "./media-server.js";
+export { probeVideo, type VideoProbe } from "./video-probe.js";
