@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
-import { FarmStats, LostAttempts, modelQueueName, PublishClaims } from "@wgp-farm/queue";
+import { FarmStats, modelQueueName, PublishClaims } from "@wgp-farm/queue";
 import { Job, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
@@ -11,10 +11,12 @@ import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 import {
   eventually,
   importTasks,
+  lostAttemptOf,
   onCleanup,
   silent,
   startWorker,
   t2vTask,
+  takeLockAsAnotherAttempt,
   testFarm,
   untilRunning,
 } from "./support.js";
@@ -131,22 +133,13 @@ describe("an attempt whose lock another attempt took before it published", () =>
     // The renewal comes too late to notice: the publish claim is what stops the stale attempt.
     await startWorker(tf, { lockDurationMs: 20_000, lockRenewMs: 15_000, env: { FAKE_WANGP_STEP_S: "0.1" } });
     await untilRunning(tf, "stolen", T2V, 2);
-    const lockKey = tf.farm.keys.jobLockKey(T2V, "stolen");
-    await tf.farm.redis.set(lockKey, "the-other-attempt", "PX", 60_000);
+    const lockKey = await takeLockAsAnotherAttempt(tf, T2V, "stolen");
 
-    const lostAttempts = new LostAttempts(tf.farm.redis, tf.farm.keys);
-    const [lost] = await eventually(
-      async () => {
-        const records = await lostAttempts.list("stolen");
-        return records.length > 0 ? records : undefined;
-      },
-      30_000,
-      "the lost attempt's record",
-    );
+    const lost = await lostAttemptOf(tf, "stolen");
 
     expect(lost).toMatchObject({ attempt: 1, slot: "gpu0@test-host" });
-    expect(lost?.why).toMatch(/publish claim was refused/);
-    expect(lost?.gpu_ms).toBeGreaterThan(500);
+    expect(lost.why).toMatch(/publish claim was refused/);
+    expect(lost.gpu_ms).toBeGreaterThan(500);
     expect(JSON.parse(await readFile(path.join(published, "result.json"), "utf8"))).toEqual({ attempt: 2 });
     expect(await readdir(published)).toEqual(["result.json"]);
     await eventually(
@@ -164,7 +157,7 @@ describe("an attempt whose lock another attempt took before it published", () =>
     expect(history.at(-1)?.message).toMatch(/^lost to another attempt: /);
     const counters = await new FarmStats(tf.farm.redis, tf.farm.keys).read();
     expect(counters.lost_attempts).toBe(1);
-    expect(counters.wasted_gpu_ms).toBe(lost?.gpu_ms);
+    expect(counters.wasted_gpu_ms).toBe(lost.gpu_ms);
     expect(counters.completed + counters.failed).toBe(0);
   });
 
@@ -174,20 +167,12 @@ describe("an attempt whose lock another attempt took before it published", () =>
     await startWorker(tf, { lockDurationMs: 2_000, lockRenewMs: 500, env: { FAKE_WANGP_STEP_S: "0.1" } });
     await untilRunning(tf, "taken", T2V, 2);
     const takenAt = Date.now();
-    await tf.farm.redis.set(tf.farm.keys.jobLockKey(T2V, "taken"), "the-other-attempt", "PX", 60_000);
+    await takeLockAsAnotherAttempt(tf, T2V, "taken");
 
-    const lostAttempts = new LostAttempts(tf.farm.redis, tf.farm.keys);
-    const [lost] = await eventually(
-      async () => {
-        const records = await lostAttempts.list("taken");
-        return records.length > 0 ? records : undefined;
-      },
-      30_000,
-      "the lost attempt's record",
-    );
-    expect(lost?.why).toMatch(/taken over/);
+    const lost = await lostAttemptOf(tf, "taken");
+    expect(lost.why).toMatch(/taken over/);
     // Found out at the next renewal, stopped at the engine's next step (well before its 20 s job).
-    expect(Date.parse(lost?.lost_at ?? "") - takenAt).toBeLessThan(2_000 + 1_500);
+    expect(Date.parse(lost.lost_at ?? "") - takenAt).toBeLessThan(2_000 + 1_500);
     expect((await readdir(tf.outputDir)).filter((name) => !name.startsWith("."))).toEqual([]);
   });
 });
