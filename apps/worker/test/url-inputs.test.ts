@@ -1,12 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { Readable } from "node:stream";
-import { importTaskSource, modelQueueName, RedisTaskSink } from "@wgp-farm/queue";
+import { modelQueueName } from "@wgp-farm/queue";
 import { type MediaServer, startMediaServer } from "@wgp-farm/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ResultManifest, ResultSummary } from "../src/index.js";
-import { FAST_RETRY, readRecords, startWorker, type TestFarm, testFarm, waitForJob } from "./support.js";
+import { FAST_RETRY, importTasks, readRecords, startWorker, testFarm, waitForJob } from "./support.js";
 
 let server: MediaServer;
 beforeEach(async () => {
@@ -16,16 +15,8 @@ afterEach(async () => {
   await server.close();
 });
 
-/** Imports tasks as `import-tasks --allow-http-media` does (the test server is plain http on loopback). */
-async function importWithUrls(tf: TestFarm, tasks: readonly Record<string, unknown>[]) {
-  const body = Buffer.from(JSON.stringify(tasks));
-  const report = await importTaskSource(
-    new RedisTaskSink(tf.farm, FAST_RETRY),
-    { stream: Readable.from([body]), baseDir: tf.dir, name: "test" },
-    { allowHttpMedia: true },
-  );
-  expect(report.invalid).toEqual([]);
-}
+/** As `import-tasks --allow-http-media` (the test server is plain http on loopback). */
+const HTTP_MEDIA = { allowHttpMedia: true };
 
 describe("media inputs by URL", () => {
   it("reach WanGP as the host's cached file, fetched once for two slots; result.json records URL and sha256", async () => {
@@ -40,7 +31,7 @@ describe("media inputs by URL", () => {
       model: "vace_14B",
       video_guide_path: `${url}|start_frame=2,end_frame=8`,
     });
-    await importWithUrls(tf, [task("first"), task("second")]);
+    await importTasks(tf, [task("first"), task("second")], FAST_RETRY, HTTP_MEDIA);
     const cacheDir = path.join(tf.dir, "cache");
     await startWorker(tf, { slots: 2, inputCacheDir: cacheDir });
     for (const id of ["first", "second"]) {
@@ -65,9 +56,12 @@ describe("media inputs by URL", () => {
 
   it("an input that is gone fails its task as invalid, without retries", async () => {
     const tf = await testFarm("url-inputs-gone");
-    await importWithUrls(tf, [
-      { task_id: "gone", prompt: "p", model: "vace_14B", video_guide_path: `${server.origin}/gone.mp4` },
-    ]);
+    await importTasks(
+      tf,
+      [{ task_id: "gone", prompt: "p", model: "vace_14B", video_guide_path: `${server.origin}/gone.mp4` }],
+      FAST_RETRY,
+      HTTP_MEDIA,
+    );
     await startWorker(tf, { inputCacheDir: path.join(tf.dir, "cache") });
     const job = await waitForJob(tf, "gone", modelQueueName("vace_14B"));
     expect(job.failedReason).toMatch(/^invalid: .*video_guide: .*gone\.mp4 answered 404/);
