@@ -153,34 +153,25 @@ export function buildManifest(input: ManifestInput): ResultManifest {
   };
 }
 
-/** The job's return value: the manifest's summary fields. */
+const SUMMARY_FIELDS = [
+  "status",
+  "output_dir",
+  "main_file",
+  "media_type",
+  "files",
+  "previews",
+  "seed",
+  "model_type",
+  "timings",
+  "slot",
+  "host",
+  "gpu_index",
+] as const satisfies readonly (keyof ResultSummary)[];
+
+/** The job's return value: the manifest's summary fields (and none of the fields a job's work adds). */
 export function summarize(manifest: ResultManifest): ResultSummary {
-  const {
-    status,
-    output_dir,
-    main_file,
-    media_type,
-    files,
-    previews,
-    seed,
-    model_type,
-    timings,
-    slot,
-    host,
-    gpu_index,
-  } = manifest;
-  return {
-    status,
-    output_dir,
-    main_file,
-    media_type,
-    files,
-    previews,
-    seed,
-    model_type,
-    timings,
-    slot,
-    host,
-    gpu_index,
-  };
+  return Object.fromEntries(SUMMARY_FIELDS.map((field) => [field, manifest[field]])) as Pick<
+    ResultManifest,
+    (typeof SUMMARY_FIELDS)[number]
+  >;
 }
