@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 /** A started CLI process with its stderr (JSON log lines) collected and its exit awaitable. */
-function started(args: string[], options: Parameters<typeof startCli>[1] = {}) {
+function started(args: string[], options: Parameters<typeof startCollecting>[1] = {}) {
   const { child, stdout, stderr } = startCollecting(args, { ownProcessGroup: true, ...options });
   children.push(child);
   const exited = exitOf(child);
