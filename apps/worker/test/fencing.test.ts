@@ -7,18 +7,18 @@ import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { AttemptHistory } from "../src/job/attempt-history.js";
 import { LockRenewal } from "../src/job/lock-renewal.js";
-import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 import {
   eventually,
-  importTasks,
   lostAttemptOf,
   onCleanup,
+  publishedFolders,
   silent,
+  stagedFolders,
   startWorker,
   t2vTask,
   takeLockAsAnotherAttempt,
   testFarm,
-  untilRunning,
+  workerRunningTask,
 } from "./support.js";
 
 const T2V = modelQueueName("t2v");
@@ -125,14 +125,18 @@ describe("the attempt history of a task with a lost attempt", () => {
 describe("an attempt whose lock another attempt took before it published", () => {
   it("publishes nothing, leaves the job alone, discards its staging and records the lost attempt", async () => {
     const tf = await testFarm("fence-stolen");
-    await importTasks(tf, [t2vTask("stolen", { steps: 12, output_sub_dir: "stolen" })]);
     // What the other attempt published is already in place; the stale one must not replace it.
     const published = path.join(tf.outputDir, "stolen");
     await mkdir(published, { recursive: true });
     await writeFile(path.join(published, "result.json"), `${JSON.stringify({ attempt: 2 })}\n`);
     // The renewal comes too late to notice: the publish claim is what stops the stale attempt.
-    await startWorker(tf, { lockDurationMs: 20_000, lockRenewMs: 15_000, env: { FAKE_WANGP_STEP_S: "0.1" } });
-    await untilRunning(tf, "stolen", T2V, 2);
+    await workerRunningTask(
+      tf,
+      t2vTask("stolen", { steps: 12, output_sub_dir: "stolen" }),
+      () =>
+        startWorker(tf, { lockDurationMs: 20_000, lockRenewMs: 15_000, env: { FAKE_WANGP_STEP_S: "0.1" } }),
+      2,
+    );
     const lockKey = await takeLockAsAnotherAttempt(tf, T2V, "stolen");
 
     const lost = await lostAttemptOf(tf, "stolen");
@@ -143,8 +147,7 @@ describe("an attempt whose lock another attempt took before it published", () =>
     expect(JSON.parse(await readFile(path.join(published, "result.json"), "utf8"))).toEqual({ attempt: 2 });
     expect(await readdir(published)).toEqual(["result.json"]);
     await eventually(
-      async () =>
-        (await readdir(path.join(tf.outputDir, STAGING_DIR_NAME))).length === 0 ? true : undefined,
+      async () => ((await stagedFolders(tf)).length === 0 ? true : undefined),
       5_000,
       "the staging folder removed",
     );
@@ -163,9 +166,12 @@ describe("an attempt whose lock another attempt took before it published", () =>
 
   it("stops its engine job within the lock duration once the lock cannot be renewed", async () => {
     const tf = await testFarm("fence-renewal");
-    await importTasks(tf, [t2vTask("taken", { steps: 200, output_sub_dir: "taken" })]);
-    await startWorker(tf, { lockDurationMs: 2_000, lockRenewMs: 500, env: { FAKE_WANGP_STEP_S: "0.1" } });
-    await untilRunning(tf, "taken", T2V, 2);
+    await workerRunningTask(
+      tf,
+      t2vTask("taken", { steps: 200, output_sub_dir: "taken" }),
+      () => startWorker(tf, { lockDurationMs: 2_000, lockRenewMs: 500, env: { FAKE_WANGP_STEP_S: "0.1" } }),
+      2,
+    );
     const takenAt = Date.now();
     await takeLockAsAnotherAttempt(tf, T2V, "taken");
 
@@ -173,6 +179,6 @@ describe("an attempt whose lock another attempt took before it published", () =>
     expect(lost.why).toMatch(/taken over/);
     // Found out at the next renewal, stopped at the engine's next step (well before its 20 s job).
     expect(Date.parse(lost.lost_at ?? "") - takenAt).toBeLessThan(2_000 + 1_500);
-    expect((await readdir(tf.outputDir)).filter((name) => !name.startsWith("."))).toEqual([]);
+    expect(await publishedFolders(tf)).toEqual([]);
   });
 });

@@ -16,8 +16,8 @@ import {
   t2vTask,
   takeLockAsAnotherAttempt,
   testFarm,
-  untilRunning,
   waitForJob,
+  workerRunningTask,
 } from "./support.js";
 
 const T2V = modelQueueName("t2v");
@@ -93,15 +93,19 @@ describe("a farm whose results go to a bucket", () => {
   it("an attempt whose lock another attempt took uploads nothing under the result's keys", async () => {
     const tf = await testFarm("s3-fence");
     const outputStore = `s3://${BUCKET}/${tf.prefix}`;
-    await importTasks(tf, [t2vTask("stolen", { steps: 12, output_sub_dir: "stolen" })]);
-    await startWorker(tf, {
-      outputStore,
-      ...s3.server.settings,
-      lockDurationMs: 20_000,
-      lockRenewMs: 15_000,
-      env: { FAKE_WANGP_STEP_S: "0.1" },
-    });
-    await untilRunning(tf, "stolen", T2V, 2);
+    await workerRunningTask(
+      tf,
+      t2vTask("stolen", { steps: 12, output_sub_dir: "stolen" }),
+      () =>
+        startWorker(tf, {
+          outputStore,
+          ...s3.server.settings,
+          lockDurationMs: 20_000,
+          lockRenewMs: 15_000,
+          env: { FAKE_WANGP_STEP_S: "0.1" },
+        }),
+      2,
+    );
     await takeLockAsAnotherAttempt(tf, T2V, "stolen");
 
     const lost = await lostAttemptOf(tf, "stolen");

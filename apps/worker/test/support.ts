@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { createLogger } from "@wgp-farm/config";
@@ -8,6 +8,7 @@ import {
   importTaskSource,
   type LostAttempt,
   LostAttempts,
+  modelQueueName,
   RedisTaskSink,
   type RetryPolicy,
   type SourceImportOptions,
@@ -20,6 +21,7 @@ import type { Job } from "bullmq";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, expect, inject } from "vitest";
 import { type FarmWorkerHandle, type FarmWorkerOptions, startFarmWorker } from "../src/index.js";
+import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 
 export { copyOfFakeWangp, FAKE_NVIDIA_SMI, WGP_FARM_BIN } from "@wgp-farm/testing";
 
@@ -265,6 +267,32 @@ export async function untilRunning(
     30_000,
     `${taskId} running`,
   );
+}
+
+/**
+ * Imports `task`, starts a worker with `start` (in this process or a `wgp-farm worker` process) and
+ * returns it once it runs the task past step `minStep`.
+ */
+export async function workerRunningTask<W>(
+  tf: TestFarm,
+  task: Record<string, unknown>,
+  start: () => W | Promise<W>,
+  minStep = 1,
+): Promise<W> {
+  await importTasks(tf, [task]);
+  const worker = await start();
+  await untilRunning(tf, String(task.task_id), modelQueueName(String(task.model)), minStep);
+  return worker;
+}
+
+/** The result folders published in the test farm's output folder (not its dot folders: staging). */
+export async function publishedFolders(tf: TestFarm): Promise<string[]> {
+  return (await readdir(tf.outputDir)).filter((name) => !name.startsWith("."));
+}
+
+/** What the attempts have staged and not yet published or removed. */
+export async function stagedFolders(tf: TestFarm): Promise<string[]> {
+  return readdir(path.join(tf.outputDir, STAGING_DIR_NAME));
 }
 
 /** Takes the task's job lock as another attempt would (one that took the job over); returns the lock's key. */
