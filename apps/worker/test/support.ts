@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { createLogger } from "@wgp-farm/config";
@@ -16,7 +16,7 @@ import {
 } from "@wgp-farm/queue";
 import { Bucket } from "@wgp-farm/storage";
 import type { S3TestServer } from "@wgp-farm/storage/test-server";
-import { FAKE_WANGP_ROOT, temporaryDir, uniquePrefix, WGP_FARM_BIN } from "@wgp-farm/testing";
+import { FAKE_WANGP_ROOT, readJsonLines, temporaryDir, uniquePrefix, WGP_FARM_BIN } from "@wgp-farm/testing";
 import type { Job } from "bullmq";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, expect, inject } from "vitest";
@@ -169,12 +169,8 @@ export interface FakeRecord {
   params?: Record<string, unknown>;
 }
 
-export async function readRecords(file: string): Promise<FakeRecord[]> {
-  const text = await readFile(file, "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as FakeRecord);
+export function readRecords(file: string): Promise<FakeRecord[]> {
+  return readJsonLines<FakeRecord>(file);
 }
 
 export function t2vTask(taskId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
