@@ -3,7 +3,14 @@ import path from "node:path";
 import { Bucket } from "@wgp-farm/storage";
 import { S3RVER_CREDENTIALS, S3TestServer } from "@wgp-farm/storage/test-server";
 import { CAUSVID_PRESET } from "@wgp-farm/tasks";
-import { copyOfFakeWangp, EXAMPLE_TASKS, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
+import {
+  copyOfFakeWangp,
+  EXAMPLE_TASKS,
+  readJsonLines,
+  temporaryDir,
+  uniquePrefix,
+  waitUntil,
+} from "@wgp-farm/testing";
 import { STAGING_DIR_NAME } from "@wgp-farm/worker";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import {
@@ -84,13 +91,8 @@ function startHeadless(
   return { child, logs: stderr };
 }
 
-async function records(): Promise<Record<string, unknown>[]> {
-  const text = await readFile(box.record, "utf8").catch(() => "");
-  return text
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line));
+function records(): Promise<Record<string, unknown>[]> {
+  return readJsonLines(box.record);
 }
 
 async function resultOf(subDir: string): Promise<Record<string, unknown> | undefined> {
@@ -232,10 +234,7 @@ describe("wgp-farm headless", () => {
     await waitUntil(async () => (await resultOf("fine")) !== undefined, 60_000);
     headless.child.kill("SIGTERM");
     expect(await exitOf(headless.child)).toBe(0);
-    const rejected = (await readFile(`${box.tasksFile}.rejected.jsonl`, "utf8"))
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const rejected = await readJsonLines(`${box.tasksFile}.rejected.jsonl`);
     expect(rejected).toEqual([
       expect.objectContaining({
         task_id: "escape",

@@ -1,8 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { FarmConnection, findTask } from "@wgp-farm/queue";
-import { copyOfFakeWangp, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
-import { execa } from "execa";
+import { copyOfFakeWangp, probeVideo, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { isRunning, killProcessGroup, runCli, startCli } from "./run-cli.js";
 
@@ -101,19 +100,6 @@ async function mainFileOf(taskId: string): Promise<string> {
   return path.join(result.output_dir, result.main_file);
 }
 
-async function probe(file: string): Promise<{ width: number; height: number; frames: number }> {
-  const { stdout } = await execa("ffprobe", [
-    ...["-v", "error", "-select_streams", "v:0", "-count_frames"],
-    ...["-show_entries", "stream=width,height,nb_read_frames", "-of", "json", file],
-  ]);
-  const stream = (JSON.parse(stdout) as { streams: Record<string, unknown>[] }).streams[0] ?? {};
-  return {
-    width: Number(stream.width),
-    height: Number(stream.height),
-    frames: Number(stream.nb_read_frames),
-  };
-}
-
 const segment = (id: string, frames: number, extra: Record<string, unknown> = {}) => ({
   task_id: id,
   prompt: `a lighthouse in a storm (${id})`,
@@ -135,9 +121,9 @@ describe("pipelines end to end, with the real worker and the WanGP double", { ti
     ]);
     startWorker();
     await untilState("take--then-2-interpolate", "completed");
-    const generated = await probe(await mainFileOf("take"));
-    const upscaled = await probe(await mainFileOf("take--then-1-upscale"));
-    const interpolated = await probe(await mainFileOf("take--then-2-interpolate"));
+    const generated = await probeVideo(await mainFileOf("take"));
+    const upscaled = await probeVideo(await mainFileOf("take--then-1-upscale"));
+    const interpolated = await probeVideo(await mainFileOf("take--then-2-interpolate"));
     expect(upscaled).toMatchObject({ width: generated.width * 2, height: generated.height * 2 });
     expect(interpolated.frames).toBeGreaterThan(upscaled.frames);
     expect(await mainFileOf("take--then-1-upscale")).toContain(path.join("take", "then-1-upscale"));
@@ -156,9 +142,9 @@ describe("pipelines end to end, with the real worker and the WanGP double", { ti
     startWorker();
     await untilState("travel", "completed");
     const frames = await Promise.all(
-      ["seg_01", "seg_02", "seg_03"].map(async (id) => (await probe(await mainFileOf(id))).frames),
+      ["seg_01", "seg_02", "seg_03"].map(async (id) => (await probeVideo(await mainFileOf(id))).frames),
     );
-    const stitched = await probe(await mainFileOf("travel"));
+    const stitched = await probeVideo(await mainFileOf("travel"));
     expect(stitched.frames).toBe(frames.reduce((sum, n) => sum + n, 0));
     // Each continuation was given the file its dependency published.
     const third = JSON.parse(await readFile(path.join(box.outputDir, "seg_03", "result.json"), "utf8")) as {
@@ -225,7 +211,7 @@ describe("pipelines end to end, with the real worker and the WanGP double", { ti
     const retried = await runCli(["retry", "c_01", ...farmArgs()]);
     expect(retried.stdout).toContain("retried      c_01 (was failed) → model.t2v; resumes c_02, c_travel");
     await untilState("c_travel", "completed");
-    expect((await probe(await mainFileOf("c_travel"))).frames).toBe(18);
+    expect((await probeVideo(await mainFileOf("c_travel"))).frames).toBe(18);
   });
 
   it("--rerun of a finished flow runs the task and its step again; the step's folder is its own result", async () => {
@@ -256,7 +242,10 @@ describe("pipelines end to end, with the real worker and the WanGP double", { ti
       await readFile(path.join(box.outputDir, "again", "then-1-upscale", "result.json"), "utf8"),
     ) as { source: { file: string } };
     expect(manifest.source.file).toBe(await mainFileOf("again"));
-    expect(await probe(await mainFileOf("again--then-1-upscale"))).toMatchObject({ width: 128, height: 96 });
+    expect(await probeVideo(await mainFileOf("again--then-1-upscale"))).toMatchObject({
+      width: 128,
+      height: 96,
+    });
   });
 
   it("a re-run of a task keeps the folder of a step added to it later (postprocess)", async () => {
@@ -296,7 +285,7 @@ describe("pipelines end to end, with the real worker and the WanGP double", { ti
     const added = await runCli(["postprocess", "old_take", "--upscale", "lanczos2", ...farmArgs()]);
     expect(added.stdout).toBe("queued       old_take--then-1-upscale\n");
     await untilState("old_take--then-1-upscale", "completed");
-    const upscaled = await probe(await mainFileOf("old_take--then-1-upscale"));
+    const upscaled = await probeVideo(await mainFileOf("old_take--then-1-upscale"));
     expect(upscaled).toMatchObject({ width: 128, height: 96 });
     expect((await findTask(box.farm, "old_take", { logLines: 0 }))?.finished_at).toBe(generatedAt);
     const manifest = JSON.parse(

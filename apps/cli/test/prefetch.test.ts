@@ -2,7 +2,7 @@ import { cp, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { HostLock } from "@wgp-farm/host";
-import { temporaryDir, waitUntil } from "@wgp-farm/testing";
+import { readJsonLines, temporaryDir, waitUntil } from "@wgp-farm/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ModelPrefetchResult } from "../src/prefetch/model-prefetch.js";
 import { exitOf, runCli, startCollecting } from "./run-cli.js";
@@ -52,12 +52,8 @@ function startPrefetch(args: string[], env: NodeJS.ProcessEnv = {}) {
   return startCollecting(prefetchArgs(args), { env: prefetchEnv(env) });
 }
 
-async function recorded(): Promise<Recorded[]> {
-  const text = await readFile(recordFile, "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Recorded);
+function recorded(): Promise<Recorded[]> {
+  return readJsonLines<Recorded>(recordFile);
 }
 
 const resultsOf = (stdout: string) => (JSON.parse(stdout) as { models: ModelPrefetchResult[] }).models;

@@ -1,8 +1,8 @@
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connectRedis, findFreePort, RedisServerProcess } from "@wgp-farm/queue";
-import { copyOfFakeWangp, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
+import { copyOfFakeWangp, readJsonLines, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { type CliProcess, exitOf, isRunning, killProcessGroup, startCollecting } from "./run-cli.js";
 
@@ -222,10 +222,7 @@ describe("SIGHUP (a closed terminal, a dropped SSH session)", () => {
       { cwd: box.dir, env: { FAKE_WANGP_RECORD: record, FAKE_WANGP_STEP_S: "0.1", REDIS_URL: "" } },
     );
     const submitted = async () =>
-      (await readFile(record, "utf8").catch(() => ""))
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as { event: string; id?: string })
+      (await readJsonLines<{ event: string; id?: string }>(record))
         .filter((entry) => entry.event === "submit")
         .map((entry) => entry.id);
     await waitUntil(async () => (await submitted()).length > 0, 60_000);

@@ -1,9 +1,9 @@
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FarmConnection } from "@wgp-farm/queue";
 import { deriveTaskId } from "@wgp-farm/tasks";
-import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
+import { readJsonLines, temporaryDir, uniquePrefix } from "@wgp-farm/testing";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { type CliProcess, exitOf, startCollecting } from "./run-cli.js";
@@ -70,10 +70,7 @@ describe("wgp-farm watch", () => {
     const writer = await execa(process.execPath, [WRITER, tasksFile, "90000", log], { stdio: "inherit" });
     expect(writer.exitCode).toBe(0);
 
-    const written = (await readFile(log, "utf8"))
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const written = await readJsonLines(log);
     const expectedIds = written.map((task) =>
       typeof task.task_id === "string" ? task.task_id : deriveTaskId(task),
     );
@@ -107,10 +104,7 @@ describe("wgp-farm watch", () => {
     const rejectedFile = `${tasksFile}.rejected.jsonl`;
     await waitFor(async () => (await readdir(work.dir)).includes(path.basename(rejectedFile)), 5_000);
     expect(await stop(watcher.child)).toBe(0);
-    const rejected = (await readFile(rejectedFile, "utf8"))
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line));
+    const rejected = await readJsonLines(rejectedFile);
     expect(rejected).toEqual([
       expect.objectContaining({
         task_id: "bad:id",

@@ -1,20 +1,22 @@
-import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { cancelTask, FarmConnection, FarmStats, modelQueueName, RedisServerProcess } from "@wgp-farm/queue";
 import { temporaryDir } from "@wgp-farm/testing";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 import {
+  eventually,
   importTasks,
   onCleanup,
+  publishedFolders,
   spawnWorkerProcess,
+  stagedFolders,
   startWorker,
   t2vTask,
   testFarm,
   untilRunning,
   WGP_FARM_BIN,
   waitForJob,
+  workerRunningTask,
 } from "./support.js";
 
 const T2V = modelQueueName("t2v");
@@ -67,12 +69,14 @@ describe("cancel", () => {
     expect(job.failedReason).toBe("cancelled: wrong prompt (stopped on gpu0@test-host)");
     expect(job.attemptsMade).toBe(1);
     expect((job.progress as { step: number }).step).toBeLessThan(100);
-    const staged = await readdir(path.join(tf.outputDir, STAGING_DIR_NAME));
-    expect(staged.filter((name) => name.startsWith("long-one"))).toEqual([]);
+    // The attempt discards its staging after it has failed the job.
+    await eventually(
+      async () => ((await stagedFolders(tf)).some((name) => name.startsWith("long-one")) ? undefined : true),
+      5_000,
+      "the cancelled attempt's staging removed",
+    );
     expect(await (await waitForJob(tf, "next-one", T2V)).getState()).toBe("completed");
-    expect(await readdir(tf.outputDir).then((names) => names.filter((n) => !n.startsWith(".")))).toEqual([
-      "next-one",
-    ]);
+    expect(await publishedFolders(tf)).toEqual(["next-one"]);
     expect((await new FarmStats(tf.farm.redis, tf.farm.keys).read()).cancelled).toBe(1);
     expect(await tf.farm.redis.exists(tf.farm.keys.cancelRequest("long-one"))).toBe(0);
   });
@@ -81,11 +85,9 @@ describe("cancel", () => {
 describe("SIGTERM", () => {
   it("lets a running job finish within the drain timeout, then exits 0", async () => {
     const tf = await testFarm("drain-finish");
-    await importTasks(tf, [t2vTask("finishing", { steps: 20 })]);
-    const worker = spawnWorkerProcess(tf, "drain-a", ["--drain-timeout", "30"], {
-      FAKE_WANGP_STEP_S: "0.05",
-    });
-    await untilRunning(tf, "finishing", T2V);
+    const worker = await workerRunningTask(tf, t2vTask("finishing", { steps: 20 }), () =>
+      spawnWorkerProcess(tf, "drain-a", ["--drain-timeout", "30"], { FAKE_WANGP_STEP_S: "0.05" }),
+    );
     worker.child.kill("SIGTERM");
     expect(await worker.exited).toEqual({ code: 0, signal: null });
     const job = await waitForJob(tf, "finishing", T2V, ["completed", "failed"], 1_000);
@@ -94,11 +96,9 @@ describe("SIGTERM", () => {
 
   it("puts a job that outlasts the drain timeout back in its queue (not failed), and exits 0", async () => {
     const tf = await testFarm("drain-requeue");
-    await importTasks(tf, [t2vTask("too-long", { steps: 200 })]);
-    const worker = spawnWorkerProcess(tf, "drain-b", ["--drain-timeout", "0.5"], {
-      FAKE_WANGP_STEP_S: "0.05",
-    });
-    await untilRunning(tf, "too-long", T2V);
+    const worker = await workerRunningTask(tf, t2vTask("too-long", { steps: 200 }), () =>
+      spawnWorkerProcess(tf, "drain-b", ["--drain-timeout", "0.5"], { FAKE_WANGP_STEP_S: "0.05" }),
+    );
     worker.child.kill("SIGTERM");
     expect(await worker.exited).toEqual({ code: 0, signal: null });
     const job = await tf.farm.queues.byName(T2V).getJob("too-long");
@@ -113,11 +113,9 @@ describe("SIGTERM", () => {
 
   it("exits at once on a second signal", async () => {
     const tf = await testFarm("drain-twice");
-    await importTasks(tf, [t2vTask("interrupted", { steps: 200 })]);
-    const worker = spawnWorkerProcess(tf, "drain-c", ["--drain-timeout", "60"], {
-      FAKE_WANGP_STEP_S: "0.05",
-    });
-    await untilRunning(tf, "interrupted", T2V);
+    const worker = await workerRunningTask(tf, t2vTask("interrupted", { steps: 200 }), () =>
+      spawnWorkerProcess(tf, "drain-c", ["--drain-timeout", "60"], { FAKE_WANGP_STEP_S: "0.05" }),
+    );
     worker.child.kill("SIGTERM");
     await new Promise((resolve) => setTimeout(resolve, 200));
     worker.child.kill("SIGTERM");

@@ -2,17 +2,17 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { modelQueueName } from "@wgp-farm/queue";
 import { describe, expect, it } from "vitest";
-import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 import { WORKER_DEFAULTS } from "../src/worker-options.js";
 import {
-  importTasks,
+  publishedFolders,
   readRecords,
   spawnWorkerProcess,
+  stagedFolders,
   startWorker,
   t2vTask,
   testFarm,
-  untilRunning,
   waitForJob,
+  workerRunningTask,
 } from "./support.js";
 
 const T2V = modelQueueName("t2v");
@@ -20,10 +20,13 @@ const T2V = modelQueueName("t2v");
 describe("a worker killed with SIGKILL mid-job", () => {
   it("has its job run again on another worker within 15 s, leaving exactly one result", async () => {
     const tf = await testFarm("sigkill");
-    await importTasks(tf, [t2vTask("survivor", { steps: 30, output_sub_dir: "survivor" })]);
     // The production lock and stalled settings (defaults), not test-shortened ones.
-    const doomed = spawnWorkerProcess(tf, "doomed-host", [], { FAKE_WANGP_STEP_S: "0.1" });
-    await untilRunning(tf, "survivor", T2V, 3);
+    const doomed = await workerRunningTask(
+      tf,
+      t2vTask("survivor", { steps: 30, output_sub_dir: "survivor" }),
+      () => spawnWorkerProcess(tf, "doomed-host", [], { FAKE_WANGP_STEP_S: "0.1" }),
+      3,
+    );
     doomed.child.kill("SIGKILL");
     const killedAt = Date.now();
     await doomed.exited;
@@ -40,13 +43,12 @@ describe("a worker killed with SIGKILL mid-job", () => {
     // processedOn is when the rescuing slot took the job.
     expect((job.processedOn ?? 0) - killedAt).toBeLessThan(15_000);
 
-    const published = (await readdir(tf.outputDir)).filter((name) => !name.startsWith("."));
-    expect(published).toEqual(["survivor"]);
+    expect(await publishedFolders(tf)).toEqual(["survivor"]);
     expect((await readdir(path.join(tf.outputDir, "survivor"))).sort()).toEqual(
       ["result.json", "survivor.mp4", "task.json"].sort(),
     );
     // The killed attempt's staging folder was removed when the job was taken over.
-    expect(await readdir(path.join(tf.outputDir, STAGING_DIR_NAME))).toEqual([]);
+    expect(await stagedFolders(tf)).toEqual([]);
     const submits = (await readRecords(tf.recordFile)).filter(
       (r) => r.event === "submit" && r.id === "survivor",
     );

@@ -1,22 +1,24 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
-import { FarmStats, LostAttempts, modelQueueName, PublishClaims } from "@wgp-farm/queue";
+import { FarmStats, modelQueueName, PublishClaims } from "@wgp-farm/queue";
 import { Job, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { AttemptHistory } from "../src/job/attempt-history.js";
 import { LockRenewal } from "../src/job/lock-renewal.js";
-import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 import {
   eventually,
-  importTasks,
+  lostAttemptOf,
   onCleanup,
+  publishedFolders,
   silent,
+  stagedFolders,
   startWorker,
   t2vTask,
+  takeLockAsAnotherAttempt,
   testFarm,
-  untilRunning,
+  workerRunningTask,
 } from "./support.js";
 
 const T2V = modelQueueName("t2v");
@@ -123,35 +125,29 @@ describe("the attempt history of a task with a lost attempt", () => {
 describe("an attempt whose lock another attempt took before it published", () => {
   it("publishes nothing, leaves the job alone, discards its staging and records the lost attempt", async () => {
     const tf = await testFarm("fence-stolen");
-    await importTasks(tf, [t2vTask("stolen", { steps: 12, output_sub_dir: "stolen" })]);
     // What the other attempt published is already in place; the stale one must not replace it.
     const published = path.join(tf.outputDir, "stolen");
     await mkdir(published, { recursive: true });
     await writeFile(path.join(published, "result.json"), `${JSON.stringify({ attempt: 2 })}\n`);
     // The renewal comes too late to notice: the publish claim is what stops the stale attempt.
-    await startWorker(tf, { lockDurationMs: 20_000, lockRenewMs: 15_000, env: { FAKE_WANGP_STEP_S: "0.1" } });
-    await untilRunning(tf, "stolen", T2V, 2);
-    const lockKey = tf.farm.keys.jobLockKey(T2V, "stolen");
-    await tf.farm.redis.set(lockKey, "the-other-attempt", "PX", 60_000);
-
-    const lostAttempts = new LostAttempts(tf.farm.redis, tf.farm.keys);
-    const [lost] = await eventually(
-      async () => {
-        const records = await lostAttempts.list("stolen");
-        return records.length > 0 ? records : undefined;
-      },
-      30_000,
-      "the lost attempt's record",
+    await workerRunningTask(
+      tf,
+      t2vTask("stolen", { steps: 12, output_sub_dir: "stolen" }),
+      () =>
+        startWorker(tf, { lockDurationMs: 20_000, lockRenewMs: 15_000, env: { FAKE_WANGP_STEP_S: "0.1" } }),
+      2,
     );
+    const lockKey = await takeLockAsAnotherAttempt(tf, T2V, "stolen");
+
+    const lost = await lostAttemptOf(tf, "stolen");
 
     expect(lost).toMatchObject({ attempt: 1, slot: "gpu0@test-host" });
-    expect(lost?.why).toMatch(/publish claim was refused/);
-    expect(lost?.gpu_ms).toBeGreaterThan(500);
+    expect(lost.why).toMatch(/publish claim was refused/);
+    expect(lost.gpu_ms).toBeGreaterThan(500);
     expect(JSON.parse(await readFile(path.join(published, "result.json"), "utf8"))).toEqual({ attempt: 2 });
     expect(await readdir(published)).toEqual(["result.json"]);
     await eventually(
-      async () =>
-        (await readdir(path.join(tf.outputDir, STAGING_DIR_NAME))).length === 0 ? true : undefined,
+      async () => ((await stagedFolders(tf)).length === 0 ? true : undefined),
       5_000,
       "the staging folder removed",
     );
@@ -164,30 +160,25 @@ describe("an attempt whose lock another attempt took before it published", () =>
     expect(history.at(-1)?.message).toMatch(/^lost to another attempt: /);
     const counters = await new FarmStats(tf.farm.redis, tf.farm.keys).read();
     expect(counters.lost_attempts).toBe(1);
-    expect(counters.wasted_gpu_ms).toBe(lost?.gpu_ms);
+    expect(counters.wasted_gpu_ms).toBe(lost.gpu_ms);
     expect(counters.completed + counters.failed).toBe(0);
   });
 
   it("stops its engine job within the lock duration once the lock cannot be renewed", async () => {
     const tf = await testFarm("fence-renewal");
-    await importTasks(tf, [t2vTask("taken", { steps: 200, output_sub_dir: "taken" })]);
-    await startWorker(tf, { lockDurationMs: 2_000, lockRenewMs: 500, env: { FAKE_WANGP_STEP_S: "0.1" } });
-    await untilRunning(tf, "taken", T2V, 2);
-    const takenAt = Date.now();
-    await tf.farm.redis.set(tf.farm.keys.jobLockKey(T2V, "taken"), "the-other-attempt", "PX", 60_000);
-
-    const lostAttempts = new LostAttempts(tf.farm.redis, tf.farm.keys);
-    const [lost] = await eventually(
-      async () => {
-        const records = await lostAttempts.list("taken");
-        return records.length > 0 ? records : undefined;
-      },
-      30_000,
-      "the lost attempt's record",
+    await workerRunningTask(
+      tf,
+      t2vTask("taken", { steps: 200, output_sub_dir: "taken" }),
+      () => startWorker(tf, { lockDurationMs: 2_000, lockRenewMs: 500, env: { FAKE_WANGP_STEP_S: "0.1" } }),
+      2,
     );
-    expect(lost?.why).toMatch(/taken over/);
+    const takenAt = Date.now();
+    await takeLockAsAnotherAttempt(tf, T2V, "taken");
+
+    const lost = await lostAttemptOf(tf, "taken");
+    expect(lost.why).toMatch(/taken over/);
     // Found out at the next renewal, stopped at the engine's next step (well before its 20 s job).
-    expect(Date.parse(lost?.lost_at ?? "") - takenAt).toBeLessThan(2_000 + 1_500);
-    expect((await readdir(tf.outputDir)).filter((name) => !name.startsWith("."))).toEqual([]);
+    expect(Date.parse(lost.lost_at ?? "") - takenAt).toBeLessThan(2_000 + 1_500);
+    expect(await publishedFolders(tf)).toEqual([]);
   });
 });

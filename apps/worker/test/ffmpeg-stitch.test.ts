@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { temporaryDir } from "@wgp-farm/testing";
+import { probeVideo, temporaryDir } from "@wgp-farm/testing";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { stitchVideos } from "../src/steps/ffmpeg-stitch.js";
@@ -32,22 +32,6 @@ async function testVideo(file: string, frames: number, withAudio = false): Promi
   return file;
 }
 
-async function framesOf(file: string): Promise<number> {
-  const { stdout } = await execa("ffprobe", [
-    "-v",
-    "error",
-    "-select_streams",
-    "v:0",
-    "-count_frames",
-    "-show_entries",
-    "stream=nb_read_frames",
-    "-of",
-    "csv=p=0",
-    file,
-  ]);
-  return Number(stdout.trim());
-}
-
 async function workDir(): Promise<string> {
   const { dir, remove } = await temporaryDir("ffmpeg-stitch");
   onCleanup(remove);
@@ -67,7 +51,7 @@ describe("stitchVideos", () => {
       { files, target, workDir: path.join(dir, "work"), reencode: false, crossfadeS: 0 },
       new AbortController().signal,
     );
-    expect(await framesOf(target)).toBe(12);
+    expect((await probeVideo(target)).frames).toBe(12);
   }, 60_000);
 
   it("crossfades when asked: the overlap is shared, audio included", async () => {
@@ -82,6 +66,6 @@ describe("stitchVideos", () => {
       new AbortController().signal,
     );
     // 1 s + 1 s less a quarter-second overlap at 16 fps.
-    expect(Math.abs((await framesOf(target)) - 28)).toBeLessThanOrEqual(1);
+    expect(Math.abs((await probeVideo(target)).frames - 28)).toBeLessThanOrEqual(1);
   }, 60_000);
 });

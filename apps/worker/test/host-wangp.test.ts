@@ -1,12 +1,6 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import {
-  farmWangpKnowledge,
-  HostCatalogs,
-  importTaskSource,
-  modelQueueName,
-  RedisTaskSink,
-} from "@wgp-farm/queue";
+import { farmWangpKnowledge, HostCatalogs, modelQueueName } from "@wgp-farm/queue";
 import { describe, expect, it } from "vitest";
 import {
   copyOfFakeWangp,
@@ -42,16 +36,10 @@ describe("the WanGP of each host", () => {
     expect(await catalogs.list()).toHaveLength(1); // two slots, one checkout: one record
 
     // The importer checks against the live hosts: the unknown model is queued, with a warning.
-    const body = Buffer.from(JSON.stringify([t2vTask("known"), t2vTask("unknown", { model: "t2v_1.3B" })]));
-    const report = await importTaskSource(
-      new RedisTaskSink(tf.farm, FAST_RETRY),
-      {
-        stream: (async function* () {
-          yield body;
-        })(),
-        baseDir: tf.dir,
-        name: "test",
-      },
+    const report = await importTasks(
+      tf,
+      [t2vTask("known"), t2vTask("unknown", { model: "t2v_1.3B" })],
+      FAST_RETRY,
       { wangp: farmWangpKnowledge(await catalogs.list()) },
     );
     expect(report.imported.map((entry) => entry.task_id).sort()).toEqual(["known", "unknown"]);

@@ -3,8 +3,16 @@ import path from "node:path";
 import { FarmStats, modelQueueName, SlotRegistry } from "@wgp-farm/queue";
 import { describe, expect, it } from "vitest";
 import type { ResultManifest, ResultSummary } from "../src/index.js";
-import { STAGING_DIR_NAME, sha256Of } from "../src/output/output-publisher.js";
-import { importTasks, startWorker, t2vTask, testFarm, waitForJob } from "./support.js";
+import { sha256Of } from "../src/output/output-publisher.js";
+import {
+  importTasks,
+  publishedFolders,
+  stagedFolders,
+  startWorker,
+  t2vTask,
+  testFarm,
+  waitForJob,
+} from "./support.js";
 
 describe("a job's result", () => {
   it("publishes the files, task.json and result.json, and returns the manifest summary", async () => {
@@ -88,7 +96,7 @@ describe("a job's result", () => {
     expect(taskJson.import).toMatchObject({ source: "test", seed_generated: false });
 
     // Nothing left behind in staging; progress and log reached the job; counters moved.
-    expect(await readdir(path.join(tf.outputDir, STAGING_DIR_NAME))).toEqual([]);
+    expect(await stagedFolders(tf)).toEqual([]);
     expect(job.progress).toMatchObject({ slot: "gpu0@test-host" });
     const logs = await tf.farm.queues.byName(modelQueueName("t2v")).getJobLogs("lighthouse-1");
     expect(logs.logs.some((line) => line.startsWith("attempt 1 on gpu0@test-host"))).toBe(true);
@@ -113,7 +121,7 @@ describe("a job's result", () => {
     expect(await job.getState()).toBe("failed");
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toMatch(/^invalid: .*Loras/);
-    expect(await readdir(tf.outputDir).then((names) => names.filter((n) => !n.startsWith(".")))).toEqual([]);
+    expect(await publishedFolders(tf)).toEqual([]);
   });
 
   it("fails a task whose media is missing on this host before the engine sees it", async () => {

@@ -6,6 +6,7 @@ import {
   importTasks,
   readRecords,
   startWorker,
+  type TestFarm,
   t2vTask,
   testFarm,
   waitForJob,
@@ -14,7 +15,8 @@ import {
 const LOAD_S = 1.5;
 const TASKS = ["a", "b", "c", "d", "e", "f"];
 
-async function loadTimes(tf: Awaited<ReturnType<typeof testFarm>>, missing: string): Promise<number[]> {
+/** Two slots on the tasks, with a WanGP that takes `loadS` to load and lacks the weights of `missing`. */
+async function startTwoSlots(tf: TestFarm, loadS: number, missing: string): Promise<void> {
   const wangpRoot = await copyOfFakeWangp(tf.dir);
   // Enough slow work that the scheduler sends both slots to the model.
   await importTasks(
@@ -24,8 +26,12 @@ async function loadTimes(tf: Awaited<ReturnType<typeof testFarm>>, missing: stri
   await startWorker(tf, {
     wangpRoot,
     slots: 2,
-    env: { FAKE_WANGP_LOAD_S: String(LOAD_S), FAKE_WANGP_STEP_S: "0.2", FAKE_WANGP_MISSING_MODELS: missing },
+    env: { FAKE_WANGP_LOAD_S: String(loadS), FAKE_WANGP_STEP_S: "0.2", FAKE_WANGP_MISSING_MODELS: missing },
   });
+}
+
+async function loadTimes(tf: TestFarm, missing: string): Promise<number[]> {
+  await startTwoSlots(tf, LOAD_S, missing);
   for (const id of ["a", "b"])
     expect((await waitForJob(tf, id, modelQueueName("t2v"))).returnvalue).toBeTruthy();
   return (await readRecords(tf.recordFile))
@@ -57,16 +63,7 @@ describe("a model's weights", () => {
 
   it("stop the wait of a slot whose job is cancelled meanwhile", async () => {
     const tf = await testFarm("weights-cancel");
-    const wangpRoot = await copyOfFakeWangp(tf.dir);
-    await importTasks(
-      tf,
-      TASKS.map((id) => t2vTask(id)),
-    );
-    await startWorker(tf, {
-      wangpRoot,
-      slots: 2,
-      env: { FAKE_WANGP_LOAD_S: "8", FAKE_WANGP_STEP_S: "0.2", FAKE_WANGP_MISSING_MODELS: "t2v" },
-    });
+    await startTwoSlots(tf, 8, "t2v");
     const queue = tf.farm.queues.byName(modelQueueName("t2v"));
     const waiting = await eventually(async () => {
       for (const id of TASKS) {

@@ -15,8 +15,8 @@ import {
 import { Bucket } from "@wgp-farm/storage";
 import { S3TestServer } from "@wgp-farm/storage/test-server";
 import { isStitchTask, type Task, TaskValidator } from "@wgp-farm/tasks";
+import { probeVideo } from "@wgp-farm/testing";
 import { type FlowJob, FlowProducer, type Queue } from "bullmq";
-import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import type { ResultSummary } from "../src/index.js";
 import { startWorker, type TestFarm, t2vTask, testFarm, waitForJob } from "./support.js";
@@ -99,33 +99,6 @@ async function addFlow(tf: TestFarm, flow: FlowJob): Promise<void> {
   );
 }
 
-interface Probe {
-  width: number;
-  height: number;
-  frames: number;
-}
-
-async function probe(file: string): Promise<Probe> {
-  const { stdout } = await execa("ffprobe", [
-    "-v",
-    "error",
-    "-select_streams",
-    "v:0",
-    "-count_frames",
-    "-show_entries",
-    "stream=width,height,nb_read_frames",
-    "-of",
-    "json",
-    file,
-  ]);
-  const stream = (JSON.parse(stdout) as { streams: Record<string, string | number>[] }).streams[0] ?? {};
-  return {
-    width: Number(stream.width),
-    height: Number(stream.height),
-    frames: Number(stream.nb_read_frames),
-  };
-}
-
 async function mainFileOf(
   tf: TestFarm,
   taskId: string,
@@ -159,9 +132,9 @@ describe("pipeline steps on the worker", () => {
     const last = await mainFileOf(tf, interpolate.name, interpolate.queueName);
     const generated = await mainFileOf(tf, "clip", "model.t2v");
     const upscaled = await mainFileOf(tf, upscale.name, upscale.queueName);
-    expect(await probe(generated.file)).toEqual({ width: 64, height: 48, frames: 9 });
-    expect(await probe(upscaled.file)).toEqual({ width: 128, height: 96, frames: 9 });
-    expect(await probe(last.file)).toEqual({ width: 128, height: 96, frames: 18 });
+    expect(await probeVideo(generated.file)).toEqual({ width: 64, height: 48, frames: 9 });
+    expect(await probeVideo(upscaled.file)).toEqual({ width: 128, height: 96, frames: 9 });
+    expect(await probeVideo(last.file)).toEqual({ width: 128, height: 96, frames: 18 });
 
     expect(path.dirname(last.file)).toBe(path.join(tf.outputDir, "clip", "then-2-interpolate"));
     expect(generated.manifest.chain).toEqual([
@@ -211,7 +184,7 @@ describe("pipeline steps on the worker", () => {
     await startWorker(tf, { env: REAL_MEDIA, stitchConcurrency: 1 });
 
     const stitched = await mainFileOf(tf, "final", STITCH_QUEUE);
-    expect((await probe(stitched.file)).frames).toBe(9 + 13 + 17);
+    expect((await probeVideo(stitched.file)).frames).toBe(9 + 13 + 17);
     expect(stitched.manifest).toMatchObject({
       model_type: "stitch",
       stitch: { reencode: false, crossfade_s: 0 },
@@ -228,7 +201,7 @@ describe("pipeline steps on the worker", () => {
     const stitchQueue = tf.farm.queues.byName(STITCH_QUEUE) as unknown as Queue<StitchJobData>;
     await stitchQueue.add("again", stitch("again", true), { jobId: "again", ...JOB_OPTIONS });
     const reencoded = await mainFileOf(tf, "again", STITCH_QUEUE);
-    expect(await probe(reencoded.file)).toEqual({ width: 64, height: 48, frames: 39 });
+    expect(await probeVideo(reencoded.file)).toEqual({ width: 64, height: 48, frames: 39 });
   }, 180_000);
 
   it("fails a step whose source is not completed, naming it, without a retry; takes no stitch with concurrency 0", async () => {
@@ -313,7 +286,7 @@ describe("pipeline steps on results kept in a bucket", () => {
       const local = path.join(tf.dir, "upscaled.mp4");
       const link = await bucket.link(`${tf.prefix}/bclip/then-1-upscale/${upscaled.main_file}`);
       await writeFile(local, Buffer.from(await (await fetch(link)).arrayBuffer()));
-      expect(await probe(local)).toEqual({ width: 128, height: 96, frames: 9 });
+      expect(await probeVideo(local)).toEqual({ width: 128, height: 96, frames: 9 });
     } finally {
       bucket.close();
       await server.stop();

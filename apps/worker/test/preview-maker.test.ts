@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { probeVideo } from "@wgp-farm/testing";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PublishedFile } from "../src/index.js";
@@ -10,16 +11,6 @@ let dir: string;
 
 async function fileOf(name: string): Promise<PublishedFile> {
   return { name, size: (await stat(path.join(dir, name))).size, sha256: "" };
-}
-
-/** Width and height of a picture or video's first stream, and how many frames it has. */
-async function probe(file: string): Promise<{ width: number; height: number; frames: number }> {
-  const { stdout } = await execa("ffprobe", [
-    ...["-v", "error", "-select_streams", "v:0", "-count_frames"],
-    ...["-show_entries", "stream=width,height,nb_read_frames", "-of", "json", file],
-  ]);
-  const [stream] = JSON.parse(stdout).streams;
-  return { width: stream.width, height: stream.height, frames: Number(stream.nb_read_frames) };
 }
 
 beforeAll(async () => {
@@ -49,11 +40,11 @@ describe("previews made at publish", () => {
     for (const preview of report.previews) {
       expect(preview.size).toBe((await stat(path.join(dir, preview.name))).size);
     }
-    expect(await probe(path.join(dir, "previews/clip.mp4.poster.jpg"))).toMatchObject({
+    expect(await probeVideo(path.join(dir, "previews/clip.mp4.poster.jpg"))).toMatchObject({
       width: 320,
       height: 184,
     });
-    expect(await probe(path.join(dir, "previews/picture.png.thumb.jpg"))).toMatchObject({
+    expect(await probeVideo(path.join(dir, "previews/picture.png.thumb.jpg"))).toMatchObject({
       width: 320,
       height: 320,
     });

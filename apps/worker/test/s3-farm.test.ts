@@ -1,43 +1,28 @@
 import { createHash } from "node:crypto";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { cleanTasks, LostAttempts, modelQueueName } from "@wgp-farm/queue";
-import { Bucket, BucketResults, StoreSetupError } from "@wgp-farm/storage";
-import { S3TestServer } from "@wgp-farm/storage/test-server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanTasks, modelQueueName } from "@wgp-farm/queue";
+import { BucketResults, StoreSetupError } from "@wgp-farm/storage";
+import { describe, expect, it } from "vitest";
 import type { ResultManifest, ResultSummary } from "../src/index.js";
 import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 import {
+  bucketServerForFile,
   eventually,
   importTasks,
+  lostAttemptOf,
   spawnWorkerProcess,
   startWorker,
   t2vTask,
+  takeLockAsAnotherAttempt,
   testFarm,
-  untilRunning,
   waitForJob,
+  workerRunningTask,
 } from "./support.js";
 
 const T2V = modelQueueName("t2v");
 const BUCKET = "farm-results";
-let server: S3TestServer;
-let bucket: Bucket;
-
-beforeAll(async () => {
-  server = await S3TestServer.start({ buckets: [BUCKET] });
-  // Credentials by the AWS chain (the environment), as on a worker host.
-  Object.assign(process.env, server.env());
-  bucket = new Bucket({ bucket: BUCKET, prefix: "" }, server.settings, { setting: "test" });
-});
-
-afterAll(async () => {
-  bucket?.close();
-  await server?.stop();
-});
-
-async function keysUnder(prefix: string): Promise<string[]> {
-  return (await bucket.list(prefix)).map((object) => object.key).sort();
-}
+const s3 = bucketServerForFile(BUCKET);
 
 /** What must not depend on where a result is kept or which host made it. */
 function portable(manifest: ResultManifest) {
@@ -65,7 +50,7 @@ describe("a farm whose results go to a bucket", () => {
         mainOutputDir: path.join(tf.dir, `${host}-out`),
         stateDir: path.join(tf.dir, `${host}-state`),
         outputStore,
-        ...server.settings,
+        ...s3.server.settings,
         // Long enough that the second host takes tasks too.
         env: { FAKE_WANGP_STEP_S: "0.3" },
       });
@@ -83,15 +68,13 @@ describe("a farm whose results go to a bucket", () => {
       expect(summary.output_dir).toBe(`${outputStore}/${task.output_sub_dir}`);
 
       const fromFolder = JSON.parse(
-        await import("node:fs/promises").then((fs) =>
-          fs.readFile(path.join(shared.outputDir, String(task.output_sub_dir), "result.json"), "utf8"),
-        ),
+        await readFile(path.join(shared.outputDir, String(task.output_sub_dir), "result.json"), "utf8"),
       ) as ResultManifest;
       const fromBucket = JSON.parse(
-        (await bucket.getText(`${tf.prefix}/${task.output_sub_dir}/result.json`)) ?? "{}",
+        (await s3.bucket.getText(`${tf.prefix}/${task.output_sub_dir}/result.json`)) ?? "{}",
       ) as ResultManifest;
       expect(portable(fromBucket)).toEqual(portable(fromFolder));
-      expect(await keysUnder(`${tf.prefix}/${task.output_sub_dir}/`)).toEqual(
+      expect(await s3.keysUnder(`${tf.prefix}/${task.output_sub_dir}/`)).toEqual(
         [summary.main_file, "result.json", "task.json"]
           .map((name) => `${tf.prefix}/${task.output_sub_dir}/${name}`)
           .sort(),
@@ -104,36 +87,32 @@ describe("a farm whose results go to a bucket", () => {
       expect(await readdir(local)).toEqual([STAGING_DIR_NAME]);
       expect(await readdir(path.join(local, STAGING_DIR_NAME))).toEqual([]);
     }
-    expect(await keysUnder(`${tf.prefix}/${STAGING_DIR_NAME}/`)).toEqual([]);
+    expect(await s3.keysUnder(`${tf.prefix}/${STAGING_DIR_NAME}/`)).toEqual([]);
   });
 
   it("an attempt whose lock another attempt took uploads nothing under the result's keys", async () => {
     const tf = await testFarm("s3-fence");
     const outputStore = `s3://${BUCKET}/${tf.prefix}`;
-    await importTasks(tf, [t2vTask("stolen", { steps: 12, output_sub_dir: "stolen" })]);
-    await startWorker(tf, {
-      outputStore,
-      ...server.settings,
-      lockDurationMs: 20_000,
-      lockRenewMs: 15_000,
-      env: { FAKE_WANGP_STEP_S: "0.1" },
-    });
-    await untilRunning(tf, "stolen", T2V, 2);
-    await tf.farm.redis.set(tf.farm.keys.jobLockKey(T2V, "stolen"), "the-other-attempt", "PX", 60_000);
-
-    const lostAttempts = new LostAttempts(tf.farm.redis, tf.farm.keys);
-    const [lost] = await eventually(
-      async () => {
-        const records = await lostAttempts.list("stolen");
-        return records.length > 0 ? records : undefined;
-      },
-      30_000,
-      "the lost attempt's record",
+    await workerRunningTask(
+      tf,
+      t2vTask("stolen", { steps: 12, output_sub_dir: "stolen" }),
+      () =>
+        startWorker(tf, {
+          outputStore,
+          ...s3.server.settings,
+          lockDurationMs: 20_000,
+          lockRenewMs: 15_000,
+          env: { FAKE_WANGP_STEP_S: "0.1" },
+        }),
+      2,
     );
-    expect(lost?.why).toMatch(/publish claim was refused/);
-    expect(await keysUnder(`${tf.prefix}/stolen/`)).toEqual([]);
+    await takeLockAsAnotherAttempt(tf, T2V, "stolen");
+
+    const lost = await lostAttemptOf(tf, "stolen");
+    expect(lost.why).toMatch(/publish claim was refused/);
+    expect(await s3.keysUnder(`${tf.prefix}/stolen/`)).toEqual([]);
     await eventually(
-      async () => ((await keysUnder(`${tf.prefix}/`)).length === 0 ? true : undefined),
+      async () => ((await s3.keysUnder(`${tf.prefix}/`)).length === 0 ? true : undefined),
       5_000,
       "the attempt's remote staging removed",
     );
@@ -144,12 +123,12 @@ describe("a farm whose results go to a bucket", () => {
     const tf = await testFarm("s3-links");
     const outputStore = `s3://${BUCKET}/${tf.prefix}`;
     await importTasks(tf, [t2vTask("linked", { output_sub_dir: "linked" })]);
-    await startWorker(tf, { outputStore, ...server.settings, env: { FAKE_WANGP_STEP_S: "0.02" } });
+    await startWorker(tf, { outputStore, ...s3.server.settings, env: { FAKE_WANGP_STEP_S: "0.02" } });
     const job = await waitForJob(tf, "linked", T2V);
     const summary = job.returnvalue as ResultSummary;
 
-    const results = new BucketResults(server.settings, { within: outputStore });
-    const elsewhere = new BucketResults(server.settings, { within: `s3://${BUCKET}/another-farm` });
+    const results = new BucketResults(s3.server.settings, { within: outputStore });
+    const elsewhere = new BucketResults(s3.server.settings, { within: `s3://${BUCKET}/another-farm` });
     try {
       const links = await results.linksOfResult(summary, 60_000);
       expect(links.map((link) => link.name)).toEqual([summary.main_file, "result.json"]);
@@ -160,10 +139,10 @@ describe("a farm whose results go to a bucket", () => {
 
       const dry = await cleanTasks(tf.farm, { state: "completed", olderThanMs: 0, dryRun: true, results });
       expect(dry.results?.removed).toEqual([summary.output_dir]);
-      expect((await keysUnder(`${tf.prefix}/linked/`)).length).toBe(3);
+      expect((await s3.keysUnder(`${tf.prefix}/linked/`)).length).toBe(3);
       const report = await cleanTasks(tf.farm, { state: "completed", olderThanMs: 0, results });
       expect(report.results).toEqual({ removed: [summary.output_dir], kept: [], failed: [] });
-      expect(await keysUnder(`${tf.prefix}/`)).toEqual([]);
+      expect(await s3.keysUnder(`${tf.prefix}/`)).toEqual([]);
     } finally {
       results.close();
       elsewhere.close();
@@ -174,7 +153,7 @@ describe("a farm whose results go to a bucket", () => {
     const tf = await testFarm("s3-no-bucket");
     const failure = await startWorker(tf, {
       outputStore: "s3://no-such-bucket/farm",
-      ...server.settings,
+      ...s3.server.settings,
     }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StoreSetupError);
     expect(String(failure)).toContain(
@@ -186,13 +165,13 @@ describe("a farm whose results go to a bucket", () => {
     const tf = await testFarm("s3-cli-worker");
     await importTasks(tf, [t2vTask("by-cli", { output_sub_dir: "by-cli" })]);
     spawnWorkerProcess(tf, "cli-host", [], {
-      ...server.env(),
+      ...s3.server.env(),
       WGP_FARM_OUTPUT_STORE: `s3://${BUCKET}/${tf.prefix}`,
       FAKE_WANGP_STEP_S: "0.02",
     });
     const job = await waitForJob(tf, "by-cli", T2V, ["completed", "failed"], 60_000);
     expect(job.failedReason).toBeUndefined();
     expect((job.returnvalue as ResultSummary).output_dir).toBe(`s3://${BUCKET}/${tf.prefix}/by-cli`);
-    expect(await keysUnder(`${tf.prefix}/by-cli/`)).toContain(`${tf.prefix}/by-cli/result.json`);
+    expect(await s3.keysUnder(`${tf.prefix}/by-cli/`)).toContain(`${tf.prefix}/by-cli/result.json`);
   });
 });

@@ -1,36 +1,17 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  Bucket,
-  MIN_PART_SIZE,
-  type S3Settings,
-  StoreSetupError,
-  StoreUnavailableError,
-} from "@wgp-farm/storage";
-import { FaultyLink, S3RVER_CREDENTIALS, S3TestServer } from "@wgp-farm/storage/test-server";
+import { MIN_PART_SIZE, type S3Settings, StoreSetupError, StoreUnavailableError } from "@wgp-farm/storage";
+import { FaultyLink, S3RVER_CREDENTIALS } from "@wgp-farm/storage/test-server";
 import { temporaryDir } from "@wgp-farm/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { JobLostError } from "../src/job/publish-fence.js";
 import { type PublishGate, STAGING_DIR_NAME, type StagedOutput } from "../src/output/output-publisher.js";
 import { S3ResultStore } from "../src/output/s3-result-store.js";
-import { onCleanup, silent } from "./support.js";
+import { bucketServerForFile, onCleanup, silent } from "./support.js";
 
 const BUCKET = "farm-results";
-let server: S3TestServer;
-let bucket: Bucket;
-
-beforeAll(async () => {
-  server = await S3TestServer.start({ buckets: [BUCKET] });
-  // The store takes its credentials from the AWS chain, as on a farm host: here, the environment.
-  Object.assign(process.env, server.env());
-  bucket = new Bucket({ bucket: BUCKET, prefix: "" }, server.settings, { setting: "test" });
-});
-
-afterAll(async () => {
-  bucket?.close();
-  await server?.stop();
-});
+const s3 = bucketServerForFile(BUCKET);
 
 /** A gate that grants the claim (or refuses it) and lets `checks` renames through before the lease runs out. */
 function testGate(options: { refuse?: boolean; checks?: number } = {}): PublishGate & { claimed: boolean } {
@@ -54,7 +35,7 @@ async function openStore(prefix: string, settings: Partial<S3Settings> = {}): Pr
   const store = await S3ResultStore.open(
     path.join(dir, "out"),
     `s3://${BUCKET}/${prefix}`,
-    { ...server.settings, s3PartSize: MIN_PART_SIZE, ...settings },
+    { ...s3.server.settings, s3PartSize: MIN_PART_SIZE, ...settings },
     silent,
   );
   onCleanup(async () => {
@@ -89,12 +70,8 @@ async function stagedAttempt(
   };
 }
 
-async function keysUnder(prefix: string): Promise<string[]> {
-  return (await bucket.list(prefix)).map((object) => object.key).sort();
-}
-
 async function sha256Stored(key: string): Promise<string> {
-  const link = await bucket.link(key);
+  const link = await s3.bucket.link(key);
   const body = Buffer.from(await (await fetch(link)).arrayBuffer());
   return createHash("sha256").update(body).digest("hex");
 }
@@ -106,15 +83,15 @@ describe("S3ResultStore", () => {
     const target = await store.publish(staged, "shots/t-1", documents, testGate());
 
     expect(target).toBe(`s3://${BUCKET}/p1/shots/t-1`);
-    expect(await keysUnder("p1/")).toEqual([
+    expect(await s3.keysUnder("p1/")).toEqual([
       "p1/shots/t-1/result.json",
       "p1/shots/t-1/t-1.mp4",
       "p1/shots/t-1/t-1.png",
       "p1/shots/t-1/task.json",
     ]);
-    const manifest = JSON.parse((await bucket.getText("p1/shots/t-1/result.json")) ?? "{}");
+    const manifest = JSON.parse((await s3.bucket.getText("p1/shots/t-1/result.json")) ?? "{}");
     for (const file of manifest.files) {
-      expect(await bucket.head(`p1/shots/t-1/${file.name}`)).toMatchObject({
+      expect(await s3.bucket.head(`p1/shots/t-1/${file.name}`)).toMatchObject({
         size: file.size,
         sha256: file.sha256,
       });
@@ -136,7 +113,7 @@ describe("S3ResultStore", () => {
     await store.publish(first.staged, "again", first.documents, testGate());
     const second = await stagedAttempt(store, "again", { "new.mp4": 2000 });
     await store.publish(second.staged, "again", second.documents, testGate());
-    expect(await keysUnder("p3/")).toEqual([
+    expect(await s3.keysUnder("p3/")).toEqual([
       "p3/again/new.mp4",
       "p3/again/result.json",
       "p3/again/task.json",
@@ -149,7 +126,7 @@ describe("S3ResultStore", () => {
     await expect(store.publish(staged, "lost", documents, testGate({ refuse: true }))).rejects.toThrow(
       JobLostError,
     );
-    expect(await keysUnder("p4/")).toEqual([]);
+    expect(await s3.keysUnder("p4/")).toEqual([]);
   });
 
   it("never leaves a result that looks complete when the lease runs out half way: the manifest comes last", async () => {
@@ -158,7 +135,7 @@ describe("S3ResultStore", () => {
     await expect(store.publish(staged, "half", documents, testGate({ checks: 1 }))).rejects.toThrow(
       JobLostError,
     );
-    const keys = await keysUnder("p5/half/");
+    const keys = await s3.keysUnder("p5/half/");
     expect(keys.length).toBeGreaterThan(0);
     expect(keys).not.toContain("p5/half/result.json");
   });
@@ -174,13 +151,13 @@ describe("S3ResultStore", () => {
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StoreSetupError);
     expect(String(failure)).toContain("the store does not implement UploadPartCopy");
-    expect(await keysUnder("p9/huge/")).not.toContain("p9/huge/result.json");
-    expect(await keysUnder("p9/huge/")).not.toContain("p9/huge/huge.mp4");
-    expect(await keysUnder(`p9/${STAGING_DIR_NAME}/`)).toEqual([]);
+    expect(await s3.keysUnder("p9/huge/")).not.toContain("p9/huge/result.json");
+    expect(await s3.keysUnder("p9/huge/")).not.toContain("p9/huge/huge.mp4");
+    expect(await s3.keysUnder(`p9/${STAGING_DIR_NAME}/`)).toEqual([]);
   });
 
   it("publishes nothing half when the network to the store is cut mid-upload, and the retry publishes once", async () => {
-    const link = await FaultyLink.open(server.port);
+    const link = await FaultyLink.open(s3.server.port);
     onCleanup(() => link.close());
     const store = await openStore("p6", { s3Endpoint: link.endpoint });
     const failed = await stagedAttempt(store, "cut", { "cut.mp4": 2 * MIN_PART_SIZE });
@@ -191,14 +168,18 @@ describe("S3ResultStore", () => {
     expect(failure).toBeInstanceOf(StoreUnavailableError);
     await store.discard(failed.staged);
     link.restore();
-    expect(await keysUnder("p6/cut/")).toEqual([]);
+    expect(await s3.keysUnder("p6/cut/")).toEqual([]);
 
     const retry = await stagedAttempt(store, "cut", { "cut.mp4": 2 * MIN_PART_SIZE });
     await store.publish(retry.staged, "cut", retry.documents, testGate());
-    expect(await keysUnder("p6/cut/")).toEqual(["p6/cut/cut.mp4", "p6/cut/result.json", "p6/cut/task.json"]);
+    expect(await s3.keysUnder("p6/cut/")).toEqual([
+      "p6/cut/cut.mp4",
+      "p6/cut/result.json",
+      "p6/cut/task.json",
+    ]);
     // What the cut attempt left in its remote staging goes with the next sweep (its owner holds nothing).
     await store.sweep(async () => false);
-    expect(await keysUnder(`p6/${STAGING_DIR_NAME}/`)).toEqual([]);
+    expect(await s3.keysUnder(`p6/${STAGING_DIR_NAME}/`)).toEqual([]);
   });
 
   it("publishes nothing half when the store's process dies mid-upload, and publishes once after it is back", async () => {
@@ -208,17 +189,17 @@ describe("S3ResultStore", () => {
       .publish(failed.staged, "crash", failed.documents, testGate())
       .catch((error) => error);
     // Killed once the upload is under way (its remote staging owner is the first thing written).
-    for (let i = 0; i < 200 && (await keysUnder(`p7/${STAGING_DIR_NAME}/`)).length === 0; i += 1) {
+    for (let i = 0; i < 200 && (await s3.keysUnder(`p7/${STAGING_DIR_NAME}/`)).length === 0; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    await server.stop({ signal: "SIGKILL", removeData: false });
+    await s3.server.stop({ signal: "SIGKILL", removeData: false });
     expect(await publishing).toBeInstanceOf(StoreUnavailableError);
-    await server.restart();
-    expect(await keysUnder("p7/crash/")).toEqual([]);
+    await s3.server.restart();
+    expect(await s3.keysUnder("p7/crash/")).toEqual([]);
 
     const retry = await stagedAttempt(store, "crash", { "crash.mp4": MIN_PART_SIZE + 1 });
     await store.publish(retry.staged, "crash", retry.documents, testGate());
-    expect(await keysUnder("p7/crash/")).toEqual([
+    expect(await s3.keysUnder("p7/crash/")).toEqual([
       "p7/crash/crash.mp4",
       "p7/crash/result.json",
       "p7/crash/task.json",
@@ -231,14 +212,14 @@ describe("S3ResultStore", () => {
     const gone = await stagedAttempt(store, "gone", { "gone.mp4": 100 });
     for (const attempt of [held, gone]) {
       const stagingName = path.basename(attempt.staged.dir);
-      await bucket.putText(
+      await s3.bucket.putText(
         `p8/${STAGING_DIR_NAME}/${stagingName}/owner.json`,
         JSON.stringify(attempt.staged.owner),
       );
-      await bucket.putText(`p8/${STAGING_DIR_NAME}/${stagingName}/files/x`, "x");
+      await s3.bucket.putText(`p8/${STAGING_DIR_NAME}/${stagingName}/files/x`, "x");
     }
     await store.sweep(async (owner) => owner.task_id === "held");
-    const left = await keysUnder(`p8/${STAGING_DIR_NAME}/`);
+    const left = await s3.keysUnder(`p8/${STAGING_DIR_NAME}/`);
     expect(left.length).toBe(2);
     expect(left.every((key) => key.includes(path.basename(held.staged.dir)))).toBe(true);
   });
@@ -246,7 +227,7 @@ describe("S3ResultStore", () => {
   it("refuses to open a missing bucket, naming --output-store", async () => {
     const { dir, remove } = await temporaryDir("s3-store");
     onCleanup(remove);
-    const failure = await S3ResultStore.open(dir, "s3://no-such-bucket/x", server.settings, silent).catch(
+    const failure = await S3ResultStore.open(dir, "s3://no-such-bucket/x", s3.server.settings, silent).catch(
       (e) => e,
     );
     expect(failure).toBeInstanceOf(StoreSetupError);
@@ -260,10 +241,10 @@ describe("S3ResultStore", () => {
     onCleanup(remove);
     Object.assign(
       process.env,
-      server.env({ accessKeyId: "WRONG", secretAccessKey: S3RVER_CREDENTIALS.secretAccessKey }),
+      s3.server.env({ accessKeyId: "WRONG", secretAccessKey: S3RVER_CREDENTIALS.secretAccessKey }),
     );
-    onCleanup(async () => Object.assign(process.env, server.env()));
-    const failure = await S3ResultStore.open(dir, `s3://${BUCKET}/x`, server.settings, silent).catch(
+    onCleanup(async () => Object.assign(process.env, s3.server.env()));
+    const failure = await S3ResultStore.open(dir, `s3://${BUCKET}/x`, s3.server.settings, silent).catch(
       (e) => e,
     );
     expect(failure).toBeInstanceOf(StoreSetupError);

@@ -1,29 +1,29 @@
-import { cp, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { Readable } from "node:stream";
 import { createLogger } from "@wgp-farm/config";
 import {
   FarmConnection,
   type ImportReport,
   importTaskSource,
+  type LostAttempt,
+  LostAttempts,
+  modelQueueName,
   RedisTaskSink,
   type RetryPolicy,
+  type SourceImportOptions,
   type TaskJobData,
 } from "@wgp-farm/queue";
-import { temporaryDir, uniquePrefix } from "@wgp-farm/testing";
+import { Bucket } from "@wgp-farm/storage";
+import type { S3TestServer } from "@wgp-farm/storage/test-server";
+import { FAKE_WANGP_ROOT, readJsonLines, temporaryDir, uniquePrefix, WGP_FARM_BIN } from "@wgp-farm/testing";
 import type { Job } from "bullmq";
 import { execa } from "execa";
-import { afterEach, expect, inject } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, inject } from "vitest";
 import { type FarmWorkerHandle, type FarmWorkerOptions, startFarmWorker } from "../src/index.js";
+import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
 
-/** The WanGP test double (a fixture shaped like WanGP, not WanGP). */
-export const FAKE_WANGP = fileURLToPath(new URL("../../../test/fixtures/fake-wangp", import.meta.url));
-/** The nvidia-smi test double. */
-export const FAKE_NVIDIA_SMI = fileURLToPath(
-  new URL("../../../test/fixtures/fake-nvidia-smi/nvidia-smi", import.meta.url),
-);
-/** The real `wgp-farm` binary (runs the built CLI). */
-export const WGP_FARM_BIN = fileURLToPath(new URL("../../cli/bin/wgp-farm", import.meta.url));
+export { copyOfFakeWangp, FAKE_NVIDIA_SMI, WGP_FARM_BIN } from "@wgp-farm/testing";
 
 export const silent = createLogger({
   name: "worker-test",
@@ -67,32 +67,23 @@ export async function testFarm(label: string): Promise<TestFarm> {
   };
 }
 
-/** A copy of the WanGP double that a test may add files to (LoRAs). */
-export async function copyOfFakeWangp(into: string): Promise<string> {
-  const root = path.join(into, "wangp");
-  await cp(FAKE_WANGP, root, { recursive: true, filter: (source) => !source.includes("__pycache__") });
-  return root;
-}
-
 export const FAST_RETRY: RetryPolicy = { attempts: 3, backoffMs: 50 };
 
-/** Imports tasks the way `import-tasks` does (validator, task index, model queues). */
+/**
+ * Imports tasks the way `import-tasks` does (validator, task index, model queues), with the import's
+ * options (`--allow-http-media`, the hosts' WanGP knowledge); none may be invalid.
+ */
 export async function importTasks(
   tf: TestFarm,
   tasks: readonly Record<string, unknown>[],
   retry: RetryPolicy = FAST_RETRY,
+  options: SourceImportOptions = {},
 ): Promise<ImportReport> {
   const body = Buffer.from(JSON.stringify(tasks));
   const report = await importTaskSource(
     new RedisTaskSink(tf.farm, retry),
-    {
-      stream: (async function* () {
-        yield body;
-      })(),
-      baseDir: tf.dir,
-      name: "test",
-    },
-    {},
+    { stream: Readable.from([body]), baseDir: tf.dir, name: "test" },
+    options,
   );
   expect(report.invalid).toEqual([]);
   return report;
@@ -111,7 +102,7 @@ export async function startWorker(tf: TestFarm, overrides: WorkerOverrides = {})
     prefix: tf.prefix,
     mainOutputDir: tf.outputDir,
     stateDir: path.join(tf.dir, "state"),
-    wangpRoot: FAKE_WANGP,
+    wangpRoot: FAKE_WANGP_ROOT,
     engine: "wangp",
     slots: 1,
     nvidiaSmi: path.join(tf.dir, "no-nvidia-smi"),
@@ -178,12 +169,8 @@ export interface FakeRecord {
   params?: Record<string, unknown>;
 }
 
-export async function readRecords(file: string): Promise<FakeRecord[]> {
-  const text = await readFile(file, "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as FakeRecord);
+export function readRecords(file: string): Promise<FakeRecord[]> {
+  return readJsonLines<FakeRecord>(file);
 }
 
 export function t2vTask(taskId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -227,7 +214,7 @@ export function spawnWorkerProcess(
     [
       "worker",
       "--wangp-root",
-      FAKE_WANGP,
+      FAKE_WANGP_ROOT,
       "--main-output-dir",
       tf.outputDir,
       "--state-dir",
@@ -276,4 +263,102 @@ export async function untilRunning(
     30_000,
     `${taskId} running`,
   );
+}
+
+/**
+ * Imports `task`, starts a worker with `start` (in this process or a `wgp-farm worker` process) and
+ * returns it once it runs the task past step `minStep`.
+ */
+export async function workerRunningTask<W>(
+  tf: TestFarm,
+  task: Record<string, unknown>,
+  start: () => W | Promise<W>,
+  minStep = 1,
+): Promise<W> {
+  await importTasks(tf, [task]);
+  const worker = await start();
+  await untilRunning(tf, String(task.task_id), modelQueueName(String(task.model)), minStep);
+  return worker;
+}
+
+/** The result folders published in the test farm's output folder (not its dot folders: staging). */
+export async function publishedFolders(tf: TestFarm): Promise<string[]> {
+  return (await readdir(tf.outputDir)).filter((name) => !name.startsWith("."));
+}
+
+/** What the attempts have staged and not yet published or removed. */
+export async function stagedFolders(tf: TestFarm): Promise<string[]> {
+  return readdir(path.join(tf.outputDir, STAGING_DIR_NAME));
+}
+
+/** Takes the task's job lock as another attempt would (one that took the job over); returns the lock's key. */
+export async function takeLockAsAnotherAttempt(
+  tf: TestFarm,
+  queueName: string,
+  taskId: string,
+): Promise<string> {
+  const lockKey = tf.farm.keys.jobLockKey(queueName, taskId);
+  await tf.farm.redis.set(lockKey, "the-other-attempt", "PX", 60_000);
+  return lockKey;
+}
+
+/** The first lost-attempt record of the task, once the attempt that lost its job has written one. */
+export async function lostAttemptOf(tf: TestFarm, taskId: string): Promise<LostAttempt> {
+  const lostAttempts = new LostAttempts(tf.farm.redis, tf.farm.keys);
+  const [lost] = await eventually(
+    async () => {
+      const records = await lostAttempts.list(taskId);
+      return records.length > 0 ? records : undefined;
+    },
+    30_000,
+    "the lost attempt's record",
+  );
+  if (!lost) throw new Error(`no lost attempt of ${taskId}`);
+  return lost;
+}
+
+/** An S3-compatible server with one bucket, shared by the tests of a file. */
+export interface TestBucketServer {
+  readonly name: string;
+  readonly server: S3TestServer;
+  /** A client of the bucket, for what the tests read and write themselves. */
+  readonly bucket: Bucket;
+  /** The keys under `prefix`, sorted. */
+  keysUnder(prefix: string): Promise<string[]>;
+}
+
+/**
+ * An S3-compatible server (s3rver) with the bucket `name`, started before the file's tests and stopped
+ * after them. Its credentials go in the environment: a worker host takes them from the AWS chain.
+ */
+export function bucketServerForFile(name: string): TestBucketServer {
+  let server: S3TestServer | undefined;
+  let bucket: Bucket | undefined;
+  beforeAll(async () => {
+    // Loaded here: only the files with a bucket need s3rver.
+    const { S3TestServer } = await import("@wgp-farm/storage/test-server");
+    server = await S3TestServer.start({ buckets: [name] });
+    Object.assign(process.env, server.env());
+    bucket = new Bucket({ bucket: name, prefix: "" }, server.settings, { setting: "test" });
+  });
+  afterAll(async () => {
+    bucket?.close();
+    await server?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the bucket server starts before the file's tests");
+    return value;
+  };
+  return {
+    name,
+    get server() {
+      return started(server);
+    },
+    get bucket() {
+      return started(bucket);
+    },
+    async keysUnder(prefix) {
+      return (await started(bucket).list(prefix)).map((object) => object.key).sort();
+    },
+  };
 }

@@ -3,8 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { Readable } from "node:stream";
-import { importTaskSource, modelQueueName, RedisTaskSink } from "@wgp-farm/queue";
+import { modelQueueName } from "@wgp-farm/queue";
 import { parseMediaUrl } from "@wgp-farm/tasks";
 import { type MediaServer, startMediaServer, temporaryDir } from "@wgp-farm/testing";
 import { execa } from "execa";
@@ -14,10 +13,10 @@ import { EXTRA_CA_ENV, HttpInputSource } from "../src/inputs/http-source.js";
 import { InputFetchError } from "../src/inputs/input-source.js";
 import {
   FAST_RETRY,
+  importTasks,
   readRecords,
   spawnWorkerProcess,
   startWorker,
-  type TestFarm,
   testFarm,
   waitForJob,
 } from "./support.js";
@@ -30,16 +29,8 @@ afterEach(async () => {
   await server.close();
 });
 
-/** Imports tasks as `import-tasks --allow-http-media` does (the test server is plain http on loopback). */
-async function importWithUrls(tf: TestFarm, tasks: readonly Record<string, unknown>[]) {
-  const body = Buffer.from(JSON.stringify(tasks));
-  const report = await importTaskSource(
-    new RedisTaskSink(tf.farm, FAST_RETRY),
-    { stream: Readable.from([body]), baseDir: tf.dir, name: "test" },
-    { allowHttpMedia: true },
-  );
-  expect(report.invalid).toEqual([]);
-}
+/** As `import-tasks --allow-http-media` (the test server is plain http on loopback). */
+const HTTP_MEDIA = { allowHttpMedia: true };
 
 describe("media inputs by URL", () => {
   it("reach WanGP as the host's cached file, fetched once for two slots; result.json records URL and sha256", async () => {
@@ -54,7 +45,7 @@ describe("media inputs by URL", () => {
       model: "vace_14B",
       video_guide_path: `${url}|start_frame=2,end_frame=8`,
     });
-    await importWithUrls(tf, [task("first"), task("second")]);
+    await importTasks(tf, [task("first"), task("second")], FAST_RETRY, HTTP_MEDIA);
     const cacheDir = path.join(tf.dir, "cache");
     await startWorker(tf, { slots: 2, inputCacheDir: cacheDir });
     for (const id of ["first", "second"]) {
@@ -79,9 +70,12 @@ describe("media inputs by URL", () => {
 
   it("an input that is gone fails its task as invalid, without retries", async () => {
     const tf = await testFarm("url-inputs-gone");
-    await importWithUrls(tf, [
-      { task_id: "gone", prompt: "p", model: "vace_14B", video_guide_path: `${server.origin}/gone.mp4` },
-    ]);
+    await importTasks(
+      tf,
+      [{ task_id: "gone", prompt: "p", model: "vace_14B", video_guide_path: `${server.origin}/gone.mp4` }],
+      FAST_RETRY,
+      HTTP_MEDIA,
+    );
     await startWorker(tf, { inputCacheDir: path.join(tf.dir, "cache") });
     const job = await waitForJob(tf, "gone", modelQueueName("vace_14B"));
     expect(job.failedReason).toMatch(/^invalid: .*video_guide: .*gone\.mp4 answered 404/);
@@ -186,7 +180,7 @@ describe("https inputs from a server with a private CA", () => {
 
   it(`a worker started with ${EXTRA_CA_ENV} naming the CA fetches the input`, async () => {
     const tf = await testFarm("https-private-ca");
-    await importWithUrls(tf, [
+    await importTasks(tf, [
       { task_id: "tls", prompt: "a lighthouse", model: "vace_14B", video_guide_path: `${origin}/guide.mp4` },
     ]);
     spawnWorkerProcess(tf, "tls-host", ["--input-cache-dir", path.join(tf.dir, "cache")], {

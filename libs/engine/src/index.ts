@@ -34,15 +34,6 @@ export {
   type RecycleOptions,
   type SupervisorState,
 } from "./engine-supervisor.js";
-export type {
-  EngineExit,
-  EngineExitReason,
-  EngineProcessEvents,
-  EngineState,
-  GenerateRequest,
-  JobHandlers,
-  PostprocessRequest,
-  ProcessExit,
-} from "./engine-types.js";
+export type * from "./engine-types.js";
 export { LineRing } from "./line-ring.js";
 export * from "./protocol.js";

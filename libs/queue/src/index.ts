@@ -234,10 +234,12 @@ export {
 } from "./records/task-job.js";
 export { type SearchDoc, type SearchQuery, TaskSearchIndex } from "./records/task-search-index.js";
 export {
+  DELIVERY_ATTEMPT_COLUMNS,
   DELIVERY_LOG_LENGTH,
   type DeliveryAttempt,
   DeliveryAttemptSchema,
   DeliveryLog,
+  deliveryAttemptCells,
   readWebhookSubscriptions,
   TASK_WEBHOOK_SUBSCRIPTION,
   type WebhookSubscription,

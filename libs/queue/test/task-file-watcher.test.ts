@@ -10,7 +10,7 @@ import {
   type TaskFileWatcherOptions,
 } from "@wgp-farm/queue";
 import { deriveTaskId } from "@wgp-farm/tasks";
-import { temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
+import { readJsonLines, temporaryDir, uniquePrefix, waitUntil } from "@wgp-farm/testing";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 
 let farm: FarmConnection;
@@ -102,10 +102,7 @@ describe("TaskFileWatcher", () => {
     );
     await waitUntil(() => reports.length === 1);
     expect(await indexedQueue("good")).toBe("model.t2v");
-    const rejected = (await readFile(path.join(work.dir, "tasks.json.rejected.jsonl"), "utf8"))
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line));
+    const rejected = await readJsonLines(path.join(work.dir, "tasks.json.rejected.jsonl"));
     expect(rejected).toEqual([
       expect.objectContaining({
         task_id: "bad:id",

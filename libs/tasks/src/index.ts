@@ -1,17 +1,6 @@
 export { CAUSVID_PRESET, isCausVidFamily, prependCausVidLora, WAN21_T2V_14B_FAMILY } from "./causvid.js";
 export { closestName, editDistance } from "./closest-name.js";
-export {
-  DependsOnSchema,
-  type FlowFields,
-  isMediaRef,
-  type MediaRef,
-  MediaRefSchema,
-  RESERVED_MODEL_PREFIX,
-  STEP_ID_MARK,
-  type StitchSpec,
-  StitchSpecSchema,
-  ThenSchema,
-} from "./flow-fields.js";
+export * from "./flow-fields.js";
 export { taskListJsonSchema } from "./json-schema.js";
 export {
   isMediaUrl,

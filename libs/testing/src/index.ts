@@ -30,4 +30,6 @@ export {
   FAKE_WANGP_ROOT,
   WGP_FARM_BIN,
 } from "./fixture-paths.js";
+export { readJsonLines } from "./json-lines.js";
 export { type MediaServer, type ServedMedia, startMediaServer } from "./media-server.js";
+export { probeVideo, type VideoProbe } from "./video-probe.js";

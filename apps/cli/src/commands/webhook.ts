@@ -8,7 +8,7 @@ import {
   webhookQueueOf,
 } from "@wgp-farm/api";
 import { addOptions, option, switchOption } from "@wgp-farm/config";
-import type { FarmConnection } from "@wgp-farm/queue";
+import { DELIVERY_ATTEMPT_COLUMNS, deliveryAttemptCells, type FarmConnection } from "@wgp-farm/queue";
 import { DEFAULT_WEBHOOK_EVENTS, FARM_EVENT_TYPES } from "@wgp-farm/tasks";
 import type { Command } from "commander";
 import { z } from "zod";
@@ -64,17 +64,8 @@ function formatSubscriptions(subscriptions: readonly WebhookSubscription[]): str
 function formatDeliveries(attempts: readonly DeliveryAttempt[]): string {
   if (attempts.length === 0) return "No deliveries yet.";
   return formatTable(
-    ["DELIVERY", "EVENT", "TASK", "TRY", "OUTCOME", "HTTP", "AT", "ERROR"],
-    attempts.map((a) => [
-      a.delivery_id,
-      a.event_type,
-      a.task_id,
-      String(a.attempt),
-      a.outcome,
-      a.http_status === null ? "-" : String(a.http_status),
-      a.at,
-      a.error ?? "-",
-    ]),
+    DELIVERY_ATTEMPT_COLUMNS.map((column) => column.toUpperCase()),
+    attempts.map(deliveryAttemptCells),
   );
 }
 

@@ -1,4 +1,4 @@
-import type { DeliveryAttempt } from "@wgp-farm/queue";
+import { DELIVERY_ATTEMPT_COLUMNS, type DeliveryAttempt, deliveryAttemptCells } from "@wgp-farm/queue";
 import { escapeHtml } from "../auth/login-page.js";
 
 /** A subscription as the page lists it (never its secret). */
@@ -22,6 +22,8 @@ export function sendAgainPath(deliveryId: string, subscriptionId: string): strin
   return `/webhooks/api/deliveries/${encodeURIComponent(deliveryId)}/send-again?subscription=${encodeURIComponent(subscriptionId)}`;
 }
 
+const DELIVERY_COLUMN_HEADS = DELIVERY_ATTEMPT_COLUMNS.map((column) => `<th>${column}</th>`).join("");
+
 function subscriptionRow(subscription: ShownSubscription, selectedId: string | undefined): string {
   const link = `/webhooks?subscription=${encodeURIComponent(subscription.id)}`;
   const current = subscription.id === selectedId ? ' aria-current="page"' : "";
@@ -30,16 +32,7 @@ function subscriptionRow(subscription: ShownSubscription, selectedId: string | u
 
 /** One attempt; the newest attempt of each delivery carries the "send again" button (when writes are allowed). */
 function attemptRow(attempt: DeliveryAttempt, subscriptionId: string, withButton: boolean): string {
-  const cells = [
-    attempt.delivery_id,
-    attempt.event_type,
-    attempt.task_id,
-    String(attempt.attempt),
-    attempt.outcome,
-    attempt.http_status === null ? "-" : String(attempt.http_status),
-    attempt.at,
-    attempt.error ?? "-",
-  ].map((cell) => `<td>${escapeHtml(cell)}</td>`);
+  const cells = deliveryAttemptCells(attempt).map((cell) => `<td>${escapeHtml(cell)}</td>`);
   const button = withButton
     ? `<form method="post" action="${escapeHtml(sendAgainPath(attempt.delivery_id, subscriptionId))}"><button type="submit">Send again</button></form>`
     : "";
@@ -59,7 +52,7 @@ function deliveriesSection(
     return attemptRow(attempt, selected.id, newest && !readOnly);
   });
   return `<section><h2>Deliveries of ${escapeHtml(selected.id)}</h2>
-<table id="deliveries"><thead><tr><th>Delivery</th><th>Event</th><th>Task</th><th>Try</th><th>Outcome</th><th>HTTP</th><th>At</th><th>Error</th><th></th></tr></thead>
+<table id="deliveries"><thead><tr>${DELIVERY_COLUMN_HEADS}<th></th></tr></thead>
 <tbody>${rows.join("\n")}</tbody></table></section>`;
 }
 

@@ -47,39 +47,88 @@ export interface ResultManifest extends ResultSummary {
   engine: { adapter: string; version: string; wangp_version: string | null; python: string };
 }
 
-export interface ManifestInput {
-  taskId: string;
+/** What an engine reported of the files it made. */
+type EngineReport = Pick<ResultMessage, "main_file" | "media_type" | "seed" | "model_type" | "timings">;
+
+/**
+ * Work the worker does itself, without an engine (a stitch): no seed, nothing to load, the whole
+ * attempt is its work, and its main file is the one it names.
+ */
+export interface NoEngine {
+  model_type: string;
+  main_file: string;
+}
+
+export interface SummaryInput {
   outputDir: string;
   files: PublishedFile[];
-  result: ResultMessage;
-  notes: string[];
-  causvid: boolean;
-  attempt: number;
   queuedAtMs: number;
   startedAtMs: number;
   finishedAtMs: number;
-  slot: { id: string; host: string; gpuIndex: number; gpuName: string | null };
-  engine: ReadyMessage | undefined;
+  slot: { id: string; host: string; gpuIndex: number };
   previews?: PreviewReport;
+  made: { engine: EngineReport } | { noEngine: NoEngine };
 }
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
-export function buildManifest(input: ManifestInput): ResultManifest {
-  const { result, slot } = input;
-  const { main, mainName, mediaType } = mainOutputOf(result, input.files);
-  const settings = result.settings;
-  const activated = Array.isArray(settings.activated_loras) ? settings.activated_loras.map(String) : [];
+/** The job's return value, for a result an engine made or one made without an engine. */
+export function buildSummary(input: SummaryInput): ResultSummary {
+  const { made, slot } = input;
+  const totalS = seconds(input.finishedAtMs - input.startedAtMs);
+  const report: EngineReport =
+    "engine" in made
+      ? made.engine
+      : {
+          main_file: made.noEngine.main_file,
+          seed: 0,
+          model_type: made.noEngine.model_type,
+          timings: { model_load_s: 0, generation_s: totalS, total_s: totalS },
+        };
+  const { main, mainName, mediaType } = mainOutputOf(report, input.files);
   return {
     status: "completed",
-    task_id: input.taskId,
     output_dir: input.outputDir,
     main_file: main?.name ?? mainName,
     media_type: mediaType,
     files: input.files,
     previews: input.previews?.previews ?? [],
-    seed: result.seed,
-    model_type: result.model_type,
+    seed: report.seed,
+    model_type: report.model_type,
+    timings: {
+      queued_at: new Date(input.queuedAtMs).toISOString(),
+      started_at: new Date(input.startedAtMs).toISOString(),
+      finished_at: new Date(input.finishedAtMs).toISOString(),
+      queue_wait_s: seconds(Math.max(0, input.startedAtMs - input.queuedAtMs)),
+      model_load_s: report.timings.model_load_s,
+      generation_s: report.timings.generation_s,
+      total_s: totalS,
+    },
+    slot: slot.id,
+    host: slot.host,
+    gpu_index: slot.gpuIndex,
+  };
+}
+
+export interface ManifestInput extends Omit<SummaryInput, "made" | "slot"> {
+  taskId: string;
+  result: ResultMessage;
+  notes: string[];
+  causvid: boolean;
+  attempt: number;
+  slot: SummaryInput["slot"] & { gpuName: string | null };
+  engine: ReadyMessage | undefined;
+}
+
+export function buildManifest(input: ManifestInput): ResultManifest {
+  const { result, slot } = input;
+  const { status, ...summary } = buildSummary({ ...input, made: { engine: result } });
+  const settings = result.settings;
+  const activated = Array.isArray(settings.activated_loras) ? settings.activated_loras.map(String) : [];
+  return {
+    status,
+    task_id: input.taskId,
+    ...summary,
     settings,
     loras: {
       activated,
@@ -87,19 +136,7 @@ export function buildManifest(input: ManifestInput): ResultManifest {
     },
     causvid: input.causvid,
     notes: [...input.notes, ...(input.previews?.warnings ?? [])],
-    timings: {
-      queued_at: new Date(input.queuedAtMs).toISOString(),
-      started_at: new Date(input.startedAtMs).toISOString(),
-      finished_at: new Date(input.finishedAtMs).toISOString(),
-      queue_wait_s: seconds(Math.max(0, input.startedAtMs - input.queuedAtMs)),
-      model_load_s: result.timings.model_load_s,
-      generation_s: result.timings.generation_s,
-      total_s: seconds(input.finishedAtMs - input.startedAtMs),
-    },
     attempt: input.attempt,
-    slot: slot.id,
-    host: slot.host,
-    gpu_index: slot.gpuIndex,
     worker: {
       name: slot.id,
       host: slot.host,
@@ -116,34 +153,25 @@ export function buildManifest(input: ManifestInput): ResultManifest {
   };
 }
 
-/** The job's return value: the manifest's summary fields. */
+const SUMMARY_FIELDS = [
+  "status",
+  "output_dir",
+  "main_file",
+  "media_type",
+  "files",
+  "previews",
+  "seed",
+  "model_type",
+  "timings",
+  "slot",
+  "host",
+  "gpu_index",
+] as const satisfies readonly (keyof ResultSummary)[];
+
+/** The job's return value: the manifest's summary fields (and none of the fields a job's work adds). */
 export function summarize(manifest: ResultManifest): ResultSummary {
-  const {
-    status,
-    output_dir,
-    main_file,
-    media_type,
-    files,
-    previews,
-    seed,
-    model_type,
-    timings,
-    slot,
-    host,
-    gpu_index,
-  } = manifest;
-  return {
-    status,
-    output_dir,
-    main_file,
-    media_type,
-    files,
-    previews,
-    seed,
-    model_type,
-    timings,
-    slot,
-    host,
-    gpu_index,
-  };
+  return Object.fromEntries(SUMMARY_FIELDS.map((field) => [field, manifest[field]])) as Pick<
+    ResultManifest,
+    (typeof SUMMARY_FIELDS)[number]
+  >;
 }

@@ -18,7 +18,7 @@ import { LockRenewal } from "../job/lock-renewal.js";
 import { JobLostError, PublishFence } from "../job/publish-fence.js";
 import type { StagedOutput } from "../output/output-publisher.js";
 import { makePreviews } from "../output/preview-maker.js";
-import type { ResultSummary } from "../output/result-manifest.js";
+import { buildSummary, type ResultSummary } from "../output/result-manifest.js";
 import type { ResultStore } from "../output/result-store.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { stitchVideos } from "./ffmpeg-stitch.js";
@@ -46,8 +46,6 @@ interface StitchManifest extends ResultSummary {
   /** Previews that could not be made. */
   notes: string[];
 }
-
-const seconds = (ms: number) => Math.round(ms) / 1000;
 
 /** Why a running stitch was stopped: a cancel request (its reason), not a lost lock. */
 class StitchCancelled extends Error {
@@ -207,29 +205,16 @@ export class StitchRunner {
     const outputDir = await publisher.targetOf(data.output_sub_dir);
     const files = await publisher.describe(staged, [made.target]);
     const previews = await makePreviews(staged.filesDir, files, { logger: this.#ctx.logger });
-    const finishedAt = Date.now();
-    const summary: ResultSummary = {
-      status: "completed",
-      output_dir: outputDir,
-      main_file: path.basename(made.target),
-      media_type: "video",
+    const summary = buildSummary({
+      outputDir,
       files,
-      previews: previews.previews,
-      seed: 0,
-      model_type: "stitch",
-      timings: {
-        queued_at: new Date(job.timestamp).toISOString(),
-        started_at: new Date(made.startedAt).toISOString(),
-        finished_at: new Date(finishedAt).toISOString(),
-        queue_wait_s: seconds(Math.max(0, made.startedAt - job.timestamp)),
-        model_load_s: 0,
-        generation_s: seconds(finishedAt - made.startedAt),
-        total_s: seconds(finishedAt - made.startedAt),
-      },
-      slot: this.#slot,
-      host: host || os.hostname(),
-      gpu_index: -1,
-    };
+      previews,
+      queuedAtMs: job.timestamp,
+      startedAtMs: made.startedAt,
+      finishedAtMs: Date.now(),
+      slot: { id: this.#slot, host: host || os.hostname(), gpuIndex: -1 },
+      made: { noEngine: { model_type: "stitch", main_file: path.basename(made.target) } },
+    });
     const manifest: StitchManifest = {
       ...summary,
       task_id: data.task_id,

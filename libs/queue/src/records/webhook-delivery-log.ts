@@ -33,6 +33,32 @@ export const DeliveryAttemptSchema = z.object({
 });
 export type DeliveryAttempt = z.output<typeof DeliveryAttemptSchema>;
 
+/** The fields a delivery attempt is shown with, by `webhook ls --deliveries` and the dashboard's /webhooks. */
+export const DELIVERY_ATTEMPT_COLUMNS: readonly string[] = [
+  "Delivery",
+  "Event",
+  "Task",
+  "Try",
+  "Outcome",
+  "HTTP",
+  "At",
+  "Error",
+];
+
+/** A delivery attempt's fields as text, in the order of DELIVERY_ATTEMPT_COLUMNS ("-" where there is none). */
+export function deliveryAttemptCells(attempt: DeliveryAttempt): string[] {
+  return [
+    attempt.delivery_id,
+    attempt.event_type,
+    attempt.task_id,
+    String(attempt.attempt),
+    attempt.outcome,
+    attempt.http_status === null ? "-" : String(attempt.http_status),
+    attempt.at,
+    attempt.error ?? "-",
+  ];
+}
+
 /** A farm-wide subscription: every event of the given types (of every task) goes to `url`. */
 export const WebhookSubscriptionSchema = z.object({
   id: z.string(),
