@@ -109,10 +109,14 @@ class FlowPlanner {
     return this.#withSteps(job, then, failure !== undefined);
   }
 
-  /** A stitch over the outputs of `from`, in order; `failed`: one of them fails. */
+  /**
+   * A stitch over the tasks `from`, in order; `sources`: the jobs whose outputs that names (a task's
+   * last step when it has a chain); `failed`: one of them fails.
+   */
   stitch(
     id: string,
     from: readonly string[],
+    sources: readonly string[],
     options: { reencode: boolean; failed: boolean; steps?: ThenEntry[] },
   ): void {
     const then = options.steps ?? [];
@@ -126,7 +130,7 @@ class FlowPlanner {
       kind: "stitch",
       queue: STITCH_QUEUE,
       outputSubDir: id,
-      sources: [...from],
+      sources: [...sources],
       ...(options.failed ? { failure: DEPENDENCY_FAILED } : {}),
     };
     this.#withSteps(job, then, options.failed);
@@ -179,16 +183,18 @@ export function planFlows(sizes: FlowSizes): FlowPlan {
       );
       broken ||= told;
     }
-    planner.stitch(`f${f}-chain`, chain, { reencode: true, failed: broken, steps: [RIFE] });
+    planner.stitch(`f${f}-chain`, chain, chain, { reencode: true, failed: broken, steps: [RIFE] });
 
     const fan: string[] = [];
+    const grained: string[] = [];
     let fanFails = false;
     for (let k = 1; k <= sizes.fan; k += 1) {
       const told = f % 3 === 1 && k === 2;
-      fan.push(planner.segment(`f${f}-fan-${k}`, k, { told, steps: [GRAIN] }));
+      fan.push(`f${f}-fan-${k}`);
+      grained.push(planner.segment(`f${f}-fan-${k}`, k, { told, steps: [GRAIN] }));
       fanFails ||= told;
     }
-    planner.stitch(`f${f}-fan`, fan, { reencode: false, failed: fanFails });
+    planner.stitch(`f${f}-fan`, fan, grained, { reencode: false, failed: fanFails });
 
     planner.segment(`f${f}-take`, 1, { steps: [UPSCALE, RIFE] });
   }
