@@ -7,7 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { findTask, type PostStepKind, PublishClaims } from "@wgp-farm/queue";
+import { describeFlowFailure, findTask, type PostStepKind, PublishClaims } from "@wgp-farm/queue";
 import { execa } from "execa";
 import type { ChaosFarm } from "./chaos-farm.ts";
 
@@ -151,6 +151,23 @@ export class FlowChecks {
           ? after.frames > before.frames && after.width === before.width
           : after.frames === before.frames && after.width === before.width;
     return shaped ? [] : [`${taskId}: ${kind} of ${JSON.stringify(before)} gave ${JSON.stringify(after)}`];
+  }
+
+  /**
+   * A job that failed because a job it depends on did keeps that job's reason: its own reason, or the
+   * chain of `child … failed` it names, leads to `<cause> failed: ` and the cause's own error.
+   */
+  async dependencyFailure(taskId: string, cause: string, causeReason: RegExp): Promise<string[]> {
+    const details = await findTask(this.#chaos.farm, taskId, { logLines: 0 });
+    const reason = details?.errors.at(-1)?.message ?? "";
+    const told = (await describeFlowFailure(this.#chaos.farm, reason)) ?? "";
+    const at = told.indexOf(`${cause} failed: `);
+    const causeSaid = told
+      .slice(at + `${cause} failed: `.length)
+      .replace(/^(invalid: )?source not ready: /, "");
+    return at >= 0 && causeReason.test(causeSaid)
+      ? []
+      : [`${taskId}: failed with '${reason}' (${told}); expected it to name ${cause} and its error`];
   }
 
   /** A segment continuing another was given the file that one completed with. */

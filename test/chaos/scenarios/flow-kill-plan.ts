@@ -30,6 +30,8 @@ export interface PlannedJob {
   continues?: string;
   /** Set when the job must fail: the reason it must end with. */
   failure?: RegExp;
+  /** For a job that fails because a segment told to fail did: that segment. */
+  cause?: string;
 }
 
 export interface FlowPlan {
@@ -55,9 +57,12 @@ const GRAIN = { film_grain: 0.1 };
 const UPSCALE = { upscale: "lanczos2" };
 const RIFE = { interpolate: "rife2" };
 /** A segment told to fail ends with WanGP's error (or a kill of its engine on its last attempt). */
-const TOLD_TO_FAIL = /^(engine error|engine crashed): /;
-/** A job that depends on a failed one fails with its reason, without running. */
-const DEPENDENCY_FAILED = / failed: /;
+export const TOLD_TO_FAIL = /^(engine error|engine crashed): /;
+/**
+ * A job that depends on a failed one fails without running: `<job> failed: <its reason>` from a slot,
+ * BullMQ's `child <key> failed` from a stitch runner (the flow check follows it to the cause).
+ */
+const DEPENDENCY_FAILED = / failed($|: )/;
 
 type ThenEntry = Record<string, string | number>;
 
@@ -77,15 +82,15 @@ class FlowPlanner {
 
   /**
    * One segment (a generation) with its `then` steps; returns the job whose output it gives (its last
-   * step). `told`: WanGP fails it on every attempt; `dependencyFailed`: a segment it continues fails.
+   * step). `told`: WanGP fails it on every attempt; `failedBy`: the segment told to fail that a
+   * segment it continues is, or depends on.
    */
   segment(
     id: string,
     n: number,
-    options: { told?: boolean; dependencyFailed?: boolean; continues?: string; steps?: ThenEntry[] },
+    options: { told?: boolean; failedBy?: string; continues?: string; steps?: ThenEntry[] },
   ): string {
-    const { told = false, continues, steps: then = [] } = options;
-    const failure = told ? TOLD_TO_FAIL : options.dependencyFailed ? DEPENDENCY_FAILED : undefined;
+    const { told = false, failedBy, continues, steps: then = [] } = options;
     if (told) this.toldToFail += 1;
     this.tasks.push({
       task_id: id,
@@ -104,20 +109,20 @@ class FlowPlanner {
       queue: modelQueueName(GENERATION_MODEL),
       outputSubDir: id,
       ...(continues ? { continues } : {}),
-      ...(failure ? { failure } : {}),
+      ...(told ? { failure: TOLD_TO_FAIL } : failedBy ? { failure: DEPENDENCY_FAILED, cause: failedBy } : {}),
     };
-    return this.#withSteps(job, then, failure !== undefined);
+    return this.#withSteps(job, then, told ? id : failedBy);
   }
 
   /**
    * A stitch over the tasks `from`, in order; `sources`: the jobs whose outputs that names (a task's
-   * last step when it has a chain); `failed`: one of them fails.
+   * last step when it has a chain); `failedBy`: the segment told to fail among them (or below them).
    */
   stitch(
     id: string,
     from: readonly string[],
     sources: readonly string[],
-    options: { reencode: boolean; failed: boolean; steps?: ThenEntry[] },
+    options: { reencode: boolean; failedBy: string | undefined; steps?: ThenEntry[] },
   ): void {
     const then = options.steps ?? [];
     this.tasks.push({
@@ -131,16 +136,17 @@ class FlowPlanner {
       queue: STITCH_QUEUE,
       outputSubDir: id,
       sources: [...sources],
-      ...(options.failed ? { failure: DEPENDENCY_FAILED } : {}),
+      ...(options.failedBy ? { failure: DEPENDENCY_FAILED, cause: options.failedBy } : {}),
     };
-    this.#withSteps(job, then, options.failed);
+    this.#withSteps(job, then, options.failedBy);
   }
 
   /**
    * Adds the job and its post-steps, each on the output of the one before. A `{"from": task}` names
-   * the task's last step, so its id is the one returned. The steps of a failing job fail after it.
+   * the task's last step, so its id is the one returned. The steps of a failing job fail after it,
+   * because of `cause`.
    */
-  #withSteps(job: PlannedJob, then: readonly ThenEntry[], failing: boolean): string {
+  #withSteps(job: PlannedJob, then: readonly ThenEntry[], cause: string | undefined): string {
     this.jobs.push(job);
     let output = job.id;
     for (const [i, entry] of then.entries()) {
@@ -152,7 +158,7 @@ class FlowPlanner {
         queue: modelQueueName(postStepModelType(kind)),
         outputSubDir: stepOutputSubDir(job.outputSubDir, i + 1, kind),
         step: { kind, source: output },
-        ...(failing ? { failure: DEPENDENCY_FAILED } : {}),
+        ...(cause ? { failure: DEPENDENCY_FAILED, cause } : {}),
       });
       output = id;
     }
@@ -170,31 +176,33 @@ export function planFlows(sizes: FlowSizes): FlowPlan {
   const planner = new FlowPlanner(sizes);
   for (let f = 0; f < sizes.flows; f += 1) {
     const chain: string[] = [];
-    let broken = false;
+    let chainCause: string | undefined;
     for (let k = 1; k <= sizes.chain; k += 1) {
+      const id = `f${f}-chain-${k}`;
       const told = f % 3 === 2 && k === 2;
       const continues = chain.at(-1);
       chain.push(
-        planner.segment(`f${f}-chain-${k}`, k, {
+        planner.segment(id, k, {
           told,
-          dependencyFailed: broken,
+          ...(chainCause ? { failedBy: chainCause } : {}),
           ...(continues ? { continues } : {}),
         }),
       );
-      broken ||= told;
+      if (told) chainCause = id;
     }
-    planner.stitch(`f${f}-chain`, chain, chain, { reencode: true, failed: broken, steps: [RIFE] });
+    planner.stitch(`f${f}-chain`, chain, chain, { reencode: true, failedBy: chainCause, steps: [RIFE] });
 
     const fan: string[] = [];
     const grained: string[] = [];
-    let fanFails = false;
+    let fanCause: string | undefined;
     for (let k = 1; k <= sizes.fan; k += 1) {
+      const id = `f${f}-fan-${k}`;
       const told = f % 3 === 1 && k === 2;
-      fan.push(`f${f}-fan-${k}`);
-      grained.push(planner.segment(`f${f}-fan-${k}`, k, { told, steps: [GRAIN] }));
-      fanFails ||= told;
+      fan.push(id);
+      grained.push(planner.segment(id, k, { told, steps: [GRAIN] }));
+      if (told) fanCause = id;
     }
-    planner.stitch(`f${f}-fan`, fan, grained, { reencode: false, failed: fanFails });
+    planner.stitch(`f${f}-fan`, fan, grained, { reencode: false, failedBy: fanCause });
 
     planner.segment(`f${f}-take`, 1, { steps: [UPSCALE, RIFE] });
   }

@@ -39,7 +39,7 @@ import {
 } from "../harness/scenario-steps.ts";
 import type { TaskExpectation } from "../harness/task-accounting.ts";
 import { WorkerFleet, type WorkerSpec } from "../harness/worker-process.ts";
-import { type FlowJobKind, type FlowPlan, planFlows } from "./flow-kill-plan.ts";
+import { type FlowJobKind, type FlowPlan, planFlows, TOLD_TO_FAIL } from "./flow-kill-plan.ts";
 
 const SIZES = {
   short: {
@@ -232,6 +232,8 @@ interface FlowVerdict {
   stepsRerun: number;
   stitchesCompleted: number;
   stepsCompleted: number;
+  /** Jobs failed because a segment told to fail did, whose reason leads to that segment's error. */
+  dependantsChecked: number;
 }
 
 /**
@@ -249,8 +251,14 @@ async function checkFlows(chaos: ChaosFarm, plan: FlowPlan, violations: string[]
     stepsRerun: 0,
     stitchesCompleted: 0,
     stepsCompleted: 0,
+    dependantsChecked: 0,
   };
   for (const job of plan.jobs) {
+    if (job.cause) {
+      const found = await checks.dependencyFailure(job.id, job.cause, TOLD_TO_FAIL);
+      if (found.length === 0) verdict.dependantsChecked += 1;
+      violations.push(...found);
+    }
     if (!(await checks.completed(job.id))) continue;
     const problems: string[] = [];
     const attempt = await checks.recordedAttempt(job.id, job.outputSubDir);
@@ -350,8 +358,8 @@ function report({
       ["killed post-step ran again after (median / max)", medianMax(recovery.step.rerunMs)],
       ["killed stitch ran again after (median / max)", medianMax(recovery.stitch.rerunMs)],
       [
-        "segments told to fail / jobs failed with them (their steps, later segments, stitches)",
-        `${plan.toldToFail} / ${failing - plan.toldToFail}`,
+        "segments told to fail / jobs failed with them (their steps, later segments, stitches) / whose reason leads to the segment's error",
+        `${plan.toldToFail} / ${failing - plan.toldToFail} / ${flows.dependantsChecked}`,
       ],
       ["end states", endStates(end.accounting.states)],
       [
