@@ -53,7 +53,7 @@ const SIZES = {
     aimed: 5,
     lockMs: 4_000,
     stalledMs: 1_000,
-    timeoutMs: 150_000,
+    timeoutMs: 600_000,
   },
   full: {
     flows: 9,
@@ -66,7 +66,7 @@ const SIZES = {
     aimed: 40,
     lockMs: 8_000,
     stalledMs: 3_000,
-    timeoutMs: 900_000,
+    timeoutMs: 1_800_000,
   },
 } as const;
 
