@@ -145,7 +145,7 @@ async function runVariant(variant: Variant): Promise<VariantRun> {
         slots: slotsPerWorker,
         engine: "dry-run" as const,
         args: ["--dry-run-duration", "0"],
-        env: { WGP_FARM_FAKE_MEDIA: "ffmpeg", WGP_FARM_LOG_LEVEL: "warn" },
+        env: { WGP_FARM_FAKE_MEDIA: "ffmpeg" },
       })),
     );
     await fleet.start();

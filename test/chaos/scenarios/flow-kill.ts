@@ -44,16 +44,17 @@ import { type FlowJobKind, type FlowPlan, planFlows, TOLD_TO_FAIL } from "./flow
 const SIZES = {
   short: {
     flows: 2,
-    chain: 3,
-    fan: 3,
+    chain: 2,
+    fan: 2,
     steps: 4,
     stepS: 0.05,
     workers: 2,
-    kills: 6,
-    aimed: 5,
-    lockMs: 4_000,
+    kills: 4,
+    aimed: 4,
+    lockMs: 3_000,
     stalledMs: 1_000,
-    timeoutMs: 600_000,
+    // Below the test's 300 s, so that a slow run still reports what it saw.
+    timeoutMs: 270_000,
   },
   full: {
     flows: 9,
