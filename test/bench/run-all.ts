@@ -68,6 +68,7 @@ const BENCHES: BenchScript[] = [
     args: [],
     quickArgs: ["--tasks", "2000", "--batch", "500"],
   },
+  { name: "flow", script: "test/bench/flow-bench.ts", args: [], quickArgs: ["--segments", "20"] },
 ];
 
 const { values } = parseArgs({

@@ -5,14 +5,15 @@
  *
  *   node test/chaos/run-chaos.ts [--only sigkill,load] [--quick] [--no-write]
  *
- * --quick runs the short sizes; --only or --quick leave docs/ alone unless --write is given.
+ * --quick runs the short sizes; --only or --quick leave docs/ alone unless --write is given. With
+ * --only and --write, the other scenarios keep their last results in docs/ (the page says which ran again).
  * CHAOS_SEED replays a run's random choices; CHAOS_KEEP=1 keeps a failed scenario's folder in /tmp (CHAOS_KEEP=all: every one).
  */
 import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { REPORT_JSON, REPORT_MD } from "./harness/paths.ts";
-import { writeReport } from "./harness/report-writer.ts";
+import { type RunInfo, readReport, writeReport } from "./harness/report-writer.ts";
 import { type ScenarioResult, startClock, summaryLine, verdictOf } from "./harness/scenario-result.ts";
 import { NOTES } from "./notes.ts";
 import { SCENARIOS } from "./scenarios/index.ts";
@@ -87,17 +88,26 @@ process.stdout.write(
   `\nchaos: ${results.length} scenarios in ${elapsed()} s — ${failed.length === 0 ? "PASS" : `FAIL: ${failed.map((r) => r.id).join(", ")}`}\n`,
 );
 if (write) {
+  const run: RunInfo = {
+    scale,
+    machine,
+    startedAt,
+    durationS: elapsed(),
+    command: `npm run chaos${values.quick ? " -- --quick" : ""}`,
+  };
+  const previous = only ? await readReport(REPORT_JSON) : undefined;
+  const kept = previous
+    ? SCENARIOS.flatMap(({ id }) => {
+        const result = results.find((r) => r.id === id) ?? previous.results.find((r) => r.id === id);
+        return result ? [result] : [];
+      })
+    : results;
+  const update = `${only?.join(", ")} on ${startedAt}, ${scale === "full" ? "full size" : "short size"}, ${run.durationS} s (\`node test/chaos/run-chaos.ts --only ${only?.join(",")}${values.quick ? " --quick" : ""} --write\`)`;
   await writeReport(
     REPORT_MD,
     REPORT_JSON,
-    {
-      scale,
-      machine,
-      startedAt,
-      durationS: elapsed(),
-      command: `npm run chaos${values.quick ? " -- --quick" : ""}`,
-    },
-    results,
+    previous ? { ...previous.run, updates: [...(previous.run.updates ?? []), update] } : run,
+    kept,
     NOTES,
   );
   process.stdout.write(`chaos: wrote ${REPORT_MD} and ${REPORT_JSON}\n`);

@@ -31,9 +31,14 @@ export async function until<T>(
 
 /** Finished jobs (completed + failed) across the model queues; quarantined originals count as failed. */
 export async function finishedCount(chaos: ChaosFarm, models: readonly string[]): Promise<number> {
+  return finishedIn(chaos, models.map(modelQueueName));
+}
+
+/** Finished jobs (completed + failed) across the named queues. */
+export async function finishedIn(chaos: ChaosFarm, queueNames: readonly string[]): Promise<number> {
   let total = 0;
-  for (const model of models) {
-    const counts = await chaos.farm.queues.forModel(model).getJobCounts("completed", "failed");
+  for (const name of queueNames) {
+    const counts = await chaos.farm.queues.byName(name).getJobCounts("completed", "failed");
     total += (counts.completed ?? 0) + (counts.failed ?? 0);
   }
   return total;
@@ -46,19 +51,34 @@ export async function waitForAllFinished(
   total: number,
   timeoutMs: number,
 ): Promise<void> {
+  await waitForFinishedIn(chaos, models.map(modelQueueName), total, timeoutMs);
+}
+
+/** Waits until `total` jobs of the named queues have finished, reading through Redis outages. */
+export async function waitForFinishedIn(
+  chaos: ChaosFarm,
+  queueNames: readonly string[],
+  total: number,
+  timeoutMs: number,
+): Promise<void> {
   await until(
-    async () => ((await finishedCount(chaos, models).catch(() => -1)) >= total ? true : undefined),
+    async () => ((await finishedIn(chaos, queueNames).catch(() => -1)) >= total ? true : undefined),
     timeoutMs,
-    `${total} tasks to finish`,
+    `${total} jobs to finish`,
     250,
   );
 }
 
 /** The jobs running now, with the slot holding each. */
 export async function runningJobs(chaos: ChaosFarm, models: readonly string[]): Promise<RunningJob[]> {
+  return runningJobsIn(chaos, models.map(modelQueueName));
+}
+
+/** The jobs running now in the named queues (model queues, the stitch queue), with who holds each. */
+export async function runningJobsIn(chaos: ChaosFarm, queueNames: readonly string[]): Promise<RunningJob[]> {
   const running: RunningJob[] = [];
-  for (const model of models) {
-    const queue = chaos.farm.queues.byName(modelQueueName(model));
+  for (const name of queueNames) {
+    const queue = chaos.farm.queues.byName(name);
     for (const job of await queue.getActive()) {
       running.push({
         taskId: String(job.id),

@@ -1,6 +1,6 @@
 /** docs/RELIABILITY.md and docs/reliability.json from a run of the chaos suite. */
 import { execFile } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { bestEffort } from "@wgp-farm/config";
@@ -14,6 +14,16 @@ export interface RunInfo {
   startedAt: string;
   durationS: number;
   command: string;
+  /** Scenarios run again since (`--only … --write`), one line each: which, when, at what size. */
+  updates?: string[];
+}
+
+/** The report last written (docs/reliability.json), if there is one. */
+export async function readReport(
+  jsonFile: string,
+): Promise<{ run: RunInfo; results: ScenarioResult[] } | undefined> {
+  const text = await readFile(jsonFile, "utf8").catch(() => "");
+  return text ? (JSON.parse(text) as { run: RunInfo; results: ScenarioResult[] }) : undefined;
 }
 
 const COLUMNS =
@@ -92,6 +102,7 @@ export async function writeReport(
     "time wasted by attempts that lost their job (slot time until they knew), in their sections.",
     "",
     `Run: ${run.startedAt}, ${run.scale === "full" ? "full size" : "short (CI) size"}, ${run.durationS} s in all. Verdict: **${failed.length === 0 ? "PASS" : `FAIL (${failed.map((r) => r.id).join(", ")})`}**.`,
+    ...(run.updates ?? []).map((update) => `Run again since, alone: ${update}.`),
     "",
     "| machine | |",
     "|---|---|",

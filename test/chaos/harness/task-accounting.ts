@@ -89,10 +89,17 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-/** Checks one completed task's folder: its result, exactly its files, nothing left over. */
-async function checkPublished(outputDir: string, expectation: TaskExpectation): Promise<string | undefined> {
+/**
+ * Checks one completed task's folder: its result, exactly its files, nothing left over. A folder of
+ * another expected task inside it (a post-step's `<task>/then-1-upscale`) is that task's, not extra.
+ */
+async function checkPublished(
+  outputDir: string,
+  expectation: TaskExpectation,
+  expectedFolders: ReadonlySet<string>,
+): Promise<string | undefined> {
   const folder = path.join(outputDir, expectation.outputSubDir);
-  let manifest: { task_id?: string; files?: { name: string }[] };
+  let manifest: { task_id?: string; files?: { name: string }[]; previews?: { name: string }[] };
   try {
     manifest = JSON.parse(await readFile(path.join(folder, "result.json"), "utf8"));
   } catch (error) {
@@ -101,8 +108,12 @@ async function checkPublished(outputDir: string, expectation: TaskExpectation): 
   if (manifest.task_id !== expectation.taskId) {
     return `result.json in ${expectation.outputSubDir} names task ${manifest.task_id}`;
   }
-  const want = new Set([...(manifest.files ?? []).map((file) => file.name), ...DOCUMENTS]);
-  const have = new Set(await readdir(folder));
+  // Previews of a real video sit in a folder of their own (previews/…), listed apart from the files.
+  const previewFolders = (manifest.previews ?? []).map((preview) => preview.name.split("/")[0] ?? "");
+  const want = new Set([...(manifest.files ?? []).map((file) => file.name), ...previewFolders, ...DOCUMENTS]);
+  const nested = (name: string) =>
+    expectedFolders.has(path.join(path.normalize(expectation.outputSubDir), name));
+  const have = new Set((await readdir(folder)).filter((name) => !nested(name)));
   const missing = [...want].filter((name) => !have.has(name));
   const extra = [...have].filter((name) => !want.has(name));
   if (missing.length > 0 || extra.length > 0) {
@@ -151,7 +162,7 @@ export async function accountForTasks(
     }
     const folder = path.join(chaos.outputDir, expectation.outputSubDir);
     if (state === "completed") {
-      const problem = await checkPublished(chaos.outputDir, expectation);
+      const problem = await checkPublished(chaos.outputDir, expectation, expectedFolders);
       if (problem) {
         (problem.includes("expected") ? accounting.duplicated : accounting.halfPublished).push(taskId);
         accounting.problems.push(`${taskId}: ${problem}`);

@@ -4,6 +4,7 @@ import { badInputScenario } from "./bad-input.ts";
 import { dashboardAttackScenario } from "./dashboard-attack.ts";
 import { diskUnwritableScenario } from "./disk-unwritable.ts";
 import { engineProtocolScenario } from "./engine-protocol.ts";
+import { flowKillScenario } from "./flow-kill.ts";
 import { frozenWorkerScenario } from "./frozen-worker.ts";
 import { hangAndOomScenario } from "./hang-and-oom.ts";
 import { loadScenario } from "./load.ts";
@@ -35,4 +36,5 @@ export const SCENARIOS: Scenario[] = [
   { id: "partitioned-host", run: partitionedHostScenario },
   { id: "webhook-kill", run: webhookKillScenario },
   { id: "submit-kill", run: submitKillScenario },
+  { id: "flow-kill", run: flowKillScenario },
 ];

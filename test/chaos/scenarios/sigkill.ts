@@ -6,17 +6,9 @@
  * timings. End check: every task accounted for, one result per folder, no staging left.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { findTask } from "@wgp-farm/queue";
 import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
-import {
-  collectRecoveries,
-  followRecovery,
-  type Recovery,
-  type RunningJob,
-  runningJobs,
-  waitForAllFinished,
-} from "../harness/farm-watch.ts";
-import { isAlive, orphanEngines } from "../harness/process-tree.ts";
+import { collectRecoveries, runningJobs, waitForAllFinished } from "../harness/farm-watch.ts";
+import { checkNoOrphanEngines, KillAttack, pickTarget, unseenHits } from "../harness/kill-attack.ts";
 import { type Random, seededRandom } from "../harness/random.ts";
 import { formatMs, median, type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
 import {
@@ -56,11 +48,15 @@ export async function sigkillScenario(scale: Scale): Promise<ScenarioResult> {
     env: { FAKE_WANGP_STEP_S: String(size.stepS), FAKE_WANGP_LOAD_S: "0.2" },
   });
   const attack = await killUntilAllFinished(chaos, fleet, size, scale, random, violations);
-  const recovery = await collectRecoveries(attack.recoveries, violations, "killed");
+  const recovery = await collectRecoveries(
+    attack.hits.map((hit) => hit.recovery),
+    violations,
+    "killed",
+  );
   await fleet.stop();
   await checkNoOrphanEngines(chaos, fleet, violations);
   const end = await checkTheEnd(chaos, plan.expectations, violations);
-  const unseen = await unseenHits(chaos, plan.plainTasks, attack.killLog, violations);
+  const unseen = await unseenHits(chaos, plan.plainTasks, attack.log, violations);
   await chaos.close(keepFiles(violations));
   return report({ size, plan, attack, recovery, end, unseen, fleet, seed: random.seed, violations, elapsed });
 }
@@ -106,52 +102,6 @@ function planTasks(size: Size): TaskPlan {
   return { tasks, expectations, plainTasks };
 }
 
-interface KillCounts {
-  worker: number;
-  engine: number;
-  idle: number;
-  jobsHit: number;
-  skipped: number;
-}
-
-interface Attack {
-  kills: KillCounts;
-  killLog: Kill[];
-  recoveries: Promise<Recovery>[];
-}
-
-/** A kill chosen for this round: what it takes down, and how. */
-interface Target {
-  isWorker: boolean;
-  hits: (slot: string) => boolean;
-  kill: () => void;
-}
-
-/** Picks a worker process or one of its engines; undefined when there is nothing to aim at now. */
-async function pickTarget(fleet: WorkerFleet, random: Random): Promise<Target | undefined> {
-  const workers = fleet.workers();
-  if (workers.length === 0) return undefined;
-  const isWorker = random.chance(0.5);
-  const worker = random.pick(workers);
-  if (isWorker) {
-    return {
-      isWorker,
-      hits: (slot) => slot.endsWith(`@${worker.spec.name}`),
-      kill: () => worker.kill("SIGKILL"),
-    };
-  }
-  const engines = await worker.engines();
-  if (engines.length === 0) return undefined;
-  const engine = random.pick(engines);
-  return {
-    isWorker,
-    hits: (slot) => slot === engine.slotId,
-    kill: () => {
-      if (isAlive(engine.pid)) process.kill(engine.pid, "SIGKILL");
-    },
-  };
-}
-
 /**
  * The fault loop: every 0.3–1.2 s a SIGKILL to a worker or an engine, never at a task hit twice
  * already, until the kills are spent or every task has finished; then waits for the rest to finish.
@@ -163,14 +113,8 @@ async function killUntilAllFinished(
   scale: Scale,
   random: Random,
   violations: string[],
-): Promise<Attack> {
-  const hits = new Map<string, number>();
-  const attack: Attack = {
-    kills: { worker: 0, engine: 0, idle: 0, jobsHit: 0, skipped: 0 },
-    killLog: [],
-    recoveries: [],
-  };
-  const { kills } = attack;
+): Promise<KillAttack> {
+  const attack = new KillAttack(chaos, HITS_PER_TASK, () => runningJobs(chaos, MODELS));
   const allDone = waitForAllFinished(chaos, MODELS, size.tasks, scale === "full" ? 900_000 : 240_000);
   let finished = false;
   const markFinished = () => {
@@ -178,57 +122,19 @@ async function killUntilAllFinished(
   };
   void allDone.then(markFinished, markFinished);
 
-  while (kills.worker + kills.engine < size.kills && !finished) {
+  while (attack.total < size.kills && !finished) {
     await sleep(random.between(300, 1200));
-    // The target is chosen before the running jobs are read, so that the snapshot is as close to
-    // the kill as it can be; a job that starts in between is still possible (see unseenHits).
     const target = await pickTarget(fleet, random);
-    if (!target) continue;
-    const victims: RunningJob[] = (await runningJobs(chaos, MODELS)).filter((job) => target.hits(job.slotId));
-    if (victims.some((job) => (hits.get(job.taskId) ?? 0) >= HITS_PER_TASK)) {
-      kills.skipped += 1;
-      continue;
-    }
-    const killedAt = Date.now();
-    target.kill();
-    attack.killLog.push({ at: killedAt, hits: target.hits });
-    if (target.isWorker) kills.worker += 1;
-    else kills.engine += 1;
-    if (victims.length === 0) kills.idle += 1;
-    for (const job of victims) {
-      kills.jobsHit += 1;
-      hits.set(job.taskId, (hits.get(job.taskId) ?? 0) + 1);
-      attack.recoveries.push(followRecovery(chaos, job, killedAt, 300_000));
-    }
+    if (target) await attack.strike(target);
   }
   await recordFailure(allDone, violations);
   return attack;
 }
 
-/** An engine whose worker was killed notices its closed stdin and exits (within its shutdown grace). */
-async function checkNoOrphanEngines(
-  chaos: ChaosFarm,
-  fleet: WorkerFleet,
-  violations: string[],
-): Promise<void> {
-  const livePids = new Set(
-    fleet
-      .history()
-      .filter((worker) => worker.running)
-      .map((worker) => worker.pid),
-  );
-  let orphans = await orphanEngines(livePids, chaos.dir);
-  for (let waited = 0; orphans.length > 0 && waited < 15_000; waited += 500) {
-    await sleep(500);
-    orphans = await orphanEngines(livePids, chaos.dir);
-  }
-  if (orphans.length > 0) violations.push(`engine-py processes outlived their worker: ${orphans.join(", ")}`);
-}
-
 interface Outcome {
   size: Size;
   plan: TaskPlan;
-  attack: Attack;
+  attack: KillAttack;
   recovery: { recoverMs: number[]; rerunMs: number[] };
   end: EndCheck;
   unseen: string[];
@@ -295,46 +201,4 @@ function report({
     ],
     durationS: elapsed(),
   };
-}
-
-interface Kill {
-  at: number;
-  /** Whether the kill took down the given slot (its engine, or its whole worker). */
-  hits: (slot: string) => boolean;
-}
-
-/** How far apart the kill and an attempt's recorded start or end may be (clocks and bookkeeping). */
-const KILL_SLACK_MS = 1_000;
-
-/**
- * Plain tasks that ended quarantined. Each is accepted only when every crashed, hung or stalled attempt
- * in its history is explained by a kill of that attempt's slot while the attempt ran; an attempt no
- * kill explains is a violation (the worker blamed the task for something the harness did not do).
- */
-async function unseenHits(
-  chaos: ChaosFarm,
-  plainTasks: ReadonlySet<string>,
-  killLog: readonly Kill[],
-  violations: string[],
-): Promise<string[]> {
-  const accepted: string[] = [];
-  for (const taskId of plainTasks) {
-    const details = await findTask(chaos.farm, taskId, { logLines: 0 });
-    const quarantine = details?.quarantine;
-    if (!quarantine) continue;
-    const attempts = quarantine.attempts;
-    const unexplained = attempts.filter((attempt, i) => {
-      if (!["crashed", "hung", "stalled"].includes(attempt.outcome)) return false;
-      const from = Date.parse(attempt.started_at) - KILL_SLACK_MS;
-      const until =
-        Date.parse(attempt.ended_at ?? attempts[i + 1]?.started_at ?? quarantine.quarantined_at) +
-        KILL_SLACK_MS;
-      return !killLog.some((kill) => kill.at >= from && kill.at <= until && kill.hits(attempt.slot));
-    });
-    if (unexplained.length > 0) {
-      const what = unexplained.map((a) => `${a.outcome} on ${a.slot} at ${a.started_at}`).join("; ");
-      violations.push(`${taskId}: quarantined, but no kill explains these attempts: ${what}`);
-    } else accepted.push(taskId);
-  }
-  return accepted;
 }

@@ -22,6 +22,7 @@ import { buildSummary, type ResultSummary } from "../output/result-manifest.js";
 import type { ResultStore } from "../output/result-store.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { stitchVideos } from "./ffmpeg-stitch.js";
+import { announceFlowParent } from "./flow-parent.js";
 import { type SourceOutput, sourceOutput } from "./step-source.js";
 
 /** What a StitchRunner needs from its worker process. */
@@ -31,7 +32,15 @@ export interface StitchRunnerContext {
   claims: PublishClaims;
   cancels: CancelChannel;
   stats: FarmStats;
-  options: Pick<ResolvedWorkerOptions, "prefix" | "lockDurationMs" | "lockRenewMs" | "stitchConcurrency">;
+  options: Pick<
+    ResolvedWorkerOptions,
+    | "prefix"
+    | "lockDurationMs"
+    | "lockRenewMs"
+    | "stalledIntervalMs"
+    | "quarantineAfter"
+    | "stitchConcurrency"
+  >;
   /** The host part of the worker's identity. */
   host: string;
   logger: Logger;
@@ -82,10 +91,19 @@ export class StitchRunner {
         name: this.#slot,
         concurrency: ctx.options.stitchConcurrency,
         lockDuration: ctx.options.lockDurationMs,
+        // A dead worker's stitch comes back like a slot's job: after about the lock and a stalled
+        // check (BullMQ's default check is every 30 s), and after as many deaths as a slot's job
+        // survives before it is set aside (BullMQ's default fails it on the second).
+        stalledInterval: ctx.options.stalledIntervalMs,
+        maxStalledCount: ctx.options.quarantineAfter - 1,
         autorun: false,
       },
     );
     this.#worker.on("error", (error) => ctx.logger.warn({ err: error }, "stitch worker error"));
+    // Only once BullMQ has completed the stitch is its parent (a step on the stitched video) waiting.
+    this.#worker.on("completed", (job) => {
+      void bestEffort(announceFlowParent(ctx.farm, job), ctx.logger, "announcing a flow's next job");
+    });
   }
 
   /** Resolves once its Redis connections are up. */
