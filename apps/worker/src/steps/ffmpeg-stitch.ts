@@ -21,11 +21,26 @@ interface MediaInfo {
 
 const ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"];
 
+/**
+ * Stitches share the worker's CPU with its own control loop (lock renewals, engine feeding): a
+ * hundred-input ffmpeg runs hundreds of decoder threads, which on a small host starved the worker's
+ * event loop until the stitch's lock expired. Run at a lower priority (`nice`, so that every thread
+ * ffmpeg starts inherits it), the stitch takes the CPU the worker leaves.
+ */
+const BACKGROUND = ["nice", "-n", "10"] as const;
+/** ffprobes run at once when measuring the inputs of a stitch. */
+const PROBES_AT_ONCE = 4;
+
+function runInBackground(tool: "ffmpeg" | "ffprobe", args: readonly string[], signal: AbortSignal) {
+  const [nice, ...niceArgs] = BACKGROUND;
+  return execa(nice, [...niceArgs, tool, ...args], { cancelSignal: signal });
+}
+
 async function mediaInfo(file: string, signal: AbortSignal): Promise<MediaInfo> {
-  const { stdout } = await execa(
+  const { stdout } = await runInBackground(
     "ffprobe",
     ["-v", "error", "-show_entries", "format=duration:stream=codec_type", "-of", "json", file],
-    { cancelSignal: signal },
+    signal,
   );
   const probed = JSON.parse(stdout) as {
     format?: { duration?: string };
@@ -35,6 +50,24 @@ async function mediaInfo(file: string, signal: AbortSignal): Promise<MediaInfo> 
     durationS: Number(probed.format?.duration ?? 0),
     hasAudio: (probed.streams ?? []).some((stream) => stream.codec_type === "audio"),
   };
+}
+
+/** `work` over every item, at most `limit` at a time, results in the items' order. */
+async function mapAtMost<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 /** The concat demuxer's list: one `file '<path>'` line per video, quotes escaped as ffmpeg reads them. */
@@ -74,16 +107,14 @@ function joinFilter(infos: readonly MediaInfo[], crossfadeS: number, withAudio: 
 export async function stitchVideos(plan: StitchPlan, signal: AbortSignal): Promise<void> {
   const { files, target } = plan;
   const run = (args: string[]) =>
-    execa("ffmpeg", ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", ...args], {
-      cancelSignal: signal,
-    });
+    runInBackground("ffmpeg", ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", ...args], signal);
   if (!plan.reencode && plan.crossfadeS <= 0) {
     const list = path.join(plan.workDir, "concat-list.txt");
     await writeFile(list, concatList(files));
     await run(["-f", "concat", "-safe", "0", "-i", list, "-c", "copy", target]);
     return;
   }
-  const infos = await Promise.all(files.map((file) => mediaInfo(file, signal)));
+  const infos = await mapAtMost(files, PROBES_AT_ONCE, (file) => mediaInfo(file, signal));
   const withAudio = infos.every((info) => info.hasAudio);
   const filter = joinFilter(infos, plan.crossfadeS, withAudio);
   const maps = withAudio ? ["-map", "[v]", "-map", "[a]", "-c:a", "aac"] : ["-map", "[v]"];
