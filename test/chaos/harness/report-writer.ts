@@ -1,11 +1,5 @@
 /** docs/RELIABILITY.md and docs/reliability.json from a run of the chaos suite. */
-import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import path from "node:path";
-import { promisify } from "node:util";
-import { bestEffort } from "@wgp-farm/config";
-import { harnessLog } from "./harness-log.ts";
-import { ROOT } from "./paths.ts";
 import { formatMs, median, type ScenarioResult, verdictOf } from "./scenario-result.ts";
 
 export interface RunInfo {
@@ -120,11 +114,4 @@ export async function writeReport(
   ].join("\n");
   await writeFile(markdownFile, markdown);
   await writeFile(jsonFile, `${JSON.stringify({ run, results }, null, 2)}\n`);
-  // In Biome's layout, so that `biome check .` (npm test) passes on the committed file.
-  await bestEffort(
-    promisify(execFile)(path.join(ROOT, "node_modules", ".bin", "biome"), ["format", "--write", jsonFile]),
-    harnessLog,
-    `formatting ${jsonFile} with Biome`,
-    "warn",
-  );
 }
