@@ -8,29 +8,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describeFlowFailure, findTask, type PostStepKind, PublishClaims } from "@wgp-farm/queue";
-import { execa } from "execa";
+import { probeVideo } from "@wgp-farm/testing";
 import type { ChaosFarm } from "./chaos-farm.ts";
-
-export interface VideoProbe {
-  width: number;
-  height: number;
-  /** Decoded frames (ffprobe -count_frames). */
-  frames: number;
-}
-
-/** Width, height and decoded frame count of a video's first stream. */
-export async function probeVideo(file: string): Promise<VideoProbe> {
-  const { stdout } = await execa("ffprobe", [
-    ...["-v", "error", "-select_streams", "v:0", "-count_frames"],
-    ...["-show_entries", "stream=width,height,nb_read_frames", "-of", "json", file],
-  ]);
-  const stream = (JSON.parse(stdout) as { streams: Record<string, unknown>[] }).streams[0] ?? {};
-  return {
-    width: Number(stream.width),
-    height: Number(stream.height),
-    frames: Number(stream.nb_read_frames),
-  };
-}
 
 /** What Redis recorded for a completed job: its main file and the attempt that completed it. */
 interface Completed {
