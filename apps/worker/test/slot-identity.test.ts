@@ -1,5 +1,6 @@
 import path from "node:path";
 import { SlotRegistry } from "@wgp-farm/queue";
+import { waitUntil } from "@wgp-farm/testing";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { GpuDetectionError, planSlots } from "../src/index.js";
@@ -85,8 +86,10 @@ describe("slot identity", () => {
 describe("slot status", () => {
   it("expires with its TTL, and list prunes the index", async () => {
     const tf = await testFarm("registry");
-    const registry = new SlotRegistry(tf.farm.redis, tf.farm.keys, 300);
-    const worker = await startWorker(tf, { slots: 2, slotStatusTtlMs: 300 });
+    // Long enough that the first read after the publish finds it on a loaded machine; the
+    // expiry itself is awaited, not slept for.
+    const registry = new SlotRegistry(tf.farm.redis, tf.farm.keys, 2_000);
+    const worker = await startWorker(tf, { slots: 2 });
     expect((await registry.list()).map((slot) => slot.slot_id)).toEqual(["gpu0@test-host", "gpu1@test-host"]);
     const [status] = worker.statuses();
     expect(status).toMatchObject({
@@ -100,8 +103,7 @@ describe("slot status", () => {
     // A host that dies without removing its status: the key expires and list drops it.
     await registry.publish({ ...(status as NonNullable<typeof status>), slot_id: "gpu0@dead-host" });
     expect((await registry.list()).map((slot) => slot.slot_id)).toEqual(["gpu0@dead-host"]);
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(await registry.list()).toEqual([]);
+    await waitUntil(async () => (await registry.list()).length === 0);
     expect(await tf.farm.redis.zcard(tf.farm.keys.slots)).toBe(0);
   });
 
