@@ -144,6 +144,8 @@ def test_oom_is_reworded_and_the_raw_text_is_only_in_stream_lines(session: Any) 
             "Loras files are missing or invalid: ['nope.safetensors']",
         ),
         ({"model_type": "unknown_type"}, "runtime", "unknown_type"),
+        # A start image WanGP cannot tell is an image by its extension (a cached input named by its sha256).
+        ({"model_type": "i2v", "image_start": "/cache/3f2a9c"}, "validation", "Start Image should be an Image"),
     ],
 )
 def test_validation_errors_come_back_in_the_result(session: Any, params: dict, stage: str, message: str) -> None:

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readdir, readFile, utimes } from "node:fs/promises";
+import { readdir, readFile, stat, utimes } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { HttpInputSource } from "../src/inputs/http-source.js";
 import { InputCache, type InputCacheOptions } from "../src/inputs/input-cache.js";
 import { InputChecksumError, InputFetchError, InputMissingError } from "../src/inputs/input-source.js";
-import { localizeJobInputs } from "../src/inputs/job-inputs.js";
+import { fileNameOf, localizeJobInputs } from "../src/inputs/job-inputs.js";
 import { S3InputSource } from "../src/inputs/s3-source.js";
 import { MissingMediaError } from "../src/job/media-check.js";
 
@@ -243,15 +243,27 @@ describe("a job's inputs", () => {
       image_refs: ["/local/ref.png", `${server.origin}/i.png?token=abc`],
     });
     const inputs = await localizeJobInputs(plan, cache, noLog, never);
-    expect(plan.settings.video_source).toBe(
-      `${path.join(cacheDir, sha256(video))}|start_frame=4,end_frame=20`,
-    );
-    expect(plan.settings.image_refs).toEqual(["/local/ref.png", path.join(cacheDir, sha256(image))]);
+    // Each under its URL's file name (WanGP goes by the extension): a link to the cached content.
+    const [videoPath, suffix] = String(plan.settings.video_source).split("|");
+    expect(suffix).toBe("start_frame=4,end_frame=20");
+    expect(path.relative(cacheDir, videoPath ?? "")).toMatch(/^named\/[^/]+\/v\.mp4$/);
+    const [local, imagePath] = plan.settings.image_refs as string[];
+    expect(local).toBe("/local/ref.png");
+    expect(path.relative(cacheDir, imagePath ?? "")).toMatch(/^named\/[^/]+\/i\.png$/);
+    expect((await stat(videoPath ?? "")).ino).toBe((await stat(path.join(cacheDir, sha256(video)))).ino);
     expect(plan.notes).toEqual([
       `input image_refs[1]: ${server.origin}/i.png?token=… sha256 ${sha256(image)} (fetched)`,
       `input video_source: ${server.origin}/v.mp4 sha256 ${sha256(video)} (fetched)`,
     ]);
     await inputs.release();
+    expect(await readdir(path.join(cacheDir, "named"))).toEqual([]);
+  });
+
+  it("name each input after its URL's last path segment, in characters WanGP reads as a file name", () => {
+    expect(fileNameOf(mediaOf("https://example.com/clips/a%20b.mp4?X-Amz-Signature=abc"))).toBe("a_b.mp4");
+    expect(fileNameOf(mediaOf("s3://bucket/in/start%7Cframe.PNG"))).toBe("start_frame.PNG");
+    expect(fileNameOf(mediaOf("https://example.com/"))).toBe("input");
+    expect(fileNameOf(mediaOf("https://example.com/..%2F..%2Fetc"))).toBe("_.._etc");
   });
 
   it("a missing input makes the task invalid, naming the field", async () => {

@@ -292,4 +292,97 @@ describe("pipeline steps on results kept in a bucket", () => {
       await server.stop();
     }
   }, 180_000);
+
+  it("a stitch over segments kept in a bucket runs on a host that shares no folder, and publishes to the bucket", async () => {
+    const server = await S3TestServer.start({ buckets: ["stitches"] });
+    Object.assign(process.env, server.env());
+    const bucket = new Bucket({ bucket: "stitches", prefix: "" }, server.settings, { setting: "test" });
+    try {
+      const tf = await testFarm("steps-bucket-stitch");
+      const outputStore = `s3://stitches/${tf.prefix}`;
+      const segments = await Promise.all([generation("bseg_01", 9), generation("bseg_02", 13)]);
+      const data: StitchJobData = {
+        kind: "stitch",
+        task_id: "bfinal",
+        sources: segments.map((segment) => ({ task_id: segment.name })),
+        reencode: false,
+        output_sub_dir: "travel/bfinal",
+        priority: 0,
+        import: IMPORT,
+      };
+      await addFlow(tf, {
+        name: "bfinal",
+        queueName: STITCH_QUEUE,
+        data,
+        opts: { jobId: "bfinal", ...JOB_OPTIONS },
+        children: segments,
+      });
+      /** A worker host with its own output folder, state and input cache: nothing shared but the bucket. */
+      const host = (name: string, stitchConcurrency: number) =>
+        startWorker(tf, {
+          name,
+          mainOutputDir: path.join(tf.dir, `${name}-out`),
+          stateDir: path.join(tf.dir, `${name}-state`),
+          inputCacheDir: path.join(tf.dir, `${name}-input-cache`),
+          outputStore,
+          ...server.settings,
+          env: REAL_MEDIA,
+          stitchConcurrency,
+        });
+      // The segments are made on one host, which takes no stitch; the stitch on another, started after.
+      await host("gpu-host", 0);
+      const made = await Promise.all(
+        segments.map(async (segment) => {
+          const job = await waitForJob(
+            tf,
+            segment.name,
+            "model.t2v",
+            ["completed", "failed"],
+            FLOW_TIMEOUT_MS,
+          );
+          expect(job.failedReason ?? null).toBeNull();
+          return job.returnvalue as ResultSummary;
+        }),
+      );
+      await host("stitch-host", 1);
+
+      const stitchJob = await waitForJob(
+        tf,
+        "bfinal",
+        STITCH_QUEUE,
+        ["completed", "failed"],
+        FLOW_TIMEOUT_MS,
+      );
+      expect(stitchJob.failedReason ?? null).toBeNull();
+      const stitched = stitchJob.returnvalue as ResultSummary;
+      expect(stitched.host).toBe("stitch-host");
+      expect(stitched.output_dir).toBe(`${outputStore}/travel/bfinal`);
+      const manifest = JSON.parse(
+        (await bucket.getText(`${tf.prefix}/travel/bfinal/result.json`)) ?? "{}",
+      ) as {
+        sources: { task_id: string; file: string }[];
+      };
+      expect(manifest.sources).toEqual(
+        made.map((summary, index) => ({
+          task_id: segments[index]?.name,
+          file: `${summary.output_dir}/${summary.main_file}`,
+        })),
+      );
+      // Each segment fetched once into the stitch host's cache (by content), released once stitched.
+      const cache = path.join(tf.dir, "stitch-host-input-cache");
+      for (const summary of made) {
+        const sha256 = summary.files.find((file) => file.name === summary.main_file)?.sha256 ?? "";
+        expect(await readdir(cache)).toContain(sha256);
+      }
+      expect(await readdir(path.join(cache, "named"))).toEqual([]);
+
+      const local = path.join(tf.dir, "stitched.mp4");
+      const link = await bucket.link(`${tf.prefix}/travel/bfinal/${stitched.main_file}`);
+      await writeFile(local, Buffer.from(await (await fetch(link)).arrayBuffer()));
+      expect(await probeVideo(local)).toEqual({ width: 64, height: 48, frames: 9 + 13 });
+    } finally {
+      bucket.close();
+      await server.stop();
+    }
+  }, 240_000);
 });

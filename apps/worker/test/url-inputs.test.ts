@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -32,6 +32,9 @@ afterEach(async () => {
 /** As `import-tasks --allow-http-media` (the test server is plain http on loopback). */
 const HTTP_MEDIA = { allowHttpMedia: true };
 
+/** A cached input as WanGP sees it: a link under the URL's file name, the virtual-media suffix after it. */
+const NAMED_GUIDE = /\/named\/[^/]+\/guide\.mp4\|start_frame=2,end_frame=8$/;
+
 describe("media inputs by URL", () => {
   it("reach WanGP as the host's cached file, fetched once for two slots; result.json records URL and sha256", async () => {
     const tf = await testFarm("url-inputs");
@@ -55,17 +58,43 @@ describe("media inputs by URL", () => {
       const manifest = JSON.parse(
         await readFile(path.join(summary.output_dir, "result.json"), "utf8"),
       ) as ResultManifest;
-      expect(manifest.settings.video_guide).toBe(`${path.join(cacheDir, sha256)}|start_frame=2,end_frame=8`);
+      expect(manifest.settings.video_guide).toMatch(NAMED_GUIDE);
       expect(manifest.notes).toContainEqual(
         expect.stringMatching(`^input video_guide: ${url} sha256 ${sha256}`),
       );
     }
     expect(server.count("/guide.mp4", "GET")).toBe(1);
     const submitted = (await readRecords(tf.recordFile)).filter((record) => record.event === "submit");
-    expect(submitted.map((record) => record.params?.video_guide)).toEqual([
-      `${path.join(cacheDir, sha256)}|start_frame=2,end_frame=8`,
-      `${path.join(cacheDir, sha256)}|start_frame=2,end_frame=8`,
-    ]);
+    // Each slot's WanGP got the one cached copy under the URL's file name (a link, gone with the job).
+    const guides = submitted.map((record) => String(record.params?.video_guide));
+    expect(guides).toHaveLength(2);
+    for (const guide of guides) expect(guide).toMatch(NAMED_GUIDE);
+    expect(await readdir(cacheDir)).toContain(sha256);
+    expect(await readdir(path.join(cacheDir, "named"))).toEqual([]);
+  });
+
+  it("a start image given by URL reaches WanGP under the URL's file name: WanGP goes by its extension", async () => {
+    const tf = await testFarm("url-inputs-image");
+    const image = randomBytes(2048);
+    server.serve("/frames/first%20frame.png", { body: image });
+    const task = {
+      task_id: "i2v-url",
+      prompt: "a lighthouse wakes",
+      model: "i2v",
+      image_start_paths: `${server.origin}/frames/first%20frame.png?token=abc`,
+    };
+    await importTasks(tf, [task], FAST_RETRY, HTTP_MEDIA);
+    const cacheDir = path.join(tf.dir, "cache");
+    await startWorker(tf, { inputCacheDir: cacheDir });
+    const job = await waitForJob(tf, "i2v-url", modelQueueName("i2v"));
+    expect(job.failedReason ?? "ok").toBe("ok");
+    const [submitted] = (await readRecords(tf.recordFile)).filter((record) => record.event === "submit");
+    const start = submitted?.params?.image_start;
+    const first = Array.isArray(start) ? start[0] : start;
+    expect(path.relative(cacheDir, String(first))).toMatch(/^named\/[^/]+\/first_frame\.png$/);
+    const sha256 = createHash("sha256").update(image).digest("hex");
+    expect(await readdir(cacheDir)).toContain(sha256);
+    expect(await readdir(path.join(cacheDir, "named"))).toEqual([]);
   });
 
   it("an input that is gone fails its task as invalid, without retries", async () => {

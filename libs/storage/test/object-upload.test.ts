@@ -6,6 +6,7 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  Bucket,
   createS3Client,
   explainStoreError,
   headObject,
@@ -135,6 +136,32 @@ describe("uploadFile against s3rver", () => {
       );
     } finally {
       wrong.destroy();
+    }
+  });
+
+  it("opens a location that already holds results: a listing longer than one page", async () => {
+    for (const name of ["one", "two", "three"]) {
+      const local = await localFile(`${name}.bin`, 1000);
+      await uploadFile(client, {
+        bucket: BUCKET,
+        key: `held/${name}.bin`,
+        partSize: MIN_PART_SIZE,
+        ...local,
+      });
+    }
+    // Bucket.open lists one key: s3rver answers the first page with a continuation token.
+    const bucket = await Bucket.open(`s3://${BUCKET}/held`, server.settings, {
+      setting: "--output-store",
+      credentials: S3RVER_CREDENTIALS,
+    });
+    try {
+      expect((await bucket.list("held/")).map((object) => object.key)).toEqual([
+        "held/one.bin",
+        "held/three.bin",
+        "held/two.bin",
+      ]);
+    } finally {
+      bucket.close();
     }
   });
 

@@ -1,5 +1,6 @@
 import {
   isMediaUrl,
+  type MediaUrl,
   parseMediaUrl,
   redactUrl,
   WANGP_MEDIA_KEYS,
@@ -36,6 +37,23 @@ function urlFieldsOf(settings: Record<string, unknown>): UrlField[] {
 
 const fieldName = ({ key, index }: UrlField) => (index === undefined ? key : `${key}[${index}]`);
 
+/**
+ * The file name an input reaches WanGP under: the last segment of the URL's path, in characters
+ * WanGP reads as a plain file name (no `|`, which starts its virtual-media suffix). WanGP takes the
+ * media type from the extension (has_image_file_extension: a start image named `<sha256>` is "not
+ * an Image").
+ */
+export function fileNameOf(media: MediaUrl): string {
+  const segment = new URL(media.url).pathname.split("/").at(-1) ?? "";
+  let decoded = segment;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    // A malformed escape: the segment as written.
+  }
+  return decoded.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "") || "input";
+}
+
 /** An input that is not there, or not the file pinned, is the task's fault (invalid); anything else stays as it is. */
 function asTaskError(error: unknown, what: string): unknown {
   if (error instanceof InputMissingError || error instanceof InputChecksumError) {
@@ -67,7 +85,8 @@ export async function localizeUrl(
 
 /**
  * Puts every media URL of a job's settings into this host's input cache and points the settings at
- * the cached files (WanGP reads local paths; a virtual-media suffix stays after the path). The
+ * the cached files, each under its URL's file name (WanGP reads local paths and goes by their
+ * extensions; a virtual-media suffix stays after the path). The
  * notes, which go to the job log and result.json, record each URL (redacted) and the sha256 used.
  * A URL the source says is not there, or a file that is not the one pinned, makes the task invalid;
  * other failures are retried like any failed download.
@@ -85,7 +104,7 @@ export async function localizeJobInputs(
       // The importer decided which schemes this farm takes; the worker fetches what it was given.
       const media = parseMediaUrl(field.raw, { allowHttp: true });
       if ("problem" in media) throw new MissingMediaError([`${fieldName(field)}: ${media.problem}`]);
-      const cached = await cache.acquire(media, log, signal);
+      const cached = await cache.acquireNamed(media, fileNameOf(media), log, signal);
       return { field, media, cached };
     }),
   );

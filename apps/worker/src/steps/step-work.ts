@@ -1,11 +1,9 @@
-import { access } from "node:fs/promises";
 import type { PostprocessRequest, ResultMessage } from "@wgp-farm/engine";
 import { type FarmConnection, type PostStep, postStepModelType, type StepJobData } from "@wgp-farm/queue";
-import { isS3Url } from "@wgp-farm/storage";
-import { type JobInputs, localizeUrl } from "../inputs/job-inputs.js";
+import type { JobInputs } from "../inputs/job-inputs.js";
 import type { ResultManifest } from "../output/result-manifest.js";
 import type { JobWork, WorkPreparation, WorkRun } from "./job-work.js";
-import { SourceNotReadyError, type SourceOutput, sourceOutput } from "./step-source.js";
+import { localSourceFile, type SourceOutput, sourceOutput } from "./step-source.js";
 
 /** Whether a slot job is a post-step (its data is StepJobData) rather than a generation. */
 export function isStepJob(data: unknown): data is StepJobData {
@@ -65,17 +63,9 @@ export class StepWork implements JobWork {
   async prepare(host: WorkPreparation): Promise<JobInputs | undefined> {
     const source = await sourceOutput(this.#farm, this.record.source);
     this.#source = source;
-    if (isS3Url(source.file)) {
-      const named = { what: `source ${source.task_id}`, name: source.main_file };
-      const cached = await localizeUrl(source.file, named, host.inputs, host.log, host.signal);
-      this.#sourceFile = cached.path;
-      return cached;
-    }
-    await access(source.file).catch(() => {
-      throw new SourceNotReadyError(`${source.task_id}'s main file ${source.file} is not on this worker`);
-    });
-    this.#sourceFile = source.file;
-    return undefined;
+    const local = await localSourceFile(source, host);
+    this.#sourceFile = local.path;
+    return local;
   }
 
   run(run: WorkRun): Promise<ResultMessage> {

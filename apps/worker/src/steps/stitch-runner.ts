@@ -1,4 +1,4 @@
-import { access, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { bestEffort, type Logger, settleWithin } from "@wgp-farm/config";
@@ -13,6 +13,8 @@ import {
   type TaskJobData,
 } from "@wgp-farm/queue";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
+import type { InputCache } from "../inputs/input-cache.js";
+import { InputFetchError } from "../inputs/input-source.js";
 import type { HeldJob } from "../job/job-finisher.js";
 import { LockRenewal } from "../job/lock-renewal.js";
 import { JobLostError, PublishFence } from "../job/publish-fence.js";
@@ -23,7 +25,8 @@ import type { ResultStore } from "../output/result-store.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { stitchVideos } from "./ffmpeg-stitch.js";
 import { announceFlowParent } from "./flow-parent.js";
-import { type SourceOutput, sourceOutput } from "./step-source.js";
+import type { WorkPreparation } from "./job-work.js";
+import { type LocalSource, localSourceFile, type SourceOutput, sourceOutput } from "./step-source.js";
 
 /** What a StitchRunner needs from its worker process. */
 export interface StitchRunnerContext {
@@ -32,6 +35,8 @@ export interface StitchRunnerContext {
   claims: PublishClaims;
   cancels: CancelChannel;
   stats: FarmStats;
+  /** The host's input cache: sources kept in a bucket are fetched into it. */
+  inputs: InputCache;
   options: Pick<
     ResolvedWorkerOptions,
     | "prefix"
@@ -163,20 +168,23 @@ export class StitchRunner {
     }).start();
     const staged = publisher.stage({ task_id: taskId, queue: STITCH_QUEUE, token }, job.attemptsStarted <= 1);
     let published = false;
+    const fetched: LocalSource[] = [];
     try {
       const requested = await cancels.requestOf(taskId);
       if (requested) this.cancel(taskId, requested.reason);
-      const sources = await this.#sources(job.data);
+      const log = (line: string) => void bestEffort(job.log(line), logger, "logging a stitch line");
+      const { sources, files } = await this.#sources(
+        job.data,
+        { inputs: this.#ctx.inputs, log, signal: stop.signal },
+        fetched,
+      );
       await job.log(`stitching ${sources.map((source) => source.task_id).join(", ")} on ${this.#slot}`);
       await staged.ready;
       await mkdir(staged.filesDir, { recursive: true });
       const target = path.join(staged.filesDir, `${outputNameOf(taskId)}.mp4`);
       const crossfadeS = job.data.crossfade_s ?? 0;
       const { reencode } = job.data;
-      await stitchVideos(
-        { files: sources.map((s) => s.file), target, workDir: staged.dir, reencode, crossfadeS },
-        stop.signal,
-      );
+      await stitchVideos({ files, target, workDir: staged.dir, reencode, crossfadeS }, stop.signal);
       const summary = await this.#publish(job, held, staged, { sources, target, startedAt, renewal });
       published = true;
       await bestEffort(this.#ctx.stats.increment("completed"), logger, "counting a completed stitch");
@@ -195,19 +203,42 @@ export class StitchRunner {
     } finally {
       this.#running.delete(taskId);
       renewal.stop();
+      await bestEffort(
+        Promise.all(fetched.map((source) => source.release())),
+        logger,
+        "releasing stitch sources",
+      );
       if (!published) await bestEffort(publisher.discard(staged), logger, "discarding stitch staging");
     }
   }
 
-  /** Each source's main output, in order; a source that is not completed fails the stitch for good. */
-  async #sources(data: StitchJobData): Promise<SourceOutput[]> {
+  /**
+   * Each source's main output and its file on this host, in order (a result kept in a bucket is
+   * fetched through the host's input cache, held in `held` until the stitch ends). A source that is
+   * not completed or not there fails the stitch for good; a fetch that failed on the way is retried.
+   */
+  async #sources(
+    data: StitchJobData,
+    host: WorkPreparation,
+    held: LocalSource[],
+  ): Promise<{ sources: SourceOutput[]; files: string[] }> {
     if (data.sources.length === 0)
       throw new UnrecoverableError("invalid: a stitch needs at least one source");
     try {
       const sources = await Promise.all(data.sources.map((source) => sourceOutput(this.#ctx.farm, source)));
-      for (const source of sources) await access(source.file);
-      return sources;
+      // Every fetch settles before a failure is thrown: what was fetched is in `held`, to be released.
+      const locals = await Promise.allSettled(
+        sources.map(async (source) => {
+          const local = await localSourceFile(source, host);
+          held.push(local);
+          return local.path;
+        }),
+      );
+      const failed = locals.find((outcome) => outcome.status === "rejected");
+      if (failed) throw failed.reason;
+      return { sources, files: locals.map((outcome) => (outcome as PromiseFulfilledResult<string>).value) };
     } catch (error) {
+      if (error instanceof InputFetchError) throw error;
       throw new UnrecoverableError(`invalid: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
