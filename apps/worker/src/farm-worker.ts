@@ -11,6 +11,7 @@ import {
   redisStepMs,
   SlotRegistry,
   type SlotStatus,
+  STITCH_QUEUE,
   settleWithin,
   type WorkEntry,
 } from "@wgp-farm/queue";
@@ -122,6 +123,7 @@ export class FarmWorker {
       const watcher = new WorkSignalWatcher(watcherRedis, farm.keys, wake, logger, {
         refreshMs: resolved.idleRecheckMs,
         leaveToServers: (entry) => leaveToServers(entry, resolved),
+        commands: farm.redis,
       });
       const host = plans[0]?.host ?? "worker";
       const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models, {
@@ -160,12 +162,12 @@ export class FarmWorker {
         lockDurationMs: options.lockDurationMs,
         stalledIntervalMs: options.stalledIntervalMs,
         checkStalled: true,
-        onStalled: (queue, jobId) =>
-          void bestEffort(
-            farm.work.announce([modelOfQueue(queue) ?? ""], "stall", [jobId]),
-            logger,
-            "announcing a stalled job",
-          ),
+        onStalled: (queue, jobId) => {
+          // A stalled stitch needs no slot: its queue's own workers block on it.
+          const model = modelOfQueue(queue);
+          if (model === undefined) return;
+          void bestEffort(farm.work.announce([model], "stall", [jobId]), logger, "announcing a stalled job");
+        },
       },
       logger,
     );
@@ -225,6 +227,8 @@ export class FarmWorker {
     this.#watcher.onStalled((taskIds) => this.#forgetDeadSlots(taskIds));
     await this.#watcher.start();
     ctx.workers.watch(this.#watcher.models.map(modelQueueName));
+    // Every process, stitch runner or not: whoever takes a round's turn checks the stitch queue too.
+    ctx.workers.checkStalledToo(STITCH_QUEUE, ctx.options.quarantineAfter - 1);
     this.#unsubscribe = await ctx.cancels.subscribe(
       this.#subscriber,
       (taskId) => void this.#onCancel(taskId),
