@@ -47,7 +47,6 @@ export class WorkSignalWatcher {
   #closed = false;
   #loop: Promise<void> | undefined;
   readonly #onModels = new Set<(models: readonly string[]) => void>();
-  readonly #onStalled = new Set<(taskIds: readonly string[]) => Promise<void>>();
   readonly #roster: IdleRoster | undefined;
   readonly #work: WorkSignal | undefined;
 
@@ -84,11 +83,6 @@ export class WorkSignalWatcher {
   /** Called with the full list whenever a model queue appears. */
   onModelsChanged(listener: (models: readonly string[]) => void): void {
     this.#onModels.add(listener);
-  }
-
-  /** Called with the ids of jobs the stalled checker re-queued, before idle slots are woken for them. */
-  onStalled(listener: (taskIds: readonly string[]) => Promise<void>): void {
-    this.#onStalled.add(listener);
   }
 
   async start(): Promise<void> {
@@ -156,12 +150,6 @@ export class WorkSignalWatcher {
           if (entry) work.push(entry);
         }
       }
-    }
-    const stalled = work.filter((entry) => entry.reason === "stall").flatMap((entry) => entry.taskIds);
-    if (stalled.length > 0) {
-      await Promise.all([...this.#onStalled].map((listener) => listener(stalled))).catch((error) =>
-        this.#logger.warn({ err: error }, "handling stalled jobs failed"),
-      );
     }
     for (const entry of work) {
       for (const model of entry.models) {

@@ -12,8 +12,8 @@ export interface QueueWorkerSettings {
   stalledIntervalMs: number;
   /** Take part in the farm's stalled-job checks (one process per round checks every model queue). */
   checkStalled: boolean;
-  /** Called for each job the stalled checker put back in its queue. */
-  onStalled?(queueName: string, jobId: string): void;
+  /** Called with the jobs of a queue the stalled checker put back (awaited before the next queue's check). */
+  onStalled?(queueName: string, jobIds: readonly string[]): Promise<void>;
 }
 
 /**
@@ -161,8 +161,8 @@ export class QueueWorkerSet {
       }
       for (const jobId of stalled) {
         this.#logger.warn({ task_id: jobId, queue: queueName }, "job stalled (its worker died); re-queued");
-        this.#settings.onStalled?.(queueName, jobId);
       }
+      if (stalled.length > 0) await this.#settings.onStalled?.(queueName, stalled);
     }
   }
 }
