@@ -74,7 +74,7 @@ describe("SlotRegistry's writes", () => {
       await farm.redis.ping();
       expect(sent.filter((command) => command === "multi")).toHaveLength(1);
       expect(await registry.get("gpu0@host")).toMatchObject({ state: "busy", loaded_model: "m1" });
-      expect(await farm.redis.zrange(farm.keys.serving("m0"), 0, -1)).toEqual([
+      expect(await farm.redis.zrange(farm.keys.serving("m0"), "0", "-1")).toEqual([
         "gpu2@host",
         "gpu4@host",
         "gpu6@host",
