@@ -14,6 +14,7 @@ import {
   simulateFarm,
 } from "./farm-sim/farm-simulation.ts";
 
+const round3 = (value: number) => Number(value.toFixed(3));
 const BEFORE = new URL("./farm-sim/before-redesign.json", import.meta.url);
 
 const { values } = parseArgs({
@@ -77,7 +78,10 @@ const rows: BenchRow[] = results.flatMap((r) => {
   const pickupLegs = ({ arrivals: a }: FarmSimulationResult) =>
     a.announcedP50Ms === undefined
       ? ""
-      : ` (medians: job created → work entry ${a.announcedP50Ms} ms, entry → engine ${a.announcedToEngineP50Ms} ms)`;
+      : ` (medians: job created → work entry ${a.announcedP50Ms} ms, entry → engine ${a.announcedToEngineP50Ms} ms` +
+        (a.fetchToEngineP50Ms === undefined
+          ? ")"
+          : ` = entry → fetched ${a.announcedToFetchP50Ms} ms + fetched → engine ${a.fetchToEngineP50Ms} ms)`);
   const schedule = ({ busy: { schedule: s } }: FarmSimulationResult) =>
     s
       ? `import ${s.importMs} ms; slots' first jobs ${s.firstPickupMs}–${s.lastFirstPickupMs} ms after it began; ` +
@@ -87,6 +91,10 @@ const rows: BenchRow[] = results.flatMap((r) => {
       : "";
   const makespan = (x: FarmSimulationResult) =>
     `${x.busy.ratio} (${x.busy.makespanS} s / ${x.busy.lowerBoundS} s)`;
+  const wholeJobs = ({ busy: b }: FarmSimulationResult) =>
+    b.wholeJobsBoundS === undefined
+      ? ""
+      : `; best schedule of whole jobs on whole slots ${b.wholeJobsBoundS} s (${round3(b.wholeJobsBoundS / b.lowerBoundS)} × the bound), makespan ${b.wholeJobsRatio} × that`;
   return [
     {
       measure: `${size}: idle farm, Redis`,
@@ -109,7 +117,7 @@ const rows: BenchRow[] = results.flatMap((r) => {
     },
     {
       measure: `${size}: makespan / lower bound`,
-      value: makespan(r) + was(r, makespan),
+      value: makespan(r) + wholeJobs(r) + was(r, makespan),
       target: "≤ 1.03",
       pass: r.busy.ratio <= 1.03,
     },

@@ -11,6 +11,7 @@ import {
   redisStepMs,
   SlotRegistry,
   type SlotStatus,
+  STITCH_QUEUE,
   settleWithin,
   type WorkEntry,
 } from "@wgp-farm/queue";
@@ -65,6 +66,27 @@ function leaveToServers(entry: WorkEntry, options: ResolvedWorkerOptions): boole
     entry.serving > 0 &&
     entry.count <= entry.serving * options.switchBacklogPerSlot
   );
+}
+
+/**
+ * Jobs re-queued as stalled mean the slots that ran them are gone (or lost touch with Redis): their
+ * statuses would otherwise count them as serving their models until the TTL ends, keeping idle slots
+ * from taking over. A slot that is in fact alive publishes again within seconds.
+ */
+async function forgetDeadSlots(
+  registry: SlotRegistry,
+  taskIds: readonly string[],
+  ownSlots: ReadonlySet<string>,
+  logger: Logger,
+): Promise<void> {
+  for (const slot of await registry.list()) {
+    if (ownSlots.has(slot.slot_id) || !slot.current || !taskIds.includes(slot.current.task_id)) continue;
+    logger.warn(
+      { slot: slot.slot_id, task_id: slot.current.task_id },
+      "slot lost its job to a stall; forgetting it",
+    );
+    await registry.remove(slot.slot_id);
+  }
 }
 
 /** What tests and the farm simulator may replace; the product never passes any. */
@@ -122,10 +144,12 @@ export class FarmWorker {
       const watcher = new WorkSignalWatcher(watcherRedis, farm.keys, wake, logger, {
         refreshMs: resolved.idleRecheckMs,
         leaveToServers: (entry) => leaveToServers(entry, resolved),
+        commands: farm.redis,
       });
       const host = plans[0]?.host ?? "worker";
       const ctx = await FarmWorker.#context(resolved, farm, logger, wake, () => watcher.models, {
         host,
+        ownSlots: new Set(plans.map((plan) => plan.slotId)),
         createEngine: seams.createEngine ?? superviseEngineProcess,
       });
       await FarmWorker.#checkIdentity(ctx.registry, plans);
@@ -147,7 +171,11 @@ export class FarmWorker {
     logger: Logger,
     wake: WakeSignal,
     models: () => readonly string[],
-    { host, createEngine }: { host: string; createEngine: SlotEngineFactory },
+    {
+      host,
+      ownSlots,
+      createEngine,
+    }: { host: string; ownSlots: ReadonlySet<string>; createEngine: SlotEngineFactory },
   ): Promise<WorkerServices> {
     // First: a missing bucket or refused credentials stop the worker before it opens anything else.
     const publisher = await openResultStore(options, logger);
@@ -160,12 +188,20 @@ export class FarmWorker {
         lockDurationMs: options.lockDurationMs,
         stalledIntervalMs: options.stalledIntervalMs,
         checkStalled: true,
-        onStalled: (queue, jobId) =>
-          void bestEffort(
-            farm.work.announce([modelOfQueue(queue) ?? ""], "stall", [jobId]),
+        onStalled: async (queue, jobIds) => {
+          // Only here, in the one process that ran the check: every process forgetting them on the
+          // stall's work entry read the whole registry once per process (a storm in a starved farm).
+          await bestEffort(
+            forgetDeadSlots(registry, jobIds, ownSlots, logger),
             logger,
-            "announcing a stalled job",
-          ),
+            "forgetting dead slots",
+          );
+          // A stalled stitch needs no slot: its queue's own workers block on it.
+          const model = modelOfQueue(queue);
+          if (model === undefined) return;
+          const models = jobIds.map(() => model);
+          await bestEffort(farm.work.announce(models, "stall", jobIds), logger, "announcing stalled jobs");
+        },
       },
       logger,
     );
@@ -222,9 +258,10 @@ export class FarmWorker {
   async #start(): Promise<void> {
     const ctx = this.#ctx;
     this.#watcher.onModelsChanged((models) => ctx.workers.watch(models.map(modelQueueName)));
-    this.#watcher.onStalled((taskIds) => this.#forgetDeadSlots(taskIds));
     await this.#watcher.start();
     ctx.workers.watch(this.#watcher.models.map(modelQueueName));
+    // Every process, stitch runner or not: whoever takes a round's turn checks the stitch queue too.
+    ctx.workers.checkStalledToo(STITCH_QUEUE, ctx.options.quarantineAfter - 1);
     this.#unsubscribe = await ctx.cancels.subscribe(
       this.#subscriber,
       (taskId) => void this.#onCancel(taskId),
@@ -302,24 +339,6 @@ export class FarmWorker {
     await settleWithin(this.#ctx.workers.close(), redisStepMs(farm.redis));
     if (!(await settleWithin(farm.close(), redisStepMs(farm.redis)))) farm.redis.disconnect();
     await bestEffort(this.#ctx.publisher.close(), this.#ctx.logger, "closing the result store");
-  }
-
-  /**
-   * A job re-queued as stalled means the slot that ran it is gone (or lost touch with Redis): its
-   * status would otherwise count it as serving its model until the TTL ends, keeping idle slots
-   * from taking over. A slot that is in fact alive publishes again within seconds.
-   */
-  async #forgetDeadSlots(taskIds: readonly string[]): Promise<void> {
-    const { registry, logger } = this.#ctx;
-    const ours = new Set(this.slotIds);
-    for (const slot of await registry.list()) {
-      if (ours.has(slot.slot_id) || !slot.current || !taskIds.includes(slot.current.task_id)) continue;
-      logger.warn(
-        { slot: slot.slot_id, task_id: slot.current.task_id },
-        "slot lost its job to a stall; forgetting it",
-      );
-      await registry.remove(slot.slot_id);
-    }
   }
 
   async #onCancel(taskId: string): Promise<void> {

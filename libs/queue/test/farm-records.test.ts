@@ -56,6 +56,38 @@ describe("SlotRegistry", () => {
   });
 });
 
+describe("SlotRegistry's writes", () => {
+  it("sends the statuses published in one event-loop turn as one MULTI, in order, the last of a slot winning", async () => {
+    const registry = new SlotRegistry(farm.redis, farm.keys);
+    const address = /addr=(\S+)/.exec(String(await farm.redis.client("INFO")))?.[1];
+    const monitor = await farm.redis.duplicate().monitor();
+    const sent: string[] = [];
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      if (source === address) sent.push(String(args[0]).toLowerCase());
+    });
+    try {
+      const slots = Array.from({ length: 8 }, (_, i) => `gpu${i}@host`);
+      await Promise.all([
+        ...slots.map((slot, i) => registry.publish(testSlotStatus(slot, { loaded_model: `m${i % 2}` }))),
+        registry.publish(testSlotStatus("gpu0@host", { state: "busy", loaded_model: "m1" })),
+      ]);
+      await farm.redis.ping();
+      expect(sent.filter((command) => command === "multi")).toHaveLength(1);
+      expect(await registry.get("gpu0@host")).toMatchObject({ state: "busy", loaded_model: "m1" });
+      expect(await farm.redis.zrange(farm.keys.serving("m0"), "0", "-1")).toEqual([
+        "gpu2@host",
+        "gpu4@host",
+        "gpu6@host",
+      ]);
+      expect(await farm.redis.zcard(farm.keys.serving("m1"))).toBe(5);
+      expect(await farm.redis.pttl(farm.keys.serving("m1"))).toBeGreaterThan(0);
+      expect(await registry.list()).toHaveLength(8);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+});
+
 describe("HostRecords", () => {
   it("lists every host's doctor record by host name, skipping records it cannot read", async () => {
     const records = new HostRecords(farm.redis, farm.keys);

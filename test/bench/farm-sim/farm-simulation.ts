@@ -53,6 +53,9 @@ export interface FarmSimulationResult {
     makespanS: number;
     lowerBoundS: number;
     ratio: number;
+    /** The best schedule of whole jobs on whole slots (`wholeJobsBoundMs`), and makespan against it. */
+    wholeJobsBoundS: number;
+    wholeJobsRatio: number;
     callsPerJob: number;
     cpuMsPerJob: number;
     xreadPerS: number;
@@ -70,6 +73,9 @@ export interface FarmSimulationResult {
     /** Medians of pickup's two legs: job created → its work entry written; entry → engine. */
     announcedP50Ms: number;
     announcedToEngineP50Ms: number;
+    /** Medians of the second leg's two parts: entry → job fetched (wake-up, decision, fetch); fetched → engine. */
+    announcedToFetchP50Ms: number;
+    fetchToEngineP50Ms: number;
     byCommand: Record<string, number>;
   };
   connections: { idle: number; peak: number };
@@ -157,6 +163,25 @@ function summarizeSchedule(
     meanGapMs: gaps === 0 ? 0 : Math.round(gapSum / gaps),
     maxGapMs: Math.round(maxGap),
   };
+}
+
+/**
+ * A lower bound on the makespan of `jobs` (their models), each `jobMs` long, on `slots` slots that
+ * load a model in `loadMs`: the busiest slot runs at least k = ⌈jobs / slots⌉ jobs after a load; if the
+ * models' jobs cannot be dealt out k at a time to one model per slot (Σ ⌈n_m / k⌉ > slots), some slot
+ * also runs one more job or loads twice. The plain bound (work / slots) ignores both.
+ */
+export function wholeJobsBoundMs(
+  models: readonly string[],
+  slots: number,
+  jobMs: number,
+  loadMs: number,
+): number {
+  const k = Math.ceil(models.length / slots);
+  const perModel = new Map<string, number>();
+  for (const model of models) perModel.set(model, (perModel.get(model) ?? 0) + 1);
+  const slotsNeeded = [...perModel.values()].reduce((sum, n) => sum + Math.ceil(n / k), 0);
+  return k * jobMs + loadMs + (slotsNeeded > slots ? Math.min(jobMs, loadMs) : 0);
 }
 
 const modelName = (i: number) => `sim_m${String(i).padStart(2, "0")}`;
@@ -314,6 +339,9 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     const generationMs = busyRecords.reduce((sum, r) => sum + r.generation_ms, 0);
     const lowerBoundS = (generationMs + options.slots * options.timings.loadMs) / options.slots / 1000;
     const makespanS = (end - start) / 1000;
+    const wholeJobsBoundS =
+      wholeJobsBoundMs(models, options.slots, generationMs / busyRecords.length, options.timings.loadMs) /
+      1000;
 
     // 2. Idle.
     await sleep(2_000);
@@ -347,6 +375,8 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     const pickups: number[] = [];
     const announced: number[] = [];
     const announcedToEngine: number[] = [];
+    const announcedToFetch: number[] = [];
+    const fetchToEngine: number[] = [];
     for (const [i, id] of ids.entries()) {
       const job = await farm.conn.queues.forModel(modelName(i % options.models)).getJob(id);
       const record = records.find((r) => r.id === id);
@@ -356,6 +386,10 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
       if (at === undefined) continue;
       announced.push(at - job.timestamp);
       announcedToEngine.push(record.t - at);
+      // BullMQ stamps `processedOn` when the slot's fetch moved the job to active (this machine's clock).
+      if (job.processedOn === undefined) continue;
+      announcedToFetch.push(job.processedOn - at);
+      fetchToEngine.push(record.t - job.processedOn);
     }
     const counts = new Map<string, number>();
     for (const r of records) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
@@ -373,6 +407,8 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
         makespanS: round(makespanS),
         lowerBoundS: round(lowerBoundS),
         ratio: round(makespanS / lowerBoundS, 3),
+        wholeJobsBoundS: round(wholeJobsBoundS),
+        wholeJobsRatio: round(makespanS / wholeJobsBoundS, 3),
         callsPerJob: round(busy.calls / tasks.length, 1),
         cpuMsPerJob: round((busy.cpuS * 1000) / tasks.length, 3),
         xreadPerS: round(perSecond(busy, busy.byCommand.xread ?? 0), 1),
@@ -393,6 +429,8 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
         pickupP99Ms: round(percentile(pickups, 0.99)),
         announcedP50Ms: round(median(announced)),
         announcedToEngineP50Ms: round(median(announcedToEngine)),
+        announcedToFetchP50Ms: round(median(announcedToFetch)),
+        fetchToEngineP50Ms: round(median(fetchToEngine)),
         byCommand: arrivalDelta.byCommand,
       },
       connections: { idle: afterIdle.clients, peak: peakClients },

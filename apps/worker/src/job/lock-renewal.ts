@@ -71,7 +71,9 @@ export class LockRenewal {
 
   #armDeadline(): void {
     clearTimeout(this.#deadline);
-    this.#deadline = setTimeout(() => this.#expire(), this.#heldUntil - performance.now());
+    // A renewal answered after the lock it renewed ran out (a starved process) leaves a deadline
+    // already past: it expires now (a negative delay is a TimeoutNegativeWarning and means 1 ms).
+    this.#deadline = setTimeout(() => this.#expire(), Math.max(0, this.#heldUntil - performance.now()));
   }
 
   #expire(): void {

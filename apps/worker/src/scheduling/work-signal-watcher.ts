@@ -7,6 +7,11 @@ import type { WakeSignal } from "./wake-signal.js";
 
 /** How often work is passed on by named processes that had no idle slot left. */
 const MAX_HOPS = 3;
+/**
+ * The model list is re-read on every this many-th XREAD timeout only: a new model queue is announced
+ * on the model stream, and the re-read (every process, every round) is only the net under it.
+ */
+const MODEL_REREAD_ROUNDS = 6;
 
 type StreamReply = [stream: string, entries: [id: string, fields: string[]][]][] | null;
 
@@ -24,8 +29,8 @@ function idAt(ms: number): string {
  * farm-wide can clear it (`leaveToServers`): a single arrival then costs no decision anywhere. A
  * retry in backoff wakes slots when it is ready. With a command connection (`commands`) the process
  * keeps its entries on the farm's idle roster, and an entry that names processes wakes only those:
- * a named process with no idle slot left passes the work on. Each XREAD timeout re-reads the model list; the
- * one process per round that takes the recheck turn nudges one idle slot to look at every queue, the
+ * a named process with no idle slot left passes the work on. On an XREAD timeout (every few re-reads the
+ * model list as well) the one process per round that takes the recheck turn nudges one idle slot to look at every queue, the
  * slow fallback for work no one announced (a job added by another tool) and for the wait bound.
  */
 export class WorkSignalWatcher {
@@ -38,10 +43,10 @@ export class WorkSignalWatcher {
   readonly #lastIds = new Map<string, string>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   #models: string[] = [];
+  #timeouts = 0;
   #closed = false;
   #loop: Promise<void> | undefined;
   readonly #onModels = new Set<(models: readonly string[]) => void>();
-  readonly #onStalled = new Set<(taskIds: readonly string[]) => Promise<void>>();
   readonly #roster: IdleRoster | undefined;
   readonly #work: WorkSignal | undefined;
 
@@ -78,11 +83,6 @@ export class WorkSignalWatcher {
   /** Called with the full list whenever a model queue appears. */
   onModelsChanged(listener: (models: readonly string[]) => void): void {
     this.#onModels.add(listener);
-  }
-
-  /** Called with the ids of jobs the stalled checker re-queued, before idle slots are woken for them. */
-  onStalled(listener: (taskIds: readonly string[]) => Promise<void>): void {
-    this.#onStalled.add(listener);
   }
 
   async start(): Promise<void> {
@@ -125,9 +125,12 @@ export class WorkSignalWatcher {
         continue;
       }
       if (reply === null) {
-        await this.#refreshModels().catch((error) =>
-          this.#logger.warn({ err: error }, "reading the model list failed"),
-        );
+        this.#timeouts += 1;
+        if (this.#timeouts % MODEL_REREAD_ROUNDS === 0) {
+          await this.#refreshModels().catch((error) =>
+            this.#logger.warn({ err: error }, "reading the model list failed"),
+          );
+        }
         if (await this.#takeRecheckTurn()) this.#wake.nudge();
         continue;
       }
@@ -147,12 +150,6 @@ export class WorkSignalWatcher {
           if (entry) work.push(entry);
         }
       }
-    }
-    const stalled = work.filter((entry) => entry.reason === "stall").flatMap((entry) => entry.taskIds);
-    if (stalled.length > 0) {
-      await Promise.all([...this.#onStalled].map((listener) => listener(stalled))).catch((error) =>
-        this.#logger.warn({ err: error }, "handling stalled jobs failed"),
-      );
     }
     for (const entry of work) {
       for (const model of entry.models) {

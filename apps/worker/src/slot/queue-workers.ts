@@ -12,8 +12,8 @@ export interface QueueWorkerSettings {
   stalledIntervalMs: number;
   /** Take part in the farm's stalled-job checks (one process per round checks every model queue). */
   checkStalled: boolean;
-  /** Called for each job the stalled checker put back in its queue. */
-  onStalled?(queueName: string, jobId: string): void;
+  /** Called with the jobs of a queue the stalled checker put back (awaited before the next queue's check). */
+  onStalled?(queueName: string, jobIds: readonly string[]): Promise<void>;
 }
 
 /**
@@ -78,7 +78,11 @@ export class QueueWorkerSet {
     return this.get(queueName).fetchFor(token, slotName);
   }
 
-  get(queueName: string): SharedFetchWorker {
+  /**
+   * The queue's worker; `maxStalledCount` is its stall limit in the farm's stalled checks (model
+   * queues: none, the farm quarantines such jobs itself).
+   */
+  get(queueName: string, maxStalledCount = UNLIMITED_STALLS): SharedFetchWorker {
     let worker = this.#workers.get(queueName);
     if (!worker) {
       worker = new SharedFetchWorker(queueName, null, {
@@ -89,7 +93,7 @@ export class QueueWorkerSet {
         // Only the length of BullMQ's own per-queue check guard: shorter than the farm's round, so
         // that the guard a check leaves never makes the next round's check a no-op.
         stalledInterval: Math.max(1, Math.floor(this.#settings.stalledIntervalMs / 2)),
-        maxStalledCount: UNLIMITED_STALLS,
+        maxStalledCount,
         skipStalledCheck: true,
         skipLockRenewal: true,
         autorun: false,
@@ -98,6 +102,14 @@ export class QueueWorkerSet {
       this.#workers.set(queueName, worker);
     }
     return worker;
+  }
+
+  /**
+   * Adds `queueName`, whose jobs another BullMQ Worker runs (stitches), to the farm's stalled checks:
+   * its own Worker's check would be one more script call per process per round.
+   */
+  checkStalledToo(queueName: string, maxStalledCount: number): void {
+    this.get(queueName, maxStalledCount);
   }
 
   /** Makes sure every queue named has its worker, and that this process takes its stalled-check turns. */
@@ -149,8 +161,8 @@ export class QueueWorkerSet {
       }
       for (const jobId of stalled) {
         this.#logger.warn({ task_id: jobId, queue: queueName }, "job stalled (its worker died); re-queued");
-        this.#settings.onStalled?.(queueName, jobId);
       }
+      if (stalled.length > 0) await this.#settings.onStalled?.(queueName, stalled);
     }
   }
 }

@@ -101,7 +101,13 @@ export class StitchRunner {
         // survives before it is set aside (BullMQ's default fails it on the second).
         stalledInterval: ctx.options.stalledIntervalMs,
         maxStalledCount: ctx.options.quarantineAfter - 1,
+        // The check itself runs in the farm's stalled-check turn (FarmWorker), once per round
+        // farm-wide, with this stall limit: not one script call per process per round.
+        skipStalledCheck: true,
         autorun: false,
+        // Idle, each worker process's stitch worker re-blocks every `drainDelay` s (an add wakes it
+        // at once): BullMQ's longest block (10 s), not its 5 s default, halves that idle cost.
+        drainDelay: 10,
       },
     );
     this.#worker.on("error", (error) => ctx.logger.warn({ err: error }, "stitch worker error"));

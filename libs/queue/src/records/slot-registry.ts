@@ -85,23 +85,45 @@ export class SlotRegistry {
     readonly ttlMs = 15_000,
   ) {}
 
-  /** Publishes the status, and keeps the per-model count of serving slots (`FarmKeys.serving`) current. */
-  async publish(status: SlotStatus): Promise<void> {
+  /** Statuses published during this event-loop turn, not yet sent. */
+  #batch: { statuses: SlotStatus[]; written: PromiseWithResolvers<void> } | undefined;
+
+  /**
+   * Publishes the status, and keeps the per-model count of serving slots (`FarmKeys.serving`) current.
+   * Statuses published in the same event-loop turn (a process's slots' heartbeats fire together) go
+   * in one MULTI, in the order they were published: one round trip per process, not per slot.
+   */
+  publish(status: SlotStatus): Promise<void> {
+    if (!this.#batch) {
+      const batch = { statuses: [] as SlotStatus[], written: Promise.withResolvers<void>() };
+      this.#batch = batch;
+      setImmediate(() => {
+        this.#batch = undefined;
+        this.#write(batch.statuses).then(batch.written.resolve, batch.written.reject);
+      });
+    }
+    this.#batch.statuses.push(status);
+    return this.#batch.written.promise;
+  }
+
+  async #write(statuses: readonly SlotStatus[]): Promise<void> {
     const now = Date.now();
-    const serving = SERVING_STATES.has(status.state) ? status.loaded_model : null;
-    const previous = this.#servingModel.get(status.slot_id);
-    const write = this.redis
-      .multi()
-      .set(this.keys.slot(status.slot_id), JSON.stringify(status), "PX", this.ttlMs)
-      .zadd(this.keys.slots, now, status.slot_id);
-    if (previous !== undefined && previous !== serving)
-      write.zrem(this.keys.serving(previous), status.slot_id);
-    if (serving !== null) {
-      write
-        .zadd(this.keys.serving(serving), now + this.ttlMs, status.slot_id)
-        .pexpire(this.keys.serving(serving), 2 * this.ttlMs);
-      this.#servingModel.set(status.slot_id, serving);
-    } else this.#servingModel.delete(status.slot_id);
+    const write = this.redis.multi();
+    const servingKeys = new Set<string>();
+    for (const status of statuses) {
+      const serving = SERVING_STATES.has(status.state) ? status.loaded_model : null;
+      const previous = this.#servingModel.get(status.slot_id);
+      write.set(this.keys.slot(status.slot_id), JSON.stringify(status), "PX", this.ttlMs);
+      if (previous !== undefined && previous !== serving)
+        write.zrem(this.keys.serving(previous), status.slot_id);
+      if (serving !== null) {
+        write.zadd(this.keys.serving(serving), now + this.ttlMs, status.slot_id);
+        servingKeys.add(this.keys.serving(serving));
+        this.#servingModel.set(status.slot_id, serving);
+      } else this.#servingModel.delete(status.slot_id);
+    }
+    write.zadd(this.keys.slots, ...statuses.flatMap((status) => [now, status.slot_id]));
+    for (const key of servingKeys) write.pexpire(key, 2 * this.ttlMs);
     await write.exec();
   }
 
