@@ -274,11 +274,18 @@ async function main(): Promise<void> {
             performance.getEntriesByType(type).map((e) => `${e.name} ${Math.round(Number(e.startTime))}`);
           const resources = performance
             .getEntriesByType("resource")
-            .map((e) => `${String(e.name).split("/").slice(-3).join("/")} ${Math.round(Number(e.startTime))}–${Math.round(Number(e.responseEnd))}`);
+            .map(
+              (e) =>
+                `${String(e.name).split("/").slice(-3).join("/")} ${Math.round(Number(e.startTime))}–${Math.round(Number(e.responseEnd))}`,
+            );
           return {
-            nav: ["responseStart", "responseEnd", "domInteractive", "domContentLoadedEventEnd", "loadEventEnd"].map(
-              (name) => `${name} ${Math.round(Number(nav?.[name]))}`,
-            ),
+            nav: [
+              "responseStart",
+              "responseEnd",
+              "domInteractive",
+              "domContentLoadedEventEnd",
+              "loadEventEnd",
+            ].map((name) => `${name} ${Math.round(Number(nav?.[name]))}`),
             marks: [...times("paint"), ...times("mark")],
             resources,
           };
