@@ -78,7 +78,10 @@ function tipOf(segment) {
 document.getElementById("timeline").addEventListener("mousemove", (event) => {
   const drawn = segmentsOf.get(event.target);
   if (!drawn) return;
-  const x = event.clientX - event.target.ownerSVGElement.getBoundingClientRect().left;
+  const chart = event.target.ownerSVGElement;
+  const box = chart.getBoundingClientRect();
+  // In the drawing's units: the drawing shrinks to its box when the box got narrower after it was drawn.
+  const x = (event.clientX - box.left) * (chart.viewBox.baseVal.width / box.width);
   const under = drawn.find((piece) => x >= piece.x - 0.5 && x <= piece.x + piece.width + 0.5);
   if (!under) return;
   const tip = event.target.firstChild ?? event.target.appendChild(svg("title"));
