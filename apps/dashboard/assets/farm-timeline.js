@@ -73,7 +73,7 @@ function tipOf(segment) {
     .join(" · ");
 }
 
-// The tip of the segment under the pointer, made as the pointer moves: a row draws each colour as
+// The tip of the segment under the pointer, made as the pointer moves: a row draws each kind as
 // one path, and a 100-slot timeline has thousands of segments (a title each doubled the page's nodes).
 document.getElementById("timeline").addEventListener("mousemove", (event) => {
   const drawn = segmentsOf.get(event.target);
@@ -94,22 +94,24 @@ function segmentFill(segment, models) {
 }
 
 /**
- * A row's segments drawn as one path per colour (each segment a closed rectangle of the path), not
- * one element each: a 100-slot timeline has over a thousand segments, and their layout and paint
- * were most of the farm page's first view.
+ * A row's segments drawn as one path per kind (and per model for generating), each segment a closed
+ * rectangle of the path, not one element each: a 100-slot timeline has over a thousand segments, and
+ * their style, layout and paint were a large part of the farm page's first view.
  */
 function rowPaths(row, y, x, models) {
-  const byFill = new Map();
+  // By kind, and by model for generating (two models may share a colour past the palette's end).
+  const byLook = new Map();
   for (const segment of row.segments) {
-    const fill = segmentFill(segment, models);
+    const look = segment.kind === "generating" ? `generating ${segment.model}` : segment.kind;
     const left = x(segment.start);
     const piece = { x: left, width: Math.max(1, x(segment.end) - left), segment };
-    const drawn = byFill.get(fill);
+    const drawn = byLook.get(look);
     if (drawn) drawn.push(piece);
-    else byFill.set(fill, [piece]);
+    else byLook.set(look, [piece]);
   }
-  return [...byFill].map(([fill, pieces]) => {
+  return [...byLook.values()].map((pieces) => {
     const { kind, model } = pieces[0].segment;
+    const fill = segmentFill(pieces[0].segment, models);
     const d = pieces
       .map(
         ({ x: left, width }) =>

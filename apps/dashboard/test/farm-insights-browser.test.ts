@@ -241,7 +241,7 @@ describe("the farm page's pictures in a browser", () => {
     await page.goto(`${open.base}/farm`);
     const row = page.locator(`#timeline g[data-slot="${SLOT}"]`);
     await row.waitFor();
-    // A row draws each colour as one path, a rectangle per segment: the segments, left to right.
+    // A row draws each kind (and model) as one path, a rectangle per segment: the segments, left to right.
     const segments = await row.locator("path").evaluateAll((paths) =>
       paths.flatMap((path) =>
         [...(path.getAttribute("d") ?? "").matchAll(/M([\d.]+)/g)].map((start) => ({
