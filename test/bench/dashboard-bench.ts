@@ -1,7 +1,8 @@
 /**
  * The farm page (issue 18): with 100 GPU slots and 10,000 tasks of history (completed jobs with
  * previews, 24 h of farm events, the search index), how long the page takes in headless Chromium to
- * show its first view (slots, the results grid with its posters, the GPU timeline); and what making
+ * show its first view (slots, the results grid with its posters, the GPU timeline), from the
+ * navigation's start in a tab already on the dashboard, as an operator's reload or click; and what making
  * the previews of a video adds to a job (ffmpeg on a 832×480, 81-frame clip, as Wan makes by default).
  *
  *   node test/bench/dashboard-bench.ts [--slots 100] [--tasks 10000] [--runs 3] [--job-s 120]
@@ -222,9 +223,15 @@ async function main(): Promise<void> {
     args: ["--no-sandbox", "--disable-gpu", "--no-first-run"],
   });
   const firstViews: number[] = [];
+  const fromTabOpen: number[] = [];
   try {
     for (let run = 0; run < RUNS; run += 1) {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      // An operator's browser is running and its tab is on the dashboard already (they reload, or come
+      // from Bull Board): a fresh context (an empty HTTP cache, as on a first visit) whose tab has
+      // shown a page of the dashboard's origin, so that a new tab's start is not counted.
+      const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      const page = await context.newPage();
+      await page.goto(`${dashboard.url}healthz`);
       const started = performance.now();
       if (process.env.BENCH_DEBUG) {
         // Each request's start and end, in ms from the navigation's start.
@@ -235,27 +242,58 @@ async function main(): Promise<void> {
           process.stderr.write(`${sent.get(request)}–${at()} ms ${request.url()}\n`);
         });
       }
-      await page.goto(`${dashboard.url}farm`);
-      await page.waitForFunction(
+      await page.goto(`${dashboard.url}farm`, { waitUntil: "commit" });
+      const shown = await page.waitForFunction(
         (slots) => {
           // The DOM as far as read here: the bench is type-checked without the DOM library.
-          const { document } = globalThis as unknown as {
+          const { document, performance } = globalThis as unknown as {
             document: {
               querySelectorAll(selector: string): ArrayLike<{ complete?: boolean; naturalWidth?: number }>;
             };
+            performance: { now(): number };
           };
           const posters = Array.from(document.querySelectorAll("#results img"));
-          return (
+          const drawn =
             document.querySelectorAll("#slots tbody tr").length === slots &&
             document.querySelectorAll("#timeline g[data-slot]").length === slots &&
-            posters.filter((img) => img.complete && (img.naturalWidth ?? 0) > 0).length >= 12
-          );
+            posters.filter((img) => img.complete && (img.naturalWidth ?? 0) > 0).length >= 12;
+          // The page's clock starts at the navigation's start.
+          return drawn ? performance.now() : false;
         },
         SLOTS,
         { timeout: 60_000, polling: 20 },
       );
-      firstViews.push(performance.now() - started);
-      await page.close();
+      fromTabOpen.push(performance.now() - started);
+      firstViews.push(Number(await shown.jsonValue()));
+      if (process.env.BENCH_DEBUG) {
+        const marks = await page.evaluate(() => {
+          const { performance } = globalThis as unknown as {
+            performance: { getEntriesByType(type: string): Record<string, unknown>[] };
+          };
+          const [nav] = performance.getEntriesByType("navigation");
+          const times = (type: string) =>
+            performance.getEntriesByType(type).map((e) => `${e.name} ${Math.round(Number(e.startTime))}`);
+          const resources = performance
+            .getEntriesByType("resource")
+            .map(
+              (e) =>
+                `${String(e.name).split("/").slice(-3).join("/")} ${Math.round(Number(e.startTime))}–${Math.round(Number(e.responseEnd))}`,
+            );
+          return {
+            nav: [
+              "responseStart",
+              "responseEnd",
+              "domInteractive",
+              "domContentLoadedEventEnd",
+              "loadEventEnd",
+            ].map((name) => `${name} ${Math.round(Number(nav?.[name]))}`),
+            marks: [...times("paint"), ...times("mark")],
+            resources,
+          };
+        });
+        process.stderr.write(`${JSON.stringify(marks, null, 1)}\n`);
+      }
+      await context.close();
     }
   } finally {
     await browser.close();
@@ -270,8 +308,12 @@ async function main(): Promise<void> {
     title: "Farm page and previews",
     method:
       `${SLOTS} slots, ${TASKS} completed tasks over ${MODELS.length} models (previews on disk), ` +
-      `${TASKS * 4} farm events and the search index; headless Chromium opens /farm until the slot ` +
-      `table, the GPU timeline (${SLOTS} rows) and the first posters of the results grid are drawn; median of ${RUNS}. ` +
+      `${TASKS * 4} farm events and the search index. First view: in a running headless Chromium, a fresh ` +
+      `context (an empty HTTP cache) whose tab already shows a page of the dashboard navigates to /farm; the ` +
+      `figure is the page's own clock from the navigation's start until the slot table and the GPU timeline ` +
+      `(${SLOTS} rows each) are drawn and 12 posters of the results grid have loaded: the request, the ` +
+      `dashboard's reads, the transfer, parsing, scripts, layout and the posters, not the start of the ` +
+      `browser or of a tab; median of ${RUNS}. ` +
       `Previews: poster JPEG and animated WebP of an 832×480, 81-frame H.264 clip, median of ${RUNS}.`,
     rows: [
       {
@@ -289,10 +331,13 @@ async function main(): Promise<void> {
       },
     ],
     notes: [
+      "Until 2026-12-03 the first view was timed from the bench's call in a new tab, which added the tab's " +
+        "first navigation (its renderer's start: 0.1–0.6 s under load) and Playwright's round trips; " +
+        "`from_navigation_call_ms` in the raw numbers is the time from the bench's call in the warm tab.",
       `The reference job time (--job-s ${REFERENCE_JOB_S}) is an assumption for a short 480p clip on a fast GPU; ` +
         `a ${videoS.toFixed(1)} s video takes minutes to generate, so the share only shrinks on slower jobs.`,
     ],
-    details: { first_view_ms: firstViews, preview_s: previewS },
+    details: { first_view_ms: firstViews, from_navigation_call_ms: fromTabOpen, preview_s: previewS },
   });
 }
 

@@ -96,6 +96,8 @@ export function showThenPoll(part, render, refresh, ms, errorNode, usable = true
     return;
   }
   render(first);
+  // When each part was drawn, for the dashboard bench (and anyone's devtools).
+  performance.mark(`farm first view: ${part}`);
   poll(refresh, ms, errorNode, ms);
 }
 

@@ -63,8 +63,8 @@ function renderSplit(split) {
   );
 }
 
-/** Each drawn segment's data, for its tip. */
-const segmentOf = new WeakMap();
+/** Each drawn path's segments with their x extents, for the tip under the pointer. */
+const segmentsOf = new WeakMap();
 
 function tipOf(segment) {
   const span = `${clock(segment.start)}–${clock(segment.end)} (${duration((segment.end - segment.start) / 1000)})`;
@@ -73,18 +73,60 @@ function tipOf(segment) {
     .join(" · ");
 }
 
-// A segment's tip is made when the pointer first reaches it: a 100-slot timeline has thousands of
-// segments, and a title element each doubled the page's nodes and its first view's work.
-document.getElementById("timeline").addEventListener("mouseover", (event) => {
-  const segment = segmentOf.get(event.target);
-  if (!segment || event.target.firstChild) return;
-  const tip = svg("title");
-  tip.textContent = tipOf(segment);
-  event.target.append(tip);
+// The tip of the segment under the pointer, made as the pointer moves: a row draws each kind as
+// one path, and a 100-slot timeline has thousands of segments (a title each doubled the page's nodes).
+document.getElementById("timeline").addEventListener("mousemove", (event) => {
+  const drawn = segmentsOf.get(event.target);
+  if (!drawn) return;
+  const chart = event.target.ownerSVGElement;
+  const box = chart.getBoundingClientRect();
+  // In the drawing's units: the drawing shrinks to its box when the box got narrower after it was drawn.
+  const x = (event.clientX - box.left) * (chart.viewBox.baseVal.width / box.width);
+  const under = drawn.find((piece) => x >= piece.x - 0.5 && x <= piece.x + piece.width + 0.5);
+  if (!under) return;
+  const tip = event.target.firstChild ?? event.target.appendChild(svg("title"));
+  const text = tipOf(under.segment);
+  if (tip.textContent !== text) tip.textContent = text;
 });
 
 function segmentFill(segment, models) {
   return segment.kind === "generating" ? modelColour(models, segment.model) : `var(--kind-${segment.kind})`;
+}
+
+/**
+ * A row's segments drawn as one path per kind (and per model for generating), each segment a closed
+ * rectangle of the path, not one element each: a 100-slot timeline has over a thousand segments, and
+ * their style, layout and paint were a large part of the farm page's first view.
+ */
+function rowPaths(row, y, x, models) {
+  // By kind, and by model for generating (two models may share a colour past the palette's end).
+  const byLook = new Map();
+  for (const segment of row.segments) {
+    const look = segment.kind === "generating" ? `generating ${segment.model}` : segment.kind;
+    const left = x(segment.start);
+    const piece = { x: left, width: Math.max(1, x(segment.end) - left), segment };
+    const drawn = byLook.get(look);
+    if (drawn) drawn.push(piece);
+    else byLook.set(look, [piece]);
+  }
+  return [...byLook.values()].map((pieces) => {
+    const { kind, model } = pieces[0].segment;
+    const fill = segmentFill(pieces[0].segment, models);
+    const d = pieces
+      .map(
+        ({ x: left, width }) =>
+          `M${left.toFixed(1)} ${y + 3}h${width.toFixed(1)}v${ROW_H - 6}h${(-width).toFixed(1)}z`,
+      )
+      .join("");
+    const path = svg("path", {
+      d,
+      fill,
+      "data-kind": kind,
+      ...(kind === "generating" ? { "data-model": model } : {}),
+    });
+    segmentsOf.set(path, pieces);
+    return path;
+  });
 }
 
 function renderRows(timeline) {
@@ -112,21 +154,7 @@ function renderRows(timeline) {
     const group = svg("g", { "data-slot": row.slot });
     const name = svg("text", { x: 0, y: y + 15, class: "row-label" });
     name.textContent = row.slot;
-    group.append(name);
-    for (const segment of row.segments) {
-      const rect = svg("rect", {
-        x: x(segment.start),
-        y: y + 3,
-        width: Math.max(1, x(segment.end) - x(segment.start)),
-        height: ROW_H - 6,
-        fill: segmentFill(segment, timeline.models),
-        "data-kind": segment.kind,
-        ...(segment.model ? { "data-model": segment.model } : {}),
-        ...(segment.task_id ? { "data-task": segment.task_id } : {}),
-      });
-      segmentOf.set(rect, segment);
-      group.append(rect);
-    }
+    group.append(name, ...rowPaths(row, y, x, timeline.models));
     root.append(group);
   });
   chart.replaceChildren(root);

@@ -1,3 +1,4 @@
+import { readWorkEntry } from "@wgp-farm/queue";
 import { importTestTasks, startTestWorker, testManifest, waitUntil } from "@wgp-farm/testing";
 import type { Worker } from "bullmq";
 import { afterEach, describe, expect, it } from "vitest";
@@ -93,6 +94,39 @@ describe("dashboard actions", () => {
       headers: OPERATOR,
     });
     expect(unknown.status).toBe(404);
+  });
+
+  it("pauses and resumes a model queue from the board through the farm: a resume wakes waiting slots at once", async () => {
+    open = await openTestDashboard();
+    const { farm } = open;
+    await importTestTasks(farm, [{ task_id: "p-1" }, { task_id: "p-2" }, { task_id: "p-3" }]);
+    const board = (action: string, queue = `${T2V}/`) =>
+      fetch(`${open?.base}/queues/api/queues/${queue}${action}`, { method: "PUT", headers: OPERATOR });
+    await waitUntil(async () => (await board("pause")).status === 200);
+    expect(await farm.queues.forModel("t2v").isPaused()).toBe(true);
+
+    const slot = farm.redis.duplicate();
+    /** What a slot waiting on the work signal hears while `resume` runs (at most 10 s of waiting). */
+    const heardDuring = async (resume: () => Promise<Response>) => {
+      const [last] = await farm.redis.xrevrange(farm.keys.workSignal, "+", "-", "COUNT", 1);
+      const heard = slot.xread("BLOCK", 10_000, "STREAMS", farm.keys.workSignal, last?.[0] ?? "0-0");
+      expect((await resume()).status).toBe(200);
+      return ((await heard) ?? []).flatMap(([, stream]) => stream.map(([, fields]) => readWorkEntry(fields)));
+    };
+    try {
+      // One arrival per waiting task, as `wgp-farm resume` announces: not left to the idle recheck.
+      expect(await heardDuring(() => board("resume"))).toMatchObject([
+        { reason: "resume", models: ["t2v"], count: 3 },
+      ]);
+      expect(await farm.queues.forModel("t2v").isPaused()).toBe(false);
+      // The board's "resume all" goes the same way.
+      expect((await board("pause", "")).status).toBe(200);
+      expect(await heardDuring(() => board("resume", ""))).toMatchObject([
+        { reason: "resume", models: ["t2v"], count: 3 },
+      ]);
+    } finally {
+      slot.disconnect();
+    }
   });
 
   it("shows queues created after start, refuses hand-made jobs, and keeps the task index consistent on clean and remove", async () => {

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { type FarmEvent, QueueSamples, searchTasks } from "@wgp-farm/queue";
 import { importTestTasks, startTestWorker, waitUntil } from "@wgp-farm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -214,20 +217,32 @@ describe("the farm page", () => {
   let open: TestDashboard;
   const HOSTILE = "A harbour </script><script>alert(1)</script> at dusk";
 
+  let outputRoot: string;
+
   beforeAll(async () => {
-    open = await openTestDashboard({ queueSampleMs: 3_600_000 });
+    outputRoot = await mkdtemp(path.join(tmpdir(), "wgp-farm-page-"));
+    open = await openTestDashboard({ queueSampleMs: 3_600_000, mainOutputDir: outputRoot });
     await importTestTasks(open.farm, [{ task_id: "hostile-1", prompt: HOSTILE }]);
     const worker = await startTestWorker(open.farm, "model.t2v", async () => ({
       status: "completed",
       main_file: "x.mp4",
       files: [],
-      previews: [],
+      previews: [{ kind: "poster", name: "previews/x.mp4.poster.jpg", source: "x.mp4", size: 1 }],
     }));
     await waitUntil(async () => (await open.farm.queues.forModel("t2v").getCompletedCount()) === 1);
     await worker.close();
   }, 60_000);
   afterAll(async () => {
     await open?.close();
+    await rm(outputRoot, { recursive: true, force: true });
+  });
+
+  it("has the browser fetch the posters of its first results before its scripts draw the grid", async () => {
+    const html = await (await fetch(`${open.base}/farm`, { headers: OPERATOR })).text();
+    const preloads = [...html.matchAll(/<link rel="preload" as="image" href="([^"]*)">/g)].map((m) => m[1]);
+    expect(preloads).toEqual(["/farm/media/hostile-1/previews/x.mp4.poster.jpg"]);
+    // Before the data's block, so that the browser sees them first.
+    expect(html.indexOf('rel="preload" as="image"')).toBeLessThan(html.indexOf('id="first-view"'));
   });
 
   it("comes with its first view's data, as the APIs answer it, in a block nothing in it can end", async () => {

@@ -241,14 +241,34 @@ describe("the farm page's pictures in a browser", () => {
     await page.goto(`${open.base}/farm`);
     const row = page.locator(`#timeline g[data-slot="${SLOT}"]`);
     await row.waitFor();
-    const kinds = await row
-      .locator("rect")
-      .evaluateAll((rects) => rects.map((rect) => rect.getAttribute("data-kind")));
-    expect(kinds).toEqual(["loading", "generating", "failed", "restart", "lost", "generating", "idle"]);
-    const generating = await row
-      .locator('rect[data-kind="generating"]')
-      .evaluateAll((rects) => rects.map((r) => r.getAttribute("data-model")));
-    expect(generating).toEqual(["t2v", "t2v"]);
+    // A row draws each kind (and model) as one path, a rectangle per segment: the segments, left to right.
+    const segments = await row.locator("path").evaluateAll((paths) =>
+      paths.flatMap((path) =>
+        [...(path.getAttribute("d") ?? "").matchAll(/M([\d.]+)/g)].map((start) => ({
+          x: Number(start[1]),
+          kind: path.getAttribute("data-kind"),
+          model: path.getAttribute("data-model"),
+        })),
+      ),
+    );
+    segments.sort((a, b) => a.x - b.x);
+    expect(segments.map((segment) => segment.kind)).toEqual([
+      "loading",
+      "generating",
+      "failed",
+      "restart",
+      "lost",
+      "generating",
+      "idle",
+    ]);
+    const generating = segments.filter((segment) => segment.kind === "generating");
+    expect(generating.map((segment) => segment.model)).toEqual(["t2v", "t2v"]);
+    // The tip names what is under the pointer.
+    const lost = row.locator('path[data-kind="lost"]');
+    const box = await lost.boundingBox();
+    if (!box) throw new Error("the lost attempt is not drawn");
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    expect(await lost.locator("title").textContent()).toMatch(/^lost attempt/);
     // 50 minutes on the slot: 13 generating, 2 loading, 5 idle, 30 wasted (failed 10, restart 5, lost 15).
     const split = await page.locator("#split-legend li").allTextContents();
     expect(split.map((item) => item.split(" (")[0])).toEqual([

@@ -3,8 +3,10 @@ import type { JobCleanStatus, ObliterateOptions, QueueAdapterOptions } from "@bu
 import {
   ALL_JOB_TYPES,
   type FarmConnection,
+  modelOfQueue,
   type RemovedTask,
   removeQueueJobs,
+  setModelQueuesPaused,
   TaskIndex,
 } from "@wgp-farm/queue";
 import type { JobType } from "bullmq";
@@ -19,7 +21,8 @@ const CLEAN_TYPES: Record<JobCleanStatus, JobType[]> = {
 
 /**
  * Bull Board's BullMQ adapter, with its bulk removals (clean, empty, obliterate) routed through the
- * farm's own removal, which keeps the task index and the output folder index consistent.
+ * farm's own removal, which keeps the task index and the output folder index consistent, and the
+ * pause and resume of a model queue through the farm's own, as `wgp-farm pause`/`resume` do.
  */
 export class FarmQueueAdapter extends BullMQAdapter {
   constructor(
@@ -39,6 +42,20 @@ export class FarmQueueAdapter extends BullMQAdapter {
 
   override async empty(): Promise<void> {
     await removeQueueJobs(this.farm, this.queueName, { types: CLEAN_TYPES.wait, olderThanMs: 0 });
+  }
+
+  // A resume through the farm announces one arrival per waiting task, so that idle slots take the
+  // work at once; BullMQ's own resume wakes no one, and slots would find it at their idle recheck.
+  override async resume(): Promise<void> {
+    const model = modelOfQueue(this.queueName);
+    if (model === undefined) await super.resume();
+    else await setModelQueuesPaused(this.farm, false, [model]);
+  }
+
+  override async pause(): Promise<void> {
+    const model = modelOfQueue(this.queueName);
+    if (model === undefined) await super.pause();
+    else await setModelQueuesPaused(this.farm, true, [model]);
   }
 
   override async obliterate(options?: ObliterateOptions): Promise<void> {

@@ -10,6 +10,14 @@ const FIRST_VIEW_MARK = "<!-- first view -->";
 /** What the page draws first, by part (`status`, `timeline`, `results`); a part that could not be read is left out. */
 export type FirstViewParts = Record<string, () => Promise<unknown>>;
 
+/** The images the first view shows at once, from its data: fetched while the page's scripts load. */
+export type FirstViewImages = (data: Record<string, unknown>) => string[];
+
+/** A URL as a double-quoted HTML attribute's value. */
+function attributeText(url: string): string {
+  return url.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 /** A value as the text of a JSON script block: every `<` escaped, so nothing in it can end the block. */
 export function jsonScriptText(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c");
@@ -33,7 +41,7 @@ export class FarmPage {
     this.#logger = logger;
   }
 
-  async send(res: Response, parts: FirstViewParts): Promise<void> {
+  async send(res: Response, parts: FirstViewParts, imagesOf: FirstViewImages = () => []): Promise<void> {
     const { shell, end } = await this.#parts;
     res.status(200).set("Cache-Control", "no-store").type("html");
     res.write(shell);
@@ -46,6 +54,13 @@ export class FarmPage {
       // The page reads that part itself, and shows its error where it belongs.
       else this.#logger.warn({ err: outcome.reason, part: name }, "cannot read the farm page's first view");
     });
-    res.end(`<script type="application/json" id="first-view">${jsonScriptText(data)}</script>${end}`);
+    // Preloaded before the data's block: the posters of the grid's first rows are the first view's
+    // last part to arrive otherwise, asked for only once the scripts have drawn the grid.
+    const preloads = imagesOf(data).map(
+      (url) => `<link rel="preload" as="image" href="${attributeText(url)}">`,
+    );
+    res.end(
+      `${preloads.join("")}<script type="application/json" id="first-view">${jsonScriptText(data)}</script>${end}`,
+    );
   }
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "@wgp-farm/config";
 import { cancelTask, type FarmConnection } from "@wgp-farm/queue";
 import { type Request, type Response, Router } from "express";
+import type { ResultCard } from "../results/result-cards.js";
 import type { ResultMedia } from "../results/result-media.js";
 import { readResultsView } from "../results/results-routes.js";
 import { hoursOf, readGpuTimeline } from "../timeline/timeline-routes.js";
@@ -12,6 +13,15 @@ export interface FarmViewOptions extends FarmStatusViewOptions {
   /** The results' media, which the first view's results make known. */
   media: ResultMedia;
   logger: Logger;
+}
+
+/** How many of the grid's posters the page loads at once (farm-results.js's EAGER_POSTERS). */
+const EAGER_POSTERS = 12;
+
+/** The posters of the first view's first rows of results. */
+function firstPosters(data: Record<string, unknown>): string[] {
+  const view = data.results as { results: ResultCard[] } | undefined;
+  return (view?.results ?? []).slice(0, EAGER_POSTERS).flatMap((card) => card.poster_url ?? []);
 }
 
 /** Who is logged in, as the auth middleware found them. */
@@ -31,11 +41,15 @@ export function farmViewRoutes(options: FarmViewOptions): Router {
 
   router.get("/farm", async (_req: Request, res: Response) => {
     // What the page shows as it opens: the slots, the last hour's timeline, the newest results.
-    await page.send(res, {
-      status: () => readFarmStatusView(farm, options, userOf(res)),
-      timeline: () => readGpuTimeline(farm, hoursOf(undefined)),
-      results: () => readResultsView(farm, media, {}),
-    });
+    await page.send(
+      res,
+      {
+        status: () => readFarmStatusView(farm, options, userOf(res)),
+        timeline: () => readGpuTimeline(farm, hoursOf(undefined)),
+        results: () => readResultsView(farm, media, {}),
+      },
+      firstPosters,
+    );
   });
 
   router.get("/farm/api/status", async (_req: Request, res: Response) => {
