@@ -8,7 +8,9 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describeFlowFailure, findTask, type PostStepKind, PublishClaims } from "@wgp-farm/queue";
-import { probeVideo } from "@wgp-farm/testing";
+// The subpath, not the index: the chaos runner is plain Node, which loads a .ts file but does not
+// map the index's "./x.js" imports onto its .ts sources.
+import { probeVideo } from "@wgp-farm/testing/video-probe";
 import type { ChaosFarm } from "./chaos-farm.ts";
 
 /** What Redis recorded for a completed job: its main file and the attempt that completed it. */
