@@ -3,6 +3,7 @@ export {
   RedisUnreachableError,
   TaskSourceError,
   UnknownModelError,
+  UnknownQueueError,
 } from "./errors.js";
 export {
   type FarmTaskFact,
@@ -88,8 +89,10 @@ export {
 } from "./operations/queue-overview.js";
 export {
   type QueuePauseState,
+  type QueueSelection,
   resolveModels,
-  setModelQueuesPaused,
+  resolveQueues,
+  setQueuesPaused,
 } from "./operations/queue-pause.js";
 export {
   CLEANABLE_STATES,
