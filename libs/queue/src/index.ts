@@ -72,7 +72,10 @@ export { type ResolvedInputs, resolveOutputRefs } from "./operations/flow-inputs
 export {
   dependencyFailureOf,
   describeFlowFailure,
+  type FirstFailure,
   type FlowTreeNode,
+  firstFailedDependencyOf,
+  firstFailureOf,
   flowFailureReason,
   readFlowTree,
 } from "./operations/flow-tree.js";
