@@ -54,7 +54,9 @@ describe("setQueuesPaused", () => {
   });
 
   it("changes nothing when one of the names is unknown", async () => {
-    await expect(setQueuesPaused(farm, true, { models: ["t2v", "ghost"] })).rejects.toThrow(UnknownModelError);
+    await expect(setQueuesPaused(farm, true, { models: ["t2v", "ghost"] })).rejects.toThrow(
+      UnknownModelError,
+    );
     expect(await farm.queues.forModel("t2v").isPaused()).toBe(false);
   });
 });
