@@ -30,12 +30,17 @@ afterEach(async () => {
 
 async function importTasks(tasks: object[]): Promise<void> {
   const text = tasks.map((task) => JSON.stringify(task)).join("\n");
-  const report = await new TaskImporter(new RedisTaskSink(farm, { attempts: 1, backoffMs: 100 })).import(
-    readTaskRecords(Readable.from([Buffer.from(text)])),
-    new TaskValidator({ mediaRoot: media.dir }),
-    { source: "test" },
-  );
-  expect(report.imported).toHaveLength(tasks.length);
+  const sink = new RedisTaskSink(farm, { attempts: 1, backoffMs: 100 });
+  try {
+    const report = await new TaskImporter(sink).import(
+      readTaskRecords(Readable.from([Buffer.from(text)])),
+      new TaskValidator({ mediaRoot: media.dir }),
+      { source: "test" },
+    );
+    expect(report.imported).toHaveLength(tasks.length);
+  } finally {
+    await sink.flows.close();
+  }
 }
 
 const travel = [
