@@ -17,6 +17,7 @@ from wgp_bridge.cli import UsageError, legacy_values, parse_options
 from wgp_bridge.errors import FatalError
 from wgp_bridge.log_limiter import LogLimits
 from wgp_bridge.overrides import OverrideError, map_overrides
+from wgp_bridge.parent_watch import watch_parent
 from wgp_bridge.protocol import PROTOCOL_VERSION
 from wgp_bridge.server import BridgeServer, ServerLimits
 from wgp_bridge.system_info import python_version
@@ -32,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The same for the SIGHUP of a closed terminal or a dropped SSH session.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    watch_parent()
     try:
         options = parse_options(argv)
         adapter = _build_adapter(options)

@@ -15,6 +15,7 @@ from wgp_bridge.channel import ProtocolChannel
 from wgp_bridge.errors import JobError, describe_exception
 from wgp_bridge.job_context import JobContext
 from wgp_bridge.log_limiter import LogLimits
+from wgp_bridge.parent_watch import exit_parent_gone
 from wgp_bridge.protocol import (
     CancelCommand,
     Command,
@@ -55,7 +56,10 @@ class BridgeServer:
         self._running: _RunningJob | None = None
 
     def serve(self, commands: BinaryIO) -> int:
-        """Handles commands until `shutdown` or end of input; returns the exit code."""
+        """Handles commands until `shutdown` or end of input; returns the exit code.
+
+        End of input with a job running means the parent died (a live one says `shutdown`): the
+        process exits at once, so that the job writes nothing more into its staging folder."""
         for line in read_lines(commands, self._limits.max_line_bytes):
             if isinstance(line, OversizedLine):
                 self._channel.send(
@@ -73,8 +77,12 @@ class BridgeServer:
                 self._refuse(exc)
                 continue
             if isinstance(command, ShutdownCommand):
-                break
+                return self._shut_down()
             self._dispatch(command)
+        with self._lock:
+            running = self._running
+        if running is not None:
+            exit_parent_gone(f"end of input during job {running.context.job_id}")
         return self._shut_down()
 
     def _dispatch(self, command: Command) -> None:

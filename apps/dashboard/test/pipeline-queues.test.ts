@@ -3,6 +3,7 @@ import { DEFAULT_RETRY_POLICY, RedisTaskSink, TaskImporter } from "@wgp-farm/que
 import { readTaskRecords, TaskValidator } from "@wgp-farm/tasks";
 import { waitUntil } from "@wgp-farm/testing";
 import { afterEach, describe, expect, it } from "vitest";
+import { parsePrometheusText, sampleValue } from "./support/prometheus-text.js";
 import { OPERATOR, openTestDashboard, type TestDashboard } from "./support/test-dashboard.js";
 
 /** Bull Board lists the queues of pipelines (issue 17): post-steps and stitches, beside the model queues. */
@@ -57,5 +58,22 @@ describe("the board's queue list", () => {
       headers: OPERATOR,
     });
     expect(page.status).toBe(200);
+  });
+});
+
+describe("/metrics", () => {
+  it("has the stitch queue's depths and pause flag, the stitch waiting for its sources included", async () => {
+    open = await openTestDashboard();
+    await importFlow(open, [
+      { task_id: "seg-a", prompt: "a take", model: "t2v" },
+      { task_id: "seg-b", prompt: "another take", model: "t2v" },
+      { task_id: "joined", stitch: { from: ["seg-a", "seg-b"] } },
+    ]);
+    const response = await fetch(`${open.base}/metrics`, { headers: OPERATOR });
+    const samples = parsePrometheusText(await response.text());
+    const stitch = { queue: "stitch", model: "" };
+    expect(sampleValue(samples, "wgp_farm_queue_jobs", { ...stitch, state: "waiting_children" })).toBe(1);
+    expect(sampleValue(samples, "wgp_farm_queue_jobs", { ...stitch, state: "waiting" })).toBe(0);
+    expect(sampleValue(samples, "wgp_farm_queue_paused", stitch)).toBe(0);
   });
 });

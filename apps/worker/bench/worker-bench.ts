@@ -28,7 +28,7 @@ import {
   RedisServerProcess,
   RedisTaskSink,
   SlotRegistry,
-  setModelQueuesPaused,
+  setQueuesPaused,
   type TaskJobData,
 } from "@wgp-farm/queue";
 import type { Job } from "bullmq";
@@ -316,14 +316,14 @@ async function farmRun(
   try {
     // Queued one by one (each job gets its own creation time, so FIFO has an order across queues)
     // while the queues are paused; resuming them all is the start.
-    await setModelQueuesPaused(bench.farm, true, MODELS);
+    await setQueuesPaused(bench.farm, true, { models: MODELS });
     for (const t of tasks) {
       await importTasks(bench, [t]);
       await sleep(1);
     }
     const start = nowMs();
     // The farm's own resume (what `wgp-farm resume` runs): it tells idle slots that work is ready.
-    await setModelQueuesPaused(bench.farm, false, MODELS);
+    await setQueuesPaused(bench.farm, false, { models: MODELS });
     const jobs = [];
     for (const t of tasks) jobs.push(await waitFinished(bench, String(t.model), String(t.task_id), 100));
     const makespanS = (Math.max(...jobs.map((job) => job.finishedOn ?? 0)) - start) / 1000;

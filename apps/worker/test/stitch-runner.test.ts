@@ -3,16 +3,18 @@ import { constants } from "node:fs";
 import { open, readdir, rename } from "node:fs/promises";
 import path from "node:path";
 import {
+  findTask,
   modelQueueName,
   postStepModelType,
   readWorkEntry,
+  retryTask,
   STITCH_QUEUE,
   type StepJobData,
   type StitchJobData,
   stepJobId,
   type TaskImportInfo,
 } from "@wgp-farm/queue";
-import { FlowProducer, type Queue, Worker } from "bullmq";
+import { FlowProducer, type Queue, UnrecoverableError, Worker } from "bullmq";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { STAGING_DIR_NAME } from "../src/output/output-publisher.js";
@@ -197,4 +199,54 @@ describe("a stitch with a step on its output", () => {
     const grained = await waitForJob(tf, stepId, stepQueue, ["completed", "failed"], 60_000);
     expect(grained.failedReason ?? null).toBeNull();
   }, 90_000);
+});
+
+describe("a stitch whose source failed", () => {
+  it("fails with an operator's reason: the task that failed, its error, and the retry that resumes the flow", async () => {
+    const tf = await testFarm("stitch-source-failed");
+    const producer = new FlowProducer({ connection: tf.farm.redis, prefix: tf.prefix });
+    await producer.add({
+      name: "joined",
+      queueName: STITCH_QUEUE,
+      data: stitchOf("joined", ["segment"]),
+      opts: { jobId: "joined", failParentOnFailure: true },
+      children: [
+        {
+          name: "segment",
+          queueName: "model.t2v",
+          data: { task_id: "segment" },
+          opts: { jobId: "segment", failParentOnFailure: true },
+        },
+      ],
+    });
+    await producer.close();
+    await tf.farm.redis.hset(tf.farm.keys.taskIndex, "joined", STITCH_QUEUE, "segment", "model.t2v");
+    // A real BullMQ worker fails the segment: BullMQ then marks the stitch to fail when it is taken.
+    const failer = new Worker(
+      "model.t2v",
+      async () => {
+        throw new UnrecoverableError("CUDA out of memory");
+      },
+      { connection: tf.farm.redis, prefix: tf.prefix },
+    );
+    try {
+      await waitForJob(tf, "segment", "model.t2v", ["failed"]);
+    } finally {
+      await failer.close();
+    }
+    await startWorker(tf, { stitchConcurrency: 1 });
+
+    const stitch = await waitForJob(tf, "joined", STITCH_QUEUE, ["completed", "failed"]);
+    const reason =
+      "segment failed: CUDA out of memory (this stitch needs its output). Retry it with `wgp-farm retry segment`: " +
+      "the flow resumes from there, and the stitch runs once all its sources have completed.";
+    expect(stitch.failedReason).toBe(reason);
+    // `status joined` and the API read the stored error.
+    const details = await findTask(tf.farm, "joined", { logLines: 0 });
+    expect(details?.errors.at(-1)?.message).toBe(reason);
+    expect(details?.flow?.failed_reason).toBe(reason);
+    // The command it gives does what it says: the stitch goes back to waiting for its source.
+    expect(await retryTask(tf.farm, "segment")).toMatchObject({ outcome: "retried", resumed: ["joined"] });
+    expect(await tf.farm.queues.byName(STITCH_QUEUE).getJobState("joined")).toBe("waiting-children");
+  }, 60_000);
 });

@@ -15,10 +15,15 @@ export class TaskSourceError extends UserError {
   override name = "TaskSourceError";
 }
 
-/** A model named that has no queue: like an unknown task id, a "not found" (exit 1). */
-export class UnknownModelError extends UserError {
-  override name = "UnknownModelError";
+/** A queue named that tasks do not wait in: like an unknown task id, a "not found" (exit 1). */
+export class UnknownQueueError extends UserError {
+  override name = "UnknownQueueError";
   constructor(message: string, options?: ErrorOptions) {
     super(message, ExitCode.failed, options);
   }
+}
+
+/** A model named that has no queue. */
+export class UnknownModelError extends UnknownQueueError {
+  override name = "UnknownModelError";
 }

@@ -3,6 +3,7 @@ export {
   RedisUnreachableError,
   TaskSourceError,
   UnknownModelError,
+  UnknownQueueError,
 } from "./errors.js";
 export {
   type FarmTaskFact,
@@ -71,7 +72,10 @@ export { type ResolvedInputs, resolveOutputRefs } from "./operations/flow-inputs
 export {
   dependencyFailureOf,
   describeFlowFailure,
+  type FirstFailure,
   type FlowTreeNode,
+  firstFailedDependencyOf,
+  firstFailureOf,
   flowFailureReason,
   readFlowTree,
 } from "./operations/flow-tree.js";
@@ -88,8 +92,10 @@ export {
 } from "./operations/queue-overview.js";
 export {
   type QueuePauseState,
+  type QueueSelection,
   resolveModels,
-  setModelQueuesPaused,
+  resolveQueues,
+  setQueuesPaused,
 } from "./operations/queue-pause.js";
 export {
   CLEANABLE_STATES,

@@ -1,5 +1,5 @@
 import { ExitCode, UserError } from "@wgp-farm/config";
-import { FarmConnection, resolveModels, setModelQueuesPaused, UnknownModelError } from "@wgp-farm/queue";
+import { FarmConnection, resolveModels, setQueuesPaused, UnknownModelError } from "@wgp-farm/queue";
 import { uniquePrefix } from "@wgp-farm/testing";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 
@@ -28,9 +28,9 @@ describe("resolveModels", () => {
   });
 });
 
-describe("setModelQueuesPaused", () => {
+describe("setQueuesPaused", () => {
   it("pauses the named queues only, in Redis, and resumes them", async () => {
-    const paused = await setModelQueuesPaused(farm, true, ["t2v"]);
+    const paused = await setQueuesPaused(farm, true, { models: ["t2v"] });
     expect(paused).toEqual([{ queue: "model.t2v", model: "t2v", paused: true }]);
     // Another connection (another host) sees the flag: it lives in Redis.
     const other = await FarmConnection.open(farm.url, farm.keys.prefix);
@@ -40,12 +40,12 @@ describe("setModelQueuesPaused", () => {
     } finally {
       await other.close();
     }
-    const resumed = await setModelQueuesPaused(farm, false, ["t2v"]);
+    const resumed = await setQueuesPaused(farm, false, { models: ["t2v"] });
     expect(resumed).toEqual([{ queue: "model.t2v", model: "t2v", paused: false }]);
   });
 
   it("pauses every model queue when none is named", async () => {
-    const states = await setModelQueuesPaused(farm, true);
+    const states = await setQueuesPaused(farm, true);
     expect(states.map((state) => [state.model, state.paused])).toEqual([
       ["i2v", true],
       ["t2v", true],
@@ -54,7 +54,9 @@ describe("setModelQueuesPaused", () => {
   });
 
   it("changes nothing when one of the names is unknown", async () => {
-    await expect(setModelQueuesPaused(farm, true, ["t2v", "ghost"])).rejects.toThrow(UnknownModelError);
+    await expect(setQueuesPaused(farm, true, { models: ["t2v", "ghost"] })).rejects.toThrow(
+      UnknownModelError,
+    );
     expect(await farm.queues.forModel("t2v").isPaused()).toBe(false);
   });
 });

@@ -33,8 +33,16 @@ async function primaryWithReplica(): Promise<{ primary: RedisServerProcess; repl
   cleanups.push(() => replicaServer.stop());
   const replica = await connectRedis(replicaServer.url);
   cleanups.push(async () => replica.disconnect());
+  const primaryView = await connectRedis(primary.url);
+  cleanups.push(async () => primaryView.disconnect());
   await replica.call("REPLICAOF", "127.0.0.1", String(primary.port));
-  await waitUntil(async () => /master_link_status:up/.test(await replica.info("replication")), 10_000);
+  // Ready once the primary counts the replica, as the import does (ROLE lists online replicas only).
+  // The replica says its link is up first: after a diskless sync, the primary puts it online only
+  // when its first ACK arrives, and an import in between has no replica to wait for.
+  await waitUntil(async () => {
+    const [role, , replicas] = (await primaryView.call("ROLE")) as [string, number, unknown[]];
+    return role === "master" && replicas.length === 1;
+  }, 10_000);
   return { primary, replica };
 }
 

@@ -7,7 +7,7 @@ import {
   readWorkEntry,
   SlotRegistry,
   type SlotStatus,
-  setModelQueuesPaused,
+  setQueuesPaused,
 } from "@wgp-farm/queue";
 import { uniquePrefix } from "@wgp-farm/testing";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
@@ -81,8 +81,8 @@ describe("the farm's work signal", () => {
     const readyAt = Date.now() + 60_000;
     await queue.add("t", { task: task("r", "t2v") } as never, { jobId: "r", delay: 60_000 });
     await farm.work.announce(["t2v"], "retry", ["r"]);
-    await setModelQueuesPaused(farm, true, ["t2v"]);
-    await setModelQueuesPaused(farm, false, ["t2v"]);
+    await setQueuesPaused(farm, true, { models: ["t2v"] });
+    await setQueuesPaused(farm, false, { models: ["t2v"] });
     const [retry, resume] = await entries();
     expect(retry).toMatchObject({ reason: "retry", models: ["t2v"], taskIds: ["r"] });
     expect(Math.abs((retry?.readyAt ?? 0) - readyAt)).toBeLessThan(1_000);
@@ -100,10 +100,10 @@ describe("the farm's work signal", () => {
 
   it("counts a resume as one arrival per task waiting in the resumed queue", async () => {
     await farm.queues.registerModels(["t2v"]);
-    await setModelQueuesPaused(farm, true, ["t2v"]);
+    await setQueuesPaused(farm, true, { models: ["t2v"] });
     const queue = farm.queues.forModel("t2v");
     for (const id of ["a", "b", "c"]) await queue.add("t", { task: task(id, "t2v") } as never, { jobId: id });
-    await setModelQueuesPaused(farm, false, ["t2v"]);
+    await setQueuesPaused(farm, false, { models: ["t2v"] });
     expect((await entries()).filter((entry) => entry?.reason === "resume")).toMatchObject([
       { models: ["t2v"], count: 3 },
     ]);

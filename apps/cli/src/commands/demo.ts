@@ -11,6 +11,7 @@ import {
   FarmStats,
   findTask,
   type ImportReport,
+  type RetryPolicy,
   type TaskDetails,
 } from "@wgp-farm/queue";
 import type { Command } from "commander";
@@ -86,6 +87,15 @@ function generatedPassword(): string {
 /** The demo's rehearsals, named in examples/demo-tasks.json. */
 const RETRIED_TASK = "demo_retried_once";
 const CANCELLED_TASK = "demo_cancelled";
+
+/**
+ * The farm's retry policy, with a backoff of at most four jobs' time: the rehearsed retry waits out
+ * the backoff with nothing else left to run, and with short jobs (`--job-seconds 0.2`) the default
+ * 15 s was most of the demo. At the default 4 s jobs it is the farm's default.
+ */
+function demoRetryPolicy(jobSeconds: number): RetryPolicy {
+  return { ...DEFAULT_RETRY_POLICY, backoffMs: Math.min(DEFAULT_RETRY_POLICY.backoffMs, jobSeconds * 4_000) };
+}
 
 /** Cancels the demo's low-priority task while it still waits, to show what a cancel leaves. */
 async function cancelOneWaitingTask(
@@ -195,7 +205,7 @@ export function registerDemo(program: Command): void {
           WGP_FARM_DRY_RUN_FAIL_ONCE_DIR: path.join(settings.dataDir, "rehearsals"),
         },
       },
-      retry: DEFAULT_RETRY_POLICY,
+      retry: demoRetryPolicy(settings.jobSeconds),
       dashboard: { port: settings.port, credentials: { username: DEFAULT_USERNAME, password } },
       logger,
     });

@@ -11,7 +11,8 @@ const LS_OPTIONS = {
   state: option({
     flag: "--state",
     takes: "state",
-    description: "only tasks in this state (waiting includes prioritized tasks)",
+    description:
+      "only tasks in this state (waiting includes prioritized tasks and tasks waiting for those they depend on)",
     choices: TASK_STATE_FILTERS,
     schema: z.enum(TASK_STATE_FILTERS),
   }),

@@ -1,5 +1,5 @@
 import { addOptions, listOption } from "@wgp-farm/config";
-import { setModelQueuesPaused } from "@wgp-farm/queue";
+import { setQueuesPaused } from "@wgp-farm/queue";
 import type { Command } from "commander";
 import { FARM_COMMAND_OPTIONS, withFarm } from "../farm-command.js";
 import { formatTable, printJson } from "../output/format.js";
@@ -8,7 +8,12 @@ const PAUSE_OPTIONS = {
   model: listOption({
     flag: "--model",
     takes: "model...",
-    description: "only these model types (default: every model queue)",
+    description: "only these model types' queues (default: every queue, the stitch queue included)",
+  }),
+  queue: listOption({
+    flag: "--queue",
+    takes: "queue...",
+    description: "only these queues, by name: model.<model_type>, or stitch for flows' stitches",
   }),
   ...FARM_COMMAND_OPTIONS,
 };
@@ -18,16 +23,21 @@ function registerOne(program: Command, paused: boolean): void {
     .command(paused ? "pause" : "resume")
     .description(
       paused
-        ? "stop handing out new jobs of some (default: every) model queue; running tasks finish"
-        : "hand out jobs of paused model queues again",
+        ? "stop handing out new jobs of some (default: every) queue; running tasks finish"
+        : "hand out jobs of paused queues again",
     );
   const readOptions = addOptions(command, PAUSE_OPTIONS);
-  command.addHelpText("after", "\nExit codes: 0 done, 1 unknown model, 2 usage or connection error.");
+  command.addHelpText(
+    "after",
+    "\nExit codes: 0 done, 1 unknown model or queue, 2 usage or connection error.",
+  );
   command.action(async () => {
     const settings = readOptions();
-    const states = await withFarm(settings, (farm) => setModelQueuesPaused(farm, paused, settings.model));
+    const states = await withFarm(settings, (farm) =>
+      setQueuesPaused(farm, paused, { models: settings.model, queues: settings.queue }),
+    );
     if (settings.json) printJson(states);
-    else if (states.length === 0) process.stdout.write("No model queues yet.\n");
+    else if (states.length === 0) process.stdout.write("No queues yet.\n");
     else {
       const rows = states.map((state) => [state.queue, state.paused ? "paused" : "running"]);
       process.stdout.write(`${formatTable(["QUEUE", "STATE"], rows)}\n`);

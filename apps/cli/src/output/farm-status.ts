@@ -65,6 +65,7 @@ export function formatFarmStatus(status: FarmStatus): string {
   const queueRows = status.queues.map((queue) => [
     queue.queue,
     String(queue.queued),
+    String(queue.counts.waiting_children),
     String(queue.counts.active),
     String(queue.counts.delayed),
     String(queue.counts.failed),
@@ -75,7 +76,7 @@ export function formatFarmStatus(status: FarmStatus): string {
       .join(", "),
   ]);
   sections.push(
-    `Queues\n${formatTable(["QUEUE", "WAITING", "ACTIVE", "DELAYED", "FAILED", "COMPLETED", "OLDEST WAIT", ""], queueRows)}`,
+    `Queues\n${formatTable(["QUEUE", "WAITING", "AWAITING DEPS", "ACTIVE", "DELAYED", "FAILED", "COMPLETED", "OLDEST WAIT", ""], queueRows)}`,
   );
   const { counters } = status;
   sections.push(

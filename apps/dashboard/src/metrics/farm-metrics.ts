@@ -3,7 +3,15 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { TimingHistograms } from "./completed-job-timings.js";
 import { MirroredCounter } from "./mirrored-counter.js";
 
-const QUEUE_STATES = ["waiting", "prioritized", "delayed", "active", "completed", "failed"] as const;
+const QUEUE_STATES = [
+  "waiting",
+  "prioritized",
+  "delayed",
+  "active",
+  "completed",
+  "failed",
+  "waiting_children",
+] as const;
 const TASK_OUTCOMES = ["completed", "failed", "cancelled", "quarantined", "retried"] as const;
 
 const WAIT_BUCKETS_S = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600, 86_400];

@@ -7,6 +7,8 @@ import {
   type CancelChannel,
   type FarmConnection,
   type FarmStats,
+  type FirstFailure,
+  firstFailedDependencyOf,
   type PublishClaims,
   STITCH_QUEUE,
   type StitchJobData,
@@ -66,6 +68,49 @@ class StitchCancelled extends Error {
   override name = "StitchCancelled";
 }
 
+/**
+ * A stitch's stored error when a job it depends on failed: which task failed first, its error, and
+ * the command that resumes the flow (the retry restores the jobs that failed because of it).
+ */
+function sourceFailureReason({ task_id: taskId, error }: FirstFailure): string {
+  return (
+    `${taskId} failed: ${error} (this stitch needs its output). ` +
+    `Retry it with \`wgp-farm retry ${taskId}\`: the flow resumes from there, and the stitch runs once all its sources have completed.`
+  );
+}
+
+/**
+ * BullMQ fails a stitch whose source failed before its processor runs (`failParentOnFailure`'s
+ * deferred failure), in its own words: "child wgp:model.t2v:seg_02 failed". This worker puts the
+ * operator's words in their place first (sourceFailureReason); BullMQ still does the failing.
+ */
+class StitchWorker extends Worker<StitchJobData, ResultSummary> {
+  readonly #ctx: Pick<StitchRunnerContext, "farm" | "logger">;
+
+  constructor(
+    ctx: Pick<StitchRunnerContext, "farm" | "logger">,
+    ...args: ConstructorParameters<typeof Worker<StitchJobData, ResultSummary>>
+  ) {
+    super(...args);
+    this.#ctx = ctx;
+  }
+
+  override async processJob(
+    job: Job<StitchJobData, ResultSummary>,
+    token: string,
+    fetchNextCallback?: () => boolean,
+  ): ReturnType<Worker<StitchJobData, ResultSummary>["processJob"]> {
+    if (job.deferredFailure) {
+      const explain = async () => {
+        const first = await firstFailedDependencyOf(this.#ctx.farm, job);
+        if (first) job.deferredFailure = sourceFailureReason(first);
+      };
+      await bestEffort(explain, this.#ctx.logger, "telling why a stitch's source failed", "warn");
+    }
+    return super.processJob(job, token, fetchNextCallback);
+  }
+}
+
 function outputNameOf(taskId: string): string {
   return taskId.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120) || "stitched";
 }
@@ -87,29 +132,25 @@ export class StitchRunner {
   constructor(ctx: StitchRunnerContext) {
     this.#ctx = ctx;
     this.#slot = `stitch@${ctx.host}`;
-    this.#worker = new Worker<StitchJobData, ResultSummary>(
-      STITCH_QUEUE,
-      (job, token) => this.#tracked(this.#run(job, token)),
-      {
-        connection: ctx.farm.redis,
-        prefix: ctx.options.prefix,
-        name: this.#slot,
-        concurrency: ctx.options.stitchConcurrency,
-        lockDuration: ctx.options.lockDurationMs,
-        // A dead worker's stitch comes back like a slot's job: after about the lock and a stalled
-        // check (BullMQ's default check is every 30 s), and after as many deaths as a slot's job
-        // survives before it is set aside (BullMQ's default fails it on the second).
-        stalledInterval: ctx.options.stalledIntervalMs,
-        maxStalledCount: ctx.options.quarantineAfter - 1,
-        // The check itself runs in the farm's stalled-check turn (FarmWorker), once per round
-        // farm-wide, with this stall limit: not one script call per process per round.
-        skipStalledCheck: true,
-        autorun: false,
-        // Idle, each worker process's stitch worker re-blocks every `drainDelay` s (an add wakes it
-        // at once): BullMQ's longest block (10 s), not its 5 s default, halves that idle cost.
-        drainDelay: 10,
-      },
-    );
+    this.#worker = new StitchWorker(ctx, STITCH_QUEUE, (job, token) => this.#tracked(this.#run(job, token)), {
+      connection: ctx.farm.redis,
+      prefix: ctx.options.prefix,
+      name: this.#slot,
+      concurrency: ctx.options.stitchConcurrency,
+      lockDuration: ctx.options.lockDurationMs,
+      // A dead worker's stitch comes back like a slot's job: after about the lock and a stalled
+      // check (BullMQ's default check is every 30 s), and after as many deaths as a slot's job
+      // survives before it is set aside (BullMQ's default fails it on the second).
+      stalledInterval: ctx.options.stalledIntervalMs,
+      maxStalledCount: ctx.options.quarantineAfter - 1,
+      // The check itself runs in the farm's stalled-check turn (FarmWorker), once per round
+      // farm-wide, with this stall limit: not one script call per process per round.
+      skipStalledCheck: true,
+      autorun: false,
+      // Idle, each worker process's stitch worker re-blocks every `drainDelay` s (an add wakes it
+      // at once): BullMQ's longest block (10 s), not its 5 s default, halves that idle cost.
+      drainDelay: 10,
+    });
     this.#worker.on("error", (error) => ctx.logger.warn({ err: error }, "stitch worker error"));
     // Only once BullMQ has completed the stitch is its parent (a step on the stitched video) waiting.
     this.#worker.on("completed", (job) => {

@@ -14,7 +14,7 @@ import { type QueueOverview, readQueueOverviews } from "./queue-overview.js";
 export interface FarmStatus {
   generated_at: string;
   slots: SlotStatus[];
-  /** Every model queue, then the quarantine queue. */
+  /** Every model queue, the stitch queue once a flow used it, then the quarantine queue. */
   queues: QueueOverview[];
   /** Farm-wide counters since the Redis was created. */
   counters: Record<FarmCounter, number>;

@@ -22,14 +22,45 @@ const CHILD_FAILED = /^child (.+) failed$/;
 /** Flows are at most this deep and wide (a 1000-segment chain is 1000 deep). */
 const FLOW_READ_LIMIT = 10_000;
 
-/** The job key in BullMQ's "child <key> failed", as queue and id. */
-function failedChildOf(farm: FarmConnection, reason: string | null | undefined) {
-  const match = reason?.match(CHILD_FAILED);
-  if (!match) return undefined;
-  const key = match[1] as string;
+/** A BullMQ job key (`<prefix>:<queue>:<id>`), as queue and id. */
+function jobOfKey(farm: FarmConnection, key: string) {
   const rest = key.slice(farm.keys.prefix.length + 1);
   const cut = rest.lastIndexOf(":");
   return { key, queue: rest.slice(0, cut), id: rest.slice(cut + 1) };
+}
+
+/** The job key in BullMQ's "child <key> failed", as queue and id. */
+function failedChildOf(farm: FarmConnection, reason: string | null | undefined) {
+  const match = reason?.match(CHILD_FAILED);
+  return match ? jobOfKey(farm, match[1] as string) : undefined;
+}
+
+/** Where a failure that came up through a flow started: the job that failed first, and its own error. */
+export interface FirstFailure {
+  task_id: string;
+  error: string;
+}
+
+/**
+ * Follows a failure that came from a dependency down to the job that failed first: through BullMQ's
+ * "child <key> failed", and through the dependency a job recorded when it failed in its own words
+ * (`wgpFlowCause`, see dependencyFailureOf). Null when `reason` did not come from a dependency.
+ */
+export async function firstFailureOf(
+  farm: FarmConnection,
+  reason: string | null,
+): Promise<FirstFailure | null> {
+  const seen = new Set<string>();
+  let first: FirstFailure | null = null;
+  let child = failedChildOf(farm, reason);
+  while (child && !seen.has(child.key)) {
+    seen.add(child.key);
+    const failed = await farm.queues.byName(child.queue).getJob(child.id);
+    first = { task_id: child.id, error: failed?.failedReason || "failed" };
+    const cause = failed ? await farm.redis.hget(child.key, "wgpFlowCause") : null;
+    child = cause ? jobOfKey(farm, cause) : failedChildOf(farm, first.error);
+  }
+  return first;
 }
 
 /**
@@ -40,16 +71,9 @@ export async function describeFlowFailure(
   farm: FarmConnection,
   reason: string | null,
 ): Promise<string | null> {
-  const seen = new Set<string>();
-  let current = reason;
-  for (let child = failedChildOf(farm, current); child; child = failedChildOf(farm, current)) {
-    if (seen.has(child.key)) break;
-    seen.add(child.key);
-    const failed = await farm.queues.byName(child.queue).getJob(child.id);
-    current = failed?.failedReason || "failed";
-    if (!CHILD_FAILED.test(current)) return `${child.id} failed: ${current}`;
-  }
-  return current;
+  const first = await firstFailureOf(farm, reason);
+  if (!first) return reason;
+  return CHILD_FAILED.test(first.error) ? first.error : `${first.task_id} failed: ${first.error}`;
 }
 
 /** A job's failure reason, in the farm's words (see describeFlowFailure). */
@@ -63,10 +87,25 @@ export function flowFailureReason(farm: FarmConnection, job: Job): Promise<strin
  * It records the failed dependency on the job, so that retrying that dependency resumes this one.
  */
 export async function dependencyFailureOf(farm: FarmConnection, job: Job): Promise<string | null> {
-  const child = failedChildOf(farm, job.deferredFailure);
-  if (!child) return null;
-  await farm.redis.hset(farm.keys.jobKey(job.queueName, job.id as string), "wgpFlowCause", child.key);
+  if (!(await recordFailedDependency(farm, job))) return null;
   return describeFlowFailure(farm, job.deferredFailure ?? null);
+}
+
+/**
+ * Like dependencyFailureOf, for a runner that tells the failure in its own words: the job that
+ * failed first and its error, or null when no dependency failed.
+ */
+export async function firstFailedDependencyOf(farm: FarmConnection, job: Job): Promise<FirstFailure | null> {
+  if (!(await recordFailedDependency(farm, job))) return null;
+  return firstFailureOf(farm, job.deferredFailure ?? null);
+}
+
+/** Records on a job marked to fail which dependency failed, so that retrying that one resumes it. */
+async function recordFailedDependency(farm: FarmConnection, job: Job): Promise<boolean> {
+  const child = failedChildOf(farm, job.deferredFailure);
+  if (!child) return false;
+  await farm.redis.hset(farm.keys.jobKey(job.queueName, job.id as string), "wgpFlowCause", child.key);
+  return true;
 }
 
 function kindOf(queue: string, data: unknown): FlowTreeNode["kind"] {

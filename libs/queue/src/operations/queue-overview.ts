@@ -1,5 +1,5 @@
 import type { FarmConnection } from "../records/farm-connection.js";
-import { modelOfQueue, modelQueueName, QUARANTINE_QUEUE } from "../records/farm-keys.js";
+import { modelOfQueue, QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { isoTime } from "./task-summary.js";
 
 export interface QueueCounts {
@@ -9,12 +9,14 @@ export interface QueueCounts {
   active: number;
   completed: number;
   failed: number;
+  /** Flow jobs waiting for the jobs they depend on (a stitch for its segments, a post-step for its source). */
+  waiting_children: number;
 }
 
 /** One queue at a glance: depth per state, paused or not, and how long its oldest job has waited. */
 export interface QueueOverview {
   queue: string;
-  /** The model type of a model queue; null for the quarantine queue. */
+  /** The model type of a model queue; null for the stitch and quarantine queues. */
   model: string | null;
   paused: boolean;
   counts: QueueCounts;
@@ -53,7 +55,15 @@ export async function readQueueOverview(
 ): Promise<QueueOverview> {
   const queue = farm.queues.byName(queueName);
   const [raw, paused, oldest] = await Promise.all([
-    queue.getJobCounts("waiting", "prioritized", "delayed", "active", "completed", "failed"),
+    queue.getJobCounts(
+      "waiting",
+      "prioritized",
+      "delayed",
+      "active",
+      "completed",
+      "failed",
+      "waiting-children",
+    ),
     queue.isPaused(),
     oldestQueuedAt(farm, queueName),
   ]);
@@ -64,6 +74,7 @@ export async function readQueueOverview(
     active: raw.active ?? 0,
     completed: raw.completed ?? 0,
     failed: raw.failed ?? 0,
+    waiting_children: raw["waiting-children"] ?? 0,
   };
   return {
     queue: queueName,
@@ -76,8 +87,8 @@ export async function readQueueOverview(
   };
 }
 
-/** Every model queue, then the quarantine queue. */
+/** Every queue tasks wait in (the model queues, then the stitch queue), then the quarantine queue. */
 export async function readQueueOverviews(farm: FarmConnection, now = Date.now()): Promise<QueueOverview[]> {
-  const names = [...(await farm.queues.knownModels()).map(modelQueueName), QUARANTINE_QUEUE];
+  const names = [...(await farm.queues.taskQueueNames()), QUARANTINE_QUEUE];
   return Promise.all(names.map((name) => readQueueOverview(farm, name, now)));
 }

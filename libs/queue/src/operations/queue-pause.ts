@@ -1,11 +1,20 @@
-import { UnknownModelError } from "../errors.js";
+import { UnknownModelError, UnknownQueueError } from "../errors.js";
 import type { FarmConnection } from "../records/farm-connection.js";
-import { modelQueueName } from "../records/farm-keys.js";
+import { modelOfQueue, modelQueueName } from "../records/farm-keys.js";
 
 export interface QueuePauseState {
   queue: string;
-  model: string;
+  /** The model type of a model queue; null for the stitch queue. */
+  model: string | null;
   paused: boolean;
+}
+
+/** Which queues an operation acts on; every queue tasks wait in when neither list names one. */
+export interface QueueSelection {
+  /** Model types: their `model.<model_type>` queues. */
+  models?: readonly string[] | undefined;
+  /** Queues by name (`model.<model_type>`, `stitch`). */
+  queues?: readonly string[] | undefined;
 }
 
 /**
@@ -25,29 +34,55 @@ export async function resolveModels(farm: FarmConnection, models: readonly strin
 }
 
 /**
- * Pauses or resumes model queues (all of them when none is named). A paused queue hands out no new
- * jobs; running jobs finish. Workers everywhere see it at once: the flag lives in Redis.
+ * The names of the queues selected, each once, checked against the queues tasks wait in: the
+ * models' queues, then the queues named; every such queue when nothing is named.
  */
-export async function setModelQueuesPaused(
+export async function resolveQueues(farm: FarmConnection, selection: QueueSelection = {}): Promise<string[]> {
+  const models = selection.models ?? [];
+  const queues = selection.queues ?? [];
+  if (models.length === 0 && queues.length === 0) return farm.queues.taskQueueNames();
+  const byModel = models.length > 0 ? (await resolveModels(farm, models)).map(modelQueueName) : [];
+  if (queues.length > 0) {
+    const known = await farm.queues.taskQueueNames();
+    const unknown = queues.filter((queue) => !known.includes(queue));
+    if (unknown.length > 0) {
+      throw new UnknownQueueError(
+        `no queue ${unknown.map((q) => `'${q}'`).join(", ")} (known: ${known.join(", ") || "none"})`,
+      );
+    }
+  }
+  return [...new Set([...byModel, ...queues])];
+}
+
+/**
+ * Pauses or resumes queues (every queue tasks wait in, the stitch queue included, when none is
+ * selected). A paused queue hands out no new jobs; running jobs finish. Workers everywhere see it at
+ * once: the flag lives in Redis.
+ */
+export async function setQueuesPaused(
   farm: FarmConnection,
   paused: boolean,
-  models: readonly string[] = [],
+  selection: QueueSelection = {},
 ): Promise<QueuePauseState[]> {
-  const targets = await resolveModels(farm, models);
+  const targets = await resolveQueues(farm, selection);
   return Promise.all(
-    targets.map(async (model) => {
-      const queue = farm.queues.forModel(model);
+    targets.map(async (name) => {
+      const queue = farm.queues.byName(name);
+      const model = modelOfQueue(name) ?? null;
       if (paused) await queue.pause();
       else {
         await queue.resume();
-        // As many wake-ups as tasks now waiting: a resumed queue is like that many arrivals at once.
-        const waiting = await queue.getJobCountByTypes("wait", "prioritized");
-        await farm.work.announce(
-          Array.from({ length: Math.max(1, waiting) }, () => model),
-          "resume",
-        );
+        // Slots wait on the farm's wake-ups, not on BullMQ: as many as tasks now waiting, like that
+        // many arrivals at once. The stitch runner is a plain BullMQ worker, woken by BullMQ's resume.
+        if (model !== null) {
+          const waiting = await queue.getJobCountByTypes("wait", "prioritized");
+          await farm.work.announce(
+            Array.from({ length: Math.max(1, waiting) }, () => model),
+            "resume",
+          );
+        }
       }
-      return { queue: modelQueueName(model), model, paused: await queue.isPaused() };
+      return { queue: name, model, paused: await queue.isPaused() };
     }),
   );
 }

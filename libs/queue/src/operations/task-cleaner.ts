@@ -1,8 +1,8 @@
 import type { Job, JobType } from "bullmq";
 import type { FarmConnection } from "../records/farm-connection.js";
-import { modelQueueName, QUARANTINE_QUEUE } from "../records/farm-keys.js";
+import { QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { type RemovedTask, TaskIndex } from "../records/task-index.js";
-import { resolveModels } from "./queue-pause.js";
+import { resolveQueues } from "./queue-pause.js";
 import { isQuarantinedOriginal } from "./task-lookup.js";
 import { ALL_JOB_TYPES } from "./task-state.js";
 import { isoTime, modelOfJob } from "./task-summary.js";
@@ -198,11 +198,8 @@ export async function cleanTasks(farm: FarmConnection, options: CleanOptions): P
     });
     if (!report.dry_run) await removeQuarantinedOriginals(farm, report.removed);
   } else {
-    const models = await resolveModels(farm, options.model ? [options.model] : []);
-    for (const model of models) {
-      report.removed.push(
-        ...(await removeQueueJobs(farm, modelQueueName(model), { ...common, types: [options.state] })),
-      );
+    for (const queue of await resolveQueues(farm, { models: options.model ? [options.model] : [] })) {
+      report.removed.push(...(await removeQueueJobs(farm, queue, { ...common, types: [options.state] })));
     }
   }
   if (options.results) {

@@ -67,7 +67,7 @@ async function listCancelled(farm: FarmConnection, model: string | undefined): P
 }
 
 /**
- * Tasks across the model queues (and the quarantine queue and the cancel records), filtered by state
+ * Tasks across the queues tasks wait in (and the quarantine queue and the cancel records), filtered by state
  * and model, most recently finished or created first.
  */
 export async function listTasks(
@@ -78,8 +78,8 @@ export async function listTasks(
   const { state, model } = options;
   const sources: Promise<TaskSummary[]>[] = [];
   if (state !== "quarantined" && state !== "cancelled") {
-    const models = model ? [model] : await farm.queues.knownModels();
-    for (const name of models) sources.push(listQueue(farm, modelQueueName(name), state, limit));
+    const names = model ? [modelQueueName(model)] : await farm.queues.taskQueueNames();
+    for (const name of names) sources.push(listQueue(farm, name, state, limit));
   }
   if (!state || state === "quarantined") {
     sources.push(

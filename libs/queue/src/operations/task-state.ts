@@ -30,19 +30,28 @@ export const TASK_STATE_FILTERS = [
 export type TaskStateFilter = (typeof TASK_STATE_FILTERS)[number];
 
 /**
- * BullMQ job types behind each filter of a model queue. "waiting" includes prioritized jobs: every
- * task with a priority sits in BullMQ's `prioritized` set, but to an operator it is just waiting.
+ * BullMQ job types behind each filter of a queue. "waiting" includes prioritized jobs (every task with
+ * a priority sits in BullMQ's `prioritized` set) and flow jobs waiting for the jobs they depend on (a
+ * stitch for its segments): to an operator, each is just waiting.
  */
 export const JOB_TYPES_OF_FILTER: Record<Exclude<TaskStateFilter, "quarantined" | "cancelled">, JobType[]> = {
-  waiting: ["wait", "prioritized"],
+  waiting: ["wait", "prioritized", "waiting-children"],
   delayed: ["delayed"],
   active: ["active"],
   completed: ["completed"],
   failed: ["failed"],
 };
 
-/** Every job type a model queue can hold, for listings without a filter. */
-export const ALL_JOB_TYPES: JobType[] = ["active", "wait", "prioritized", "delayed", "failed", "completed"];
+/** Every job type a queue can hold, for listings without a filter. */
+export const ALL_JOB_TYPES: JobType[] = [
+  "active",
+  "wait",
+  "prioritized",
+  "waiting-children",
+  "delayed",
+  "failed",
+  "completed",
+];
 
 /** BullMQ's name for a job state, in the farm's vocabulary (`wait` → `waiting`). */
 export function taskStateOfJob(jobState: string): TaskState {

@@ -2,6 +2,7 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { redisErrorListener } from "../redis/redis-connection.js";
 import { type FarmKeys, modelQueueName } from "./farm-keys.js";
+import { STITCH_QUEUE } from "./step-job.js";
 import type { TaskJobData } from "./task-job.js";
 
 /**
@@ -46,6 +47,22 @@ export class ModelQueues {
   /** Model types that have (or had) a queue. */
   async knownModels(): Promise<string[]> {
     return (await this.redis.smembers(this.keys.models)).sort();
+  }
+
+  /**
+   * Every queue that tasks wait in: each model's queue (post-steps' `model.post.<kind>` included),
+   * then the stitch queue once a flow has used it. The one list that status, ls, pause/resume, clean
+   * and /metrics walk, so that no operator view misses a queue.
+   */
+  async taskQueueNames(): Promise<string[]> {
+    const [models, stitchUsed] = await Promise.all([
+      this.knownModels(),
+      // The stitch queue is no model, so it is not in the registry; BullMQ counts every job it adds.
+      this.redis.exists(this.keys.queueKeys(STITCH_QUEUE).id as string),
+    ]);
+    const names = models.map(modelQueueName);
+    if (stitchUsed) names.push(STITCH_QUEUE);
+    return names;
   }
 
   async close(): Promise<void> {
