@@ -6,7 +6,7 @@ import {
   modelOfQueue,
   type RemovedTask,
   removeQueueJobs,
-  setModelQueuesPaused,
+  setQueuesPaused,
   TaskIndex,
 } from "@wgp-farm/queue";
 import type { JobType } from "bullmq";
@@ -49,13 +49,13 @@ export class FarmQueueAdapter extends BullMQAdapter {
   override async resume(): Promise<void> {
     const model = modelOfQueue(this.queueName);
     if (model === undefined) await super.resume();
-    else await setModelQueuesPaused(this.farm, false, [model]);
+    else await setQueuesPaused(this.farm, false, { models: [model] });
   }
 
   override async pause(): Promise<void> {
     const model = modelOfQueue(this.queueName);
     if (model === undefined) await super.pause();
-    else await setModelQueuesPaused(this.farm, true, [model]);
+    else await setQueuesPaused(this.farm, true, { models: [model] });
   }
 
   override async obliterate(options?: ObliterateOptions): Promise<void> {
