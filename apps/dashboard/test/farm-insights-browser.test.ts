@@ -339,6 +339,17 @@ async function tabUntil(reached: (stop: FocusStop) => boolean, most: number): Pr
   throw new Error(`not reached in ${most} presses of Tab: ${stops.map((stop) => stop.where).join(" → ")}`);
 }
 
+/** Every text of `on` reads at WCAG AA in both colour schemes, `covering` these among them. */
+async function expectReadableText(on: Page, covering: string[]): Promise<void> {
+  for (const colorScheme of ["light", "dark"] as const) {
+    await on.emulateMedia({ colorScheme });
+    const { checked, low } = await lowContrastText(on);
+    expect(low, `${on.url()} ${colorScheme}`).toEqual([]);
+    expect(checked, `${on.url()} ${colorScheme}`).toEqual(expect.arrayContaining(covering));
+  }
+  await on.emulateMedia({ colorScheme: "light" });
+}
+
 /** The farm page, drawn and with the keyboard's focus at its start. */
 async function openFarmPage(): Promise<void> {
   await page.goto(`${open.base}/farm`);
@@ -447,25 +458,33 @@ describe("the farm page from the keyboard", () => {
     await page.locator("#chart-completed svg").waitFor();
     // The keyboard's tip is on the page too.
     await page.locator("#timeline g[data-slot]").first().focus();
-    for (const colorScheme of ["light", "dark"] as const) {
-      await page.emulateMedia({ colorScheme });
-      const { checked, low } = await lowContrastText(page);
-      expect(low, colorScheme).toEqual([]);
-      expect(checked, colorScheme).toEqual(
-        expect.arrayContaining([
-          "#timeline-legend li.",
-          "#split-legend li.",
-          "#timeline text.row-label",
-          "#timeline-tip",
-          "#results span.muted",
-          "#charts-range button.",
-          "#search input.",
-          "#slots th.",
-        ]),
-      );
-    }
+    await expectReadableText(page, [
+      "#timeline-legend li.",
+      "#split-legend li.",
+      "#timeline text.row-label",
+      "#timeline-tip",
+      "#results span.muted",
+      "#charts-range button.",
+      "#search input.",
+      "#slots th.",
+    ]);
     await browser.screenshot("06-dark-scheme");
-    await page.emulateMedia({ colorScheme: "light" });
+  }, 30_000);
+
+  it("shows the result viewer, the webhooks page and the login page at WCAG AA contrast", async () => {
+    await page.locator("#results button").first().click();
+    await page.locator("#viewer video").waitFor();
+    await expectReadableText(page, ["#viewer-title", "#viewer dd.", "#viewer a."]);
+    await page.keyboard.press("Escape");
+    await page.goto(`${open.base}/webhooks`);
+    await expectReadableText(page, ["#subscriptions th.", "a.", "p.muted"]);
+    const loggedOut = await browser.browser.newPage();
+    try {
+      await loggedOut.goto(`${open.base}/login`);
+      await expectReadableText(loggedOut, ["h1.", "label.", "button."]);
+    } finally {
+      await loggedOut.close();
+    }
   }, 30_000);
 });
 
