@@ -140,3 +140,22 @@ export function whenSeen(node, work) {
   });
   seen.observe(node);
 }
+
+const FOCUSABLE = "a[href], button, input, select, [tabindex]";
+
+/**
+ * Runs `redraw`, which replaces what `container` holds, and puts the keyboard's focus back where it
+ * was: on the item with the same `data-<field>` (the focused element or the one holding it) and on the
+ * same control of it. A poll's redraw otherwise drops the focus to the page's start every few seconds.
+ */
+export function redrawKeepingFocus(container, field, redraw) {
+  const focused = document.activeElement;
+  const item = container.contains(focused) ? focused.closest(`[data-${field}]`) : null;
+  const id = item?.dataset[field];
+  const control = item ? [...item.querySelectorAll(FOCUSABLE)].indexOf(focused) : -1;
+  redraw();
+  if (id === undefined) return;
+  const again = [...container.querySelectorAll(`[data-${field}]`)].find((node) => node.dataset[field] === id);
+  const target = control < 0 ? again : again?.querySelectorAll(FOCUSABLE)[control];
+  target?.focus({ preventScroll: true });
+}

@@ -1,6 +1,14 @@
 // The results grid: recent results as previews (poster, animated on hover or focus), filtered by
 // model, state and time; each opens the result itself in a viewer that plays and seeks it.
-import { clock, duration, element, filterForm, getJson, showThenPoll } from "./farm-dom.js";
+import {
+  clock,
+  duration,
+  element,
+  filterForm,
+  getJson,
+  redrawKeepingFocus,
+  showThenPoll,
+} from "./farm-dom.js";
 
 const REFRESH_MS = 10_000;
 /** The posters of the grid's first rows load at once: they are in the page's first view. */
@@ -110,10 +118,8 @@ viewer.addEventListener("close", () => {
 });
 
 function render({ results }) {
-  const focused = document.activeElement?.dataset?.task;
-  grid.replaceChildren(...results.map(tile));
+  redrawKeepingFocus(grid, "task", () => grid.replaceChildren(...results.map(tile)));
   document.getElementById("no-results").hidden = results.length > 0;
-  if (focused) grid.querySelector(`button[data-task="${CSS.escape(focused)}"]`)?.focus();
 }
 
 async function refresh() {

@@ -10,6 +10,7 @@ import {
   svg,
   toggleGroup,
 } from "./farm-dom.js";
+import { TimelineCursor } from "./farm-timeline-keys.js";
 
 const REFRESH_MS = 15_000;
 const LABEL_W = 170;
@@ -25,6 +26,12 @@ const KIND_LABEL = {
   cancelled: "cancelled attempt",
 };
 let hours = 1;
+const cursor = new TimelineCursor(
+  document.getElementById("timeline"),
+  document.getElementById("timeline-tip"),
+  (row) => piecesOfRow.get(row) ?? [],
+  tipOf,
+);
 
 function percent(part, whole) {
   return whole > 0 ? Math.round((100 * part) / whole) : 0;
@@ -65,6 +72,8 @@ function renderSplit(split) {
 
 /** Each drawn path's segments with their x extents, for the tip under the pointer. */
 const segmentsOf = new WeakMap();
+/** Each drawn row's segments, left to right, for the keyboard's cursor. */
+const piecesOfRow = new WeakMap();
 
 function tipOf(segment) {
   const span = `${clock(segment.start)}–${clock(segment.end)} (${duration((segment.end - segment.start) / 1000)})`;
@@ -98,13 +107,20 @@ function segmentFill(segment, models) {
  * rectangle of the path, not one element each: a 100-slot timeline has over a thousand segments, and
  * their style, layout and paint were a large part of the farm page's first view.
  */
-function rowPaths(row, y, x, models) {
+function rowPaths(row, y, x, models, pieces) {
   // By kind, and by model for generating (two models may share a colour past the palette's end).
   const byLook = new Map();
   for (const segment of row.segments) {
     const look = segment.kind === "generating" ? `generating ${segment.model}` : segment.kind;
     const left = x(segment.start);
-    const piece = { x: left, width: Math.max(1, x(segment.end) - left), segment };
+    const piece = {
+      x: left,
+      y: y + 3,
+      width: Math.max(1, x(segment.end) - left),
+      height: ROW_H - 6,
+      segment,
+    };
+    pieces.push(piece);
     const drawn = byLook.get(look);
     if (drawn) drawn.push(piece);
     else byLook.set(look, [piece]);
@@ -135,8 +151,9 @@ function renderRows(timeline) {
   const span = timeline.to - timeline.from;
   const x = (ms) => LABEL_W + ((ms - timeline.from) / span) * (width - LABEL_W - 8);
   const height = AXIS_H + timeline.rows.length * ROW_H + 4;
-  const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
+  const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "group" });
   root.setAttribute("aria-label", `GPU timeline of ${timeline.rows.length} slots over the last ${hours} h`);
+  root.setAttribute("aria-describedby", "timeline-keys");
   for (let tick = 0; tick <= 6; tick += 1) {
     const at = timeline.from + (span * tick) / 6;
     root.append(svg("line", { x1: x(at), x2: x(at), y1: AXIS_H - 4, y2: height, class: "grid-line" }));
@@ -151,13 +168,21 @@ function renderRows(timeline) {
   }
   timeline.rows.forEach((row, index) => {
     const y = AXIS_H + index * ROW_H;
-    const group = svg("g", { "data-slot": row.slot });
+    const group = svg("g", {
+      "data-slot": row.slot,
+      role: "group",
+      "aria-label": `${row.slot}: ${row.segments.length} segments`,
+    });
     const name = svg("text", { x: 0, y: y + 15, class: "row-label" });
     name.textContent = row.slot;
-    group.append(name, ...rowPaths(row, y, x, timeline.models));
+    const pieces = [];
+    group.append(name, ...rowPaths(row, y, x, timeline.models, pieces));
+    piecesOfRow.set(group, pieces);
     root.append(group);
   });
+  const hadFocus = chart.contains(document.activeElement);
   chart.replaceChildren(root);
+  cursor.adopt(root, hadFocus);
   document.getElementById("no-timeline").hidden = timeline.rows.length > 0;
   const legend = document.getElementById("timeline-legend");
   legend.replaceChildren(

@@ -1,7 +1,7 @@
 // The farm view: draws the slots, queues, hosts and counters from the page's first view, then polls
 // /farm/api/status and redraws. Every value from the farm goes in with textContent, never as HTML:
 // prompts and error messages are written by whoever submits tasks.
-import { duration, element, getJson, showThenPoll, whenSeen } from "./farm-dom.js";
+import { duration, element, getJson, redrawKeepingFocus, showThenPoll, whenSeen } from "./farm-dom.js";
 
 const REFRESH_MS = 3000;
 
@@ -64,10 +64,11 @@ function slotRow(slot, status, now) {
     button.addEventListener("click", () => cancel(current.task_id, button));
     actions.append(button);
   }
+  const state = element("td", slot.state, `state state-${slot.state}`);
   row.append(
     element("td", slot.host),
     element("td", `${slot.gpu_index}: ${slot.gpu_name ?? "GPU"}`),
-    element("td", slot.state, `state state-${slot.state}`),
+    state,
     element("td", slot.loaded_model ?? "—"),
     taskCell,
     progressCell(current?.progress),
@@ -79,7 +80,11 @@ function slotRow(slot, status, now) {
     element("td", ago(slot.updated_at, now)),
     actions,
   );
-  if (slot.last_error) row.title = `last error: ${slot.last_error.message}`;
+  if (slot.last_error) {
+    row.title = `last error: ${slot.last_error.message}`;
+    // The row's title is the pointer's: a screen reader reads it with the state.
+    state.append(element("span", `, ${row.title}`, "visually-hidden"));
+  }
   return row;
 }
 
@@ -122,14 +127,16 @@ function queueRow(queue, unknownModels) {
 
 function render(status) {
   const now = Date.parse(status.generated_at) || Date.now();
-  document
-    .querySelector("#slots tbody")
-    .replaceChildren(...status.slots.map((slot) => slotRow(slot, status, now)));
+  const slots = document.querySelector("#slots tbody");
+  redrawKeepingFocus(slots, "slot", () =>
+    slots.replaceChildren(...status.slots.map((slot) => slotRow(slot, status, now))),
+  );
   document.getElementById("no-slots").hidden = status.slots.length > 0;
   const unknownModels = new Set(status.models_without_host ?? []);
-  document
-    .querySelector("#queues tbody")
-    .replaceChildren(...status.queues.map((queue) => queueRow(queue, unknownModels)));
+  const queues = document.querySelector("#queues tbody");
+  redrawKeepingFocus(queues, "queue", () =>
+    queues.replaceChildren(...status.queues.map((queue) => queueRow(queue, unknownModels))),
+  );
   document
     .querySelector("#wangp-hosts tbody")
     .replaceChildren(...(status.wangp_hosts ?? []).map(wangpHostRow));

@@ -11,6 +11,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logIn, openTestBrowser, type TestBrowser, unexpectedConsoleErrors } from "./support/test-browser.js";
 import { OPERATOR, openTestDashboard, type TestDashboard } from "./support/test-dashboard.js";
+import { lowContrastText } from "./support/text-contrast.js";
 
 const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts/dashboard/insights/", import.meta.url));
 const SLOT = "gpu0@render-07";
@@ -80,25 +81,29 @@ async function publishRealVideo(job: Job) {
   };
 }
 
-/** A known run on one slot, written as the slots write events (backdated in `at`). */
-async function recordKnownRun(now: number): Promise<void> {
-  const event = (
-    minutesAgo: number,
-    type: FarmEventBody["type"],
-    task: string,
-    model: string,
-    data = {},
-  ) => ({
+/** A maker of `slot`'s events as the slots write them, backdated in `at`. */
+function slotEvents(slot: string, now: number) {
+  return (minutesAgo: number, type: FarmEventBody["type"], task: string, model: string, data = {}) => ({
     type,
     task_id: task,
     model,
     state: "active",
     at: new Date(now - minutesAgo * MIN).toISOString(),
-    slot: SLOT,
-    host: "render-07",
+    slot,
+    host: slot.split("@")[1],
     data,
   });
-  const run = [
+}
+
+async function recordEvents(events: readonly object[]): Promise<void> {
+  for (const body of events)
+    await open.farm.redis.xadd(open.farm.keys.farmEvents, "*", "event", JSON.stringify(body));
+}
+
+/** A known run on one slot. */
+async function recordKnownRun(now: number, slot = SLOT): Promise<void> {
+  const event = slotEvents(slot, now);
+  await recordEvents([
     event(50, "started", "run-a", "t2v"),
     event(50, "phase", "run-a", "t2v", { phase: "loading_model" }),
     event(48, "phase", "run-a", "t2v", { phase: "inference" }),
@@ -112,9 +117,7 @@ async function recordKnownRun(now: number): Promise<void> {
     event(10, "started", "run-d", "t2v"),
     event(10, "phase", "run-d", "t2v", { phase: "inference" }),
     event(5, "completed", "run-d", "t2v"),
-  ];
-  for (const body of run)
-    await open.farm.redis.xadd(open.farm.keys.farmEvents, "*", "event", JSON.stringify(body));
+  ]);
 }
 
 /** The slot is alive (its status expires in seconds, as a live slot keeps publishing it). */
@@ -289,6 +292,199 @@ describe("the farm page's pictures in a browser", () => {
     await page.locator("#search-title").scrollIntoViewIfNeeded();
     await browser.screenshot("04-search");
     expect(unexpectedConsoleErrors(browser.consoleErrors)).toEqual([]);
+  }, 30_000);
+});
+
+/** Where the keyboard's focus is, whether it shows, and the page's controls as it reads them now. */
+interface FocusStop {
+  where: string;
+  outline: string;
+  /** The page's shown controls in the page's order, named as `where` names them. */
+  controls: string[];
+}
+
+async function focusStop(): Promise<FocusStop> {
+  return page.locator("body").evaluate((body) => {
+    const describe = (node: typeof body) => {
+      const named = node.closest("[id]");
+      const what =
+        node.getAttribute("data-slot") ??
+        node.getAttribute("data-task") ??
+        node.getAttribute("name") ??
+        node.textContent.trim().slice(0, 20);
+      return `${named ? `#${named.id} ` : ""}${node.tagName.toLowerCase()} ${what}`;
+    };
+    const focused = body.ownerDocument.activeElement;
+    const style = body.ownerDocument.defaultView.getComputedStyle(focused);
+    const controls = [...body.querySelectorAll('a[href], button, input, select, [tabindex="0"]')].filter(
+      (node) => !node.closest("dialog") && node.checkVisibility() && !node.matches(":disabled"),
+    );
+    return {
+      where: describe(focused),
+      outline: `${style.outlineStyle} ${style.outlineWidth}`,
+      controls: controls.map(describe),
+    };
+  });
+}
+
+/** Presses Tab until `reached` says so (or `most` times): the stops on the way, the last one included. */
+async function tabUntil(reached: (stop: FocusStop) => boolean, most: number): Promise<FocusStop[]> {
+  const stops: FocusStop[] = [];
+  for (let press = 0; press < most; press += 1) {
+    await page.keyboard.press("Tab");
+    const stop = await focusStop();
+    stops.push(stop);
+    if (reached(stop)) return stops;
+  }
+  throw new Error(`not reached in ${most} presses of Tab: ${stops.map((stop) => stop.where).join(" → ")}`);
+}
+
+/** Every text of `on` reads at WCAG AA in both colour schemes, `covering` these among them. */
+async function expectReadableText(on: Page, covering: string[]): Promise<void> {
+  for (const colorScheme of ["light", "dark"] as const) {
+    await on.emulateMedia({ colorScheme });
+    const { checked, low } = await lowContrastText(on);
+    expect(low, `${on.url()} ${colorScheme}`).toEqual([]);
+    expect(checked, `${on.url()} ${colorScheme}`).toEqual(expect.arrayContaining(covering));
+  }
+  await on.emulateMedia({ colorScheme: "light" });
+}
+
+/** The farm page, drawn and with the keyboard's focus at its start. */
+async function openFarmPage(): Promise<void> {
+  await page.goto(`${open.base}/farm`);
+  await page.locator("#timeline g[data-slot]").first().waitFor();
+  await page.locator("#results button").first().waitFor();
+}
+
+const tip = () => page.locator("#timeline-tip");
+
+describe("the farm page from the keyboard", () => {
+  // Slots of their own (after the pictures' SLOT in the timeline when those tests ran first).
+  const KEYS_SLOT = "gpu0@render-08";
+  const SECOND_SLOT = "gpu1@render-08";
+
+  beforeAll(async () => {
+    const now = Date.now();
+    await recordKnownRun(now, KEYS_SLOT);
+    const event = slotEvents(SECOND_SLOT, now);
+    await recordEvents([
+      event(20, "started", "run-e", "t2v"),
+      event(20, "phase", "run-e", "t2v", { phase: "inference" }),
+      event(12, "completed", "run-e", "t2v"),
+    ]);
+  });
+
+  it("reads the GPU timeline's segments with the arrow keys, each with the pointer's tip", async () => {
+    await openFarmPage();
+    // One tab stop for the whole chart: its first row; Down to the known run's.
+    await tabUntil((stop) => stop.where.includes("#timeline g"), 30);
+    for (let row = 0; row < 3 && (await focusStop()).where !== `#timeline g ${KEYS_SLOT}`; row += 1)
+      await page.keyboard.press("ArrowDown");
+    expect((await focusStop()).where).toBe(`#timeline g ${KEYS_SLOT}`);
+    await page.keyboard.press("Home");
+    expect(await tip().textContent()).toMatch(/^loading a model · t2v · run-a · /);
+    expect(await tip().isVisible()).toBe(true);
+    for (let step = 0; step < 4; step += 1) await page.keyboard.press("ArrowRight");
+    expect(await tip().textContent()).toMatch(/^lost attempt · t2v · run-c · .* \(15m 00s\)$/);
+    // The cursor outlines the lost attempt, and the tip is under it.
+    const lost = await page
+      .locator(`#timeline g[data-slot="${KEYS_SLOT}"] path[data-kind="lost"]`)
+      .boundingBox();
+    const cursor = await page.locator("#timeline .timeline-cursor").boundingBox();
+    const shown = await tip().boundingBox();
+    if (!lost || !cursor || !shown) throw new Error("the lost attempt, its cursor or its tip is not drawn");
+    expect(Math.abs(cursor.x - lost.x)).toBeLessThan(3);
+    expect(Math.abs(cursor.width - lost.width)).toBeLessThan(4);
+    expect(shown.y).toBeGreaterThanOrEqual(cursor.y + cursor.height);
+    expect(Math.abs(shown.x - cursor.x)).toBeLessThan(3);
+    await browser.screenshot("05-timeline-keyboard");
+    await page.keyboard.press("End");
+    expect(await tip().textContent()).toMatch(/^generating · t2v · run-d · /);
+    await page.keyboard.press("Home");
+    expect(await tip().textContent()).toMatch(/^loading a model/);
+    // Down: the next slot, on its segment at the same time as the one read (run-c's lost attempt).
+    for (let step = 0; step < 4; step += 1) await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowDown");
+    expect((await focusStop()).where).toBe(`#timeline g ${SECOND_SLOT}`);
+    expect(await tip().textContent()).toMatch(/^generating · t2v · run-e · /);
+    await page.keyboard.press("Escape");
+    expect(await tip().textContent()).toBe("");
+    expect(await page.locator("#timeline .timeline-cursor").count()).toBe(0);
+    // Tab leaves the chart; back into it, the row read last is its stop again.
+    await page.keyboard.press("Tab");
+    expect((await focusStop()).where).not.toContain("#timeline");
+    await page.keyboard.press("Shift+Tab");
+    expect((await focusStop()).where).toBe(`#timeline g ${SECOND_SLOT}`);
+    expect(await tip().textContent()).toMatch(/^generating · t2v · run-e · /);
+  }, 30_000);
+
+  it("reaches each control with Tab, in the page's order, each with a visible focus", async () => {
+    await openFarmPage();
+    const { controls } = await focusStop();
+    // Each shown control is a stop (the timeline one, its rows roving); a date field a stop per part.
+    const stops = await tabUntil((stop) => stop.where === controls.at(-1), controls.length + 20);
+    const reached = stops.map((stop) => stop.where).filter((where, index, all) => where !== all[index - 1]);
+    expect(reached).toEqual(stops.at(-1)?.controls);
+    for (const stop of stops) expect(stop.outline, stop.where).toMatch(/^solid [2-9]/);
+    expect(stops.filter((stop) => stop.where.startsWith("#timeline g"))).toHaveLength(1);
+    expect(stops.map((stop) => stop.where)).toEqual(
+      expect.arrayContaining([
+        "a Queues",
+        "#timeline-range button 6 h",
+        "#results-filter input model",
+        "#search input q",
+        "#charts-range button 24 h",
+        "#queues a model.t2v",
+      ]),
+    );
+  }, 30_000);
+
+  it("reaches the results grid with Tab and opens a result with Enter", async () => {
+    await openFarmPage();
+    const stops = await tabUntil((stop) => stop.where.startsWith("#results button"), 30);
+    const task = stops.at(-1)?.where.split(" ").at(-1);
+    await page.keyboard.press("Enter");
+    await page.locator("#viewer video").waitFor();
+    expect(await page.locator("#viewer-title").textContent()).toBe(task);
+    await tabUntil((stop) => stop.where === "#viewer a Open the file", 10);
+    await page.keyboard.press("Escape");
+    expect((await focusStop()).where).toBe(`#results button ${task}`);
+  }, 30_000);
+
+  it("shows its texts at WCAG AA contrast or better, in the light and the dark scheme", async () => {
+    await openFarmPage();
+    await page.locator("#charts-title").scrollIntoViewIfNeeded();
+    await page.locator("#chart-completed svg").waitFor();
+    // The keyboard's tip is on the page too.
+    await page.locator("#timeline g[data-slot]").first().focus();
+    await expectReadableText(page, [
+      "#timeline-legend li.",
+      "#split-legend li.",
+      "#timeline text.row-label",
+      "#timeline-tip",
+      "#results span.muted",
+      "#charts-range button.",
+      "#search input.",
+      "#slots th.",
+    ]);
+    await browser.screenshot("06-dark-scheme");
+  }, 30_000);
+
+  it("shows the result viewer, the webhooks page and the login page at WCAG AA contrast", async () => {
+    await page.locator("#results button").first().click();
+    await page.locator("#viewer video").waitFor();
+    await expectReadableText(page, ["#viewer-title", "#viewer dd.", "#viewer a."]);
+    await page.keyboard.press("Escape");
+    await page.goto(`${open.base}/webhooks`);
+    await expectReadableText(page, ["#subscriptions th.", "a.", "p.muted"]);
+    const loggedOut = await browser.browser.newPage();
+    try {
+      await loggedOut.goto(`${open.base}/login`);
+      await expectReadableText(loggedOut, ["h1.", "label.", "button."]);
+    } finally {
+      await loggedOut.close();
+    }
   }, 30_000);
 });
 
