@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decideNextQueue, type QueueSnapshot, type SchedulingInput } from "../src/index.js";
+import { switchBacklogPerSlot } from "../src/scheduling/scheduling-policy.js";
 
 const NOW = 1_000_000;
 const MAX_WAIT = 60_000;
@@ -18,6 +19,8 @@ function queue(
     nextDelayedAt: null,
     blocked: false,
     claims: 0,
+    loadMs: null,
+    jobMs: null,
     ...extra,
   };
 }
@@ -93,6 +96,33 @@ describe("the scheduling policy", () => {
       kind: "idle",
       recheckAt: null,
     });
+  });
+
+  it("leaves a model's short tail to its slots when its loads are long (WanGP: minutes)", () => {
+    // 4 jobs for 2 slots: 2 minutes each of them; a switch would cost a 2-minute load first.
+    const long = { loadMs: 120_000, jobMs: 60_000 };
+    expect(switchBacklogPerSlot(queue("vace_14B", 4, 1_000, long), 2)).toBe(2);
+    const decision = decideNextQueue(input("t2v", [queue("vace_14B", 4, 1_000, long)], { vace_14B: 2 }));
+    expect(decision).toMatchObject({ kind: "idle" });
+  });
+
+  it("takes a model's tail when its loads are short next to the work its slots have left", () => {
+    // Same backlog per slot (2 × 2 s each), a 300 ms load: a switching slot finishes a job after 2.3 s.
+    const short = { loadMs: 300, jobMs: 2_000 };
+    expect(switchBacklogPerSlot(queue("vace_14B", 4, 1_000, short), 2)).toBeCloseTo(1.3);
+    const decision = decideNextQueue(input("t2v", [queue("vace_14B", 4, 1_000, short)], { vace_14B: 2 }));
+    // At most ⌈4 / 1.3⌉ = 4 slots on it: 2 serving, so 2 may switch.
+    expect(decision).toEqual({ kind: "take", model: "vace_14B", switching: true, helpersAllowed: 4 });
+    // One job per slot left: no switch finishes it sooner than its slots do.
+    const one = decideNextQueue(input("t2v", [queue("vace_14B", 2, 1_000, short)], { vace_14B: 2 }));
+    expect(one).toMatchObject({ kind: "idle" });
+  });
+
+  it("keeps --switch-backlog-per-slot while a model's times are unknown, and never exceeds it", () => {
+    expect(switchBacklogPerSlot(queue("t2v", 3), 2)).toBe(2);
+    expect(switchBacklogPerSlot(queue("t2v", 3, 1_000, { loadMs: 300, jobMs: null }), 2)).toBe(2);
+    expect(switchBacklogPerSlot(queue("t2v", 3, 1_000, { loadMs: 0, jobMs: 2_000 }), 2)).toBe(1);
+    expect(switchBacklogPerSlot(queue("t2v", 3, 1_000, { loadMs: 10_000, jobMs: 2_000 }), 2)).toBe(2);
   });
 
   it("plain FIFO takes the oldest head job whatever is loaded", () => {

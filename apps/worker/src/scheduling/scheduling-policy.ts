@@ -14,6 +14,28 @@ export interface QueueSnapshot {
   blocked: boolean;
   /** Slots (anywhere) that claimed this model and are about to load it. */
   claims: number;
+  /** The model's typical load time (ms), null when unknown. */
+  loadMs: number | null;
+  /** The model's typical job time (ms), null when unknown. */
+  jobMs: number | null;
+}
+
+/**
+ * A switch is worth it when the holders' remaining work outlasts the switching slot's load and one
+ * job by this many loads: the times are averages, and a switch also gives up the model the slot held.
+ */
+const TAIL_LOAD_MARGIN = 2;
+
+/**
+ * The backlog per slot on a model beyond which an idle slot switches to it: `backlogPerSlot` (right
+ * for WanGP's minute-long loads), or less when the model's loads are short next to its jobs. With h
+ * slots on it and a backlog of r jobs of J ms, they need about r/h × J; a switching slot finishes
+ * a job after L + J, so it shortens the tail when r/h × J > J + margin × L, that is r/h > 1 + margin × L/J.
+ */
+export function switchBacklogPerSlot(queue: QueueSnapshot, backlogPerSlot: number): number {
+  const { loadMs, jobMs } = queue;
+  if (loadMs === null || jobMs === null || jobMs <= 0) return backlogPerSlot;
+  return Math.min(backlogPerSlot, 1 + (TAIL_LOAD_MARGIN * loadMs) / jobMs);
 }
 
 export interface SchedulingInput {
@@ -73,7 +95,8 @@ function decideFifo(input: SchedulingInput, ready: readonly QueueSnapshot[]): Sc
  * 1. a job that waited past `maxWaitMs` in a queue no slot serves: switch to it (the wait bound);
  * 2. the loaded model's queue, while it has jobs (no reload);
  * 3. the model under most pressure (its backlog beyond what its slots clear, weighted by the age of
- *    its head job), but only if the slots already on it leave more than `backlogPerSlot` jobs each;
+ *    its head job), but only if the slots already on it leave more than `switchBacklogPerSlot` jobs
+ *    each (`backlogPerSlot`, or fewer for a model whose loads are short next to its jobs);
  * 4. else idle: a backlog that the slots on it can clear is left to them.
  */
 function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[]): SchedulingDecision {
@@ -85,7 +108,8 @@ function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[])
     return { kind: "need-servers" };
   }
   const helpers = (q: QueueSnapshot) => (input.servers?.get(q.model) ?? 0) + q.claims;
-  const allowed = (q: QueueSnapshot) => Math.max(1, Math.ceil(q.ready / backlogPerSlot));
+  const perSlot = (q: QueueSnapshot) => switchBacklogPerSlot(q, backlogPerSlot);
+  const allowed = (q: QueueSnapshot) => Math.max(1, Math.ceil(q.ready / perSlot(q)));
   const switchTo = (q: QueueSnapshot): SchedulingDecision => ({
     kind: "take",
     model: q.model,
@@ -101,9 +125,9 @@ function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[])
     return { kind: "take", model: own.model, switching: false, helpersAllowed: Number.POSITIVE_INFINITY };
 
   const pressure = (q: QueueSnapshot) =>
-    (q.ready - helpers(q) * backlogPerSlot) * (1 + (q.headAgeMs ?? 0) / maxWaitMs);
+    (q.ready - helpers(q) * perSlot(q)) * (1 + (q.headAgeMs ?? 0) / maxWaitMs);
   const needy = others
-    .filter((q) => q.ready > helpers(q) * backlogPerSlot)
+    .filter((q) => q.ready > helpers(q) * perSlot(q))
     .sort((a, b) => pressure(b) - pressure(a) || (b.headAgeMs ?? 0) - (a.headAgeMs ?? 0))[0];
   return needy ? switchTo(needy) : idle(input, ready);
 }
