@@ -1,10 +1,12 @@
-import { ModelBacklog, modelQueueName, SlotRegistry } from "@wgp-farm/queue";
+import { ModelBacklog, modelQueueName, SlotRegistry, type TaskJobData } from "@wgp-farm/queue";
 import { testSlotStatus } from "@wgp-farm/testing";
+import { Worker } from "bullmq";
 import { describe, expect, it } from "vitest";
 import { JobScheduler } from "../src/scheduling/job-scheduler.js";
 import {
   eventually,
   importTasks,
+  onCleanup,
   startWorker,
   type TestFarm,
   t2vTask,
@@ -15,9 +17,8 @@ import {
 const MODELS = ["t2v", "vace_14B"];
 
 /**
- * A farm where one slot on vace_14B has two more of its jobs to do (one running, plus two waiting:
- * a tail of two jobs per slot, which `--switch-backlog-per-slot` 2 leaves to it), and the model's
- * typical times are `times`.
+ * A farm where one slot on vace_14B has just begun one of its jobs and has two more waiting (two
+ * jobs per slot: `--switch-backlog-per-slot` 2 leaves them to it), the model's typical times `times`.
  */
 async function vaceTail(label: string, times: { loadMs: number; generationMs: number }): Promise<TestFarm> {
   const tf = await testFarm(label);
@@ -25,18 +26,30 @@ async function vaceTail(label: string, times: { loadMs: number; generationMs: nu
   await new SlotRegistry(tf.farm.redis, tf.farm.keys).publish(
     testSlotStatus("gpu0@holder", { state: "busy", loaded_model: "vace_14B" }),
   );
-  await importTasks(tf, [t2vTask("tail-1", { model: "vace_14B" }), t2vTask("tail-2", { model: "vace_14B" })]);
+  await importTasks(
+    tf,
+    ["tail-0", "tail-1", "tail-2"].map((id) => t2vTask(id, { model: "vace_14B" })),
+  );
+  const holder = new Worker<TaskJobData>(modelQueueName("vace_14B"), null, {
+    connection: tf.farm.redis,
+    prefix: tf.prefix,
+    skipStalledCheck: true,
+    autorun: false,
+  });
+  onCleanup(() => holder.close(true));
+  expect((await holder.getNextJob("holder-token", { block: false }))?.id).toBe("tail-0");
   await new ModelBacklog(tf.farm.redis, tf.farm.keys).recordJob("vace_14B", times);
   return tf;
 }
 
-function idleT2vSlotDecides(tf: TestFarm) {
+/** A slot that holds t2v, whose queue is empty, decides what to do next. */
+function idleT2vSlotDecides(tf: TestFarm, slotId = "gpu0@idle") {
   const scheduler = new JobScheduler(tf.farm.redis, tf.farm.keys, {
     policy: "affinity",
     maxWaitMs: 600_000,
     backlogPerSlot: 2,
   });
-  return scheduler.next("gpu0@idle", "t2v", MODELS);
+  return scheduler.next(slotId, "t2v", MODELS);
 }
 
 describe("an idle slot and another model's tail", () => {
@@ -46,7 +59,7 @@ describe("an idle slot and another model's tail", () => {
     expect(await tf.farm.redis.zcard(tf.farm.keys.switchClaims("vace_14B"))).toBe(0);
   });
 
-  it("switches to take part of the tail when the load is short next to the work left", async () => {
+  it("switches to take the tail's jobs when the load is short next to the work the holder has left", async () => {
     const tf = await vaceTail("tail-short-load", { loadMs: 300, generationMs: 2_000 });
     expect(await idleT2vSlotDecides(tf)).toEqual({
       kind: "take",
@@ -55,13 +68,10 @@ describe("an idle slot and another model's tail", () => {
       switching: true,
       claimed: true,
     });
-    // A second idle slot may not pile on: 2 jobs justify 2 slots, and one holds it, one claimed it.
-    const second = new JobScheduler(tf.farm.redis, tf.farm.keys, {
-      policy: "affinity",
-      maxWaitMs: 600_000,
-      backlogPerSlot: 2,
-    });
-    expect(await second.next("gpu1@idle", "t2v", MODELS)).toMatchObject({ kind: "idle" });
+    // The holder would still run the other waiting job after its own: a second slot takes it.
+    expect(await idleT2vSlotDecides(tf, "gpu1@idle")).toMatchObject({ kind: "take", claimed: true });
+    // Each waiting job has its slot now: a third stays idle.
+    expect(await idleT2vSlotDecides(tf, "gpu2@idle")).toMatchObject({ kind: "idle" });
   });
 
   it("learns each model's load and job time from the jobs its slots complete", async () => {

@@ -67,6 +67,8 @@ export class JobScheduler {
         claims: entry.claims,
         loadMs: entry.loadMs,
         jobMs: entry.jobMs,
+        running: entry.running,
+        tailStartedAt: entry.tailStartedAt,
       })),
       serving: new Map(entries.map((entry) => [entry.model, entry.serving])),
     };

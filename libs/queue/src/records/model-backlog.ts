@@ -23,6 +23,13 @@ export interface ModelBacklogEntry {
   loadMs: number | null;
   /** The model's typical job (generation) time (ms); null until a job of it completed. */
   jobMs: number | null;
+  /** The model's jobs being run now. */
+  running: number;
+  /**
+   * When the running job started (epoch ms) whose slot takes the last ready job that no claimant
+   * takes, if no other slot helps (the running slots take the ready jobs in the order they started theirs); null: none.
+   */
+  tailStartedAt: number | null;
 }
 
 interface BacklogCommand {
@@ -36,7 +43,7 @@ export interface JobTimes {
   generationMs: number;
 }
 
-const FIELDS_PER_MODEL = 8;
+const FIELDS_PER_MODEL = 10;
 
 function msOrNull(value: string | number | undefined): number | null {
   return value === "" || value === undefined ? null : Number(value);
@@ -98,10 +105,8 @@ export class ModelBacklog {
       ...perModel,
     );
     return models.map((model, i) => {
-      const [ready, head, nextDelayed, blocked, claims, serving, loadMs, jobMs] = flat.slice(
-        i * FIELDS_PER_MODEL,
-        (i + 1) * FIELDS_PER_MODEL,
-      );
+      const [ready, head, nextDelayed, blocked, claims, serving, loadMs, jobMs, running, tailStart] =
+        flat.slice(i * FIELDS_PER_MODEL, (i + 1) * FIELDS_PER_MODEL);
       return {
         model,
         queue: modelQueueName(model),
@@ -113,6 +118,8 @@ export class ModelBacklog {
         serving: Number(serving),
         loadMs: msOrNull(loadMs),
         jobMs: msOrNull(jobMs),
+        running: Number(running),
+        tailStartedAt: msOrNull(tailStart),
       };
     });
   }

@@ -6,7 +6,10 @@
  * ARGV[1] now (ms), ARGV[2] the reading slot's id (not counted as serving; "" for none), then per
  * model its job key prefix (`<prefix>:<queue>:`) and its name.
  * Returns per model {ready, head job timestamp or "", next delayed ready time or "", blocked 0|1,
- * claims, serving, typical load ms or "", typical job ms or ""}, flattened.
+ * claims, serving, typical load ms or "", typical job ms or "", running, tail start or ""}, flattened:
+ * `running` is the model's jobs being run; `tail start` is when the running job started whose slot
+ * takes the last ready job that no claimant takes, if no other slot helps (the ready jobs go to the running slots in the
+ * order they started theirs: BullMQ pushes a job it hands out to the active list's left end).
  * BullMQ takes from the wait list's right end first, then the lowest prioritized score; a delayed
  * job's score is its ready time × 0x1000 (+ a counter), and it is promoted by the next fetch.
  */
@@ -23,19 +26,20 @@ for m = 0, (#KEYS - 1) / 7 - 1 do
   local due = redis.call('ZCOUNT', delayed, 0, (now + 1) * 0x1000 - 1)
   local firstDelayed = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
   local flags = redis.call('HMGET', meta, 'paused', 'concurrency')
+  local running = redis.call('LLEN', active)
   local blocked = 0
   if flags[1] then
     blocked = 1
-  elseif flags[2] and redis.call('LLEN', active) >= tonumber(flags[2]) then
+  elseif flags[2] and running >= tonumber(flags[2]) then
     blocked = 1
   end
   local head = nil
   local function consider(timestamp)
     if timestamp and (head == nil or timestamp < head) then head = timestamp end
   end
-  local function jobTimestamp(id)
+  local function jobTimestamp(id, field)
     if not id then return nil end
-    return tonumber(redis.call('HGET', jobPrefix .. id, 'timestamp'))
+    return tonumber(redis.call('HGET', jobPrefix .. id, field or 'timestamp'))
   end
   if waiting > 0 then
     consider(jobTimestamp(redis.call('LINDEX', wait, -1)))
@@ -62,6 +66,14 @@ for m = 0, (#KEYS - 1) / 7 - 1 do
   table.insert(out, serving)
   table.insert(out, times[1] or '')
   table.insert(out, times[2] or '')
+  local tailStart = ''
+  local unclaimed = waiting + due - claims
+  if unclaimed > 0 and running > 0 then
+    local started = jobTimestamp(redis.call('LINDEX', active, -(((unclaimed - 1) % running) + 1)), 'processedOn')
+    if started then tailStart = string.format('%d', started) end
+  end
+  table.insert(out, running)
+  table.insert(out, tailStart)
 end
 return out
 `;
