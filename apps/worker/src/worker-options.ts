@@ -234,7 +234,8 @@ export const WORKER_OPTION_SET = {
     flag: "--switch-backlog",
     takes: "n",
     env: "WGP_FARM_SWITCH_BACKLOG",
-    description: "another slot switches to a model only when more than n of its jobs wait per slot on it",
+    description:
+      "another slot switches to a model when more than n of its jobs wait per slot on it, or when it would finish the model's last jobs sooner than the slots on it (a load short next to the work left)",
     schema: z.coerce.number().int().min(1),
     default: 2,
   }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decideNextQueue, type QueueSnapshot, type SchedulingInput } from "../src/index.js";
+import { holdersFinishMs, tailWorthSwitching } from "../src/scheduling/scheduling-policy.js";
 
 const NOW = 1_000_000;
 const MAX_WAIT = 60_000;
@@ -18,6 +19,10 @@ function queue(
     nextDelayedAt: null,
     blocked: false,
     claims: 0,
+    loadMs: null,
+    jobMs: null,
+    running: 0,
+    tailStartedAt: null,
     ...extra,
   };
 }
@@ -93,6 +98,46 @@ describe("the scheduling policy", () => {
       kind: "idle",
       recheckAt: null,
     });
+  });
+
+  it("leaves a model's tail to its slots when its loads are long (WanGP: minutes)", () => {
+    // 2 slots on vace, each 10 s into a 60 s job, 2 ready: they finish the last at 110 s; a switching
+    // slot would at 180 s (2-minute load) — and the margin asks for 300 s.
+    const long = { loadMs: 120_000, jobMs: 60_000, running: 2, tailStartedAt: NOW - 10_000 };
+    const vace = queue("vace_14B", 2, 1_000, long);
+    expect(holdersFinishMs(vace, NOW)).toBe(110_000);
+    expect(tailWorthSwitching(vace, NOW)).toBe(false);
+    expect(decideNextQueue(input("t2v", [vace], { vace_14B: 2 }))).toMatchObject({ kind: "idle" });
+  });
+
+  it("takes a model's last job when its slots would finish it later than a short load and the job", () => {
+    // The same tail, 2 s jobs just begun, 300 ms loads: holders end the last job at 4 s, a switch at 2.3 s.
+    const short = { loadMs: 300, jobMs: 2_000, running: 2, tailStartedAt: NOW - 100 };
+    const vace = queue("vace_14B", 2, 1_000, short);
+    expect(holdersFinishMs(vace, NOW)).toBe(3_900);
+    expect(tailWorthSwitching(vace, NOW)).toBe(true);
+    // One slot at a time: the next decides on what that one leaves.
+    expect(decideNextQueue(input("t2v", [vace], { vace_14B: 2 }))).toEqual({
+      kind: "take",
+      model: "vace_14B",
+      switching: true,
+      helpersAllowed: 3,
+    });
+    // Holders about to end their jobs take the last one sooner than any switch could.
+    const ending = queue("vace_14B", 2, 1_000, { ...short, tailStartedAt: NOW - 1_900 });
+    expect(tailWorthSwitching(ending, NOW)).toBe(false);
+    // One job claimed by a switching slot: the other goes to a holder 1.5 s into its job (2.5 s < 2.6 s).
+    const claimed = queue("vace_14B", 2, 1_000, { ...short, claims: 1, tailStartedAt: NOW - 1_500 });
+    expect(tailWorthSwitching(claimed, NOW)).toBe(false);
+  });
+
+  it("keeps --switch-backlog-per-slot alone while a model's times are unknown", () => {
+    const unknown = queue("vace_14B", 2, 1_000, { running: 2, tailStartedAt: NOW });
+    expect(holdersFinishMs(unknown, NOW)).toBeNull();
+    expect(tailWorthSwitching(unknown, NOW)).toBe(false);
+    expect(
+      tailWorthSwitching(queue("vace_14B", 2, 1_000, { jobMs: 2_000, running: 2, tailStartedAt: NOW }), NOW),
+    ).toBe(false);
   });
 
   it("plain FIFO takes the oldest head job whatever is loaded", () => {

@@ -65,6 +65,10 @@ export class JobScheduler {
         nextDelayedAt: entry.nextDelayedAt,
         blocked: entry.blocked,
         claims: entry.claims,
+        loadMs: entry.loadMs,
+        jobMs: entry.jobMs,
+        running: entry.running,
+        tailStartedAt: entry.tailStartedAt,
       })),
       serving: new Map(entries.map((entry) => [entry.model, entry.serving])),
     };
@@ -109,6 +113,11 @@ export class JobScheduler {
     // Refused: other slots got there first; the caller decides again with fresh numbers.
     if (!claimed) return { kind: "idle", recheckAt: now };
     return { kind: "take", model: decision.model, queue, switching: decision.switching, claimed: true };
+  }
+
+  /** What a slot's engine measured of a completed job: the model's typical times, for later switch decisions. */
+  async recordJob(model: string, times: { loadMs: number; generationMs: number }): Promise<void> {
+    await this.#backlog.recordJob(model, times);
   }
 
   async release(model: string, slotId: string): Promise<void> {

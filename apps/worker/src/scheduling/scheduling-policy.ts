@@ -14,6 +14,46 @@ export interface QueueSnapshot {
   blocked: boolean;
   /** Slots (anywhere) that claimed this model and are about to load it. */
   claims: number;
+  /** The model's typical load time (ms), null when unknown. */
+  loadMs: number | null;
+  /** The model's typical job time (ms), null when unknown. */
+  jobMs: number | null;
+  /** The model's jobs being run now. */
+  running: number;
+  /** When the running job started (epoch ms) whose slot takes the last unclaimed ready job; null: none. */
+  tailStartedAt: number | null;
+}
+
+/**
+ * A switch is worth it when the slots on a model would finish its last ready job later than a
+ * switching slot (a load, then the job) by this many loads: the times are averages, and a switch
+ * also gives up the model the slot held.
+ */
+const TAIL_LOAD_MARGIN = 2;
+
+/**
+ * When (ms from now) the slots running a model's jobs finish its last ready job that no claimant
+ * takes, if no other slot helps: the slot that started its current job at `tailStartedAt` ends it,
+ * then runs one job per round of `ready / running`. Null when unknown (no times yet, nothing running).
+ */
+export function holdersFinishMs(queue: QueueSnapshot, now: number): number | null {
+  const { jobMs, tailStartedAt, running } = queue;
+  const unclaimed = queue.ready - queue.claims;
+  if (jobMs === null || tailStartedAt === null || running === 0 || unclaimed <= 0) return null;
+  const current = Math.max(0, jobMs - (now - tailStartedAt));
+  return current + Math.ceil(unclaimed / running) * jobMs;
+}
+
+/**
+ * The tail rule: an idle slot takes a model's last job when its holders would finish it later than
+ * the slot can (its load, then the job) by `TAIL_LOAD_MARGIN` loads. With WanGP's minute-long loads
+ * that takes a backlog of several jobs per holder, which `backlogPerSlot` already sends slots to;
+ * with short loads it ends the wait while a model's holders work through its last jobs.
+ */
+export function tailWorthSwitching(queue: QueueSnapshot, now: number): boolean {
+  const finish = holdersFinishMs(queue, now);
+  if (finish === null || queue.loadMs === null || queue.jobMs === null) return false;
+  return finish > queue.jobMs + TAIL_LOAD_MARGIN * queue.loadMs;
 }
 
 export interface SchedulingInput {
@@ -73,7 +113,9 @@ function decideFifo(input: SchedulingInput, ready: readonly QueueSnapshot[]): Sc
  * 1. a job that waited past `maxWaitMs` in a queue no slot serves: switch to it (the wait bound);
  * 2. the loaded model's queue, while it has jobs (no reload);
  * 3. the model under most pressure (its backlog beyond what its slots clear, weighted by the age of
- *    its head job), but only if the slots already on it leave more than `backlogPerSlot` jobs each;
+ *    its head job), but only if the slots already on it leave more than `backlogPerSlot` jobs each,
+ *    or if they would finish its last job later than this slot could (`tailWorthSwitching`; one
+ *    slot at a time, so that the next decides on the backlog that one leaves);
  * 4. else idle: a backlog that the slots on it can clear is left to them.
  */
 function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[]): SchedulingDecision {
@@ -85,7 +127,10 @@ function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[])
     return { kind: "need-servers" };
   }
   const helpers = (q: QueueSnapshot) => (input.servers?.get(q.model) ?? 0) + q.claims;
-  const allowed = (q: QueueSnapshot) => Math.max(1, Math.ceil(q.ready / backlogPerSlot));
+  const beyondHolders = (q: QueueSnapshot) => q.ready > helpers(q) * backlogPerSlot;
+  const tail = (q: QueueSnapshot) => !beyondHolders(q) && tailWorthSwitching(q, input.now);
+  const allowed = (q: QueueSnapshot) =>
+    tail(q) ? helpers(q) + 1 : Math.max(1, Math.ceil(q.ready / backlogPerSlot));
   const switchTo = (q: QueueSnapshot): SchedulingDecision => ({
     kind: "take",
     model: q.model,
@@ -103,7 +148,7 @@ function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[])
   const pressure = (q: QueueSnapshot) =>
     (q.ready - helpers(q) * backlogPerSlot) * (1 + (q.headAgeMs ?? 0) / maxWaitMs);
   const needy = others
-    .filter((q) => q.ready > helpers(q) * backlogPerSlot)
+    .filter((q) => beyondHolders(q) || tail(q))
     .sort((a, b) => pressure(b) - pressure(a) || (b.headAgeMs ?? 0) - (a.headAgeMs ?? 0))[0];
   return needy ? switchTo(needy) : idle(input, ready);
 }

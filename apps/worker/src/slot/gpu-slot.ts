@@ -16,6 +16,7 @@ import type { SlotPlan } from "../gpu-detection.js";
 import { type JobEvent, stopJob } from "../job/job-events.js";
 import type { HeldJob, JobEnd } from "../job/job-finisher.js";
 import { JobRunner, type JobRunnerContext } from "../job/job-runner.js";
+import type { ResultTimings } from "../output/result-manifest.js";
 import type { JobScheduler, NextWork } from "../scheduling/job-scheduler.js";
 import type { WakeSignal } from "../scheduling/wake-signal.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
@@ -247,6 +248,7 @@ export class GpuSlot {
       this.#helpers.events.ended(held, end);
       this.#status.loadedModel = this.#engineModel;
     }
+    if (end?.kind === "completed") this.#recordJobTimes(next.model, end.summary.timings);
     if (end?.kind === "requeued") await this.#announce(next.model, "requeue", held.taskId);
     if (end?.kind === "failed" && end.retrying) await this.#announce(next.model, "retry", held.taskId);
     const draining = this.#fetching.signal.aborted;
@@ -279,6 +281,15 @@ export class GpuSlot {
       this.#logger,
       "announcing the job put back",
     );
+  }
+
+  /**
+   * The model's typical load and job times, by which idle slots judge whether its tail is worth a
+   * switch. Not awaited: this slot's next decision reads after it on the same connection.
+   */
+  #recordJobTimes(model: string, timings: ResultTimings): void {
+    const times = { loadMs: timings.model_load_s * 1000, generationMs: timings.generation_s * 1000 };
+    void bestEffort(this.#ctx.scheduler.recordJob(model, times), this.#logger, "recording the job's times");
   }
 
   async #releaseClaim(model: string): Promise<void> {

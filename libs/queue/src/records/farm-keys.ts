@@ -120,6 +120,11 @@ export class FarmKeys {
     return this.#farm(`serving:${modelType}`);
   }
 
+  /** Hash of each model's typical load and job time (`ModelTimings`): whether a tail is worth a switch. */
+  get modelTimings(): string {
+    return this.#farm("model-timings");
+  }
+
   /** Hash host → JSON record of what `wgp-farm doctor` last saw on that host (`HostRecords`). */
   get doctorHosts(): string {
     return this.#farm("doctor-hosts");

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
+import { defineScript, type RedisScript } from "../redis/redis-store.js";
 import { type FarmKeys, modelQueueName } from "./farm-keys.js";
-import { MODEL_BACKLOG_SCRIPT } from "./scripts/model-backlog.js";
+import { MODEL_BACKLOG_SCRIPT, RECORD_MODEL_TIMES_SCRIPT } from "./scripts/model-backlog.js";
 
 /** One model queue at a moment: what the scheduler decides on and what an autoscaler scales on. */
 export interface ModelBacklogEntry {
@@ -18,16 +19,44 @@ export interface ModelBacklogEntry {
   claims: number;
   /** Live slots holding this model (loaded or loading), as they last published; the reader excluded. */
   serving: number;
+  /** The model's typical load time (ms), from the engines' reports; null until a slot loaded it. */
+  loadMs: number | null;
+  /** The model's typical job (generation) time (ms); null until a job of it completed. */
+  jobMs: number | null;
+  /** The model's jobs being run now. */
+  running: number;
+  /**
+   * When the running job started (epoch ms) whose slot takes the last ready job that no claimant
+   * takes, if no other slot helps (the running slots take the ready jobs in the order they started theirs); null: none.
+   */
+  tailStartedAt: number | null;
 }
 
 interface BacklogCommand {
   wgpModelBacklog(...keysAndArgs: (string | number)[]): Promise<(string | number)[]>;
 }
 
-/** Every model queue's backlog in one script call, whatever the number of queues. */
+/** What an engine measured of one completed job (ms). */
+export interface JobTimes {
+  /** 0 when the model was already loaded. */
+  loadMs: number;
+  generationMs: number;
+}
+
+const FIELDS_PER_MODEL = 10;
+
+function msOrNull(value: string | number | undefined): number | null {
+  return value === "" || value === undefined ? null : Number(value);
+}
+
+/**
+ * Every model queue's backlog in one script call, whatever the number of queues, with each model's
+ * typical load and job times (one hash field each, kept by `recordJob`).
+ */
 export class ModelBacklog {
   readonly #redis: Redis;
   readonly #keys: FarmKeys;
+  readonly #recordTimes: RedisScript<unknown>;
 
   constructor(redis: Redis, keys: FarmKeys) {
     if (!("wgpModelBacklog" in redis)) {
@@ -35,13 +64,24 @@ export class ModelBacklog {
     }
     this.#redis = redis;
     this.#keys = keys;
+    this.#recordTimes = defineScript(redis, "wgpRecordModelTimes", 1, RECORD_MODEL_TIMES_SCRIPT);
+  }
+
+  /** Folds a completed job's times into its model's typical ones. */
+  async recordJob(model: string, times: JobTimes): Promise<void> {
+    await this.#recordTimes(
+      [this.#keys.modelTimings],
+      model,
+      Math.max(0, Math.round(times.loadMs)),
+      Math.max(0, Math.round(times.generationMs)),
+    );
   }
 
   /** `selfSlotId`: a slot reading for itself is not counted among the slots serving its model. */
   async read(models: readonly string[], now = Date.now(), selfSlotId = ""): Promise<ModelBacklogEntry[]> {
     if (models.length === 0) return [];
     const keys: string[] = [];
-    const prefixes: string[] = [];
+    const perModel: string[] = [];
     for (const model of models) {
       const queue = this.#keys.queueKeys(modelQueueName(model));
       keys.push(
@@ -54,26 +94,32 @@ export class ModelBacklog {
         this.#keys.serving(model),
       );
       // The queue's own prefix, from which the script builds job keys.
-      prefixes.push(queue[""] as string);
+      perModel.push(queue[""] as string, model);
     }
+    keys.push(this.#keys.modelTimings);
     const flat = await (this.#redis as unknown as BacklogCommand).wgpModelBacklog(
       keys.length,
       ...keys,
       now,
       selfSlotId,
-      ...prefixes,
+      ...perModel,
     );
     return models.map((model, i) => {
-      const [ready, head, nextDelayed, blocked, claims, serving] = flat.slice(i * 6, i * 6 + 6);
+      const [ready, head, nextDelayed, blocked, claims, serving, loadMs, jobMs, running, tailStart] =
+        flat.slice(i * FIELDS_PER_MODEL, (i + 1) * FIELDS_PER_MODEL);
       return {
         model,
         queue: modelQueueName(model),
         ready: Number(ready),
-        headAt: head === "" || head === undefined ? null : Number(head),
-        nextDelayedAt: nextDelayed === "" || nextDelayed === undefined ? null : Number(nextDelayed),
+        headAt: msOrNull(head),
+        nextDelayedAt: msOrNull(nextDelayed),
         blocked: Number(blocked) === 1,
         claims: Number(claims),
         serving: Number(serving),
+        loadMs: msOrNull(loadMs),
+        jobMs: msOrNull(jobMs),
+        running: Number(running),
+        tailStartedAt: msOrNull(tailStart),
       };
     });
   }
