@@ -23,6 +23,8 @@ const { values } = parseArgs({
     "save-as": { type: "string" },
     models: { type: "string" },
     slots: { type: "string" },
+    // Longer virtual jobs show how much of the makespan is the farm's cost per job boundary.
+    "step-ms": { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -35,7 +37,10 @@ const setup = (models: number): FarmSimulationOptions => ({
   hostProcesses: 4,
   tasksPerSlot: 3,
   steps: 20,
-  timings: quick ? { loadMs: 300, stepMs: 100 } : { loadMs: 1_000, stepMs: 400 },
+  timings: {
+    loadMs: quick ? 300 : 1_000,
+    stepMs: Number(values["step-ms"] ?? (quick ? 100 : 400)),
+  },
   idleSeconds: quick ? 5 : 10,
   arrivals: quick ? 10 : 15,
 });
