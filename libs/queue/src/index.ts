@@ -85,6 +85,7 @@ export {
   postprocessTask,
 } from "./operations/postprocess-task.js";
 export {
+  QUEUE_COUNT_STATES,
   type QueueCounts,
   type QueueOverview,
   readQueueOverview,

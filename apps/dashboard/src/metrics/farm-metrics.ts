@@ -1,17 +1,8 @@
-import { type FarmStatus, slotBusyRatio } from "@wgp-farm/queue";
+import { type FarmStatus, QUEUE_COUNT_STATES, slotBusyRatio } from "@wgp-farm/queue";
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { TimingHistograms } from "./completed-job-timings.js";
 import { MirroredCounter } from "./mirrored-counter.js";
 
-const QUEUE_STATES = [
-  "waiting",
-  "prioritized",
-  "delayed",
-  "active",
-  "completed",
-  "failed",
-  "waiting_children",
-] as const;
 const TASK_OUTCOMES = ["completed", "failed", "cancelled", "quarantined", "retried"] as const;
 
 const WAIT_BUCKETS_S = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600, 86_400];
@@ -132,7 +123,7 @@ export class FarmMetrics {
     this.oldestWait.reset();
     for (const queue of status.queues) {
       const model = queue.model ?? "";
-      for (const state of QUEUE_STATES) {
+      for (const state of QUEUE_COUNT_STATES) {
         this.queueJobs.set({ queue: queue.queue, model, state }, queue.counts[state]);
       }
       this.queuePaused.set({ queue: queue.queue, model }, queue.paused ? 1 : 0);

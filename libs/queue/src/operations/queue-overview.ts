@@ -1,17 +1,24 @@
+import type { JobType } from "bullmq";
 import type { FarmConnection } from "../records/farm-connection.js";
 import { modelOfQueue, QUARANTINE_QUEUE } from "../records/farm-keys.js";
 import { isoTime } from "./task-summary.js";
 
-export interface QueueCounts {
-  waiting: number;
-  prioritized: number;
-  delayed: number;
-  active: number;
-  completed: number;
-  failed: number;
-  /** Flow jobs waiting for the jobs they depend on (a stitch for its segments, a post-step for its source). */
-  waiting_children: number;
-}
+/**
+ * The states a queue's depth is counted in, as the farm names them (BullMQ's, with `_` for `-`).
+ * `waiting_children`: flow jobs waiting for the jobs they depend on (a stitch for its segments, a
+ * post-step for its source).
+ */
+export const QUEUE_COUNT_STATES = [
+  "waiting",
+  "prioritized",
+  "delayed",
+  "active",
+  "completed",
+  "failed",
+  "waiting_children",
+] as const;
+
+export type QueueCounts = Record<(typeof QUEUE_COUNT_STATES)[number], number>;
 
 /** One queue at a glance: depth per state, paused or not, and how long its oldest job has waited. */
 export interface QueueOverview {
@@ -48,6 +55,9 @@ async function oldestQueuedAt(farm: FarmConnection, queueName: string): Promise<
   return times.length > 0 ? Math.min(...times) : null;
 }
 
+const bullmqState = (state: (typeof QUEUE_COUNT_STATES)[number]): JobType =>
+  state.replace("_", "-") as JobType;
+
 export async function readQueueOverview(
   farm: FarmConnection,
   queueName: string,
@@ -55,27 +65,13 @@ export async function readQueueOverview(
 ): Promise<QueueOverview> {
   const queue = farm.queues.byName(queueName);
   const [raw, paused, oldest] = await Promise.all([
-    queue.getJobCounts(
-      "waiting",
-      "prioritized",
-      "delayed",
-      "active",
-      "completed",
-      "failed",
-      "waiting-children",
-    ),
+    queue.getJobCounts(...QUEUE_COUNT_STATES.map(bullmqState)),
     queue.isPaused(),
     oldestQueuedAt(farm, queueName),
   ]);
-  const counts: QueueCounts = {
-    waiting: raw.waiting ?? 0,
-    prioritized: raw.prioritized ?? 0,
-    delayed: raw.delayed ?? 0,
-    active: raw.active ?? 0,
-    completed: raw.completed ?? 0,
-    failed: raw.failed ?? 0,
-    waiting_children: raw["waiting-children"] ?? 0,
-  };
+  const counts = Object.fromEntries(
+    QUEUE_COUNT_STATES.map((state) => [state, raw[bullmqState(state)] ?? 0]),
+  ) as QueueCounts;
   return {
     queue: queueName,
     model: modelOfQueue(queueName) ?? null,
