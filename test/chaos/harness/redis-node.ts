@@ -24,6 +24,10 @@ export interface RedisNodeOptions {
    * reads a Redis that runs inside a NetLab through it (ioredis takes the path as its URL).
    */
   unixSocket?: string;
+  /** Where it logs (default: nowhere: stdout, ignored). A Sentinel logs its events there. */
+  logFile?: string;
+  /** `warning` by default; a Sentinel's `+slave`/`+sentinel` discoveries are `notice`. */
+  logLevel?: "debug" | "verbose" | "notice" | "warning";
   /** More arguments (`--replicaof 127.0.0.1 6380`). */
   args?: readonly string[];
   wrap?: Wrap;
@@ -77,9 +81,9 @@ export class RedisNode {
       "--daemonize",
       "no",
       "--logfile",
-      "",
+      options.logFile ?? "",
       "--loglevel",
-      "warning",
+      options.logLevel ?? "warning",
       // Reached from other namespaces' addresses, without a password: all of them private to the test.
       "--protected-mode",
       "no",

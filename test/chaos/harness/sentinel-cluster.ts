@@ -3,9 +3,11 @@
  * ports, for failover scenarios. `whenReplicaSeen` waits until the Sentinels know the replica and
  * each other (a failover needs both) and the replica's link is online (WAIT counts only that);
  * `killPrimary` crashes the primary; `whenPromoted` waits until the Sentinels name the replica as the
- * primary and it says so itself.
+ * primary and it says so itself. Each node logs to a file in the cluster's folder (the Sentinels at
+ * `notice`: their `+sdown`, `+odown`, `+try-failover`, `+elected-leader`, `-failover-abort-*` events);
+ * a wait that times out ends with those logs, so that a failover that did not happen says why.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { bestEffort } from "@wgp-farm/config";
@@ -21,6 +23,7 @@ const QUORUM = 2;
 /** How long a silent primary takes to be judged down (fast, for tests). */
 const DOWN_AFTER_MS = 1_000;
 const FAILOVER_TIMEOUT_MS = 10_000;
+const LOG_FILE = "redis.log";
 
 export interface Address {
   host: string;
@@ -56,6 +59,8 @@ export class SentinelCluster {
   /** The name the Sentinels monitor the primary by (ioredis' `name`). */
   readonly masterName: string;
   readonly #dir: string;
+  /** Each node's folder in `#dir` (where its log is) and its first port. */
+  readonly #nodeNames: ReadonlyArray<{ name: string; port: number }>;
   #primary: RedisNode;
   #replica: RedisNode;
   readonly #sentinels: RedisNode[];
@@ -63,12 +68,14 @@ export class SentinelCluster {
   private constructor(
     masterName: string,
     dir: string,
+    nodeNames: ReadonlyArray<{ name: string; port: number }>,
     primary: RedisNode,
     replica: RedisNode,
     sentinels: RedisNode[],
   ) {
     this.masterName = masterName;
     this.#dir = dir;
+    this.#nodeNames = nodeNames;
     this.#primary = primary;
     this.#replica = replica;
     this.#sentinels = sentinels;
@@ -77,6 +84,7 @@ export class SentinelCluster {
   static async start(masterName = "wgp-farm"): Promise<SentinelCluster> {
     const dir = await mkdtemp(path.join(os.tmpdir(), "wgp-farm-sentinel-"));
     const started: RedisNode[] = [];
+    const names: Array<{ name: string; port: number }> = [];
     try {
       const node = async (name: string, options: Partial<Parameters<typeof RedisNode.start>[0]> = {}) => {
         const nodeDir = path.join(dir, name);
@@ -85,8 +93,11 @@ export class SentinelCluster {
           host: HOST,
           port: await findFreePort(),
           dir: nodeDir,
+          logFile: path.join(nodeDir, LOG_FILE),
+          logLevel: "notice",
           ...options,
         });
+        names.push({ name, port: one.port });
         started.push(one);
         return one;
       };
@@ -107,7 +118,7 @@ export class SentinelCluster {
         );
         sentinels.push(await node(`sentinel-${i}`, { configFile, sentinel: true }));
       }
-      return new SentinelCluster(masterName, dir, primary, replica, sentinels);
+      return new SentinelCluster(masterName, dir, names, primary, replica, sentinels);
     } catch (error) {
       for (const node of started) await bestEffort(node.stop(), harnessLog, "stopping a Sentinel test node");
       await rm(dir, { recursive: true, force: true });
@@ -147,7 +158,7 @@ export class SentinelCluster {
       timeoutMs,
       "the Sentinels to see the replica and each other, and the replica to be in sync",
       200,
-    );
+    ).catch((error: unknown) => this.#explain(error));
   }
 
   /** Crashes the primary (SIGKILL). */
@@ -175,16 +186,34 @@ export class SentinelCluster {
       timeoutMs,
       `the Sentinels to promote the replica on port ${promoted.port}`,
       200,
-    );
+    ).catch((error: unknown) => this.#explain(error));
     this.#primary = promoted;
     return Date.now() - started;
   }
 
-  /** Stops every process and removes the folder. */
-  async stop(): Promise<void> {
+  /** The end of every node's log, each under its name and port. */
+  async logs(lines = 200): Promise<string> {
+    const parts = await Promise.all(
+      this.#nodeNames.map(async ({ name, port }) => {
+        const text = await readFile(path.join(this.#dir, name, LOG_FILE), "utf8").catch(
+          (error: Error) => `(no log: ${error.message})`,
+        );
+        return [`--- ${name} (port ${port}) ---`, ...text.trimEnd().split("\n").slice(-lines)].join("\n");
+      }),
+    );
+    return parts.join("\n");
+  }
+
+  /** Throws `error` again with the nodes' logs appended: the why of a wait that timed out. */
+  async #explain(error: unknown): Promise<never> {
+    throw new Error(`${(error as Error).message}\n${await this.logs()}`, { cause: error });
+  }
+
+  /** Stops every process and removes the folder (its logs and configs) unless `keepFiles`. */
+  async stop(keepFiles = false): Promise<void> {
     for (const node of new Set([...this.#sentinels, this.#primary, this.#replica])) {
       await bestEffort(node.stop(), harnessLog, `stopping the Redis node on port ${node.port}`);
     }
-    await rm(this.#dir, { recursive: true, force: true });
+    if (!keepFiles) await rm(this.#dir, { recursive: true, force: true });
   }
 }

@@ -11,10 +11,12 @@
 import { mkdir, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { bestEffort } from "@wgp-farm/config";
 import { execa, type ResultPromise } from "execa";
 import { ChaosFarm, keepFiles } from "../harness/chaos-farm.ts";
 import { DashboardProcess } from "../harness/dashboard-process.ts";
 import { finishedCount, until, waitForAllFinished } from "../harness/farm-watch.ts";
+import { harnessLog } from "../harness/harness-log.ts";
 import { WGP_FARM_BIN } from "../harness/paths.ts";
 import { type Random, seededRandom } from "../harness/random.ts";
 import { formatMs, median, type Scale, type ScenarioResult, startClock } from "../harness/scenario-result.ts";
@@ -233,33 +235,37 @@ async function failOver(
   );
   const replicaPid = replicaFreezeMs > 0 ? await pidOf(cluster.replica) : undefined;
   if (replicaPid) process.kill(replicaPid, "SIGSTOP");
-  const racing = racer();
-  await sleep(replicaFreezeMs || random.between(0, 400));
-  const finishedAtKill = await finishedCount(chaos, MODELS);
-  const killedAt = Date.now();
-  await cluster.killPrimary();
-  // Thawed before the Sentinels judge it down too (down-after 1 s), so that it can be promoted.
-  if (replicaPid) process.kill(replicaPid, "SIGCONT");
-  const promotedMs = await cluster.whenPromoted(60_000);
-  const [farmBackMs, dashboardBackMs, racerAckMs] = await Promise.all([
-    until(
-      async () =>
-        (await finishedCount(chaos, MODELS).catch(() => -1)) > finishedAtKill
-          ? Date.now() - killedAt
-          : undefined,
-      90_000,
-      "a task to finish on the promoted primary",
-      100,
-    ).catch(() => undefined),
-    until(
-      async () => ((await healthy(dashboard.url)) ? Date.now() - killedAt : undefined),
-      90_000,
-      "the dashboard's /healthz to answer 200 again",
-      100,
-    ).catch(() => undefined),
-    racing,
-  ]);
-  return { promotedMs, farmBackMs, dashboardBackMs, finishedAtKill, racerAckMs };
+  const killAndComeBack = async () => {
+    await sleep(replicaFreezeMs || random.between(0, 400));
+    const finishedAtKill = await finishedCount(chaos, MODELS);
+    const killedAt = Date.now();
+    await cluster.killPrimary();
+    // Thawed before the Sentinels judge it down too (down-after 1 s), so that it can be promoted.
+    if (replicaPid) process.kill(replicaPid, "SIGCONT");
+    const promotedMs = await cluster.whenPromoted(60_000);
+    const [farmBackMs, dashboardBackMs] = await Promise.all([
+      until(
+        async () =>
+          (await finishedCount(chaos, MODELS).catch(() => -1)) > finishedAtKill
+            ? Date.now() - killedAt
+            : undefined,
+        90_000,
+        "a task to finish on the promoted primary",
+        100,
+      ).catch(() => undefined),
+      until(
+        async () => ((await healthy(dashboard.url)) ? Date.now() - killedAt : undefined),
+        90_000,
+        "the dashboard's /healthz to answer 200 again",
+        100,
+      ).catch(() => undefined),
+    ]);
+    return { promotedMs, farmBackMs, dashboardBackMs, finishedAtKill };
+  };
+  // One join for both: when the failover fails, that is the error, and the racing import's own wait
+  // (which cannot end well then) is not left to reject unheard.
+  const [failover, racerAckMs] = await Promise.all([killAndComeBack(), racer()]);
+  return { ...failover, racerAckMs };
 }
 
 function fatesOf(end: EndCheck, expectations: readonly TaskExpectation[]): Fates {
@@ -306,18 +312,53 @@ function checkTheProcesses(
 
 async function runTrial(trial: number, size: Size, random: Random, violations: string[]): Promise<Trial> {
   const cluster = await SentinelCluster.start(`wgp-farm-${trial}`);
+  let chaos: ChaosFarm | undefined;
   try {
     await cluster.whenReplicaSeen();
     // The cluster is the scenario's own Redis: the farm reaches it only through the Sentinels.
     const url = sentinelUrlOf(cluster);
-    const chaos = await ChaosFarm.create("failover", {
+    chaos = await ChaosFarm.create("failover", {
       redis: async () => ({ url, pid: undefined, stop: async () => undefined }),
     });
-    const tasks = tasksOf(trial, size);
-    const expectations = tasks.map(({ expectation }) => expectation);
-    const fleet = await startTwoHosts(chaos, { env: { FAKE_WANGP_STEP_S: "0.1", FAKE_WANGP_LOAD_S: "0.2" } });
+    return await trialOn(cluster, chaos, trial, size, random, violations);
+  } catch (error) {
+    // The error ends the scenario; with CHAOS_KEEP=1 the trial's folders stay, as a violation's do.
+    violations.push((error as Error).message);
+    throw error;
+  } finally {
+    await chaos?.close(keepFiles(violations));
+    await cluster.stop(keepFiles(violations));
+  }
+}
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/** Stops each process in turn, taking it off the list: what a failed stop leaves is still there. */
+async function stopAll(processes: Stoppable[]): Promise<void> {
+  for (let one = processes.shift(); one; one = processes.shift()) await one.stop();
+}
+
+/** One trial on a farm reaching the cluster: its processes are stopped however the trial ends. */
+async function trialOn(
+  cluster: SentinelCluster,
+  chaos: ChaosFarm,
+  trial: number,
+  size: Size,
+  random: Random,
+  violations: string[],
+): Promise<Trial> {
+  const tasks = tasksOf(trial, size);
+  const expectations = tasks.map(({ expectation }) => expectation);
+  const fleet = await startTwoHosts(chaos, { env: { FAKE_WANGP_STEP_S: "0.1", FAKE_WANGP_LOAD_S: "0.2" } });
+  // Stopped in this order (watcher, dashboard, workers) before the end check, or on the way out.
+  const running: Stoppable[] = [fleet];
+  try {
     const dashboard = await DashboardProcess.start(chaos);
+    running.unshift(dashboard);
     const watcher = await WatchProcess.start(chaos);
+    running.unshift(watcher);
     const ackMs: number[] = [];
     const all = tasks.map(({ task }) => task);
     const half = Math.floor(all.length / 2 / size.batch) * size.batch;
@@ -342,11 +383,8 @@ async function runTrial(trial: number, size: Size, random: Random, violations: s
       ...fleet.workers().map((worker) => worker.tail(300)),
     ];
     const importRetries = countLines(watcher.output(), "could not import the tasks file");
-    await watcher.stop();
-    await dashboard.stop();
-    await fleet.stop();
+    await stopAll(running);
     const end = await checkTheEnd(chaos, expectations, violations);
-    await chaos.close(keepFiles(violations));
     return {
       ...failover,
       end,
@@ -356,7 +394,10 @@ async function runTrial(trial: number, size: Size, random: Random, violations: s
       outageLines: outputs.map((output) => countLines(output, OUTAGE_LINE)),
     };
   } finally {
-    await cluster.stop();
+    // Only after an error: the processes must not outlive the trial (nor print into the next one).
+    for (const one of running.splice(0)) {
+      await bestEffort(() => one.stop(), harnessLog, "stopping a farm process after a failed trial");
+    }
   }
 }
 
