@@ -1,7 +1,8 @@
 /**
  * Redis with Sentinel: while the replica is up, WAIT 1 sees it; after the primary is killed and the
  * replica promoted, an ioredis client configured with the Sentinels and the master name writes again
- * (to the new primary), and what was written before is still there.
+ * (to the new primary), and what was written before is still there. A wait on the cluster that
+ * times out tells why: the nodes' logs follow its message.
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,6 +33,18 @@ describe("SentinelCluster", () => {
   it("WAIT 1 returns 1 while the replica is up", async () => {
     await client.set("before", "1");
     expect(await client.call("WAIT", "1", "2000")).toBe(1);
+  });
+
+  it("a promotion that does not come ends with every node's log", async () => {
+    // The primary is alive: no Sentinel fails it over, and the wait says what they did meanwhile.
+    const error = await cluster.whenPromoted(300).then(
+      () => undefined,
+      (thrown: unknown) => thrown as Error,
+    );
+    expect(error?.message).toMatch(/^timed out after 300 ms waiting for the Sentinels to promote/);
+    for (const node of ["primary", "replica", "sentinel-0", "sentinel-1", "sentinel-2"])
+      expect(error?.message).toContain(`--- ${node} (port `);
+    expect(error?.message).toMatch(/\+monitor master chaos-primary/);
   });
 
   it("an ioredis client with sentinels/name keeps writing across the failover", async () => {

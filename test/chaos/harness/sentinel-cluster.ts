@@ -1,11 +1,12 @@
 /**
- * Redis with Sentinel on loopback: a primary, one replica and three Sentinels (quorum 2) on free
- * ports, for failover scenarios. `whenReplicaSeen` waits until the Sentinels know the replica and
- * each other (a failover needs both) and the replica's link is online (WAIT counts only that);
- * `killPrimary` crashes the primary; `whenPromoted` waits until the Sentinels name the replica as the
- * primary and it says so itself. Each node logs to a file in the cluster's folder (the Sentinels at
- * `notice`: their `+sdown`, `+odown`, `+try-failover`, `+elected-leader`, `-failover-abort-*` events);
- * a wait that times out ends with those logs, so that a failover that did not happen says why.
+ * Redis with Sentinel on loopback: a primary, one replica and three Sentinels (quorum 2; two of them
+ * candidates for leading a failover, the third only a voter) on free ports, for failover scenarios.
+ * `whenReplicaSeen` waits until the Sentinels know the replica and each other (a failover needs both)
+ * and the replica's link is online (WAIT counts only that); `killPrimary` crashes the primary;
+ * `whenPromoted` waits until the Sentinels name the replica as the primary and it says so itself.
+ * Each node logs to a file in the cluster's folder (the Sentinels their `+sdown`, `+odown`,
+ * `+try-failover`, `+elected-leader`, `-failover-abort-*` events); a wait that times out ends with
+ * those logs, so that a failover that did not happen says why.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -22,6 +23,15 @@ const SENTINELS = 3;
 const QUORUM = 2;
 /** How long a silent primary takes to be judged down (fast, for tests). */
 const DOWN_AFTER_MS = 1_000;
+/**
+ * The last Sentinel's down-after: it votes in the election but does not stand in it. Every Sentinel
+ * that judges the primary down asks the others for their vote and, until one comes, votes for itself;
+ * when all three judge it within the same few hundred ms (as on a loaded machine), each ends with its
+ * own vote, nobody has a majority, and the next round waits 2 × failover-timeout (20 s). Two
+ * candidates cannot split three votes: the third has given its vote to one of them before it would
+ * judge the primary down itself, and a Sentinel that voted for another does not start a failover.
+ */
+const VOTER_DOWN_AFTER_MS = 3 * DOWN_AFTER_MS;
 const FAILOVER_TIMEOUT_MS = 10_000;
 const LOG_FILE = "redis.log";
 
@@ -105,12 +115,13 @@ export class SentinelCluster {
       const replica = await node("replica", { args: ["--replicaof", HOST, String(primary.port)] });
       const sentinels: RedisNode[] = [];
       for (let i = 0; i < SENTINELS; i++) {
+        const downAfterMs = i === SENTINELS - 1 ? VOTER_DOWN_AFTER_MS : DOWN_AFTER_MS;
         const configFile = path.join(dir, `sentinel-${i}.conf`);
         await writeFile(
           configFile,
           [
             `sentinel monitor ${masterName} ${HOST} ${primary.port} ${QUORUM}`,
-            `sentinel down-after-milliseconds ${masterName} ${DOWN_AFTER_MS}`,
+            `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
             `sentinel failover-timeout ${masterName} ${FAILOVER_TIMEOUT_MS}`,
             `sentinel parallel-syncs ${masterName} 1`,
             "",

@@ -473,7 +473,7 @@ function report(
       ["seed (CHAOS_SEED to replay)", String(seed)],
     ],
     method: [
-      `${size.trials} trial(s), each on a fresh Sentinel setup (one primary, one replica, three Sentinels, quorum 2, down-after 1 s; no persistence: the replica's copy is all there is).`,
+      `${size.trials} trial(s), each on a fresh Sentinel setup (one primary, one replica, three Sentinels, quorum 2, down-after 1 s, the third Sentinel 3 s so that it only votes and the election cannot split three ways; no persistence: the replica's copy is all there is).`,
       `Every process is given only the Sentinel URL (redis+sentinel://…/<master>): 2 \`wgp-farm worker\` processes × 2 slots (engine-py + WanGP double, ${STEPS} steps × 0.1 s), a \`wgp-farm watch\` importer and a \`wgp-farm dashboard\`.`,
       `${size.tasks} tasks per trial on two models, handed to the watcher ${size.batch} per tasks file, each file once the one before was acknowledged (claimed and removed); the importer acknowledges only what a replica confirmed (WAIT). Half the tasks go in before the failover.`,
       `Once ${size.killAfterFinished} tasks have finished, one more tasks file is handed over and the primary is SIGKILLed a random 0–0.4 s later, so that this import races the failover; the rest go in after it. Nothing is restarted or told anything.`,
