@@ -3,6 +3,7 @@
  * a network namespace when asked (`wrap`), nothing on disk unless its config says so. Ready when
  * `redis-cli` run from the same place gets PONG.
  */
+import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa, type ResultPromise } from "execa";
 
@@ -99,9 +100,10 @@ export class RedisNode {
       if (!node.running || Date.now() > deadline) {
         node.kill();
         const { stderr } = await child;
-        throw new Error(
-          `redis-server on ${options.host}:${options.port} did not start: ${String(stderr).trim()}`,
-        );
+        // With a log file, the reason (a port taken, a bad option) is there, not on stderr.
+        const log = options.logFile ? await readFile(options.logFile, "utf8").catch(() => "") : "";
+        const why = [String(stderr).trim(), ...log.trimEnd().split("\n").slice(-5)].filter(Boolean);
+        throw new Error(`redis-server on ${options.host}:${options.port} did not start: ${why.join("\n")}`);
       }
       await sleep(50);
     }
