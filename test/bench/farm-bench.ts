@@ -87,6 +87,14 @@ const rows: BenchRow[] = results.flatMap((r) => {
         (a.fetchToEngineP50Ms === undefined
           ? ")"
           : ` = entry → fetched ${a.announcedToFetchP50Ms} ms + fetched → engine ${a.fetchToEngineP50Ms} ms)`);
+  const pickupSteps = ({ arrivals: { split: p } }: FarmSimulationResult) =>
+    p
+      ? `from the work entry: first XREAD back ${p.firstReadMs} ms, the named process's ${p.namedReadMs} ms, ` +
+        `taking slot awake ${p.slotWokeMs} ms, its decision answered ${p.decidedMs} ms (${p.takerDecided} of ${p.arrivals} decided; ` +
+        `${p.takerHeldModel} held the model, held by some slot for ${p.modelHeld}), fetch answered ${p.fetchedMs} ms (${p.fetchReplyMs} ms after BullMQ's stamp); ` +
+        `per arrival ${p.readsPerArrival} XREADs back, ${p.slotsWokenPerArrival} slots woken, ${p.decisionsPerArrival} decisions; ` +
+        `simulator event-loop delay p99 ${p.loopDelayP99Ms} ms (median of quarter seconds), max ${p.loopDelayMaxMs} ms`
+      : "";
   const schedule = ({ busy: { schedule: s } }: FarmSimulationResult) =>
     s
       ? `import ${s.importMs} ms; slots' first jobs ${s.firstPickupMs}–${s.lastFirstPickupMs} ms after it began; ` +
@@ -116,6 +124,7 @@ const rows: BenchRow[] = results.flatMap((r) => {
       target: "< 5 / < 50 ms",
       pass: r.arrivals.pickupP50Ms < 5 && r.arrivals.pickupP99Ms < 50,
     },
+    { measure: `${size}: pickup, entry → fetched in steps (medians)`, value: pickupSteps(r) },
     {
       measure: `${size}: busy farm, where the time went`,
       value: schedule(r),

@@ -17,6 +17,7 @@ export { OutputPublisher, type PublishedFile, STAGING_DIR_NAME } from "./output/
 export type { ResultManifest, ResultSummary, ResultTimings } from "./output/result-manifest.js";
 export type { ResultStore } from "./output/result-store.js";
 export { MANIFEST_NAME, S3ResultStore } from "./output/s3-result-store.js";
+export { type PickupMark, type PickupSink, setPickupSink } from "./scheduling/pickup-trace.js";
 export {
   decideNextQueue,
   type QueueSnapshot,

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { idleRosterKey, readWorkEntry } from "@wgp-farm/queue";
 import { describe, expect, it } from "vitest";
 import { IdleRoster } from "../src/scheduling/idle-roster.js";
+import { setPickupSink } from "../src/scheduling/pickup-trace.js";
 import { WakeSignal } from "../src/scheduling/wake-signal.js";
 import { WorkSignalWatcher } from "../src/scheduling/work-signal-watcher.js";
 import { eventually, onCleanup, silent, type TestFarm, testFarm } from "./support.js";
@@ -148,5 +149,40 @@ describe("the idle roster", () => {
     const passedOn = await lastEntry(tf);
     expect(passedOn?.hops).toBe(1);
     expect(passedOn?.to).toHaveLength(1);
+  });
+
+  it("wakes no other process's XREAD for an entry that names one; bulk work reaches every process", async () => {
+    const tf = await testFarm("roster-reads");
+    const stop = new AbortController();
+    onCleanup(async () => stop.abort());
+    const reads: { process: unknown; named: unknown }[] = [];
+    setPickupSink((mark, detail) => {
+      if (mark === "read") reads.push({ process: detail.process, named: detail.named });
+    });
+    onCleanup(async () => setPickupSink(undefined));
+    const a = await processOnRoster(tf);
+    const b = await processOnRoster(tf);
+    const slotA = idleSlot(a.wake, "t2v", stop.signal);
+    const slotB = idleSlot(b.wake, null, stop.signal);
+    await eventually(
+      async () => ((await tf.farm.redis.zcard(idleRosterKey(tf.farm.keys))) === 2 ? true : undefined),
+      5_000,
+      "processes A and B on the roster",
+    );
+    const [holder] = await tf.farm.redis.zrange(idleRosterKey(tf.farm.keys, "t2v"), "0", "-1");
+    await tf.farm.work.announce(["t2v"], "add");
+    await slotA;
+    await sleep(200);
+    expect(reads).toEqual([{ process: holder, named: true }]);
+    expect(b.woken()).toBe(0);
+
+    await tf.farm.work.announce(
+      Array.from({ length: 5 }, () => "i2v"),
+      "add",
+    );
+    await slotB;
+    await eventually(async () => (reads.length === 3 ? true : undefined), 5_000, "both processes to read");
+    expect(reads.slice(1).map((read) => read.named)).toEqual([false, false]);
+    expect(new Set(reads.slice(1).map((read) => read.process)).size).toBe(2);
   });
 });

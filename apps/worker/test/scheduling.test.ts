@@ -1,8 +1,9 @@
-import { modelQueueName, SlotRegistry } from "@wgp-farm/queue";
+import { idleRosterKey, modelQueueName, SlotRegistry } from "@wgp-farm/queue";
 import { describe, expect, it } from "vitest";
 import {
   eventually,
   importTasks,
+  onCleanup,
   readRecords,
   startWorker,
   t2vTask,
@@ -127,5 +128,33 @@ describe("scheduling across model queues", () => {
     );
     const slots = await registry.list();
     expect(slots.map((slot) => slot.slot_id)).toEqual(["gpu0@host-a", "gpu0@host-b"]);
+  });
+
+  it("decides on the arriving model's queue alone when that work woke the slot", async () => {
+    const tf = await testFarm("woken-for");
+    await tf.farm.queues.registerModels(MODELS);
+    await startWorker(tf);
+    await eventually(async () =>
+      (await tf.farm.redis.zcard(idleRosterKey(tf.farm.keys))) === 1 ? true : undefined,
+    );
+    // The backlog script's keys: 7 per model read, then the models' timings.
+    const backlogReads: string[][] = [];
+    const monitor = await tf.farm.redis.duplicate().monitor();
+    onCleanup(async () => monitor.disconnect());
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (
+        args[0]?.toLowerCase() === "evalsha" &&
+        args.at(-1) !== undefined &&
+        args.includes(tf.farm.keys.modelTimings)
+      )
+        backlogReads.push(args.slice(3, 3 + Number(args[2])));
+    });
+    await importTasks(tf, [t2vTask("arrival", { model: "vace_14B" })]);
+    const job = await waitForJob(tf, "arrival", modelQueueName("vace_14B"));
+    expect(job.returnvalue?.status).toBe("completed");
+    const vaceWait = tf.farm.keys.queueKeys(modelQueueName("vace_14B")).wait as string;
+    expect(backlogReads.find((keys) => keys.length === 8)?.[0]).toBe(vaceWait);
+    // Deciding again after the job (and on any nudge) reads every queue.
+    expect(backlogReads.some((keys) => keys.length === 7 * MODELS.length + 1)).toBe(true);
   });
 });

@@ -271,6 +271,8 @@ export {
   type WorkEntry,
   type WorkReason,
   WorkSignal,
+  workBroadcastKey,
+  workInboxKey,
 } from "./records/work-signal.js";
 export {
   type ConnectRedisOptions,

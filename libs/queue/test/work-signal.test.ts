@@ -8,6 +8,8 @@ import {
   SlotRegistry,
   type SlotStatus,
   setQueuesPaused,
+  workBroadcastKey,
+  workInboxKey,
 } from "@wgp-farm/queue";
 import { uniquePrefix } from "@wgp-farm/testing";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
@@ -153,6 +155,26 @@ describe("the farm's work signal", () => {
       ["stall", null, 0],
       ["requeue", ["p1"], 1],
     ]);
+  });
+
+  it("delivers an entry that names processes to their own streams only, any other to every reader", async () => {
+    const later = Date.now() + 60_000;
+    await farm.redis.zadd(idleRosterKey(farm.keys), later, "p-any", later, "p-holder");
+    await farm.redis.zadd(idleRosterKey(farm.keys, "t2v"), later, "p-holder");
+    await farm.work.announce(["t2v"], "add");
+    await farm.work.announce(["t2v", "t2v"], "add");
+    await farm.work.announce(["i2v", "i2v", "i2v", "i2v", "i2v"], "add");
+    const read = async (key: string) =>
+      (await farm.redis.xrange(key, "-", "+")).map(([, fields]) => readWorkEntry(fields));
+    // The farm's stream keeps all three; the copies carry the same fields.
+    const [one, two, bulk] = await entries();
+    expect(await read(workInboxKey(farm.keys, "p-holder"))).toEqual([one, two]);
+    expect(await read(workInboxKey(farm.keys, "p-any"))).toEqual([two]);
+    expect(await read(workBroadcastKey(farm.keys))).toEqual([bulk]);
+    // A process's own stream goes when nobody writes to it for a while (its process may be gone).
+    const ttl = await farm.redis.pttl(workInboxKey(farm.keys, "p-holder"));
+    expect(ttl).toBeGreaterThan(30_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
   });
 
   it("ignores entries of another shape", () => {

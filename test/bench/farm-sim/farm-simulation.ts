@@ -25,8 +25,10 @@ import {
 import { median, percentile } from "../bench-result.ts";
 import { CORES, machineCpuSeconds, processCpuSeconds } from "./cpu-meter.ts";
 import { EngineRecords } from "./engine-records.ts";
+import { type PickupSplit, splitPickups, type TracedArrival } from "./pickup-split.ts";
+import { readTraces } from "./pickup-trace-file.ts";
 import { type RedisDelta, type RedisReading, readRedis, redisDelta } from "./redis-meter.ts";
-import { type SimHost, type SimHostOptions, startSimHost } from "./sim-host.ts";
+import { type SimHost, type SimHostOptions, startSimHost, traceFileOf } from "./sim-host.ts";
 import type { EngineRecord, VirtualTimings } from "./virtual-engine.ts";
 
 const SIM_HOST = fileURLToPath(new URL("./sim-host.ts", import.meta.url));
@@ -76,6 +78,8 @@ export interface FarmSimulationResult {
     /** Medians of the second leg's two parts: entry → job fetched (wake-up, decision, fetch); fetched → engine. */
     announcedToFetchP50Ms: number;
     fetchToEngineP50Ms: number;
+    /** Entry → fetched in steps, from the hosts' pickup traces (hosts run as processes only). */
+    split: PickupSplit;
     byCommand: Record<string, number>;
   };
   connections: { idle: number; peak: number };
@@ -184,6 +188,16 @@ export function wholeJobsBoundMs(
   return k * jobMs + loadMs + (slotsNeeded > slots ? Math.min(jobMs, loadMs) : 0);
 }
 
+/** Slots whose last job started before `at` was of `model`: they hold it (the virtual engine keeps it loaded). */
+function holdersAt(records: readonly EngineRecord[], model: string, at: number): number {
+  const last = new Map<string, EngineRecord>();
+  for (const r of records) {
+    const seen = last.get(r.slot);
+    if (r.t < at && (!seen || r.t > seen.t)) last.set(r.slot, r);
+  }
+  return [...last.values()].filter((r) => r.model === model).length;
+}
+
 const modelName = (i: number) => `sim_m${String(i).padStart(2, "0")}`;
 
 function task(id: string, model: string, steps: number): Record<string, unknown> {
@@ -227,6 +241,7 @@ async function startHostProcess(options: SimHostOptions): Promise<SimHost> {
   const pid = child.pid as number;
   return {
     recordFile: path.join(options.dir, `${options.host}.jsonl`),
+    traceFile: traceFileOf(options),
     cpuSeconds: () => processCpuSeconds(pid),
     stop: async () => {
       child.kill("SIGTERM");
@@ -377,6 +392,7 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     const announcedToEngine: number[] = [];
     const announcedToFetch: number[] = [];
     const fetchToEngine: number[] = [];
+    const traced: TracedArrival[] = [];
     for (const [i, id] of ids.entries()) {
       const job = await farm.conn.queues.forModel(modelName(i % options.models)).getJob(id);
       const record = records.find((r) => r.id === id);
@@ -390,7 +406,15 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
       if (job.processedOn === undefined) continue;
       announcedToFetch.push(job.processedOn - at);
       fetchToEngine.push(record.t - job.processedOn);
+      traced.push({
+        id,
+        entryAt: at,
+        processedOn: job.processedOn,
+        engineAt: record.t,
+        holders: holdersAt(records, modelName(i % options.models), record.t),
+      });
     }
+    const split = splitPickups(await readTraces(farm.hosts.map((host) => host.traceFile)), traced);
     const counts = new Map<string, number>();
     for (const r of records) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
     const failed = Number((await redis.hget(farm.conn.keys.stats, "failed")) ?? 0);
@@ -431,6 +455,7 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
         announcedToEngineP50Ms: round(median(announcedToEngine)),
         announcedToFetchP50Ms: round(median(announcedToFetch)),
         fetchToEngineP50Ms: round(median(fetchToEngine)),
+        split,
         byCommand: arrivalDelta.byCommand,
       },
       connections: { idle: afterIdle.clients, peak: peakClients },

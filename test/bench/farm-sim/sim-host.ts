@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLogger } from "@wgp-farm/config";
 import { type FarmWorkerHandle, startFarmWorker } from "@wgp-farm/worker";
+import { tracePickupsTo } from "./pickup-trace-file.ts";
 import { createRecordFile, VirtualEngine, type VirtualTimings } from "./virtual-engine.ts";
 
 export interface SimHostOptions {
@@ -24,6 +25,8 @@ export interface SimHostOptions {
 
 export interface SimHost {
   recordFile: string;
+  /** The host's pickup trace (`pickup-trace-file.ts`): written by hosts run as processes only. */
+  traceFile: string;
   /** CPU seconds the host's process has used so far. */
   cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
@@ -58,6 +61,7 @@ export async function startSimHost(options: SimHostOptions): Promise<SimHost> {
   }
   return {
     recordFile,
+    traceFile: traceFileOf(options),
     cpuSeconds: async () => {
       const { user, system } = process.cpuUsage();
       return (user + system) / 1e6;
@@ -68,10 +72,19 @@ export async function startSimHost(options: SimHostOptions): Promise<SimHost> {
   };
 }
 
+export function traceFileOf(options: SimHostOptions): string {
+  return path.join(options.dir, `${options.host}.trace.jsonl`);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const host = await startSimHost(JSON.parse(process.argv[2] ?? "{}") as SimHostOptions);
+  const options = JSON.parse(process.argv[2] ?? "{}") as SimHostOptions;
+  // One process per host: the trace's sink and event-loop delay are the process's own.
+  const stopTracing = tracePickupsTo(traceFileOf(options));
+  const host = await startSimHost(options);
   process.stdout.write("ready\n");
   process.once("SIGTERM", () => {
-    void host.stop().then(() => process.exit(0));
+    void stopTracing()
+      .then(() => host.stop())
+      .then(() => process.exit(0));
   });
 }

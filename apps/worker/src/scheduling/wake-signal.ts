@@ -1,4 +1,5 @@
 import { IdleRoster } from "./idle-roster.js";
+import { markPickup, tracingPickup } from "./pickup-trace.js";
 
 interface Waiter {
   /** The model the waiting slot holds, or null. */
@@ -29,6 +30,8 @@ export class WakeSignal {
   readonly #idle = new Map<string, string | null>();
   /** The sequence number at which each model's queue last got work. */
   readonly #modelSeq = new Map<string, number>();
+  /** The sequence number of the last wake-up for no model in particular (`nudge`, `notifyAll`). */
+  #anySeq = 0;
   #roster: IdleRoster | undefined;
   #rosterRemoval: NodeJS.Timeout | undefined;
 
@@ -54,6 +57,15 @@ export class WakeSignal {
     const holders = waiters.filter((waiter) => waiter.holds === model);
     const others = holdersOnly ? [] : waiters.filter((waiter) => waiter.holds !== model);
     const chosen = [...holders, ...others].slice(0, Math.max(1, count));
+    if (tracingPickup()) {
+      const woke = chosen.length;
+      markPickup("notify", {
+        process: this.#roster?.id ?? null,
+        model,
+        woke,
+        holders: Math.min(woke, holders.length),
+      });
+    }
     for (const waiter of chosen) waiter.wake();
     return chosen.length;
   }
@@ -61,6 +73,7 @@ export class WakeSignal {
   /** Wakes one waiting slot, to look at every queue (the slow fallback for work nobody announced). */
   nudge(): void {
     this.#seq += 1;
+    this.#anySeq = this.#seq;
     const [first] = this.#waiters;
     first?.wake();
   }
@@ -68,12 +81,23 @@ export class WakeSignal {
   /** Wakes every waiting slot. */
   notifyAll(): void {
     this.#seq += 1;
+    this.#anySeq = this.#seq;
     for (const waiter of [...this.#waiters]) waiter.wake();
   }
 
   /** Whether `model`'s queue got work after `sinceSeq`. */
   notifiedSince(sinceSeq: number, model: string): boolean {
     return (this.#modelSeq.get(model) ?? 0) > sinceSeq;
+  }
+
+  /**
+   * The models whose queues got work after `sinceSeq`, when nothing else happened since (no wake-up
+   * for every queue): what a slot woken then needs to look at. Null: look at every queue.
+   */
+  modelsNotifiedSince(sinceSeq: number): string[] | null {
+    if (this.#anySeq > sinceSeq) return null;
+    const models = [...this.#modelSeq].filter(([, seq]) => seq > sinceSeq).map(([model]) => model);
+    return models.length > 0 ? models : null;
   }
 
   /** Whether a slot of this process is idle (waiting, or deciding whether there is work). */

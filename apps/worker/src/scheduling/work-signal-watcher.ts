@@ -1,8 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@wgp-farm/config";
-import { type FarmKeys, readWorkEntry, settleWithin, type WorkEntry, WorkSignal } from "@wgp-farm/queue";
+import {
+  type FarmKeys,
+  readWorkEntry,
+  settleWithin,
+  type WorkEntry,
+  WorkSignal,
+  workBroadcastKey,
+  workInboxKey,
+} from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
 import { IdleRoster } from "./idle-roster.js";
+import { markPickup, tracingPickup } from "./pickup-trace.js";
 import type { WakeSignal } from "./wake-signal.js";
 
 /** How often work is passed on by named processes that had no idle slot left. */
@@ -28,8 +37,9 @@ function idAt(ms: number): string {
  * process as it has tasks, those holding its model first, and only those when the slots holding it
  * farm-wide can clear it (`leaveToServers`): a single arrival then costs no decision anywhere. A
  * retry in backoff wakes slots when it is ready. With a command connection (`commands`) the process
- * keeps its entries on the farm's idle roster, and an entry that names processes wakes only those:
- * a named process with no idle slot left passes the work on. On an XREAD timeout (every few re-reads the
+ * keeps its entries on the farm's idle roster, and an entry that names processes wakes only those
+ * (it reaches them on their own streams, not on the one every process blocks on): a named process
+ * with no idle slot left passes the work on. On an XREAD timeout (every few re-reads the
  * model list as well) the one process per round that takes the recheck turn nudges one idle slot to look at every queue, the
  * slow fallback for work no one announced (a job added by another tool) and for the wait bound.
  */
@@ -87,8 +97,7 @@ export class WorkSignalWatcher {
 
   async start(): Promise<void> {
     const start = idAt(await this.#redisNowMs());
-    this.#lastIds.set(this.#keys.modelEvents, start);
-    this.#lastIds.set(this.#keys.workSignal, start);
+    for (const stream of this.#streams()) this.#lastIds.set(stream, start);
     await this.#refreshModels();
     if (this.#roster) this.#wake.useRoster(this.#roster);
     this.#loop = this.#run();
@@ -104,8 +113,18 @@ export class WorkSignalWatcher {
     await settleWithin(this.#loop ?? Promise.resolve(), 1_000);
   }
 
+  /**
+   * The streams this process blocks on: new model queues, the work entries that name no process,
+   * and (on the roster) those that name this one. An entry naming another process wakes no XREAD here.
+   */
+  #streams(): string[] {
+    const streams = [this.#keys.modelEvents, workBroadcastKey(this.#keys)];
+    if (this.#roster) streams.push(workInboxKey(this.#keys, this.#roster.id));
+    return streams;
+  }
+
   async #run(): Promise<void> {
-    const streams = [this.#keys.modelEvents, this.#keys.workSignal];
+    const streams = this.#streams();
     while (!this.#closed) {
       let reply: StreamReply;
       try {
@@ -134,6 +153,7 @@ export class WorkSignalWatcher {
         if (await this.#takeRecheckTurn()) this.#wake.nudge();
         continue;
       }
+      if (tracingPickup()) this.#markRead(reply);
       await this.#handle(reply);
     }
   }
@@ -181,6 +201,17 @@ export class WorkSignalWatcher {
     } catch (error) {
       this.#logger.warn({ err: error, model }, "passing work on failed");
     }
+  }
+
+  #markRead(reply: NonNullable<StreamReply>): void {
+    const id = this.#roster?.id ?? null;
+    const entries = reply
+      .filter(([stream]) => stream !== this.#keys.modelEvents)
+      .flatMap(([, list]) => list.map(([, fields]) => readWorkEntry(fields)));
+    if (entries.length === 0) return;
+    const named = entries.some((entry) => id !== null && entry?.to?.includes(id));
+    const broadcast = entries.some((entry) => entry?.to === null);
+    markPickup("read", { process: id, entries: entries.length, named, broadcast });
   }
 
   /**

@@ -18,6 +18,7 @@ import type { HeldJob, JobEnd } from "../job/job-finisher.js";
 import { JobRunner, type JobRunnerContext } from "../job/job-runner.js";
 import type { ResultTimings } from "../output/result-manifest.js";
 import type { JobScheduler, NextWork } from "../scheduling/job-scheduler.js";
+import { markPickup } from "../scheduling/pickup-trace.js";
 import type { WakeSignal } from "../scheduling/wake-signal.js";
 import type { ResolvedWorkerOptions } from "../worker-options.js";
 import { startFirstOnHost } from "./first-start-gate.js";
@@ -154,8 +155,10 @@ export class GpuSlot {
   }
 
   async #runLoop(): Promise<void> {
-    const { wake, scheduler } = this.#ctx;
+    const { wake } = this.#ctx;
     let ownWorkArrived = false;
+    /** The models whose work woke this slot, when only that happened (null: every queue counts). */
+    let wokenFor: string[] | null = null;
     while (await this.#engineReady()) {
       const seq = wake.seq;
       const loaded = this.#status.loadedModel;
@@ -164,12 +167,10 @@ export class GpuSlot {
         next =
           ownWorkArrived && loaded !== null
             ? { kind: "take", model: loaded, queue: modelQueueName(loaded), switching: false, claimed: false }
-            : await scheduler.next(
-                this.id,
-                loaded,
-                modelsThisWangpKnows(this.#ctx.models(), this.#engine.readyInfo),
-              );
+            : await this.#decide(loaded, wokenFor);
+        if (!ownWorkArrived) markPickup("decided", { slot: this.id, kind: next.kind });
         ownWorkArrived = false;
+        wokenFor = null;
       } catch (error) {
         this.#logger.warn({ err: error }, "reading the queues failed; retrying");
         await wake.wait(seq, 1_000, this.#fetching.signal);
@@ -186,12 +187,30 @@ export class GpuSlot {
         // another slot takes it first, the fetch comes back empty and the scheduler decides).
         const model = this.#status.loadedModel;
         ownWorkArrived = model !== null && wake.notifiedSince(seq, model);
+        wokenFor = wake.modelsNotifiedSince(seq);
+        markPickup("woke", { slot: this.id, own: ownWorkArrived });
         continue;
       }
       await this.#fetchAndRun(next);
     }
     wake.leaveIdle(this.id);
     this.#status.setState("stopped");
+  }
+
+  /**
+   * The scheduler's decision. A slot woken by work for a few models first decides on their queues
+   * alone (one model's keys, not every queue's: at 50 models that read was most of a pickup's time);
+   * when that leaves it idle it decides on every queue, so that its next wake-up time (a wait bound,
+   * a retry coming due) is the one the whole farm calls for.
+   */
+  async #decide(loaded: string | null, wokenFor: readonly string[] | null): Promise<NextWork> {
+    const known = modelsThisWangpKnows(this.#ctx.models(), this.#engine.readyInfo);
+    const woken = wokenFor?.filter((model) => known.includes(model)) ?? [];
+    if (woken.length > 0) {
+      const next = await this.#ctx.scheduler.next(this.id, loaded, woken);
+      if (next.kind === "take") return next;
+    }
+    return this.#ctx.scheduler.next(this.id, loaded, known);
   }
 
   /**
@@ -215,6 +234,7 @@ export class GpuSlot {
     } catch (error) {
       this.#logger.warn({ err: error, queue: next.queue }, "fetching a job failed");
     }
+    markPickup("fetched", { slot: this.id, job: job ? String(job.id) : null });
     if (!job) {
       if (next.claimed) await this.#releaseClaim(next.model);
       return;

@@ -31,6 +31,24 @@ export function idleRosterKey(keys: FarmKeys, model: string | null = null): stri
   return model === null ? `${keys.workSignal}:idle` : `${keys.workSignal}:idle:${model}`;
 }
 
+/**
+ * The stream every reader blocks on: the entries that name no process (bulk work, stalls, retries in
+ * backoff, or no idle process on the roster). The farm's work stream (`keys.workSignal`) keeps every
+ * entry, but nobody blocks on it: one XADD there woke every process of the farm.
+ */
+export function workBroadcastKey(keys: FarmKeys): string {
+  return `${keys.workSignal}:all`;
+}
+
+/** The stream a process (its idle roster id) blocks on besides the broadcast one: the entries that name it. */
+export function workInboxKey(keys: FarmKeys, processId: string): string {
+  return `${keys.workSignal}:to:${processId}`;
+}
+
+/** A process's own stream: a few entries, gone this long after the last (the roster forgets a dead process in 30 s). */
+const INBOX_MAX_ENTRIES = 100;
+const INBOX_TTL_MS = 60_000;
+
 /** The stream holds the last entries only: readers follow it live, a late reader re-reads the queues. */
 const MAX_ENTRIES = 10_000;
 
@@ -43,8 +61,9 @@ interface AnnounceCommand {
 
 /**
  * The farm-level "work may be ready" signal (DESIGN.md round 2): one short stream entry per add,
- * retry, stall, requeue or resume, naming the models. Idle workers block on this one stream instead
- * of every queue's BullMQ event stream (which carries every progress update).
+ * retry, stall, requeue or resume, naming the models. Idle workers block on it instead of every
+ * queue's BullMQ event stream (which carries every progress update): on the broadcast copy, and on
+ * their own stream for the entries that name them (`workBroadcastKey`, `workInboxKey`).
  */
 export class WorkSignal {
   readonly #redis: Redis;
@@ -93,6 +112,8 @@ export class WorkSignal {
           Math.max(count, counts.size === 1 ? taskIds.length : 0),
           hops,
           MAX_NAMED_TASKS,
+          INBOX_MAX_ENTRIES,
+          INBOX_TTL_MS,
         ),
       ),
     );

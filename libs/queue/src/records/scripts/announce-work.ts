@@ -16,9 +16,15 @@
  * With no idle process on the roster the entry names none, and every reader decides for itself; so
  * does a bulk entry (more than ARGV[7] tasks): each of its named processes would wake several slots,
  * and the entries of one import would all name the same processes (the roster's first).
+ * KEYS[1] keeps every entry (the farm's record of them); readers block on copies instead, so that an
+ * entry wakes only the processes it concerns: an entry that names processes is copied to each named
+ * process's own stream (KEYS[1]:to:<process id>, short, expiring with ARGV[9] ms after its last
+ * entry), any other to the stream every reader blocks on (KEYS[1]:all). ARGV[8]: the most entries a
+ * process's stream keeps.
  */
 export const ANNOUNCE_WORK_SCRIPT = `
 local at = nil
+local chosen = nil
 local tasks = cjson.decode(ARGV[4])
 if KEYS[2] ~= KEYS[1] then
   for _, id in ipairs(tasks) do
@@ -42,7 +48,8 @@ if at then
   table.insert(fields, string.format('%d', at))
 elseif ARGV[2] ~= 'stall' and tonumber(ARGV[5]) <= tonumber(ARGV[7]) then
   local want = tonumber(ARGV[5])
-  local chosen, seen = {}, {}
+  local seen = {}
+  chosen = {}
   for _, roster in ipairs({KEYS[5], KEYS[4]}) do
     redis.call('ZREMRANGEBYSCORE', roster, '-inf', now)
     if #chosen < want then
@@ -61,5 +68,15 @@ elseif ARGV[2] ~= 'stall' and tonumber(ARGV[5]) <= tonumber(ARGV[7]) then
     table.insert(fields, ARGV[6])
   end
 end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+if chosen and #chosen > 0 then
+  for _, process in ipairs(chosen) do
+    local inbox = KEYS[1] .. ':to:' .. process
+    redis.call('XADD', inbox, 'MAXLEN', '~', ARGV[8], '*', unpack(fields))
+    redis.call('PEXPIRE', inbox, ARGV[9])
+  end
+else
+  redis.call('XADD', KEYS[1] .. ':all', 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+end
+return id
 `;
