@@ -19,9 +19,12 @@ export type { ResultStore } from "./output/result-store.js";
 export { MANIFEST_NAME, S3ResultStore } from "./output/s3-result-store.js";
 export {
   decideNextQueue,
+  type IdleReason,
+  type LeftBacklog,
   type QueueSnapshot,
   type SchedulingDecision,
   type SchedulingInput,
+  type TakeRule,
 } from "./scheduling/scheduling-policy.js";
 export {
   handleShutdownSignals,
