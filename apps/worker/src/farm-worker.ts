@@ -222,7 +222,6 @@ export class FarmWorker {
         policy: options.schedulingPolicy,
         maxWaitMs: options.maxWaitMs,
         backlogPerSlot: options.switchBacklogPerSlot,
-        slotStatusTtlMs: options.slotStatusTtlMs,
       }),
       wake,
       models,

@@ -10,9 +10,6 @@ import {
 } from "./scheduling-policy.js";
 import { CLAIM_SWITCH_SCRIPT } from "./scripts/claim-switch.js";
 
-/** The slot registry's own default. */
-const DEFAULT_SLOT_STATUS_TTL_MS = 15_000;
-
 interface SchedulerCommands {
   wgpClaimSwitch(...keysAndArgs: (string | number)[]): Promise<number>;
 }
@@ -23,8 +20,6 @@ export interface JobSchedulerOptions {
   backlogPerSlot: number;
   /** How long a switch claim holds when its slot never confirms it (a claim lives for milliseconds otherwise). */
   claimTtlMs?: number;
-  /** A slot that has not published its status for this long is not counted among the farm's slots. */
-  slotStatusTtlMs?: number;
 }
 
 /** Where a slot should fetch next, or why not now. */
@@ -37,8 +32,6 @@ export interface FarmSnapshot {
   queues: QueueSnapshot[];
   /** Other live slots holding each model. */
   serving: Map<string, number>;
-  /** The farm's live slots, the reader included. */
-  liveSlots: number;
 }
 
 /**
@@ -68,10 +61,8 @@ export class JobScheduler {
   }
 
   async snapshot(models: readonly string[], now = Date.now(), selfSlotId = ""): Promise<FarmSnapshot> {
-    const liveSince = now - (this.#options.slotStatusTtlMs ?? DEFAULT_SLOT_STATUS_TTL_MS);
-    const { entries, liveSlots } = await this.#backlog.readFarm(models, now, selfSlotId, liveSince);
+    const entries = await this.#backlog.read(models, now, selfSlotId);
     return {
-      liveSlots,
       queues: entries.map((entry) => ({
         model: entry.model,
         queue: entry.queue,
@@ -102,9 +93,8 @@ export class JobScheduler {
 
   async #next(slotId: string, loadedModel: string | null, models: readonly string[]): Promise<NextWork> {
     const now = Date.now();
-    const { queues, serving, liveSlots } = await this.snapshot(models, now, slotId);
+    const { queues, serving } = await this.snapshot(models, now, slotId);
     const input = {
-      slots: liveSlots,
       policy: this.#options.policy,
       loadedModel,
       queues,
