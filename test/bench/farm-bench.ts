@@ -3,7 +3,7 @@
  * engines (test/bench/farm-sim). Prints one BenchResult line; the figures of the design before the
  * redesign were measured the same way and are kept in farm-sim/before-redesign.json, shown beside.
  *
- *   node test/bench/farm-bench.ts [--quick] [--save-as before]
+ *   node test/bench/farm-bench.ts [--quick] [--save-as before] [--slots N] [--models 3,20] [--step-ms S] [--explain]
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -13,6 +13,7 @@ import {
   type FarmSimulationResult,
   simulateFarm,
 } from "./farm-sim/farm-simulation.ts";
+import { formatExplanation } from "./farm-sim/schedule-explain.ts";
 
 const round3 = (value: number) => Number(value.toFixed(3));
 const BEFORE = new URL("./farm-sim/before-redesign.json", import.meta.url);
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     slots: { type: "string" },
     // Longer virtual jobs show how much of the makespan is the farm's cost per job boundary.
     "step-ms": { type: "string" },
+    // Where each slot's time went, and why it was idle (farm-sim/schedule-explain.ts), on stderr.
+    explain: { type: "boolean", default: false },
   },
 });
 const quick = values.quick === true;
@@ -43,6 +46,7 @@ const setup = (models: number): FarmSimulationOptions => ({
   },
   idleSeconds: quick ? 5 : 10,
   arrivals: quick ? 10 : 15,
+  explain: values.explain === true,
 });
 
 const results: FarmSimulationResult[] = [];
@@ -51,7 +55,11 @@ const failures: { slots: number; models: number; error: string }[] = [];
 for (const models of modelCounts) {
   process.stderr.write(`farm simulation: ${slots} slots × ${models} models\n`);
   try {
-    results.push(await simulateFarm(setup(models)));
+    const result = await simulateFarm(setup(models));
+    results.push(result);
+    if (result.busy.explain) {
+      process.stderr.write(`${formatExplanation(`${slots} × ${models}`, result.busy.explain)}\n`);
+    }
   } catch (error) {
     failures.push({ slots, models, error: error instanceof Error ? error.message : String(error) });
   }

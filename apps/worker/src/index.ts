@@ -20,9 +20,12 @@ export { MANIFEST_NAME, S3ResultStore } from "./output/s3-result-store.js";
 export { type PickupMark, type PickupSink, setPickupSink } from "./scheduling/pickup-trace.js";
 export {
   decideNextQueue,
+  type IdleReason,
+  type LeftBacklog,
   type QueueSnapshot,
   type SchedulingDecision,
   type SchedulingInput,
+  type TakeRule,
 } from "./scheduling/scheduling-policy.js";
 export {
   handleShutdownSignals,

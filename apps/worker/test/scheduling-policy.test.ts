@@ -51,6 +51,7 @@ describe("the scheduling policy", () => {
       model: "t2v",
       switching: false,
       helpersAllowed: Number.POSITIVE_INFINITY,
+      why: "own",
     });
   });
 
@@ -86,8 +87,12 @@ describe("the scheduling policy", () => {
     expect(decideNextQueue(input(null, queues, { vace_14B: 1 }))).toEqual({
       kind: "idle",
       recheckAt: NOW + 5_000,
+      why: {
+        rule: "left-to-holders",
+        models: [{ model: "vace_14B", ready: 2, helpers: 1, holdersFinishMs: null, switchFinishMs: null }],
+      },
     });
-    expect(decideNextQueue(input(null, [queue("vace_14B", 1, 10_000, { claims: 1 })], {}))).toEqual({
+    expect(decideNextQueue(input(null, [queue("vace_14B", 1, 10_000, { claims: 1 })], {}))).toMatchObject({
       kind: "idle",
       recheckAt: NOW + MAX_WAIT - 10_000,
     });
@@ -97,6 +102,7 @@ describe("the scheduling policy", () => {
     expect(decideNextQueue(input("t2v", [queue("t2v", 5, 1_000, { blocked: true })], {}))).toEqual({
       kind: "idle",
       recheckAt: null,
+      why: { rule: "nothing-ready" },
     });
   });
 
@@ -122,6 +128,7 @@ describe("the scheduling policy", () => {
       model: "vace_14B",
       switching: true,
       helpersAllowed: 3,
+      why: "tail",
     });
     // Holders about to end their jobs take the last one sooner than any switch could.
     const ending = queue("vace_14B", 2, 1_000, { ...short, tailStartedAt: NOW - 1_900 });

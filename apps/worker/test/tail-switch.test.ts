@@ -67,6 +67,7 @@ describe("an idle slot and another model's tail", () => {
       queue: modelQueueName("vace_14B"),
       switching: true,
       claimed: true,
+      why: "tail",
     });
     // The holder would still run the other waiting job after its own: a second slot takes it.
     expect(await idleT2vSlotDecides(tf, "gpu1@idle")).toMatchObject({ kind: "take", claimed: true });

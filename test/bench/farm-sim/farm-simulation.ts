@@ -24,10 +24,12 @@ import {
 } from "@wgp-farm/queue";
 import { median, percentile } from "../bench-result.ts";
 import { CORES, machineCpuSeconds, processCpuSeconds } from "./cpu-meter.ts";
+import { decisionFile, readDecisions } from "./decision-records.ts";
 import { EngineRecords } from "./engine-records.ts";
 import { type PickupSplit, splitPickups, type TracedArrival } from "./pickup-split.ts";
 import { readTraces } from "./pickup-trace-file.ts";
 import { type RedisDelta, type RedisReading, readRedis, redisDelta } from "./redis-meter.ts";
+import { explainSchedule, type ScheduleExplanation } from "./schedule-explain.ts";
 import { type SimHost, type SimHostOptions, startSimHost, traceFileOf } from "./sim-host.ts";
 import type { EngineRecord, VirtualTimings } from "./virtual-engine.ts";
 
@@ -44,6 +46,8 @@ export interface FarmSimulationOptions {
   timings: VirtualTimings;
   idleSeconds: number;
   arrivals: number;
+  /** Log every slot's scheduling decisions and explain the busy phase's makespan (schedule-explain.ts). */
+  explain?: boolean;
 }
 
 export interface FarmSimulationResult {
@@ -64,6 +68,7 @@ export interface FarmSimulationResult {
     redisCpuPercent: number;
     byCommand: Record<string, number>;
     schedule: ScheduleSummary;
+    explain?: ScheduleExplanation;
   };
   idle: { callsPerS: number; redisCpuPercent: number; byCommand: Record<string, number> };
   arrivals: {
@@ -242,6 +247,7 @@ async function startHostProcess(options: SimHostOptions): Promise<SimHost> {
   return {
     recordFile: path.join(options.dir, `${options.host}.jsonl`),
     traceFile: traceFileOf(options),
+    decisionFile: decisionFile(options.dir, options.host),
     cpuSeconds: () => processCpuSeconds(pid),
     stop: async () => {
       child.kill("SIGTERM");
@@ -289,6 +295,7 @@ async function startHosts(options: FarmSimulationOptions, farm: Farm, processes:
       workers: count,
       slotsPerWorker: SLOTS_PER_WORKER,
       timings: options.timings,
+      explain: options.explain,
     };
     hosts.push(
       options.hostProcesses === 0 ? await startSimHost(hostOptions) : await startHostProcess(hostOptions),
@@ -354,6 +361,14 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     const generationMs = busyRecords.reduce((sum, r) => sum + r.generation_ms, 0);
     const lowerBoundS = (generationMs + options.slots * options.timings.loadMs) / options.slots / 1000;
     const makespanS = (end - start) / 1000;
+    const explain = options.explain
+      ? explainSchedule(
+          busyRecords,
+          await readDecisions(farm.hosts.map((host) => host.decisionFile)),
+          start,
+          end,
+        )
+      : undefined;
     const wholeJobsBoundS =
       wholeJobsBoundMs(models, options.slots, generationMs / busyRecords.length, options.timings.loadMs) /
       1000;
@@ -439,6 +454,7 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
         redisCpuPercent: round((100 * busy.cpuS) / busy.seconds, 1),
         byCommand: busy.byCommand,
         schedule: { ...summarizeSchedule(busyRecords, start), importMs: Math.round(importMs), ...busyCpu },
+        explain,
       },
       idle: {
         callsPerS: round(idleCallsPerS, 1),

@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLogger } from "@wgp-farm/config";
 import { type FarmWorkerHandle, startFarmWorker } from "@wgp-farm/worker";
+import { decisionFile, decisionLogger } from "./decision-records.ts";
 import { tracePickupsTo } from "./pickup-trace-file.ts";
 import { createRecordFile, VirtualEngine, type VirtualTimings } from "./virtual-engine.ts";
 
@@ -21,12 +22,16 @@ export interface SimHostOptions {
   timings: VirtualTimings;
   /** Worker tuning the simulation sets (shorter stall detection, …). */
   worker?: { idleRecheckMs?: number; slotStatusTtlMs?: number };
+  /** Keep every slot's scheduling decisions in `<host>.decisions.jsonl` (farm-sim/schedule-explain.ts). */
+  explain?: boolean;
 }
 
 export interface SimHost {
   recordFile: string;
   /** The host's pickup trace (`pickup-trace-file.ts`): written by hosts run as processes only. */
   traceFile: string;
+  /** Its slots' scheduling decisions (with `explain`). */
+  decisionFile: string;
   /** CPU seconds the host's process has used so far. */
   cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
@@ -35,7 +40,9 @@ export interface SimHost {
 export async function startSimHost(options: SimHostOptions): Promise<SimHost> {
   const recordFile = path.join(options.dir, `${options.host}.jsonl`);
   createRecordFile(recordFile);
-  const logger = createLogger({ name: options.host, level: "error" });
+  const logger = options.explain
+    ? decisionLogger(options.host, decisionFile(options.dir, options.host))
+    : createLogger({ name: options.host, level: "error" });
   const workers: FarmWorkerHandle[] = [];
   // Started a few at a time: a thousand slots publishing at once is a start-up storm of its own.
   for (let first = 0; first < options.workers; first += 4) {
@@ -62,6 +69,7 @@ export async function startSimHost(options: SimHostOptions): Promise<SimHost> {
   return {
     recordFile,
     traceFile: traceFileOf(options),
+    decisionFile: decisionFile(options.dir, options.host),
     cpuSeconds: async () => {
       const { user, system } = process.cpuUsage();
       return (user + system) / 1e6;

@@ -1,7 +1,13 @@
 import { type FarmKeys, ModelBacklog, modelQueueName } from "@wgp-farm/queue";
 import type { Redis } from "ioredis";
 import type { SchedulingPolicyName } from "../worker-options.js";
-import { decideNextQueue, type QueueSnapshot, type SchedulingDecision } from "./scheduling-policy.js";
+import {
+  decideNextQueue,
+  type IdleReason,
+  type QueueSnapshot,
+  type SchedulingDecision,
+  type TakeRule,
+} from "./scheduling-policy.js";
 import { CLAIM_SWITCH_SCRIPT } from "./scripts/claim-switch.js";
 
 interface SchedulerCommands {
@@ -18,8 +24,8 @@ export interface JobSchedulerOptions {
 
 /** Where a slot should fetch next, or why not now. */
 export type NextWork =
-  | { kind: "take"; model: string; queue: string; switching: boolean; claimed: boolean }
-  | { kind: "idle"; recheckAt: number | null };
+  | { kind: "take"; model: string; queue: string; switching: boolean; claimed: boolean; why?: TakeRule }
+  | { kind: "idle"; recheckAt: number | null; why: IdleReason };
 
 /** What the scheduler read: the queues, and the live slots holding each model. */
 export interface FarmSnapshot {
@@ -99,11 +105,12 @@ export class JobScheduler {
     };
     const decision: SchedulingDecision = decideNextQueue(input);
     if (decision.kind === "idle") return decision;
-    if (decision.kind !== "take") return { kind: "idle", recheckAt: null };
-    const queue = modelQueueName(decision.model);
-    const needsClaim = decision.model !== loadedModel && this.#options.policy === "affinity";
-    if (!needsClaim)
-      return { kind: "take", model: decision.model, queue, switching: decision.switching, claimed: false };
+    // Not reached: the snapshot always has the servers.
+    if (decision.kind !== "take") return { kind: "idle", recheckAt: null, why: { rule: "nothing-ready" } };
+    const { model, switching, why } = decision;
+    const queue = modelQueueName(model);
+    const needsClaim = model !== loadedModel && this.#options.policy === "affinity";
+    if (!needsClaim) return { kind: "take", model, queue, switching, claimed: false, why };
     const claimed = await this.#claim(
       decision.model,
       slotId,
@@ -111,8 +118,8 @@ export class JobScheduler {
       decision.helpersAllowed,
     );
     // Refused: other slots got there first; the caller decides again with fresh numbers.
-    if (!claimed) return { kind: "idle", recheckAt: now };
-    return { kind: "take", model: decision.model, queue, switching: decision.switching, claimed: true };
+    if (!claimed) return { kind: "idle", recheckAt: now, why: { rule: "claim-refused", model } };
+    return { kind: "take", model, queue, switching, claimed: true, why };
   }
 
   /** What a slot's engine measured of a completed job: the model's typical times, for later switch decisions. */

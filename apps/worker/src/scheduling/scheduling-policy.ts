@@ -44,6 +44,11 @@ export function holdersFinishMs(queue: QueueSnapshot, now: number): number | nul
   return current + Math.ceil(unclaimed / running) * jobMs;
 }
 
+/** When a switching slot would finish one of the model's jobs (ms from now), with the margin; null when unknown. */
+function switchFinishMs({ loadMs, jobMs }: QueueSnapshot): number | null {
+  return loadMs === null || jobMs === null ? null : jobMs + TAIL_LOAD_MARGIN * loadMs;
+}
+
 /**
  * The tail rule: an idle slot takes a model's last job when its holders would finish it later than
  * the slot can (its load, then the job) by `TAIL_LOAD_MARGIN` loads. With WanGP's minute-long loads
@@ -52,8 +57,8 @@ export function holdersFinishMs(queue: QueueSnapshot, now: number): number | nul
  */
 export function tailWorthSwitching(queue: QueueSnapshot, now: number): boolean {
   const finish = holdersFinishMs(queue, now);
-  if (finish === null || queue.loadMs === null || queue.jobMs === null) return false;
-  return finish > queue.jobMs + TAIL_LOAD_MARGIN * queue.loadMs;
+  const switchFinish = switchFinishMs(queue);
+  return finish !== null && switchFinish !== null && finish > switchFinish;
 }
 
 export interface SchedulingInput {
@@ -71,13 +76,41 @@ export interface SchedulingInput {
   backlogPerSlot: number;
 }
 
+/**
+ * Which rule sent a slot to a queue: its own model's (`own`), the wait bound (`wait-bound`), a
+ * backlog beyond what the model's slots clear (`backlog`), the tail rule (`tail`), FIFO (`oldest`).
+ */
+export type TakeRule = "own" | "wait-bound" | "backlog" | "tail" | "oldest";
+
+/** A model with ready jobs that an idle slot left to the slots on it, and the numbers it judged by. */
+export interface LeftBacklog {
+  model: string;
+  ready: number;
+  /** Slots on it: serving it, or claimed it. */
+  helpers: number;
+  /** When its slots would finish its last unclaimed job (ms from now); null when unknown. */
+  holdersFinishMs: number | null;
+  /** What `holdersFinishMs` must exceed for a switch (a load, the job, the margin); null when unknown. */
+  switchFinishMs: number | null;
+}
+
+/**
+ * Why a slot stays idle (the slot's debug log carries it: what an operator asks when a slot idles
+ * beside a queue with jobs): no queue has a job it can start, every ready job is left to the slots
+ * on its model, or other slots claimed the switch first.
+ */
+export type IdleReason =
+  | { rule: "nothing-ready" }
+  | { rule: "left-to-holders"; models: LeftBacklog[] }
+  | { rule: "claim-refused"; model: string };
+
 export type SchedulingDecision =
   /** Fetch from this model's queue. `helpersAllowed`: the most slots this backlog justifies (claims). */
-  | { kind: "take"; model: string; switching: boolean; helpersAllowed: number }
+  | { kind: "take"; model: string; switching: boolean; helpersAllowed: number; why: TakeRule }
   /** Servers are needed to decide (a switch is possible): read the slot registry and decide again. */
   | { kind: "need-servers" }
   /** Nothing to do now; decide again at `recheckAt` (epoch ms) at the latest, or on a wake-up. */
-  | { kind: "idle"; recheckAt: number | null };
+  | { kind: "idle"; recheckAt: number | null; why: IdleReason };
 
 function earliest(times: Iterable<number | null>): number | null {
   let best: number | null = null;
@@ -85,7 +118,11 @@ function earliest(times: Iterable<number | null>): number | null {
   return best;
 }
 
-function idle(input: SchedulingInput, ready: readonly QueueSnapshot[]): SchedulingDecision {
+function idle(
+  input: SchedulingInput,
+  ready: readonly QueueSnapshot[],
+  why: IdleReason = { rule: "nothing-ready" },
+): SchedulingDecision {
   // Wake up when a delayed retry becomes ready, or when a waiting job will pass the wait bound (one
   // already past it is served by another slot: the registry's TTL and the idle recheck cover that slot dying).
   const overdueAt = ready.map((q) =>
@@ -93,7 +130,7 @@ function idle(input: SchedulingInput, ready: readonly QueueSnapshot[]): Scheduli
   );
   const delayed = input.queues.map((q) => (q.blocked ? null : q.nextDelayedAt));
   const recheckAt = earliest([...overdueAt, ...delayed]);
-  return { kind: "idle", recheckAt: recheckAt === null ? null : Math.max(recheckAt, input.now + 1) };
+  return { kind: "idle", recheckAt: recheckAt === null ? null : Math.max(recheckAt, input.now + 1), why };
 }
 
 /** Plain FIFO (benchmark baseline): the queue whose head job is oldest, whatever is loaded. */
@@ -105,6 +142,7 @@ function decideFifo(input: SchedulingInput, ready: readonly QueueSnapshot[]): Sc
     model: oldest.model,
     switching: input.loadedModel !== null && oldest.model !== input.loadedModel,
     helpersAllowed: Number.POSITIVE_INFINITY,
+    why: "oldest",
   };
 }
 
@@ -131,26 +169,47 @@ function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[])
   const tail = (q: QueueSnapshot) => !beyondHolders(q) && tailWorthSwitching(q, input.now);
   const allowed = (q: QueueSnapshot) =>
     tail(q) ? helpers(q) + 1 : Math.max(1, Math.ceil(q.ready / backlogPerSlot));
-  const switchTo = (q: QueueSnapshot): SchedulingDecision => ({
+  const switchTo = (q: QueueSnapshot, why: TakeRule): SchedulingDecision => ({
     kind: "take",
     model: q.model,
     switching: loadedModel !== null,
     helpersAllowed: allowed(q),
+    why,
   });
 
   const starving = overdue
     .filter((q) => helpers(q) === 0)
     .sort((a, b) => (b.headAgeMs ?? 0) - (a.headAgeMs ?? 0))[0];
-  if (starving) return switchTo(starving);
+  if (starving) return switchTo(starving, "wait-bound");
   if (own)
-    return { kind: "take", model: own.model, switching: false, helpersAllowed: Number.POSITIVE_INFINITY };
+    return {
+      kind: "take",
+      model: own.model,
+      switching: false,
+      helpersAllowed: Number.POSITIVE_INFINITY,
+      why: "own",
+    };
 
   const pressure = (q: QueueSnapshot) =>
     (q.ready - helpers(q) * backlogPerSlot) * (1 + (q.headAgeMs ?? 0) / maxWaitMs);
   const needy = others
     .filter((q) => beyondHolders(q) || tail(q))
     .sort((a, b) => pressure(b) - pressure(a) || (b.headAgeMs ?? 0) - (a.headAgeMs ?? 0))[0];
-  return needy ? switchTo(needy) : idle(input, ready);
+  if (needy) return switchTo(needy, beyondHolders(needy) ? "backlog" : "tail");
+  return idle(input, ready, {
+    rule: "left-to-holders",
+    models: others.map((q) => leftBacklog(q, helpers(q), input.now)),
+  });
+}
+
+function leftBacklog(queue: QueueSnapshot, helpers: number, now: number): LeftBacklog {
+  return {
+    model: queue.model,
+    ready: queue.ready,
+    helpers,
+    holdersFinishMs: holdersFinishMs(queue, now),
+    switchFinishMs: switchFinishMs(queue),
+  };
 }
 
 /** Which queue a slot fetches from next (pure: the Redis reads happen in JobScheduler). */
