@@ -71,7 +71,7 @@ export class WorkSignal {
 
   constructor(redis: Redis, keys: FarmKeys) {
     if (!("wgpAnnounceWork" in redis)) {
-      redis.defineCommand("wgpAnnounceWork", { numberOfKeys: 5, lua: ANNOUNCE_WORK_SCRIPT });
+      redis.defineCommand("wgpAnnounceWork", { numberOfKeys: 6, lua: ANNOUNCE_WORK_SCRIPT });
     }
     this.#redis = redis;
     this.#keys = keys;
@@ -105,6 +105,7 @@ export class WorkSignal {
           this.#keys.serving(model),
           idleRosterKey(this.#keys),
           idleRosterKey(this.#keys, model),
+          workBroadcastKey(this.#keys),
           MAX_ENTRIES,
           reason,
           JSON.stringify([model]),
@@ -114,6 +115,8 @@ export class WorkSignal {
           MAX_NAMED_TASKS,
           INBOX_MAX_ENTRIES,
           INBOX_TTL_MS,
+          // The inbox key of a process is this, then its id: one rule, `workInboxKey`.
+          workInboxKey(this.#keys, ""),
         ),
       ),
     );

@@ -3,7 +3,7 @@
  * KEYS[1] the work stream, KEYS[2] the queue's delayed zset (or KEYS[1] when no task is named),
  * KEYS[3] the model's serving slots (zset slot → expiry ms), KEYS[4] the idle roster (zset process →
  * expiry ms: processes with an idle slot), KEYS[5] the model's idle roster (processes with an idle
- * slot that holds the model)
+ * slot that holds the model), KEYS[6] the stream every reader blocks on
  * ARGV[1] max length (approximate), ARGV[2] reason, ARGV[3] models (JSON list), ARGV[4] task ids
  * (JSON list, may be empty), ARGV[5] count of tasks, ARGV[6] hops (times the entry was passed on),
  * ARGV[7] the most tasks an entry that names processes may count
@@ -18,8 +18,8 @@
  * and the entries of one import would all name the same processes (the roster's first).
  * KEYS[1] keeps every entry (the farm's record of them); readers block on copies instead, so that an
  * entry wakes only the processes it concerns: an entry that names processes is copied to each named
- * process's own stream (KEYS[1]:to:<process id>, short, expiring with ARGV[9] ms after its last
- * entry), any other to the stream every reader blocks on (KEYS[1]:all). ARGV[8]: the most entries a
+ * process's own stream (ARGV[10] then the process id; short, expiring ARGV[9] ms after its last
+ * entry), any other to the stream every reader blocks on (KEYS[6]). ARGV[8]: the most entries a
  * process's stream keeps.
  */
 export const ANNOUNCE_WORK_SCRIPT = `
@@ -71,12 +71,12 @@ end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 if chosen and #chosen > 0 then
   for _, process in ipairs(chosen) do
-    local inbox = KEYS[1] .. ':to:' .. process
+    local inbox = ARGV[10] .. process
     redis.call('XADD', inbox, 'MAXLEN', '~', ARGV[8], '*', unpack(fields))
     redis.call('PEXPIRE', inbox, ARGV[9])
   end
 else
-  redis.call('XADD', KEYS[1] .. ':all', 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 end
 return id
 `;
