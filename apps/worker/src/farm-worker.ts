@@ -222,6 +222,7 @@ export class FarmWorker {
         policy: options.schedulingPolicy,
         maxWaitMs: options.maxWaitMs,
         backlogPerSlot: options.switchBacklogPerSlot,
+        slotStatusTtlMs: options.slotStatusTtlMs,
       }),
       wake,
       models,

@@ -70,16 +70,41 @@ describe("the scheduling policy", () => {
     });
   });
 
-  it("goes to the model under most pressure when its own queue is empty", () => {
+  it("goes to another model with a backlog beyond its slots when its own queue is empty, drawn by the room each has", () => {
     const queues = [queue("t2v", 0), queue("i2v", 3, 5_000), queue("vace_14B", 8, 1_000)];
-    expect(decideNextQueue(input("t2v", queues, {}))).toMatchObject({
+    // No slot on either: room for 2 on i2v (3 jobs), 4 on vace (8 jobs): draws below 2/6 go to i2v.
+    const draw = (random: number, servers: Record<string, number>) =>
+      decideNextQueue({ ...input("t2v", queues, servers), random: () => random });
+    expect(draw(0.9, {})).toMatchObject({
       kind: "take",
       model: "vace_14B",
       helpersAllowed: 4,
+      why: "backlog",
     });
-    // Two slots already on vace leave 8 - 2·2 = 4 jobs for a third; i2v, unserved, has 3 (older: weighs a bit more).
-    expect(decideNextQueue(input("t2v", queues, { vace_14B: 2 }))).toMatchObject({ model: "vace_14B" });
-    expect(decideNextQueue(input("t2v", queues, { vace_14B: 3 }))).toMatchObject({ model: "i2v" });
+    expect(draw(0.3, {})).toMatchObject({ kind: "take", model: "i2v", helpersAllowed: 2 });
+    // A model no slot is on comes first: its jobs would otherwise wait for the others to run out.
+    expect(draw(0.9, { vace_14B: 2 })).toMatchObject({ model: "i2v" });
+    // Four slots on vace clear its 8 jobs at 2 each: i2v is the one left.
+    expect(draw(0.9, { vace_14B: 4, i2v: 1 })).toMatchObject({ model: "i2v" });
+  });
+
+  it("sends no more slots to a model than its share of the farm's slots, in proportion to its work", () => {
+    const queues = [queue("t2v", 0, null, { running: 6 }), queue("vace_14B", 12, 1_000)];
+    // 10 slots, 18 jobs left: vace's 12 call for 7 (the backlog rule alone: 6 of them; here the smaller).
+    const decide = (servers: Record<string, number>, slots: number) =>
+      decideNextQueue({ ...input("t2v", queues, servers), slots, random: () => 0 });
+    expect(decide({}, 10)).toMatchObject({ model: "vace_14B", helpersAllowed: 6 });
+    // 4 slots: vace's share is 3 (12 of 18 jobs); a fourth on it would take t2v's share.
+    expect(decide({}, 4)).toMatchObject({ model: "vace_14B", helpersAllowed: 3 });
+    // Times known: a t2v job takes 4 times a vace one, so t2v's 6 jobs are 2/3 of the work: vace gets 2 of 4.
+    const timed = [
+      queue("t2v", 0, null, { running: 6, jobMs: 4_000, loadMs: 300 }),
+      queue("vace_14B", 12, 1_000, { jobMs: 1_000, loadMs: 300 }),
+    ];
+    expect(decideNextQueue({ ...input("t2v", timed, {}), slots: 4 })).toMatchObject({
+      model: "vace_14B",
+      helpersAllowed: 2,
+    });
   });
 
   it("leaves a backlog that the slots on it can clear, and says when to look again", () => {
@@ -136,6 +161,17 @@ describe("the scheduling policy", () => {
     // One job claimed by a switching slot: the other goes to a holder 1.5 s into its job (2.5 s < 2.6 s).
     const claimed = queue("vace_14B", 2, 1_000, { ...short, claims: 1, tailStartedAt: NOW - 1_500 });
     expect(tailWorthSwitching(claimed, NOW)).toBe(false);
+  });
+
+  it("of two tails worth a switch, takes the one whose slots would end last", () => {
+    const short = { loadMs: 300, jobMs: 2_000, tailStartedAt: NOW - 100 };
+    // i2v: 2 slots, 2 jobs ready (one round: ends at 3.9 s); vace: 2 slots, 4 ready (two rounds: 5.9 s).
+    const i2v = queue("i2v", 2, 1_000, { ...short, running: 2 });
+    const vace = queue("vace_14B", 4, 1_000, { ...short, running: 2 });
+    expect(decideNextQueue(input("t2v", [i2v, vace], { i2v: 2, vace_14B: 2 }))).toMatchObject({
+      model: "vace_14B",
+      why: "tail",
+    });
   });
 
   it("keeps --switch-backlog-per-slot alone while a model's times are unknown", () => {

@@ -10,6 +10,9 @@ import {
 } from "./scheduling-policy.js";
 import { CLAIM_SWITCH_SCRIPT } from "./scripts/claim-switch.js";
 
+/** The slot registry's own default. */
+const DEFAULT_SLOT_STATUS_TTL_MS = 15_000;
+
 interface SchedulerCommands {
   wgpClaimSwitch(...keysAndArgs: (string | number)[]): Promise<number>;
 }
@@ -20,6 +23,8 @@ export interface JobSchedulerOptions {
   backlogPerSlot: number;
   /** How long a switch claim holds when its slot never confirms it (a claim lives for milliseconds otherwise). */
   claimTtlMs?: number;
+  /** A slot that has not published its status for this long is not counted among the farm's slots. */
+  slotStatusTtlMs?: number;
 }
 
 /** Where a slot should fetch next, or why not now. */
@@ -32,6 +37,8 @@ export interface FarmSnapshot {
   queues: QueueSnapshot[];
   /** Other live slots holding each model. */
   serving: Map<string, number>;
+  /** The farm's live slots, the reader included. */
+  liveSlots: number;
 }
 
 /**
@@ -61,8 +68,10 @@ export class JobScheduler {
   }
 
   async snapshot(models: readonly string[], now = Date.now(), selfSlotId = ""): Promise<FarmSnapshot> {
-    const entries = await this.#backlog.read(models, now, selfSlotId);
+    const liveSince = now - (this.#options.slotStatusTtlMs ?? DEFAULT_SLOT_STATUS_TTL_MS);
+    const { entries, liveSlots } = await this.#backlog.readFarm(models, now, selfSlotId, liveSince);
     return {
+      liveSlots,
       queues: entries.map((entry) => ({
         model: entry.model,
         queue: entry.queue,
@@ -93,8 +102,9 @@ export class JobScheduler {
 
   async #next(slotId: string, loadedModel: string | null, models: readonly string[]): Promise<NextWork> {
     const now = Date.now();
-    const { queues, serving } = await this.snapshot(models, now, slotId);
+    const { queues, serving, liveSlots } = await this.snapshot(models, now, slotId);
     const input = {
+      slots: liveSlots,
       policy: this.#options.policy,
       loadedModel,
       queues,

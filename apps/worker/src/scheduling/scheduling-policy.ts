@@ -1,4 +1,5 @@
 import type { SchedulingPolicyName } from "../worker-options.js";
+import { WorkShares } from "./work-shares.js";
 
 /** One model queue as the scheduler sees it at a moment. */
 export interface QueueSnapshot {
@@ -74,6 +75,10 @@ export interface SchedulingInput {
   now: number;
   maxWaitMs: number;
   backlogPerSlot: number;
+  /** The farm's live slots, this one included (their share of each model's work); unknown: 0 or absent. */
+  slots?: number;
+  /** Draws in [0, 1) for `WorkShares.pick` (default Math.random; tests fix it). */
+  random?: () => number;
 }
 
 /**
@@ -150,10 +155,12 @@ function decideFifo(input: SchedulingInput, ready: readonly QueueSnapshot[]): Sc
  * Model affinity. In order:
  * 1. a job that waited past `maxWaitMs` in a queue no slot serves: switch to it (the wait bound);
  * 2. the loaded model's queue, while it has jobs (no reload);
- * 3. the model under most pressure (its backlog beyond what its slots clear, weighted by the age of
- *    its head job), but only if the slots already on it leave more than `backlogPerSlot` jobs each,
- *    or if they would finish its last job later than this slot could (`tailWorthSwitching`; one
- *    slot at a time, so that the next decides on the backlog that one leaves);
+ * 3. another model, if the slots already on it leave more than `backlogPerSlot` jobs each (and then
+ *    no more slots than its share of the farm's slots, in proportion to its work left:
+ *    `WorkShares`), or if they would finish its last job later than this slot could
+ *    (`tailWorthSwitching`; one slot at a time, so that the next decides on the backlog that one
+ *    leaves); a backlog first, drawn in proportion to the slots each may still take
+ *    (`WorkShares.pick`), else the tail whose slots would finish last;
  * 4. else idle: a backlog that the slots on it can clear is left to them.
  */
 function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[]): SchedulingDecision {
@@ -167,8 +174,9 @@ function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[])
   const helpers = (q: QueueSnapshot) => (input.servers?.get(q.model) ?? 0) + q.claims;
   const beyondHolders = (q: QueueSnapshot) => q.ready > helpers(q) * backlogPerSlot;
   const tail = (q: QueueSnapshot) => !beyondHolders(q) && tailWorthSwitching(q, input.now);
+  const shares = new WorkShares(input.queues, input.slots ?? 0);
   const allowed = (q: QueueSnapshot) =>
-    tail(q) ? helpers(q) + 1 : Math.max(1, Math.ceil(q.ready / backlogPerSlot));
+    tail(q) ? helpers(q) + 1 : Math.max(1, Math.min(Math.ceil(q.ready / backlogPerSlot), shares.slotsFor(q)));
   const switchTo = (q: QueueSnapshot, why: TakeRule): SchedulingDecision => ({
     kind: "take",
     model: q.model,
@@ -190,12 +198,12 @@ function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[])
       why: "own",
     };
 
-  const pressure = (q: QueueSnapshot) =>
-    (q.ready - helpers(q) * backlogPerSlot) * (1 + (q.headAgeMs ?? 0) / maxWaitMs);
-  const needy = others
-    .filter((q) => beyondHolders(q) || tail(q))
-    .sort((a, b) => pressure(b) - pressure(a) || (b.headAgeMs ?? 0) - (a.headAgeMs ?? 0))[0];
-  if (needy) return switchTo(needy, beyondHolders(needy) ? "backlog" : "tail");
+  const backlog = shares.pick(others.filter(beyondHolders), helpers, allowed, input.random ?? Math.random);
+  if (backlog) return switchTo(backlog, "backlog");
+  // The tail whose slots would end last: where one more slot shortens the farm's makespan most.
+  const finish = (q: QueueSnapshot) => holdersFinishMs(q, input.now) ?? 0;
+  const lastTail = others.filter(tail).sort((a, b) => finish(b) - finish(a))[0];
+  if (lastTail) return switchTo(lastTail, "tail");
   return idle(input, ready, {
     rule: "left-to-holders",
     models: others.map((q) => leftBacklog(q, helpers(q), input.now)),

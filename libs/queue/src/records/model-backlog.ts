@@ -79,7 +79,20 @@ export class ModelBacklog {
 
   /** `selfSlotId`: a slot reading for itself is not counted among the slots serving its model. */
   async read(models: readonly string[], now = Date.now(), selfSlotId = ""): Promise<ModelBacklogEntry[]> {
-    if (models.length === 0) return [];
+    return (await this.readFarm(models, now, selfSlotId)).entries;
+  }
+
+  /**
+   * `read`, with the farm's live slots: those that published their status since `liveSinceMs` (the
+   * slot status TTL ago; the reader included). Still one script call.
+   */
+  async readFarm(
+    models: readonly string[],
+    now = Date.now(),
+    selfSlotId = "",
+    liveSinceMs = now,
+  ): Promise<{ entries: ModelBacklogEntry[]; liveSlots: number }> {
+    if (models.length === 0) return { entries: [], liveSlots: 0 };
     const keys: string[] = [];
     const perModel: string[] = [];
     for (const model of models) {
@@ -96,15 +109,16 @@ export class ModelBacklog {
       // The queue's own prefix, from which the script builds job keys.
       perModel.push(queue[""] as string, model);
     }
-    keys.push(this.#keys.modelTimings);
+    keys.push(this.#keys.modelTimings, this.#keys.slots);
     const flat = await (this.#redis as unknown as BacklogCommand).wgpModelBacklog(
       keys.length,
       ...keys,
       now,
       selfSlotId,
+      liveSinceMs,
       ...perModel,
     );
-    return models.map((model, i) => {
+    const entries = models.map((model, i) => {
       const [ready, head, nextDelayed, blocked, claims, serving, loadMs, jobMs, running, tailStart] =
         flat.slice(i * FIELDS_PER_MODEL, (i + 1) * FIELDS_PER_MODEL);
       return {
@@ -122,5 +136,6 @@ export class ModelBacklog {
         tailStartedAt: msOrNull(tailStart),
       };
     });
+    return { entries, liveSlots: Number(flat.at(-1)) };
   }
 }

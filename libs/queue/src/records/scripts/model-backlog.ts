@@ -2,26 +2,29 @@
  * Every model queue's state in one round trip, read-only except for pruning expired switch claims
  * and serving entries. Per model, 7 keys: wait (list), prioritized (zset), delayed (zset), meta
  * (hash), active (list), the model's switch claims (zset slot → expiry ms), the slots serving it
- * (zset slot → expiry ms); after them, one last key: the models' timings (hash, `ModelBacklog.recordJob`).
- * ARGV[1] now (ms), ARGV[2] the reading slot's id (not counted as serving; "" for none), then per
- * model its job key prefix (`<prefix>:<queue>:`) and its name.
+ * (zset slot → expiry ms); after them, two last keys: the models' timings (hash, `ModelBacklog.recordJob`)
+ * and the farm's slot index (zset slot → last publish ms).
+ * ARGV[1] now (ms), ARGV[2] the reading slot's id (not counted as serving; "" for none), ARGV[3] the
+ * oldest publish time of a live slot (ms), then per model its job key prefix (`<prefix>:<queue>:`)
+ * and its name.
  * Returns per model {ready, head job timestamp or "", next delayed ready time or "", blocked 0|1,
  * claims, serving, typical load ms or "", typical job ms or "", running, tail start or ""}, flattened:
  * `running` is the model's jobs being run; `tail start` is when the running job started whose slot
  * takes the last ready job that no claimant takes, if no other slot helps (the ready jobs go to the running slots in the
  * order they started theirs: BullMQ pushes a job it hands out to the active list's left end).
+ * After the models, one last value: the farm's live slots (published since ARGV[3]).
  * BullMQ takes from the wait list's right end first, then the lowest prioritized score; a delayed
  * job's score is its ready time × 0x1000 (+ a counter), and it is promoted by the next fetch.
  */
 export const MODEL_BACKLOG_SCRIPT = `
 local now = tonumber(ARGV[1])
-local timings = KEYS[#KEYS]
+local timings, slotIndex = KEYS[#KEYS - 1], KEYS[#KEYS]
 local out = {}
-for m = 0, (#KEYS - 1) / 7 - 1 do
+for m = 0, (#KEYS - 2) / 7 - 1 do
   local k = m * 7
   local wait, prioritized, delayed, meta, active, claimsKey, servingKey =
     KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[k + 6], KEYS[k + 7]
-  local jobPrefix, model = ARGV[2 * m + 3], ARGV[2 * m + 4]
+  local jobPrefix, model = ARGV[2 * m + 4], ARGV[2 * m + 5]
   local waiting = redis.call('LLEN', wait) + redis.call('ZCARD', prioritized)
   local due = redis.call('ZCOUNT', delayed, 0, (now + 1) * 0x1000 - 1)
   local firstDelayed = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
@@ -75,6 +78,7 @@ for m = 0, (#KEYS - 1) / 7 - 1 do
   table.insert(out, running)
   table.insert(out, tailStart)
 end
+table.insert(out, redis.call('ZCOUNT', slotIndex, ARGV[3], '+inf'))
 return out
 `;
 
