@@ -78,8 +78,11 @@ function group<T>(items: readonly T[], key: (item: T) => string): Map<string, T[
 
 /** The cause of a slot's interval without a job: its first idle decision inside it. */
 function causeOf(decisions: readonly DecisionRecord[], from: number, to: number): IdleCause {
-  const first = decisions.find((d) => d.kind === "idle" && d.t > from && d.t < to);
-  return first?.kind === "idle" ? first.why.rule : "deciding";
+  // A partial view's idle is followed at once by the decision on every queue: it is part of deciding.
+  const first = decisions.find(
+    (d) => d.kind === "idle" && d.why.rule !== "partial-view" && d.t > from && d.t < to,
+  );
+  return first?.kind === "idle" && first.why.rule !== "partial-view" ? first.why.rule : "deciding";
 }
 
 function medianOrNull(values: readonly number[]): number | null {

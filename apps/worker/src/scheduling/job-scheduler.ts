@@ -93,18 +93,29 @@ export class JobScheduler {
    * Decides, and claims the model when the decision loads a model that is not the slot's. The slots
    * of one process decide one at a time, so that each sees the claims of the others.
    */
-  next(slotId: string, loadedModel: string | null, models: readonly string[]): Promise<NextWork> {
-    const decision = this.#deciding.then(() => this.#next(slotId, loadedModel, models));
+  next(
+    slotId: string,
+    loadedModel: string | null,
+    models: readonly string[],
+    partial = false,
+  ): Promise<NextWork> {
+    const decision = this.#deciding.then(() => this.#next(slotId, loadedModel, models, partial));
     // Only the order matters here: the caller gets the decision, failure included.
     this.#deciding = decision.catch(() => undefined);
     return decision;
   }
 
-  async #next(slotId: string, loadedModel: string | null, models: readonly string[]): Promise<NextWork> {
+  async #next(
+    slotId: string,
+    loadedModel: string | null,
+    models: readonly string[],
+    partial: boolean,
+  ): Promise<NextWork> {
     const now = Date.now();
     const { queues, serving, liveSlots } = await this.snapshot(models, now, slotId);
     const input = {
       slots: liveSlots,
+      partial,
       policy: this.#options.policy,
       loadedModel,
       queues,
@@ -115,8 +126,6 @@ export class JobScheduler {
     };
     const decision: SchedulingDecision = decideNextQueue(input);
     if (decision.kind === "idle") return decision;
-    // Not reached: the snapshot always has the servers.
-    if (decision.kind !== "take") return { kind: "idle", recheckAt: null, why: { rule: "nothing-ready" } };
     const { model, switching, why } = decision;
     const queue = modelQueueName(model);
     const needsClaim = model !== loadedModel && this.#options.policy === "affinity";

@@ -45,6 +45,18 @@ export function holdersFinishMs(queue: QueueSnapshot, now: number): number | nul
   return current + Math.ceil(unclaimed / running) * jobMs;
 }
 
+/**
+ * The unclaimed jobs of the holders' last round: the ones the tail rule is about. They end together
+ * (each on the holder that takes it), so as many slots may switch for them at once as there are of
+ * them; one at a time made slots that decided on one snapshot refuse each other, and the refused
+ * one's job became some holder's extra round.
+ */
+export function lastRoundJobs(queue: QueueSnapshot): number {
+  const unclaimed = queue.ready - queue.claims;
+  if (unclaimed <= 0 || queue.running === 0) return 0;
+  return ((unclaimed - 1) % queue.running) + 1;
+}
+
 /** When a switching slot would finish one of the model's jobs (ms from now), with the margin; null when unknown. */
 function switchFinishMs({ loadMs, jobMs }: QueueSnapshot): number | null {
   return loadMs === null || jobMs === null ? null : jobMs + TAIL_LOAD_MARGIN * loadMs;
@@ -67,14 +79,16 @@ export interface SchedulingInput {
   /** The model this slot's engine holds, or null (fresh or restarted engine). */
   loadedModel: string | null;
   queues: readonly QueueSnapshot[];
-  /**
-   * Other live slots that hold each model loaded (they take its jobs without a switch). Only needed
-   * when the decision may switch models; undefined means "not read yet".
-   */
-  servers: ReadonlyMap<string, number> | undefined;
+  /** Other live slots that hold each model loaded (they take its jobs without a switch). */
+  servers: ReadonlyMap<string, number>;
   now: number;
   maxWaitMs: number;
   backlogPerSlot: number;
+  /**
+   * The queues are only those of the models whose work woke the slot (the others not read): a switch
+   * is then decided only for a model no slot is on, one slot at a time.
+   */
+  partial?: boolean;
   /** The farm's live slots, this one included (their share of each model's work); unknown: 0 or absent. */
   slots?: number;
   /** Draws in [0, 1) for `WorkShares.pick` (default Math.random; tests fix it). */
@@ -107,13 +121,13 @@ export interface LeftBacklog {
 export type IdleReason =
   | { rule: "nothing-ready" }
   | { rule: "left-to-holders"; models: LeftBacklog[] }
-  | { rule: "claim-refused"; model: string };
+  | { rule: "claim-refused"; model: string }
+  /** Decided on the woken models' queues alone, and nothing there could be judged without the others. */
+  | { rule: "partial-view" };
 
 export type SchedulingDecision =
   /** Fetch from this model's queue. `helpersAllowed`: the most slots this backlog justifies (claims). */
   | { kind: "take"; model: string; switching: boolean; helpersAllowed: number; why: TakeRule }
-  /** Servers are needed to decide (a switch is possible): read the slot registry and decide again. */
-  | { kind: "need-servers" }
   /** Nothing to do now; decide again at `recheckAt` (epoch ms) at the latest, or on a wake-up. */
   | { kind: "idle"; recheckAt: number | null; why: IdleReason };
 
@@ -158,8 +172,8 @@ function decideFifo(input: SchedulingInput, ready: readonly QueueSnapshot[]): Sc
  * 3. another model, if the slots already on it leave more than `backlogPerSlot` jobs each (and then
  *    no more slots than its share of the farm's slots, in proportion to its work left:
  *    `WorkShares`), or if they would finish its last job later than this slot could
- *    (`tailWorthSwitching`; one slot at a time, so that the next decides on the backlog that one
- *    leaves); a backlog first, drawn in proportion to the slots each may still take
+ *    (`tailWorthSwitching`; as many slots as the jobs of the holders' last round: `lastRoundJobs`);
+ *    a backlog first, drawn in proportion to the slots each may still take
  *    (`WorkShares.pick`), else the tail whose slots would finish last;
  * 4. else idle: a backlog that the slots on it can clear is left to them.
  */
@@ -168,15 +182,16 @@ function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[])
   const own = ready.find((q) => q.model === loadedModel);
   const others = ready.filter((q) => q.model !== loadedModel);
   const overdue = others.filter((q) => (q.headAgeMs ?? 0) >= maxWaitMs);
-  if ((overdue.length > 0 || !own) && others.length > 0 && input.servers === undefined) {
-    return { kind: "need-servers" };
-  }
-  const helpers = (q: QueueSnapshot) => (input.servers?.get(q.model) ?? 0) + q.claims;
+  const partial = input.partial === true;
+  const helpers = (q: QueueSnapshot) => (input.servers.get(q.model) ?? 0) + q.claims;
   const beyondHolders = (q: QueueSnapshot) => q.ready > helpers(q) * backlogPerSlot;
   const tail = (q: QueueSnapshot) => !beyondHolders(q) && tailWorthSwitching(q, input.now);
   const shares = new WorkShares(input.queues, input.slots ?? 0);
-  const allowed = (q: QueueSnapshot) =>
-    tail(q) ? helpers(q) + 1 : Math.max(1, Math.min(Math.ceil(q.ready / backlogPerSlot), shares.slotsFor(q)));
+  const allowed = (q: QueueSnapshot) => {
+    if (tail(q)) return helpers(q) + lastRoundJobs(q);
+    if (partial) return helpers(q) + 1;
+    return Math.max(1, Math.min(Math.ceil(q.ready / backlogPerSlot), shares.slotsFor(q)));
+  };
   const switchTo = (q: QueueSnapshot, why: TakeRule): SchedulingDecision => ({
     kind: "take",
     model: q.model,
@@ -198,8 +213,12 @@ function decideAffinity(input: SchedulingInput, ready: readonly QueueSnapshot[])
       why: "own",
     };
 
-  const backlog = shares.pick(others.filter(beyondHolders), helpers, allowed, input.random ?? Math.random);
+  // A partial view cannot weigh a model against the others (shares, which tail ends last): it
+  // switches only to a model no slot is on, and one slot at a time; the rest is decided on every queue.
+  const candidates = others.filter((q) => beyondHolders(q) && (!partial || helpers(q) === 0));
+  const backlog = shares.pick(candidates, helpers, allowed, input.random ?? Math.random);
   if (backlog) return switchTo(backlog, "backlog");
+  if (partial) return idle(input, ready, { rule: "partial-view" });
   // The tail whose slots would end last: where one more slot shortens the farm's makespan most.
   const finish = (q: QueueSnapshot) => holdersFinishMs(q, input.now) ?? 0;
   const lastTail = others.filter(tail).sort((a, b) => finish(b) - finish(a))[0];

@@ -207,7 +207,7 @@ export class GpuSlot {
     const known = modelsThisWangpKnows(this.#ctx.models(), this.#engine.readyInfo);
     const woken = wokenFor?.filter((model) => known.includes(model)) ?? [];
     if (woken.length > 0) {
-      const next = await this.#ctx.scheduler.next(this.id, loaded, woken);
+      const next = await this.#ctx.scheduler.next(this.id, loaded, woken, woken.length < known.length);
       if (next.kind === "take") return next;
     }
     return this.#ctx.scheduler.next(this.id, loaded, known);
