@@ -2,6 +2,7 @@ import { ModelBacklog, SlotRegistry } from "@wgp-farm/queue";
 import { testSlotStatus } from "@wgp-farm/testing";
 import { describe, expect, it } from "vitest";
 import { JobScheduler } from "../src/scheduling/job-scheduler.js";
+import { CLAIM_SWITCH_SCRIPT } from "../src/scheduling/scripts/claim-switch.js";
 import { importTasks, type TestFarm, t2vTask, testFarm } from "./support.js";
 
 const MODELS = ["t2v", "vace_14B"];
@@ -55,5 +56,38 @@ describe("the first split of a fresh farm's slots", () => {
   it("gives a model of one or two jobs its slot in the first split (not once the others' slots run out)", async () => {
     const { tf, ids } = await freshFarm("split-small", 6, { t2v: 30, vace_14B: 2 });
     expect(await firstDecisions(tf, ids)).toEqual({ t2v: 5, vace_14B: 1 });
+  });
+
+  it("counts the slots serving a model when the claim is made, not as the decision read them", async () => {
+    // A wave of slots decides on one snapshot; the first ones' claims turn into serving entries
+    // (released once published) before the later ones claim: those must count them.
+    const tf = await testFarm("claim-serving");
+    const { redis, keys } = tf.farm;
+    const now = Date.now();
+    const claim = (slot: string, allowed: number) =>
+      redis.eval(
+        CLAIM_SWITCH_SCRIPT,
+        2,
+        keys.switchClaims("t2v"),
+        keys.serving("t2v"),
+        slot,
+        now + 10_000,
+        now,
+        allowed,
+      );
+    await redis.zadd(
+      keys.serving("t2v"),
+      now + 15_000,
+      "gpu0@a",
+      now + 15_000,
+      "gpu1@a",
+      now - 1,
+      "gpu2@gone",
+    );
+    expect(await claim("gpu3@b", 2)).toBe(0);
+    expect(await claim("gpu3@b", 3)).toBe(1);
+    expect(await claim("gpu4@b", 3)).toBe(0);
+    // A slot already serving the model is not counted against its own claim.
+    expect(await claim("gpu1@a", 3)).toBe(1);
   });
 });

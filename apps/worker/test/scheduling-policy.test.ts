@@ -191,4 +191,24 @@ describe("the scheduling policy", () => {
       switching: true,
     });
   });
+
+  it("on the woken models' queues alone, switches only to a model no slot is on, one slot at a time", () => {
+    const woken = (servers: Record<string, number>) => ({
+      ...input(null, [queue("vace_14B", 40)], servers),
+      partial: true,
+      slots: 100,
+    });
+    expect(decideNextQueue(woken({}))).toEqual({
+      kind: "take",
+      model: "vace_14B",
+      switching: false,
+      helpersAllowed: 1,
+      why: "backlog",
+    });
+    // Slots are on it: how many more it needs depends on every other queue.
+    expect(decideNextQueue(woken({ vace_14B: 3 }))).toMatchObject({
+      kind: "idle",
+      why: { rule: "partial-view" },
+    });
+  });
 });

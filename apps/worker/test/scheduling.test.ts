@@ -137,7 +137,7 @@ describe("scheduling across model queues", () => {
     await eventually(async () =>
       (await tf.farm.redis.zcard(idleRosterKey(tf.farm.keys))) === 1 ? true : undefined,
     );
-    // The backlog script's keys: 7 per model read, then the models' timings.
+    // The backlog script's keys: 7 per model read, then the models' timings and the slot index.
     const backlogReads: string[][] = [];
     const monitor = await tf.farm.redis.duplicate().monitor();
     onCleanup(async () => monitor.disconnect());
@@ -153,8 +153,8 @@ describe("scheduling across model queues", () => {
     const job = await waitForJob(tf, "arrival", modelQueueName("vace_14B"));
     expect(job.returnvalue?.status).toBe("completed");
     const vaceWait = tf.farm.keys.queueKeys(modelQueueName("vace_14B")).wait as string;
-    expect(backlogReads.find((keys) => keys.length === 8)?.[0]).toBe(vaceWait);
+    expect(backlogReads.find((keys) => keys.length === 9)?.[0]).toBe(vaceWait);
     // Deciding again after the job (and on any nudge) reads every queue.
-    expect(backlogReads.some((keys) => keys.length === 7 * MODELS.length + 1)).toBe(true);
+    expect(backlogReads.some((keys) => keys.length === 7 * MODELS.length + 2)).toBe(true);
   });
 });

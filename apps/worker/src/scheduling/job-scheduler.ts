@@ -57,7 +57,7 @@ export class JobScheduler {
 
   constructor(redis: Redis, keys: FarmKeys, options: JobSchedulerOptions) {
     if (!("wgpClaimSwitch" in redis)) {
-      redis.defineCommand("wgpClaimSwitch", { numberOfKeys: 1, lua: CLAIM_SWITCH_SCRIPT });
+      redis.defineCommand("wgpClaimSwitch", { numberOfKeys: 2, lua: CLAIM_SWITCH_SCRIPT });
     }
     this.#redis = redis;
     this.#commands = redis as unknown as SchedulerCommands;
@@ -130,12 +130,7 @@ export class JobScheduler {
     const queue = modelQueueName(model);
     const needsClaim = model !== loadedModel && this.#options.policy === "affinity";
     if (!needsClaim) return { kind: "take", model, queue, switching, claimed: false, why };
-    const claimed = await this.#claim(
-      decision.model,
-      slotId,
-      serving.get(decision.model) ?? 0,
-      decision.helpersAllowed,
-    );
+    const claimed = await this.#claim(decision.model, slotId, decision.helpersAllowed);
     // Refused: other slots got there first; the caller decides again with fresh numbers.
     if (!claimed) return { kind: "idle", recheckAt: now, why: { rule: "claim-refused", model } };
     return { kind: "take", model, queue, switching, claimed: true, why };
@@ -150,14 +145,14 @@ export class JobScheduler {
     await this.#redis.zrem(this.#keys.switchClaims(model), slotId);
   }
 
-  async #claim(model: string, slotId: string, serving: number, allowed: number): Promise<boolean> {
+  async #claim(model: string, slotId: string, allowed: number): Promise<boolean> {
     const now = Date.now();
     const result = await this.#commands.wgpClaimSwitch(
       this.#keys.switchClaims(model),
+      this.#keys.serving(model),
       slotId,
       now + this.#claimTtlMs,
       now,
-      serving,
       Number.isFinite(allowed) ? allowed : 1_000_000,
     );
     return Number(result) === 1;
