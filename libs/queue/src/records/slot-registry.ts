@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { FarmKeys } from "./farm-keys.js";
 import { PUBLISH_SLOT_STATUSES_SCRIPT } from "./scripts/publish-slot-statuses.js";
+import { TurnBatch } from "./turn-batch.js";
 
 /** A running job's progress, as a slot reports it (`job.updateProgress` and the slot status). */
 export const JobProgressSchema = z.object({
@@ -84,6 +85,8 @@ interface PublishStatusesCommand {
 export class SlotRegistry {
   /** The model each slot of this process was last published serving (its `serving` entry). */
   readonly #servingModel = new Map<string, string>();
+  /** Statuses published during this event-loop turn, not yet sent. */
+  readonly #batch = new TurnBatch<SlotStatus>((statuses) => this.#write(statuses));
 
   constructor(
     private readonly redis: Redis,
@@ -96,25 +99,13 @@ export class SlotRegistry {
     }
   }
 
-  /** Statuses published during this event-loop turn, not yet sent. */
-  #batch: { statuses: SlotStatus[]; written: PromiseWithResolvers<void> } | undefined;
-
   /**
    * Publishes the status, and keeps the per-model count of serving slots (`FarmKeys.serving`) current.
    * Statuses published in the same event-loop turn (a process's slots' heartbeats fire together) go
    * in one script call, in the order they were published: one command per process, not per slot.
    */
   publish(status: SlotStatus): Promise<void> {
-    if (!this.#batch) {
-      const batch = { statuses: [] as SlotStatus[], written: Promise.withResolvers<void>() };
-      this.#batch = batch;
-      setImmediate(() => {
-        this.#batch = undefined;
-        this.#write(batch.statuses).then(batch.written.resolve, batch.written.reject);
-      });
-    }
-    this.#batch.statuses.push(status);
-    return this.#batch.written.promise;
+    return this.#batch.add(status);
   }
 
   async #write(statuses: readonly SlotStatus[]): Promise<void> {
