@@ -4,8 +4,10 @@
  * redesign were measured the same way and are kept in farm-sim/before-redesign.json, shown beside.
  *
  *   node test/bench/farm-bench.ts [--quick] [--save-as before] [--slots N] [--models 3,20] [--step-ms S] [--explain]
+ *     [--cpu-prof-dir DIR]
  */
 import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { type BenchRow, printBenchResult } from "./bench-result.ts";
 import {
@@ -28,6 +30,8 @@ const { values } = parseArgs({
     "step-ms": { type: "string" },
     // Where each slot's time went, and why it was idle (farm-sim/schedule-explain.ts), on stderr.
     explain: { type: "boolean", default: false },
+    // Each simulator host process's V8 CPU profile, for farm-sim/cpu-profile-summary.ts.
+    "cpu-prof-dir": { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -47,6 +51,7 @@ const setup = (models: number): FarmSimulationOptions => ({
   idleSeconds: quick ? 5 : 10,
   arrivals: quick ? 10 : 15,
   explain: values.explain === true,
+  cpuProfDir: values["cpu-prof-dir"] && path.resolve(values["cpu-prof-dir"], `${models}-models`),
 });
 
 const results: FarmSimulationResult[] = [];

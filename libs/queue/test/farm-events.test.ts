@@ -2,6 +2,7 @@ import { compareEventIds, FarmConnection, FarmEvents, retryTask } from "@wgp-far
 import { importTestTasks, uniquePrefix } from "@wgp-farm/testing";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { NO_RETRIES, runTasks } from "./support/run-jobs.js";
+import { watchSentCommands } from "./support/sent-commands.js";
 
 let farm: FarmConnection;
 
@@ -56,5 +57,37 @@ describe("FarmEvents", () => {
     expect(compareEventIds("999-0", "1000-0")).toBe(-1);
     expect(compareEventIds("5-10", "5-9")).toBe(1);
     expect(compareEventIds("5-1", "5-1")).toBe(0);
+  });
+
+  it("writes the events recorded in one event-loop turn with one command, in order", async () => {
+    const log = new FarmEvents(farm.redis, farm.keys);
+    // The first call of the script loads it into Redis (a second command): not this test's call.
+    await Promise.all([
+      log.record({ type: "queued", task_id: "warm-1", model: "t2v" }),
+      log.record({ type: "queued", task_id: "warm-2", model: "t2v" }),
+    ]);
+    const before = (await log.lastId()) ?? "0-0";
+    const { sent, stop } = await watchSentCommands(farm.redis);
+    try {
+      await log.record({ type: "started", task_id: "b-1", model: "t2v", slot: "gpu0@h" });
+      await Promise.all([
+        log.record({ type: "progress", task_id: "b-2", model: "t2v", data: { percent: 50 } }),
+        log.record({ type: "completed", task_id: "b-3", model: "t2v" }),
+      ]);
+      await farm.redis.ping();
+      expect(sent.filter((command) => ["xadd", "evalsha", "eval"].includes(command))).toEqual([
+        "xadd",
+        "evalsha",
+      ]);
+    } finally {
+      stop();
+    }
+    const events = await log.after(before, 10);
+    expect(events.map((event) => [event.type, event.task_id, event.state])).toEqual([
+      ["started", "b-1", "active"],
+      ["progress", "b-2", "active"],
+      ["completed", "b-3", "completed"],
+    ]);
+    expect(events[1]?.data).toEqual({ percent: 50 });
   });
 });

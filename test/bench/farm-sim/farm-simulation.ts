@@ -10,7 +10,7 @@
  *    latency (job created → handed to the engine).
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -35,6 +35,7 @@ import type { EngineRecord, VirtualTimings } from "./virtual-engine.ts";
 
 const SIM_HOST = fileURLToPath(new URL("./sim-host.ts", import.meta.url));
 const SLOTS_PER_WORKER = 8;
+export const BUSY_WINDOW_FILE = "busy-window.json";
 
 export interface FarmSimulationOptions {
   slots: number;
@@ -48,6 +49,8 @@ export interface FarmSimulationOptions {
   arrivals: number;
   /** Log every slot's scheduling decisions and explain the busy phase's makespan (schedule-explain.ts). */
   explain?: boolean;
+  /** Write each host process's V8 CPU profile (`<host>.cpuprofile`) into this folder (hosts run as processes only). */
+  cpuProfDir?: string;
 }
 
 export interface FarmSimulationResult {
@@ -225,8 +228,12 @@ interface Farm {
   hosts: SimHost[];
 }
 
-async function startHostProcess(options: SimHostOptions): Promise<SimHost> {
-  const child = spawn(process.execPath, [SIM_HOST, JSON.stringify(options)], {
+async function startHostProcess(options: SimHostOptions, cpuProfDir?: string): Promise<SimHost> {
+  // The profile is written when the host exits (it exits on SIGTERM, at the simulation's end).
+  const profile = cpuProfDir
+    ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${options.host}.cpuprofile`]
+    : [];
+  const child = spawn(process.execPath, [...profile, SIM_HOST, JSON.stringify(options)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -298,7 +305,9 @@ async function startHosts(options: FarmSimulationOptions, farm: Farm, processes:
       explain: options.explain,
     };
     hosts.push(
-      options.hostProcesses === 0 ? await startSimHost(hostOptions) : await startHostProcess(hostOptions),
+      options.hostProcesses === 0
+        ? await startSimHost(hostOptions)
+        : await startHostProcess(hostOptions, options.cpuProfDir),
     );
   }
 }
@@ -330,6 +339,15 @@ async function untilCompleted(farm: Farm, count: number, pollMs: number): Promis
   return performance.timeOrigin + performance.now();
 }
 
+/** The monotonic clock V8's CPU profiles stamp their samples with (µs): the same in every process. */
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** The busy phase on the profiles' clock, for cpu-profile-summary.ts (`busy-window.json` beside them). */
+async function writeBusyWindow(dir: string, window: { fromUs: number; toUs: number }): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, BUSY_WINDOW_FILE), `${JSON.stringify(window)}\n`);
+}
+
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 const perSecond = (delta: RedisDelta, value: number) => value / delta.seconds;
 
@@ -344,6 +362,7 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
     const beforeBusy = await readRedis(redis);
     const cpuBeforeBusy = await readCpu(farm);
     const start = performance.timeOrigin + performance.now();
+    const startUs = monotonicUs();
     await importTasks(farm.conn, tasks);
     const importMs = performance.timeOrigin + performance.now() - start;
     let peakClients = beforeBusy.clients;
@@ -354,6 +373,8 @@ export async function simulateFarm(options: FarmSimulationOptions): Promise<Farm
       }
     })();
     const end = await untilCompleted(farm, tasks.length, 100);
+    if (options.cpuProfDir)
+      await writeBusyWindow(options.cpuProfDir, { fromUs: startUs, toUs: monotonicUs() });
     await sampling;
     const busy = redisDelta(beforeBusy, await readRedis(redis));
     const busyCpu = cpuDelta(cpuBeforeBusy, await readCpu(farm));

@@ -66,6 +66,8 @@ interface Attempt {
   /** performance.now() at the start: the attempt's GPU time is measured on the monotonic clock. */
   startedMono: number;
   fence: PublishFence;
+  /** The task's output folder, as the check alongside the engine resolved it (the manifest names it). */
+  target?: Promise<string>;
 }
 
 class Stopped extends Error {
@@ -238,9 +240,8 @@ export class JobRunner {
       (request) => request && stopJob(stop, { kind: "cancel", reason: request.reason }),
       (error: unknown) => this.#logger.debug({ err: error }, "reading the cancel flag failed"),
     );
-    publisher
-      .targetOf(work.outputSubDir)
-      .catch((error: unknown) => stopJob(stop, { kind: "invalid", error }));
+    attempt.target = publisher.targetOf(work.outputSubDir);
+    attempt.target.catch((error: unknown) => stopJob(stop, { kind: "invalid", error }));
     const gpuName = slot.gpuName ? ` ${slot.gpuName}` : "";
     progress.log(`attempt ${held.job.attemptsStarted} on ${slot.slotId} (GPU ${slot.gpuIndex}${gpuName})`);
     for (const note of work.notes) progress.log(note);
@@ -277,13 +278,14 @@ export class JobRunner {
   }
 
   async #publish(
-    { held, work, staged, startedAt, fence }: Attempt,
+    { held, work, staged, startedAt, fence, target }: Attempt,
     result: ResultMessage,
   ): Promise<ResultSummary> {
     const { publisher } = this.#ctx;
     const { plan: slot, engine } = this.#slot;
     const { job } = held;
-    const outputDir = await publisher.targetOf(work.outputSubDir);
+    // Resolved once more, through the symlinks as they are then, right before the rename (`publish`).
+    const outputDir = await (target ?? publisher.targetOf(work.outputSubDir));
     const files = await publisher.describe(staged, result.files);
     const previews = await makePreviews(staged.filesDir, files, { logger: this.#slot.logger });
     const notes = [

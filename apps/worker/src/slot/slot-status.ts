@@ -24,9 +24,49 @@ interface CurrentJob {
 const PROGRESS_PUBLISH_MS = 1_000;
 
 /**
+ * One timer per period for every slot of the process: the slots publish on it in the same
+ * event-loop turn, which the registry sends as one write (a host's eight slots reporting progress:
+ * one script call a second, not eight).
+ */
+class SharedTick {
+  static readonly #byPeriod = new Map<number, SharedTick>();
+  readonly #periodMs: number;
+  readonly #listeners = new Set<() => void>();
+  #timer: NodeJS.Timeout | undefined;
+
+  private constructor(periodMs: number) {
+    this.#periodMs = periodMs;
+  }
+
+  static every(periodMs: number): SharedTick {
+    let tick = SharedTick.#byPeriod.get(periodMs);
+    if (!tick) {
+      tick = new SharedTick(periodMs);
+      SharedTick.#byPeriod.set(periodMs, tick);
+    }
+    return tick;
+  }
+
+  /** Calls `listener` on every tick until the function returned is called. */
+  add(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    this.#timer ??= setInterval(() => {
+      for (const each of [...this.#listeners]) each();
+    }, this.#periodMs);
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size > 0) return;
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    };
+  }
+}
+
+/**
  * What one slot publishes about itself (state, model, running job and its progress, counters, last
  * error), kept up to date and written to the slot registry: on every change of state, at most once a
- * second for progress, and on a heartbeat so that the status outlives its TTL while the slot lives.
+ * second for progress, and on a heartbeat so that the status outlives its TTL while the slot lives
+ * (progress and heartbeats on timers shared by the process's slots, so that their writes go together).
  * Writes are chained so that they land in order.
  */
 export class SlotStatusBoard {
@@ -41,8 +81,9 @@ export class SlotStatusBoard {
   readonly #counters = { jobs_done: 0, jobs_failed: 0, engine_restarts: 0, model_switches: 0, busy_ms: 0 };
   #lastError: SlotStatus["last_error"] = null;
   readonly #startedAt = new Date().toISOString();
-  #heartbeat: NodeJS.Timeout | undefined;
-  #progressTimer: NodeJS.Timeout | undefined;
+  /** Stop the heartbeat, and the pending progress publish. */
+  #stopHeartbeat: (() => void) | undefined;
+  #stopProgressTick: (() => void) | undefined;
   #publishing: Promise<void> = Promise.resolve();
 
   constructor(plan: SlotPlan, ctx: SlotStatusContext, logger: Logger, gpuName: () => string | null) {
@@ -68,9 +109,10 @@ export class SlotStatusBoard {
     return this.#current?.taskId;
   }
 
-  /** Publishes now and then every `intervalMs` until `stop`. */
+  /** Publishes now and then every `intervalMs` (on the process's shared tick) until `stop`. */
   startHeartbeat(intervalMs: number): void {
-    this.#heartbeat = setInterval(() => this.publish(), intervalMs);
+    this.#stopHeartbeat?.();
+    this.#stopHeartbeat = SharedTick.every(intervalMs).add(() => this.publish());
     this.publish();
   }
 
@@ -87,10 +129,11 @@ export class SlotStatusBoard {
 
   jobProgress(progress: JobProgress): void {
     if (this.#current) this.#current.progress = progress;
-    this.#progressTimer ??= setTimeout(() => {
-      this.#progressTimer = undefined;
+    this.#stopProgressTick ??= SharedTick.every(PROGRESS_PUBLISH_MS).add(() => {
+      this.#stopProgressTick?.();
+      this.#stopProgressTick = undefined;
       this.publish();
-    }, PROGRESS_PUBLISH_MS);
+    });
   }
 
   /** The running job is over (`end` is undefined when it ended by throwing). */
@@ -154,8 +197,10 @@ export class SlotStatusBoard {
   }
 
   stop(): void {
-    clearInterval(this.#heartbeat);
-    clearTimeout(this.#progressTimer);
+    this.#stopHeartbeat?.();
+    this.#stopHeartbeat = undefined;
+    this.#stopProgressTick?.();
+    this.#stopProgressTick = undefined;
   }
 
   status(): SlotStatus {

@@ -2,8 +2,11 @@ import { bestEffort, createLogger, type Logger, readRecord } from "@wgp-farm/con
 import { FARM_EVENT_TYPES, type FarmEventType, type Task } from "@wgp-farm/tasks";
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import { defineScript, type RedisScript } from "../redis/redis-store.js";
 import type { FarmConnection } from "./farm-connection.js";
 import type { FarmKeys } from "./farm-keys.js";
+import { RECORD_EVENTS_SCRIPT } from "./scripts/record-events.js";
+import { TurnBatch } from "./turn-batch.js";
 
 /** Entries kept in the event log unless `WGP_FARM_EVENT_LOG_MAX` says otherwise (trimmed approximately). */
 export const DEFAULT_EVENT_LOG_MAX = 100_000;
@@ -75,6 +78,9 @@ export interface FarmEventInput {
   data?: Record<string, unknown>;
 }
 
+/** An event with the moment it was recorded (it is written at the end of that event-loop turn). */
+type StampedEventInput = FarmEventInput & { at: string };
+
 /** A stream entry as ioredis returns it: `[id, [field, value, …]]`. */
 export type StreamEntry = [string, string[]];
 
@@ -109,12 +115,16 @@ export class FarmEvents {
   readonly #keys: FarmKeys;
   readonly #maxLen: string;
   readonly #logger: Logger;
+  readonly #recordMany: RedisScript<number>;
+  /** Events recorded during this event-loop turn, not yet sent. */
+  readonly #batch = new TurnBatch<StampedEventInput>((inputs) => this.#write(inputs));
 
   constructor(redis: Redis, keys: FarmKeys, options: { maxLen?: number; logger?: Logger } = {}) {
     this.#redis = redis;
     this.#keys = keys;
     this.#maxLen = String(options.maxLen ?? eventLogMax());
     this.#logger = options.logger ?? createLogger({ name: "farm-events" });
+    this.#recordMany = defineScript(redis, "wgpRecordFarmEvents", 1, RECORD_EVENTS_SCRIPT);
   }
 
   /** The process's writer for a farm connection (the hooks in the importer and the slots use it). */
@@ -135,12 +145,31 @@ export class FarmEvents {
     return this.#keys.farmEvents;
   }
 
-  /** Appends one event; resolves once it is written (or its failure logged). */
-  async record(input: FarmEventInput): Promise<void> {
+  /**
+   * Appends one event; resolves once it is written (or its failure logged). Events recorded in the
+   * same event-loop turn (slots ending their jobs on the same Redis reply) are written with one
+   * command, in the order they were recorded.
+   */
+  record(input: FarmEventInput): Promise<void> {
+    return this.#batch.add({ ...input, at: new Date().toISOString() });
+  }
+
+  async #write(inputs: readonly StampedEventInput[]): Promise<void> {
+    const [only] = inputs;
+    if (inputs.length === 1 && only) {
+      await bestEffort(
+        this.#redis.xadd(this.key, "MAXLEN", "~", this.#maxLen, "*", "event", JSON.stringify(bodyOf(only))),
+        this.#logger,
+        `recording the '${only.type}' event of task ${only.task_id}`,
+        "warn",
+      );
+      return;
+    }
+    const bodies = inputs.map((input) => JSON.stringify(bodyOf(input)));
     await bestEffort(
-      this.#redis.xadd(this.key, "MAXLEN", "~", this.#maxLen, "*", "event", JSON.stringify(bodyOf(input))),
+      this.#recordMany([this.key], this.#maxLen, ...bodies),
       this.#logger,
-      `recording the '${input.type}' event of task ${input.task_id}`,
+      `recording ${inputs.length} events (${[...new Set(inputs.map((input) => input.type))].join(", ")})`,
       "warn",
     );
   }
@@ -181,13 +210,14 @@ export class FarmEvents {
   }
 }
 
-function bodyOf(input: FarmEventInput): FarmEventBody {
+/** `at`: when the event happened, if it was not just now (an event recorded earlier in its batch). */
+function bodyOf(input: FarmEventInput & { at?: string }): FarmEventBody {
   return {
     type: input.type,
     task_id: input.task_id,
     model: input.model,
     state: input.state ?? STATE_OF_TYPE[input.type],
-    at: new Date().toISOString(),
+    at: input.at ?? new Date().toISOString(),
     slot: input.slot ?? null,
     host: input.host ?? null,
     data: input.data ?? {},

@@ -2,6 +2,8 @@ import { readRecord } from "@wgp-farm/config";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { FarmKeys } from "./farm-keys.js";
+import { PUBLISH_SLOT_STATUSES_SCRIPT } from "./scripts/publish-slot-statuses.js";
+import { TurnBatch } from "./turn-batch.js";
 
 /** A running job's progress, as a slot reports it (`job.updateProgress` and the slot status). */
 export const JobProgressSchema = z.object({
@@ -71,6 +73,11 @@ export type SlotStatus = z.output<typeof SlotStatusSchema>;
 
 const readStatus = (raw: string | null) => readRecord(SlotStatusSchema, raw, "slot status");
 
+/** The batch script as ioredis defines it: the number of keys, the keys, then the arguments. */
+interface PublishStatusesCommand {
+  wgpPublishSlotStatuses(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+}
+
 /**
  * The live GPU slots of the whole farm. Each slot's status is a key with a TTL that the slot
  * refreshes; a host that dies stops refreshing and drops out of `list` once the TTL passes.
@@ -78,53 +85,49 @@ const readStatus = (raw: string | null) => readRecord(SlotStatusSchema, raw, "sl
 export class SlotRegistry {
   /** The model each slot of this process was last published serving (its `serving` entry). */
   readonly #servingModel = new Map<string, string>();
+  /** Statuses published during this event-loop turn, not yet sent. */
+  readonly #batch = new TurnBatch<SlotStatus>((statuses) => this.#write(statuses));
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: FarmKeys,
     readonly ttlMs = 15_000,
-  ) {}
-
-  /** Statuses published during this event-loop turn, not yet sent. */
-  #batch: { statuses: SlotStatus[]; written: PromiseWithResolvers<void> } | undefined;
+  ) {
+    // The number of keys varies with the batch: it is passed with each call.
+    if (!("wgpPublishSlotStatuses" in redis)) {
+      redis.defineCommand("wgpPublishSlotStatuses", { lua: PUBLISH_SLOT_STATUSES_SCRIPT });
+    }
+  }
 
   /**
    * Publishes the status, and keeps the per-model count of serving slots (`FarmKeys.serving`) current.
    * Statuses published in the same event-loop turn (a process's slots' heartbeats fire together) go
-   * in one MULTI, in the order they were published: one round trip per process, not per slot.
+   * in one script call, in the order they were published: one command per process, not per slot.
    */
   publish(status: SlotStatus): Promise<void> {
-    if (!this.#batch) {
-      const batch = { statuses: [] as SlotStatus[], written: Promise.withResolvers<void>() };
-      this.#batch = batch;
-      setImmediate(() => {
-        this.#batch = undefined;
-        this.#write(batch.statuses).then(batch.written.resolve, batch.written.reject);
-      });
-    }
-    this.#batch.statuses.push(status);
-    return this.#batch.written.promise;
+    return this.#batch.add(status);
   }
 
   async #write(statuses: readonly SlotStatus[]): Promise<void> {
-    const now = Date.now();
-    const write = this.redis.multi();
-    const servingKeys = new Set<string>();
+    const keys = [this.keys.slots];
+    const args: (string | number)[] = [Date.now(), this.ttlMs];
     for (const status of statuses) {
       const serving = SERVING_STATES.has(status.state) ? status.loaded_model : null;
       const previous = this.#servingModel.get(status.slot_id);
-      write.set(this.keys.slot(status.slot_id), JSON.stringify(status), "PX", this.ttlMs);
-      if (previous !== undefined && previous !== serving)
-        write.zrem(this.keys.serving(previous), status.slot_id);
+      const leaves = previous !== undefined && previous !== serving;
+      keys.push(this.keys.slot(status.slot_id));
+      if (leaves) keys.push(this.keys.serving(previous));
       if (serving !== null) {
-        write.zadd(this.keys.serving(serving), now + this.ttlMs, status.slot_id);
-        servingKeys.add(this.keys.serving(serving));
+        keys.push(this.keys.serving(serving));
         this.#servingModel.set(status.slot_id, serving);
       } else this.#servingModel.delete(status.slot_id);
+      args.push(status.slot_id, JSON.stringify(status), leaves ? 1 : 0, serving !== null ? 1 : 0);
     }
-    write.zadd(this.keys.slots, ...statuses.flatMap((status) => [now, status.slot_id]));
-    for (const key of servingKeys) write.pexpire(key, 2 * this.ttlMs);
-    await write.exec();
+    await (this.redis as unknown as PublishStatusesCommand).wgpPublishSlotStatuses(
+      keys.length,
+      ...keys,
+      ...args,
+    );
   }
 
   /**
